@@ -1,0 +1,73 @@
+#include "nodes/chem/inchi_openbabel.h"
+
+#include <openbabel/babelconfig.h>
+#include <openbabel/mol.h>
+#include <openbabel/obconversion.h>
+#include <openbabel/oberror.h>
+
+#include <mutex>
+
+namespace capflow::chem {
+namespace {
+
+std::mutex& ob_mutex() {
+  static std::mutex m;
+  return m;
+}
+
+struct Converters {
+  OpenBabel::OBConversion mol_to_inchi;
+  OpenBabel::OBConversion inchi_to_inchi;
+  bool ok = false;
+  Converters() {
+    // Warnings (undefined stereo, charge rearrangement) go nowhere: a failed conversion is
+    // reported by the caller through its return value.
+    OpenBabel::obErrorLog.StopLogging();
+    ok = mol_to_inchi.SetInAndOutFormats("mol", "inchi") &&
+         inchi_to_inchi.SetInAndOutFormats("inchi", "inchi");
+    mol_to_inchi.AddOption("w", OpenBabel::OBConversion::OUTOPTIONS);
+    inchi_to_inchi.AddOption("w", OpenBabel::OBConversion::OUTOPTIONS);
+  }
+};
+
+// Call with ob_mutex() held.
+Converters& converters() {
+  static Converters c;
+  return c;
+}
+
+std::string trim(std::string s) {
+  while (!s.empty() && (s.back() == '\n' || s.back() == '\r' || s.back() == ' ' || s.back() == '\t')) s.pop_back();
+  return s;
+}
+
+}  // namespace
+
+std::optional<std::string> inchi_from_molblock(const std::string& molblock) {
+  std::lock_guard<std::mutex> lock(ob_mutex());
+  Converters& c = converters();
+  if (!c.ok) return std::nullopt;
+  OpenBabel::OBMol mol;
+  if (!c.mol_to_inchi.ReadString(&mol, molblock) || mol.NumAtoms() == 0) return std::nullopt;
+  std::string out = trim(c.mol_to_inchi.WriteString(&mol, true));
+  if (out.rfind("InChI=1S/", 0) != 0) return std::nullopt;
+  return out;
+}
+
+InchiCheck check_inchi(std::string_view inchi) {
+  InchiCheck result;
+  if (inchi.rfind("InChI=", 0) != 0) return result;
+  std::lock_guard<std::mutex> lock(ob_mutex());
+  Converters& c = converters();
+  if (!c.ok) return result;
+  OpenBabel::OBMol mol;
+  if (!c.inchi_to_inchi.ReadString(&mol, std::string(inchi)) || mol.NumAtoms() == 0) return result;
+  result.valid = true;
+  result.regenerated = trim(c.inchi_to_inchi.WriteString(&mol, true));
+  result.canonical = result.regenerated == inchi;
+  return result;
+}
+
+std::string openbabel_version() { return BABEL_VERSION; }
+
+}  // namespace capflow::chem

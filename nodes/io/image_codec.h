@@ -1,0 +1,45 @@
+// Encoding and decoding of 8-bit grayscale images: PNG through libspng, JPEG through the
+// TurboJPEG API. Decoding checks the declared dimensions against a limit before allocating
+// (decompression bombs) and throws DataError naming the source on corrupt or truncated data.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "nodes/io/gray_image.h"
+
+namespace capflow::io {
+
+enum class ImageFormat { kPng, kJpeg, kUnknown };
+
+struct DecodeLimits {
+  int max_width = 16384;
+  int max_height = 16384;
+  std::uint64_t max_pixels = 64ull << 20;  // 64 Mpx
+};
+
+ImageFormat sniff_format(const std::uint8_t* data, std::size_t size);
+const char* format_extension(ImageFormat f);  // "png", "jpg"
+ImageFormat format_from_name(const std::string& name);  // "png", "jpg"/"jpeg"; kUnknown otherwise
+
+// compression_level: zlib level 0..9.
+std::vector<std::uint8_t> encode_png_gray(const GrayImage& image, int compression_level = 6);
+// quality: 1..100.
+std::vector<std::uint8_t> encode_jpeg_gray(const GrayImage& image, int quality = 90);
+
+// `source` names the file (or sample) in error messages. Colour images become luminance,
+// transparent pixels are composited on white.
+GrayImage decode_png_gray(const std::uint8_t* data, std::size_t size, const std::string& source,
+                          const DecodeLimits& limits = {});
+GrayImage decode_jpeg_gray(const std::uint8_t* data, std::size_t size, const std::string& source,
+                           const DecodeLimits& limits = {});
+// Picks the decoder from the magic bytes.
+GrayImage decode_image_gray(const std::uint8_t* data, std::size_t size, const std::string& source,
+                            const DecodeLimits& limits = {});
+
+// Whole-file helpers. read_file throws DataError naming the path when it cannot be read.
+std::vector<std::uint8_t> read_file(const std::string& path);
+GrayImage decode_image_file(const std::string& path, const DecodeLimits& limits = {});
+
+}  // namespace capflow::io

@@ -1,0 +1,43 @@
+#include "nodes/model/torch_runtime.h"
+
+#include <ATen/Parallel.h>
+#include <ATen/Version.h>
+#include <torch/version.h>
+
+#include <fstream>
+#include <string>
+
+namespace capflow::model {
+namespace {
+
+bool cpu_has_flag(const std::string& flag) {
+  std::ifstream in("/proc/cpuinfo");
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.rfind("flags", 0) == 0) return line.find(" " + flag) != std::string::npos;
+  }
+  return false;
+}
+
+}  // namespace
+
+void set_torch_threads(int intra_op, int inter_op) {
+  if (intra_op > 0) at::set_num_threads(intra_op);
+  static bool inter_set = false;  // LibTorch allows setting inter-op threads once
+  if (inter_op > 0 && !inter_set) {
+    at::set_num_interop_threads(inter_op);
+    inter_set = true;
+  }
+}
+
+TorchInfo torch_info() {
+  TorchInfo info;
+  info.version = TORCH_VERSION;
+  info.intra_op_threads = at::get_num_threads();
+  info.mkldnn = at::hasMKLDNN();
+  info.bf16_fast = cpu_has_flag("amx_bf16") || cpu_has_flag("avx512_bf16");
+  info.build_config = at::show_config();
+  return info;
+}
+
+}  // namespace capflow::model

@@ -1,0 +1,22 @@
+// LibTorch runtime settings and facts, behind a torch-free header. Intra-op threads must be
+// set explicitly: on these machines at::get_num_threads() starts at 1.
+#pragma once
+
+#include <string>
+
+namespace capflow::model {
+
+// Sets LibTorch's intra-op (OpenMP) and inter-op thread counts.
+void set_torch_threads(int intra_op, int inter_op = 1);
+
+struct TorchInfo {
+  std::string version;        // LibTorch version
+  int intra_op_threads = 0;   // at::get_num_threads()
+  bool mkldnn = false;        // oneDNN (MKL-DNN) compiled in
+  bool bf16_fast = false;     // the CPU has AVX512-BF16 or AMX (oneDNN's fast bf16 path)
+  std::string build_config;   // at::show_config(): BLAS, oneDNN, OpenMP
+};
+
+TorchInfo torch_info();
+
+}  // namespace capflow::model

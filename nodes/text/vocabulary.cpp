@@ -1,0 +1,114 @@
+#include "nodes/text/vocabulary.h"
+
+#include <algorithm>
+#include <cstdio>
+#include <fstream>
+#include <set>
+
+#include "graph/errors.h"
+#include "nodes/io/labels_csv.h"
+#include "nodes/text/inchi_tokenizer.h"
+
+namespace capflow::text {
+
+const std::vector<std::string>& Vocabulary::special_tokens() {
+  static const std::vector<std::string> kSpecial = {"<pad>", "<sos>", "<eos>", "<unk>"};
+  return kSpecial;
+}
+
+Vocabulary::Vocabulary() : Vocabulary(special_tokens()) {}
+
+Vocabulary::Vocabulary(std::vector<std::string> tokens) : tokens_(std::move(tokens)) {
+  for (std::size_t i = 0; i < tokens_.size(); ++i) ids_.emplace(tokens_[i], static_cast<int>(i));
+}
+
+Vocabulary Vocabulary::from_inchis(const std::vector<std::string>& inchis) {
+  std::set<std::string> seen;
+  for (const auto& inchi : inchis) {
+    for (auto& t : tokenize_inchi(inchi)) seen.insert(std::move(t));
+  }
+  std::vector<std::string> tokens = special_tokens();
+  for (const auto& t : seen) {
+    if (std::find(tokens.begin(), tokens.end(), t) == tokens.end()) tokens.push_back(t);
+  }
+  return Vocabulary(std::move(tokens));
+}
+
+Vocabulary Vocabulary::from_labels_csv(const std::string& path) {
+  std::vector<std::string> inchis;
+  for (auto& row : io::read_labels_csv(path)) inchis.push_back(std::move(row.inchi));
+  try {
+    return from_inchis(inchis);
+  } catch (const std::invalid_argument& e) {
+    throw DataError(path + ": " + e.what());
+  }
+}
+
+Vocabulary Vocabulary::load(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) throw ConfigError("cannot open vocabulary file " + path);
+  std::vector<std::string> tokens;
+  std::string line;
+  std::size_t line_no = 0;
+  while (std::getline(in, line)) {
+    ++line_no;
+    if (!line.empty() && line.back() == '\r') line.pop_back();
+    if (line.empty()) throw ConfigError(path + ":" + std::to_string(line_no) + ": empty token");
+    tokens.push_back(line);
+  }
+  const auto& special = special_tokens();
+  if (tokens.size() < special.size() ||
+      !std::equal(special.begin(), special.end(), tokens.begin())) {
+    throw ConfigError(path + ": not a capflow vocabulary (must start with <pad> <sos> <eos> <unk>)");
+  }
+  std::set<std::string> unique(tokens.begin(), tokens.end());
+  if (unique.size() != tokens.size()) throw ConfigError(path + ": duplicate tokens");
+  return Vocabulary(std::move(tokens));
+}
+
+void Vocabulary::save(const std::string& path) const {
+  const std::string tmp = path + ".tmp";
+  {
+    std::ofstream out(tmp, std::ios::trunc);
+    if (!out) throw Error("cannot write " + tmp);
+    for (const auto& t : tokens_) out << t << '\n';
+    out.flush();
+    if (!out) throw Error("write failed: " + tmp);
+  }
+  if (std::rename(tmp.c_str(), path.c_str()) != 0) throw Error("cannot rename " + tmp + " to " + path);
+}
+
+int Vocabulary::id(std::string_view token) const {
+  auto it = ids_.find(std::string(token));
+  return it == ids_.end() ? kUnk : it->second;
+}
+
+const std::string& Vocabulary::token(int id) const {
+  if (id < 0 || static_cast<std::size_t>(id) >= tokens_.size()) {
+    throw std::out_of_range("token id " + std::to_string(id) + " outside vocabulary of " +
+                            std::to_string(tokens_.size()));
+  }
+  return tokens_[static_cast<std::size_t>(id)];
+}
+
+std::vector<int> Vocabulary::encode(std::string_view inchi) const {
+  const auto tokens = tokenize_inchi(inchi);
+  std::vector<int> ids;
+  ids.reserve(tokens.size() + 2);
+  ids.push_back(kSos);
+  for (const auto& t : tokens) ids.push_back(id(t));
+  ids.push_back(kEos);
+  return ids;
+}
+
+std::string Vocabulary::decode(const std::vector<int>& ids) const {
+  std::vector<std::string> tokens;
+  for (int i : ids) {
+    if (i == kEos) break;
+    if (i == kSos || i == kPad) continue;
+    tokens.push_back(i == kUnk ? "?" : token(i));
+  }
+  return detokenize_inchi(tokens);
+}
+
+}  // namespace capflow::text

@@ -1,0 +1,48 @@
+#include <gtest/gtest.h>
+
+#include <thread>
+
+#include "nodes/chem/inchi_openbabel.h"
+
+using namespace capflow::chem;
+
+namespace {
+
+// Ethanol, as an MDL V2000 molblock with 2D coordinates.
+const char* kEthanol =
+    "\n  capflow\n\n  3  2  0  0  0  0  0  0  0  0999 V2000\n"
+    "    0.0000    0.0000    0.0000 C   0  0  0  0  0  0  0  0  0  0  0  0\n"
+    "    1.2990    0.7500    0.0000 C   0  0  0  0  0  0  0  0  0  0  0  0\n"
+    "    2.5981   -0.0000    0.0000 O   0  0  0  0  0  0  0  0  0  0  0  0\n"
+    "  1  2  1  0\n  2  3  1  0\nM  END\n";
+
+TEST(InchiOpenBabel, MolblockToStandardInchi) {
+  const auto inchi = inchi_from_molblock(kEthanol);
+  ASSERT_TRUE(inchi.has_value());
+  EXPECT_EQ(*inchi, "InChI=1S/C2H6O/c1-2-3/h3H,2H2,1H3");
+  EXPECT_FALSE(inchi_from_molblock("garbage").has_value());
+}
+
+TEST(InchiOpenBabel, ValidityCheck) {
+  const auto ok = check_inchi("InChI=1S/C2H6O/c1-2-3/h3H,2H2,1H3");
+  EXPECT_TRUE(ok.valid);
+  EXPECT_TRUE(ok.canonical);
+  EXPECT_FALSE(check_inchi("InChI=1S/C2H6O/c1-2-3/h3H,2H2,1H3/zz").canonical);
+  EXPECT_FALSE(check_inchi("not an inchi").valid);
+  EXPECT_FALSE(check_inchi("InChI=1S/").valid);
+  EXPECT_FALSE(check_inchi("InChI=1S/C2H6O/c1-2-9").valid);
+}
+
+TEST(InchiOpenBabel, SafeFromSeveralThreads) {
+  std::vector<std::thread> threads;
+  std::atomic<int> good{0};
+  for (int t = 0; t < 4; ++t) {
+    threads.emplace_back([&] {
+      for (int i = 0; i < 50; ++i) good += inchi_from_molblock(kEthanol).value_or("") == "InChI=1S/C2H6O/c1-2-3/h3H,2H2,1H3";
+    });
+  }
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(good.load(), 200);
+}
+
+}  // namespace

@@ -1,0 +1,16 @@
+// Registration of the `capflow` subcommands. Each adds its options to the app and runs its
+// work in the subcommand's callback; failures are thrown as capflow::Error (exit status from
+// the error type), bad usage as CLI::ParseError (exit 2).
+#pragma once
+
+namespace CLI {
+class App;
+}
+
+namespace capflow::cli {
+
+void add_data_commands(CLI::App& app);  // data make | check | vocab
+void add_demo_command(CLI::App& app);   // demo: the README's main job
+void add_info_command(CLI::App& app);   // info: versions, threads, BLAS, bf16
+
+}  // namespace capflow::cli
