@@ -29,8 +29,8 @@ TEST(GrayOps, BorderAndNearestResize) {
   GrayImage grad(4, 1);
   for (int x = 0; x < 4; ++x) grad.at(x, 0) = static_cast<std::uint8_t>(x * 10);
   const auto half = resize_nearest(grad, 2, 1);
-  EXPECT_EQ(half.at(0, 0), 0);
-  EXPECT_EQ(half.at(1, 0), 20);
+  EXPECT_EQ(half.at(0, 0), 10);  // pixel centres: source x = 1 and 3
+  EXPECT_EQ(half.at(1, 0), 30);
   const auto dbl = resize_nearest(grad, 8, 2);
   EXPECT_EQ(dbl.at(7, 1), 30);
 }

@@ -48,7 +48,7 @@ TEST(MoleculeSources, SdfRecordsAreMolblocks) {
   ASSERT_EQ(r.size(), 2u);
   EXPECT_EQ(r[0].format, MoleculeFormat::kMolblock);
   EXPECT_EQ(r[0].text, block);
-  EXPECT_EQ(r[1].origin, p + ":10");
+  EXPECT_EQ(r[1].origin, p + ":11");
   std::filesystem::remove(p);
 }
 

@@ -34,7 +34,10 @@ void print_make_report(std::ostream& out, const data::DatasetOptions& opt, const
       << " unparsable, " << r.out_of_range << " outside the size range, " << r.generation_failed
       << " generation failures, " << r.no_inchi << " without InChI, " << r.draw_failed << " drawing failures); "
       << r.duplicates << " duplicate InChIs, " << r.excluded << " excluded";
-  if (r.fragments > 0) out << "; fragment library: " << r.fragments << " BRICS fragments";
+  if (r.fragments > 0) {
+    out << "; fragment library: " << r.fragments << " BRICS fragments, built in " << std::setprecision(2)
+        << r.fragment_seconds << " s";
+  }
   out << "\n";
   for (const auto& e : r.skip_examples) out << "  skipped: " << e << "\n";
 }

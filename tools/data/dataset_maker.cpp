@@ -141,6 +141,7 @@ void Maker::load_inputs() {
 
 const FragmentLibrary& Maker::library() {
   tbb::collaborative_call_once(library_once_, [&] {
+    const auto t0 = std::chrono::steady_clock::now();
     std::vector<std::string> smiles(real_.size());
     tbb::parallel_for(std::size_t{0}, real_.size(), [&](std::size_t i) {
       if (real_[i].format == MoleculeFormat::kSmiles) {
@@ -151,6 +152,7 @@ const FragmentLibrary& Maker::library() {
     });
     library_.emplace(FragmentLibrary::from_smiles(smiles));
     report_.fragments = library_->size();
+    report_.fragment_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   });
   return *library_;
 }

@@ -35,6 +35,7 @@ struct DatasetReport {
                 draw_failed = 0, duplicates = 0, excluded = 0;
   std::uint64_t real_molecules = 0;   // records read from the molecule files
   std::uint64_t fragments = 0;        // fragment library size (0 when not needed)
+  double fragment_seconds = 0;        // time to build it (part of `seconds`)
   double seconds = 0;
   int threads = 0;
   std::vector<std::string> skip_examples;  // the first few skipped records, with file:line
