@@ -166,3 +166,25 @@ TEST_F(DataMake, BadUsageExits2) {
 }
 
 }  // namespace
+
+namespace {
+
+TEST(DataMakeSignals, CtrlCStopsCleanlyKeepingEveryFinishedImage) {
+  const std::string out = capflow::testing::make_temp_dir("datamake_sigint");
+  const auto r = run_command("( " + kBin + " data make --out " + out + "/s --count 100000 --no-progress & pid=$!; "
+                             "sleep 3; kill -INT $pid; wait $pid; echo exit=$? )");
+  EXPECT_NE(r.output.find("exit=1"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("interrupted after"), std::string::npos) << r.output;
+  const auto rows = capflow::io::read_labels_csv(out + "/s/train_labels.csv");
+  EXPECT_GT(rows.size(), 0u);
+  EXPECT_LT(rows.size(), 100000u);
+  std::size_t files = 0;
+  for (const auto& e : fs::recursive_directory_iterator(out + "/s/train")) files += e.is_regular_file();
+  EXPECT_EQ(files, rows.size());
+  for (const auto& row : rows) {
+    EXPECT_NO_THROW(capflow::io::decode_image_file(out + "/s/" + capflow::data::bms_relative_path(row.image_id, "png")));
+  }
+  fs::remove_all(out);
+}
+
+}  // namespace

@@ -35,7 +35,9 @@ TEST(InchiTokenizer, HandlesMixturesChargesIsotopesAndUndefinedStereo) {
     EXPECT_EQ(detokenize_inchi(tokens), inchi);
     for (const auto& t : tokens) {
       EXPECT_FALSE(t.empty());
-      if (t.size() > 1 && t[0] == '/') EXPECT_EQ(t.size(), 2u) << t;
+      if (t.size() > 1 && t[0] == '/') {
+        EXPECT_EQ(t.size(), 2u) << t;
+      }
     }
   }
   EXPECT_EQ(tokenize_inchi("InChI=1S/CH4/h1H4/i1D").back(), "D");

@@ -4,19 +4,14 @@
 #include <fstream>
 
 #include "graph/errors.h"
+#include "tests/test_support.h"
 #include "nodes/io/labels_csv.h"
 
 namespace {
 
-std::string write_temp(const std::string& name, const std::string& content) {
-  const auto p = std::filesystem::temp_directory_path() / ("capflow_test_" + std::to_string(::getpid()) + "_" + name);
-  std::ofstream(p) << content;
-  return p.string();
-}
-
 TEST(LabelsCsv, QuotedAndUnquotedRowsRoundTrip) {
   const std::string inchi = "InChI=1S/C2H4O2/c1-2(3)4/h1H3,(H,3,4)";
-  const auto path = write_temp("labels.csv", std::string(capflow::io::kLabelsHeader) + "\n" +
+  const auto path = capflow::testing::write_temp_file("labels.csv", std::string(capflow::io::kLabelsHeader) + "\n" +
                                                  capflow::io::format_label_line("00000000abcd", inchi) +
                                                  "00000000abce," + inchi + "\r\n");
   const auto rows = capflow::io::read_labels_csv(path);
@@ -29,9 +24,9 @@ TEST(LabelsCsv, QuotedAndUnquotedRowsRoundTrip) {
 }
 
 TEST(LabelsCsv, ErrorsNameFileAndLine) {
-  const auto bad_header = write_temp("bad_header.csv", "id,label\nx,y\n");
+  const auto bad_header = capflow::testing::write_temp_file("bad_header.csv", "id,label\nx,y\n");
   EXPECT_THROW(capflow::io::read_labels_csv(bad_header), capflow::ConfigError);
-  const auto bad_row = write_temp("bad_row.csv", "image_id,InChI\nabc,\"InChI=1S/CH4\n");
+  const auto bad_row = capflow::testing::write_temp_file("bad_row.csv", "image_id,InChI\nabc,\"InChI=1S/CH4\n");
   try {
     capflow::io::read_labels_csv(bad_row);
     FAIL();

@@ -38,4 +38,10 @@ std::string read_text(const std::string& path) {
   return s.str();
 }
 
+std::string write_temp_file(const std::string& name, const std::string& content) {
+  const auto p = std::filesystem::temp_directory_path() / ("capflow_test_" + std::to_string(::getpid()) + "_" + name);
+  std::ofstream(p) << content;
+  return p.string();
+}
+
 }  // namespace capflow::testing

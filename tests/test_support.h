@@ -18,4 +18,7 @@ std::string make_temp_dir(const std::string& tag);
 
 std::string read_text(const std::string& path);
 
+// Writes `content` to a file named after `name` and this process in the temporary directory.
+std::string write_temp_file(const std::string& name, const std::string& content);
+
 }  // namespace capflow::testing

@@ -51,6 +51,10 @@ void add_data_commands(CLI::App& app) {
     }
     const auto report = data::make_dataset(*opt);
     print_make_report(std::cout, *opt, report);
+    if (report.interrupted) {
+      throw Error("interrupted after " + std::to_string(report.written) + " images; " + opt->out_dir +
+                  "/train_labels.csv lists exactly those");
+    }
     if (report.written < opt->count) {
       throw Error("only " + std::to_string(report.written) + " of " + std::to_string(opt->count) +
                   " images could be made from these molecules (the rows made are in " + opt->out_dir +

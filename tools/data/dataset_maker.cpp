@@ -13,6 +13,8 @@
 #include <tbb/parallel_pipeline.h>
 #include <unistd.h>
 
+#include <csignal>
+
 #include <algorithm>
 #include <atomic>
 #include <chrono>
@@ -90,6 +92,31 @@ int heavy_atoms(const RDKit::ROMol& m) {
   for (const auto* a : m.atoms()) n += a->getAtomicNum() > 1 ? 1 : 0;
   return n;
 }
+
+std::atomic<bool> g_stop_requested{false};
+extern "C" void request_stop(int) { g_stop_requested = true; }
+
+// Installs SIGINT/SIGTERM handlers for its lifetime, restoring the previous ones after.
+class StopOnSignal {
+ public:
+  StopOnSignal() {
+    g_stop_requested = false;
+    struct sigaction sa {};
+    sa.sa_handler = request_stop;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, &old_int_);
+    sigaction(SIGTERM, &sa, &old_term_);
+  }
+  ~StopOnSignal() {
+    sigaction(SIGINT, &old_int_, nullptr);
+    sigaction(SIGTERM, &old_term_, nullptr);
+  }
+  StopOnSignal(const StopOnSignal&) = delete;
+  StopOnSignal& operator=(const StopOnSignal&) = delete;
+
+ private:
+  struct sigaction old_int_ {}, old_term_ {};
+};
 
 class Maker {
  public:
@@ -317,6 +344,7 @@ DatasetReport Maker::run() {
   show_progress_ = opt_.progress && isatty(fileno(stderr));
   start_ = last_progress_ = std::chrono::steady_clock::now();
   std::uint64_t next = 0;
+  StopOnSignal stop_on_signal;
 
   const auto tokens = static_cast<std::size_t>(std::max(2, report_.threads) * 4);
   tbb::parallel_pipeline(
@@ -324,7 +352,8 @@ DatasetReport Maker::run() {
       tbb::make_filter<void, CandidatePtr>(
           tbb::filter_mode::serial_in_order,
           [&](tbb::flow_control& fc) -> CandidatePtr {
-            if (done_ || next >= max_candidates || (!may_generate && next >= real_count)) {
+            if (g_stop_requested) report_.interrupted = true;
+            if (done_ || g_stop_requested || next >= max_candidates || (!may_generate && next >= real_count)) {
               fc.stop();
               return nullptr;
             }

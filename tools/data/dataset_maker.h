@@ -38,6 +38,7 @@ struct DatasetReport {
   double fragment_seconds = 0;        // time to build it (part of `seconds`)
   double seconds = 0;
   int threads = 0;
+  bool interrupted = false;           // Ctrl-C (SIGINT) or SIGTERM: stopped early, rows made kept
   std::vector<std::string> skip_examples;  // the first few skipped records, with file:line
 
   std::uint64_t skipped() const {
@@ -47,6 +48,8 @@ struct DatasetReport {
 
 // Throws ConfigError for bad options or a missing input file (exit 2). When fewer than
 // `count` images could be made, report.written says how many (all listed in the labels).
+// SIGINT and SIGTERM stop it cleanly: images in flight are finished, the labels file lists
+// exactly the images written, and report.interrupted is set.
 DatasetReport make_dataset(const DatasetOptions& options);
 
 }  // namespace capflow::data
