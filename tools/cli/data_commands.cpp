@@ -37,6 +37,11 @@ void add_data_commands(CLI::App& app) {
   make->add_option("--source", *source,
                    "Molecules to draw: both (real ones first, then generated), real, generated")
       ->capture_default_str();
+  make->add_option("--stereo", opt->stereo_probability,
+                   "Probability that each unspecified stereocentre or stereo double bond gets a random "
+                   "configuration (0: keep molecules as they are)")
+      ->capture_default_str()
+      ->check(CLI::Range(0.0, 1.0));
   make->add_option("--threads", opt->threads, "Worker threads (0: all cores)")->capture_default_str();
   make->add_flag("--no-progress{false}", opt->progress, "No progress line on the terminal");
   make->callback([opt, source] {

@@ -37,6 +37,7 @@
 #include "tools/data/fragment_library.h"
 #include "tools/data/image_id.h"
 #include "tools/data/molecule_sources.h"
+#include "tools/data/random_stereo.h"
 
 namespace fs = std::filesystem;
 
@@ -45,6 +46,7 @@ namespace {
 
 constexpr std::uint64_t kDrawTag = 0x6472617700000000ULL;     // "draw"
 constexpr std::uint64_t kShuffleTag = 0x7368756666000000ULL;  // "shuff"
+constexpr std::uint64_t kStereoTag = 0x73746572656f0000ULL;   // "stereo"
 constexpr int kRealMinHeavy = 3, kRealMaxHeavy = 100;
 constexpr std::size_t kMaxExamples = 5;
 
@@ -209,6 +211,8 @@ void Maker::process(Candidate& c) {
       return;
     }
   }
+  SeededRng stereo_rng({opt_.seed, c.number, kStereoTag});
+  assign_random_stereo(*mol, opt_.stereo_probability, stereo_rng);
   render(c, *mol);
 }
 
@@ -369,7 +373,16 @@ DatasetReport Maker::run() {
           }) &
           tbb::make_filter<CandidatePtr, CandidatePtr>(tbb::filter_mode::parallel,
                                                        [&](CandidatePtr c) {
-                                                         if (!done_) process(*c);
+                                                         if (done_) return c;
+                                                         try {
+                                                           process(*c);
+                                                         } catch (const std::exception& e) {
+                                                           // RDKit may throw where it usually
+                                                           // returns null: skip, never abort.
+                                                           c->skip = Skip::kDrawFailed;
+                                                           c->note = "candidate " + std::to_string(c->number) +
+                                                                     ": " + e.what();
+                                                         }
                                                          return c;
                                                        }) &
           tbb::make_filter<CandidatePtr, CandidatePtr>(tbb::filter_mode::serial_in_order,

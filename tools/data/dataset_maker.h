@@ -24,6 +24,7 @@ struct DatasetOptions {
   MoleculeSource source = MoleculeSource::kBoth;
   int threads = 0;                         // 0: all cores
   bool progress = true;                    // a progress line when stderr is a terminal
+  double stereo_probability = 0.5;         // unspecified stereocentres/bonds given a random configuration
   int png_compression = 6;
   int jpeg_quality = 90;
 };
