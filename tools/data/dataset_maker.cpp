@@ -89,12 +89,6 @@ std::unique_ptr<RDKit::RWMol> parse_record(const MoleculeRecord& r) {
   }
 }
 
-int heavy_atoms(const RDKit::ROMol& m) {
-  int n = 0;
-  for (const auto* a : m.atoms()) n += a->getAtomicNum() > 1 ? 1 : 0;
-  return n;
-}
-
 std::atomic<bool> g_stop_requested{false};
 extern "C" void request_stop(int) { g_stop_requested = true; }
 

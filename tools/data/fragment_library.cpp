@@ -16,6 +16,12 @@
 
 namespace capflow::data {
 
+int heavy_atoms(const RDKit::ROMol& m) {
+  int n = 0;
+  for (const auto* a : m.atoms()) n += a->getAtomicNum() > 1 ? 1 : 0;
+  return n;
+}
+
 namespace {
 
 struct Attachment {
@@ -28,12 +34,6 @@ struct Fragment {
   std::vector<Attachment> attachments;
   int heavy = 0;
 };
-
-int heavy_atoms(const RDKit::ROMol& m) {
-  int n = 0;
-  for (const auto* a : m.atoms()) n += a->getAtomicNum() > 1 ? 1 : 0;
-  return n;
-}
 
 std::vector<Fragment> fragments_of(const std::string& smiles) {
   std::vector<Fragment> out;

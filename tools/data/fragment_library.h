@@ -11,7 +11,14 @@
 #include <string>
 #include <vector>
 
+namespace RDKit {
+class ROMol;
+}
+
 namespace capflow::data {
+
+// Atoms heavier than hydrogen (dummy attachment points excluded).
+int heavy_atoms(const RDKit::ROMol& mol);
 
 struct GenerateOptions {
   int min_heavy_atoms = 10;
