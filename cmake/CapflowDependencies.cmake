@@ -34,6 +34,7 @@ endmacro()
 
 capflow_find_config(TBB libtbb-dev)
 capflow_find_config(yaml-cpp libyaml-cpp-dev)
+capflow_find_config(nlohmann_json nlohmann-json3-dev)
 capflow_find_config(CLI11 libcli11-dev)
 capflow_find_config(GTest libgtest-dev)
 capflow_find_config(benchmark libbenchmark-dev)

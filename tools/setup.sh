@@ -15,7 +15,7 @@ PACKAGES=(
   # image codecs
   libturbojpeg0-dev libspng-dev
   # configuration, command line, tests, benchmarks
-  libyaml-cpp-dev libcli11-dev libgtest-dev libgmock-dev libbenchmark-dev
+  libyaml-cpp-dev nlohmann-json3-dev libcli11-dev libgtest-dev libgmock-dev libbenchmark-dev
   # dataset maker: RDKit depiction, Open Babel InChI
   librdkit-dev rdkit-data libboost-dev libcairo2-dev libopenbabel-dev
   # the PyTorch peer and the TorchScript export checks

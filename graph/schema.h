@@ -1,0 +1,87 @@
+// Schemas: what a node kind (or a top-level section of a pipeline) accepts. One schema per
+// kind, shared by every device that implements it; validation, `capflow nodes` and
+// docs/pipeline-nodes.md all read the same schemas.
+#pragma once
+
+#include <limits>
+#include <string>
+#include <vector>
+
+namespace capflow::graph {
+
+enum class ArgType {
+  kBool,
+  kInt,
+  kFloat,       // accepts integers too
+  kString,
+  kChoice,      // one of `choices`
+  kIntList,     // [1, 2]; exactly `list_size` long when list_size > 0
+  kFloatList,
+  kStringList,
+  kIntOrAuto,   // an integer or the word `auto`
+};
+
+const char* arg_type_name(ArgType t);  // "int", "float", "int list", "int or auto"...
+
+struct ArgSpec {
+  std::string name;
+  ArgType type = ArgType::kString;
+  // YAML text of the default ("224", "[224, 224]", "null", "png"); empty = required.
+  std::string default_yaml;
+  std::string doc;  // one line
+  std::vector<std::string> choices;  // kChoice
+  bool nullable = false;             // also accepts null (`~`, `null`)
+  int list_size = 0;                 // lists: exact length when > 0
+  double min = -std::numeric_limits<double>::infinity();  // numbers and list items, inclusive
+  double max = std::numeric_limits<double>::infinity();
+
+  bool required() const { return default_yaml.empty(); }
+};
+
+// What flows on an edge, by name ("sample", "image", "batch"); the builder checks that the
+// output of each node is the input of the next.
+enum class NodeRole { kSource, kTransform, kCollect, kSink };
+const char* node_role_name(NodeRole r);  // "source", "transform", "collect", "sink"
+
+struct NodeSchema {
+  std::string kind;
+  std::string doc;  // one line
+  NodeRole role = NodeRole::kTransform;
+  std::string input;   // empty for sources
+  std::string output;  // empty for sinks
+  // Default of the common `concurrency` argument: "serial", "auto" or a count.
+  std::string default_concurrency = "serial";
+  // true: the node must see items in stream order (the builder puts a sequencer before it).
+  bool ordered = false;
+  std::vector<ArgSpec> args;
+
+  const ArgSpec* arg(const std::string& name) const;
+};
+
+// A top-level mapping of the pipeline file (data, resources, train...).
+struct SectionSchema {
+  std::string name;
+  std::string doc;
+  std::vector<ArgSpec> args;
+  const ArgSpec* arg(const std::string& name) const;
+};
+
+// Small builders for readable schema tables.
+ArgSpec arg_bool(std::string name, std::string default_yaml, std::string doc);
+ArgSpec arg_int(std::string name, std::string default_yaml, std::string doc,
+                double min = -std::numeric_limits<double>::infinity(),
+                double max = std::numeric_limits<double>::infinity());
+ArgSpec arg_float(std::string name, std::string default_yaml, std::string doc,
+                  double min = -std::numeric_limits<double>::infinity(),
+                  double max = std::numeric_limits<double>::infinity());
+ArgSpec arg_string(std::string name, std::string default_yaml, std::string doc);
+ArgSpec arg_choice(std::string name, std::string default_yaml, std::vector<std::string> choices,
+                   std::string doc);
+ArgSpec arg_int_list(std::string name, std::string default_yaml, int list_size, std::string doc,
+                     double min = -std::numeric_limits<double>::infinity(),
+                     double max = std::numeric_limits<double>::infinity());
+ArgSpec arg_int_or_auto(std::string name, std::string default_yaml, std::string doc, double min = 1,
+                        double max = std::numeric_limits<double>::infinity());
+ArgSpec nullable(ArgSpec spec);  // the same argument, also accepting null
+
+}  // namespace capflow::graph
