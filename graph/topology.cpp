@@ -1,0 +1,53 @@
+// Machine topology through oneTBB (tbb::info) and the run's task arena.
+#include "graph/topology.h"
+
+#include <fstream>
+
+#include <oneapi/tbb/info.h>
+#include <oneapi/tbb/task_arena.h>
+
+namespace capflow::graph {
+
+namespace {
+std::string read_cpu_model() {
+  std::ifstream in("/proc/cpuinfo");
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.rfind("model name", 0) == 0) {
+      const auto colon = line.find(':');
+      if (colon != std::string::npos) {
+        std::string model = line.substr(colon + 1);
+        const auto first = model.find_first_not_of(' ');
+        return first == std::string::npos ? std::string() : model.substr(first);
+      }
+    }
+  }
+  return {};
+}
+}  // namespace
+
+Topology plan_topology(int requested_threads, bool numa_auto, int local_rank) {
+  Topology t;
+  t.available_threads = tbb::info::default_concurrency();
+  for (const tbb::numa_node_id id : tbb::info::numa_nodes())
+    t.numa_nodes.push_back(NumaNode{id, tbb::info::default_concurrency(id)});
+  t.threads = requested_threads > 0 ? requested_threads : t.available_threads;
+  t.cpu_model = read_cpu_model();
+  if (numa_auto && t.numa_nodes.size() > 1) {
+    const NumaNode& node = t.numa_nodes[static_cast<std::size_t>(local_rank) % t.numa_nodes.size()];
+    if (t.threads <= node.concurrency) t.arena_numa_node = node.id;
+  }
+  return t;
+}
+
+std::unique_ptr<tbb::task_arena> make_arena(const Topology& topology) {
+  if (topology.arena_numa_node >= 0) {
+    tbb::task_arena::constraints c;
+    c.set_numa_id(topology.arena_numa_node);
+    c.set_max_concurrency(topology.threads);
+    return std::make_unique<tbb::task_arena>(c);
+  }
+  return std::make_unique<tbb::task_arena>(topology.threads);
+}
+
+}  // namespace capflow::graph

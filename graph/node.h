@@ -1,0 +1,98 @@
+// What a node implementation is to the engine: a source, a transform, a collector or a sink,
+// each seeing `Item`s whose payload the engine never looks into. Node adapters (under nodes/)
+// implement these with a plain kernel inside; the registry creates them from a NodeContext.
+#pragma once
+
+#include <any>
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "graph/pipeline_spec.h"
+
+namespace capflow::graph {
+
+// One unit of work: a sample (from a source or a transform) or a group of them (a collector's
+// output). `id` names it in messages: the sample id, or a batch description.
+struct Item {
+  std::string id;
+  std::uint64_t epoch = 0;
+  std::uint64_t index = 0;  // position in the stream of its epoch (samples, or groups after a collector)
+  std::uint64_t units = 1;  // samples it stands for (a batch: its size); summed into `images`
+  std::any payload;         // by convention a std::shared_ptr<T>, so copies are cheap
+};
+
+// Named counters a node keeps besides the engine's own (for example decode: corrupt, missing).
+class NodeCounters {
+ public:
+  void add(const std::string& name, std::uint64_t n = 1);
+  std::map<std::string, std::uint64_t> snapshot() const;
+
+ private:
+  mutable std::mutex mutex_;
+  std::map<std::string, std::uint64_t> counts_;
+};
+
+// What a node gets when it is created.
+struct NodeContext {
+  const NodeSpec* spec = nullptr;          // name, kind, device, args
+  const PipelineSpec* pipeline = nullptr;  // seed and sections (data, resources, ...)
+  int rank = 0;
+  int world_size = 1;
+  int threads = 1;                          // the run's thread budget
+  NodeCounters* counters = nullptr;
+  // Prints one warning line naming the node; thread-safe.
+  std::function<void(const std::string&)> warn;
+  // Ends the run cleanly: the source stops, in-flight work finishes (for example when a
+  // sink reached train.max_steps).
+  std::function<void()> request_stop;
+
+  const std::string& name() const { return spec->name; }
+  const Args& args() const { return spec->args; }
+};
+
+class Node {
+ public:
+  virtual ~Node() = default;
+  // Called once after the graph has finished (not after a failure): flush, close files.
+  virtual void finish() {}
+};
+
+// Called serially. Fills `item` (id, epoch, payload; index and units are set by the engine)
+// and returns true, or returns false at the end of the stream. Epochs never decrease; the
+// engine ends a group and emits an end-of-epoch marker when the epoch changes.
+class SourceNode : public Node {
+ public:
+  virtual bool next(Item& item) = 0;
+};
+
+// Called concurrently, up to the node's concurrency, in any order. Returns the new payload;
+// an empty std::any skips the sample (count why in the counters). Throwing fails the run,
+// naming the node and the item.
+class TransformNode : public Node {
+ public:
+  virtual std::any process(Item& item) = 0;
+};
+
+// Called serially, in stream order. Receives the items of one group (at most group_size(),
+// fewer at the end of an epoch; skipped samples left out, possibly none) and returns the
+// payload standing for them, or an empty std::any to skip the group.
+class CollectNode : public Node {
+ public:
+  virtual std::size_t group_size() const = 0;
+  virtual std::any collect(std::vector<Item>& items) = 0;
+};
+
+// Called serially (in stream order when its schema says `ordered`).
+class SinkNode : public Node {
+ public:
+  virtual void consume(Item& item) = 0;
+  virtual void end_of_epoch(std::uint64_t /*epoch*/) {}
+};
+
+}  // namespace capflow::graph

@@ -1,0 +1,46 @@
+// The node registry: node kinds (one schema each) and their implementations keyed by device.
+// Filled by explicit registration functions (no static initialisers), so what a binary
+// contains is visible in one place: see register_engine_sections() here and
+// nodes/register_nodes.h.
+#pragma once
+
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "graph/node.h"
+#include "graph/pipeline_spec.h"
+
+namespace capflow::graph {
+
+using NodeFactory = std::function<std::unique_ptr<Node>(const NodeContext&)>;
+
+class Registry : public SchemaCatalog {
+ public:
+  // Throws std::logic_error on a duplicate kind, section or (kind, device).
+  void add_kind(NodeSchema schema);
+  void add_implementation(const std::string& kind, const std::string& device, NodeFactory factory);
+  void add_section(SectionSchema schema);
+
+  // Creates the node of `context.spec`; ConfigError (naming the node and where it was written)
+  // when the factory rejects its arguments or the implementation is missing.
+  std::unique_ptr<Node> create(const NodeContext& context) const;
+
+  const NodeSchema* node_schema(const std::string& kind) const override;
+  std::vector<std::string> kinds() const override;
+  std::vector<std::string> devices(const std::string& kind) const override;
+  const SectionSchema* section_schema(const std::string& name) const override;
+  std::vector<std::string> sections() const override;
+
+ private:
+  std::map<std::string, NodeSchema> kinds_;
+  std::map<std::string, std::map<std::string, NodeFactory>> factories_;  // kind -> device -> factory
+  std::map<std::string, SectionSchema> sections_;
+};
+
+// The sections the engine itself reads: `resources` (threads, max_in_flight, numa).
+void register_engine_sections(Registry& registry);
+
+}  // namespace capflow::graph
