@@ -10,6 +10,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -26,6 +27,16 @@ struct Item {
   std::uint64_t units = 1;  // samples it stands for (a batch: its size); summed into `images`
   std::any payload;         // by convention a std::shared_ptr<T>, so copies are cheap
 };
+
+// The payload of `item` as std::shared_ptr<T>; std::logic_error naming the item when it holds
+// something else (two node kinds joined by an edge disagree about what flows on it).
+template <class T>
+const std::shared_ptr<T>& payload_as(const Item& item) {
+  const auto* p = std::any_cast<std::shared_ptr<T>>(&item.payload);
+  if (p == nullptr || !*p)
+    throw std::logic_error("item '" + item.id + "' does not carry the payload this node expects");
+  return *p;
+}
 
 // Named counters a node keeps besides the engine's own (for example decode: corrupt, missing).
 class NodeCounters {

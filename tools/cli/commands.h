@@ -12,5 +12,7 @@ namespace capflow::cli {
 void add_data_commands(CLI::App& app);  // data make | check | vocab
 void add_demo_command(CLI::App& app);   // demo: the README's main job
 void add_info_command(CLI::App& app);   // info: versions, threads, BLAS, bf16
+void add_run_command(CLI::App& app);    // run PIPELINE.yaml: a flow graph
+void add_nodes_command(CLI::App& app);  // nodes: kinds, devices, arguments
 
 }  // namespace capflow::cli

@@ -14,6 +14,8 @@ int main(int argc, char** argv) {
   capflow::cli::add_data_commands(app);
   capflow::cli::add_demo_command(app);
   capflow::cli::add_info_command(app);
+  capflow::cli::add_run_command(app);
+  capflow::cli::add_nodes_command(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

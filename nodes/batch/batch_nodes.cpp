@@ -1,0 +1,147 @@
+// Node adapters of the batch family: batch (collect) and discard (sink).
+#include <filesystem>
+#include <fstream>
+#include <memory>
+
+#include "graph/errors.h"
+#include "graph/registry.h"
+#include "nodes/payloads.h"
+#include "nodes/register_nodes.h"
+#include "nodes/text/vocabulary.h"
+
+namespace capflow::nodes {
+
+namespace {
+
+namespace fs = std::filesystem;
+using graph::Item;
+using graph::NodeContext;
+
+// The vocabulary a batch node tokenizes with: the `vocab` argument, else ROOT/vocab.txt when
+// it exists, else built from the labels file (bms layout) or just the special tokens.
+text::Vocabulary resolve_vocabulary(const NodeContext& ctx) {
+  const graph::Args& data = ctx.pipeline->section("data");
+  const std::string root = data.get_string("root");
+  auto under_root = [&root](const std::string& path) {
+    return fs::path(path).is_absolute() ? path : (fs::path(root) / path).string();
+  };
+  if (!ctx.args().is_null("vocab")) return text::Vocabulary::load(under_root(ctx.args().get_string("vocab")));
+  const fs::path beside = fs::path(root) / "vocab.txt";
+  std::error_code ec;
+  if (fs::exists(beside, ec)) return text::Vocabulary::load(beside.string());
+  if (data.get_string("layout") == "bms") {
+    return text::Vocabulary::from_labels_csv(under_root(data.get_string("labels")));
+  }
+  return text::Vocabulary();
+}
+
+// Collates a group of same-size images into one NHWC batch with padded token rows.
+class Batch : public graph::CollectNode {
+ public:
+  explicit Batch(const NodeContext& ctx)
+      : size_(static_cast<std::size_t>(ctx.args().get_int("size"))),
+        max_length_(static_cast<int>(ctx.args().get_int("max_length"))),
+        vocabulary_(resolve_vocabulary(ctx)) {}
+
+  std::size_t group_size() const override { return size_; }
+
+  std::any collect(std::vector<Item>& items) override {
+    std::vector<ImagePtr> images;
+    std::vector<std::vector<int>> tokens(items.size());
+    std::vector<batch::BatchSample> samples;
+    images.reserve(items.size());
+    samples.reserve(items.size());
+    for (std::size_t i = 0; i < items.size(); ++i) {
+      images.push_back(graph::payload_as<const ImageSample>(items[i]));
+      const io::SampleRef& ref = *images.back()->sample;
+      if (!ref.label.empty()) tokens[i] = vocabulary_.encode(ref.label);
+      samples.push_back({&images.back()->image, &tokens[i], &ref.id, &ref.label});
+    }
+    return BatchPtr(std::make_shared<batch::ImageBatch>(
+        batch::collate(samples, max_length_, text::Vocabulary::kPad)));
+  }
+
+ private:
+  std::size_t size_;
+  int max_length_;
+  text::Vocabulary vocabulary_;
+};
+
+// The end of a data-only pipeline: counts batches (stopping at train.max_steps) and, when
+// asked, writes one line per batch with its fingerprint, so two runs can be compared.
+class Discard : public graph::SinkNode {
+ public:
+  explicit Discard(const NodeContext& ctx) : ctx_(ctx) {
+    max_steps_ = static_cast<std::uint64_t>(ctx.pipeline->section("train").get_int("max_steps"));
+    if (!ctx.args().is_null("fingerprints")) {
+      path_ = ctx.args().get_string("fingerprints");
+      out_.open(path_ + ".partial");
+      if (!out_) throw ConfigError("cannot write '" + path_ + ".partial'");
+      out_ << "epoch\tindex\tsize\tfingerprint\tfirst_id\tlast_id\n";
+    }
+  }
+
+  void consume(Item& item) override {
+    const BatchPtr& b = graph::payload_as<const batch::ImageBatch>(item);
+    if (out_.is_open())
+      out_ << item.epoch << '\t' << item.index << '\t' << b->size << '\t' << std::hex
+           << batch::fingerprint(*b) << std::dec << '\t' << (b->ids.empty() ? "" : b->ids.front())
+           << '\t' << (b->ids.empty() ? "" : b->ids.back()) << '\n';
+    if (max_steps_ > 0 && ++steps_ >= max_steps_) ctx_.request_stop();
+  }
+
+  void finish() override {
+    if (!out_.is_open()) return;
+    out_.flush();
+    if (!out_) throw Error("cannot write '" + path_ + ".partial'");
+    out_.close();
+    fs::rename(path_ + ".partial", path_);
+  }
+
+ private:
+  NodeContext ctx_;
+  std::uint64_t max_steps_ = 0;
+  std::uint64_t steps_ = 0;
+  std::string path_;
+  std::ofstream out_;
+};
+
+}  // namespace
+
+void register_batch_nodes(graph::Registry& registry) {
+  using namespace graph;
+  NodeSchema batch;
+  batch.kind = "batch";
+  batch.doc = "collates images into one contiguous NHWC uint8 batch with padded tokens and lengths";
+  batch.role = NodeRole::kCollect;
+  batch.input = "image";
+  batch.output = "batch";
+  batch.ordered = true;
+  batch.args = {
+      arg_int("size", "32", "images per batch (the last of an epoch may hold fewer)", 1, 65536),
+      arg_int("max_length", "0", "token columns; longer captions are cut (0: the longest in the batch)", 0),
+      nullable(arg_string("vocab", "null",
+                          "vocabulary file (null: ROOT/vocab.txt, else built from the labels)")),
+  };
+  registry.add_kind(std::move(batch));
+  registry.add_implementation("batch", "cpu", [](const NodeContext& ctx) {
+    return std::make_unique<Batch>(ctx);
+  });
+
+  NodeSchema discard;
+  discard.kind = "discard";
+  discard.doc = "counts batches and drops them (data-only runs); can write a fingerprint per batch";
+  discard.role = NodeRole::kSink;
+  discard.input = "batch";
+  discard.ordered = true;
+  discard.args = {
+      nullable(arg_string("fingerprints", "null",
+                          "file to write one line per batch (epoch, index, size, fingerprint, ids)")),
+  };
+  registry.add_kind(std::move(discard));
+  registry.add_implementation("discard", "cpu", [](const NodeContext& ctx) {
+    return std::make_unique<Discard>(ctx);
+  });
+}
+
+}  // namespace capflow::nodes

@@ -1,0 +1,78 @@
+// Node adapter of the image family: bms_augment (transform).
+#include <memory>
+
+#include "graph/registry.h"
+#include "nodes/image/bms_augment.h"
+#include "nodes/payloads.h"
+#include "nodes/register_nodes.h"
+
+namespace capflow::nodes {
+
+namespace {
+
+using graph::Item;
+using graph::NodeContext;
+
+// 64-bit FNV-1a of a sample id: the id's key for random draws.
+std::uint64_t id_key(const std::string& id) {
+  std::uint64_t h = 0xcbf29ce484222325ULL;
+  for (const unsigned char c : id) h = (h ^ c) * 0x100000001b3ULL;
+  return h;
+}
+
+// BMS-style augmentation; every draw keyed by (seed, epoch, sample id), never by scheduling.
+class BmsAugment : public graph::TransformNode {
+ public:
+  explicit BmsAugment(const NodeContext& ctx) : seed_(ctx.pipeline->seed) {
+    const graph::Args& a = ctx.args();
+    const auto size = a.get_int_list("size");
+    options_.width = static_cast<int>(size[0]);
+    options_.height = static_cast<int>(size[1]);
+    options_.crop_margins = a.get_bool("crop_margins");
+    options_.upright = a.get_bool("upright");
+    options_.rotate = a.get_float("rotate");
+    options_.noise = a.get_float("noise");
+    options_.jitter = static_cast<int>(a.get_int("jitter"));
+    image::validate(options_);
+  }
+
+  std::any process(Item& item) override {
+    const ImagePtr& in = graph::payload_as<const ImageSample>(item);
+    SeededRng rng{seed_, item.epoch, id_key(item.id), 0x617567ULL /* "aug" */};
+    auto out = std::make_shared<ImageSample>();
+    out->image = image::bms_augment(in->image, options_, rng);
+    out->sample = in->sample;
+    return ImagePtr(std::move(out));
+  }
+
+ private:
+  std::uint64_t seed_;
+  image::AugmentOptions options_;
+};
+
+}  // namespace
+
+void register_image_nodes(graph::Registry& registry) {
+  using namespace graph;
+  NodeSchema augment;
+  augment.kind = "bms_augment";
+  augment.doc = "BMS-style augmentation: crop margins, turn upright, random 90° turns, fit with padding, noise";
+  augment.role = NodeRole::kTransform;
+  augment.input = "image";
+  augment.output = "image";
+  augment.default_concurrency = "auto";
+  augment.args = {
+      arg_int_list("size", "[224, 224]", 2, "output [width, height]; the picture keeps its aspect ratio, padded white", 8, 4096),
+      arg_bool("crop_margins", "true", "crop white margins first"),
+      arg_bool("upright", "true", "turn tall pictures 90° so they lie wide"),
+      arg_float("rotate", "0", "probability of one more random 90° turn", 0, 1),
+      arg_float("noise", "0", "salt-and-pepper density (share of pixels flipped)", 0, 1),
+      arg_int("jitter", "0", "random crop/pad of up to this many pixels per side", 0, 1024),
+  };
+  registry.add_kind(std::move(augment));
+  registry.add_implementation("bms_augment", "cpu", [](const NodeContext& ctx) {
+    return std::make_unique<BmsAugment>(ctx);
+  });
+}
+
+}  // namespace capflow::nodes

@@ -1,0 +1,177 @@
+// Node adapters of the io family: read_files (source) and decode_image (transform).
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+#include <memory>
+
+#include "graph/errors.h"
+#include "graph/registry.h"
+#include "nodes/io/image_codec.h"
+#include "nodes/payloads.h"
+#include "nodes/register_nodes.h"
+
+namespace capflow::nodes {
+
+namespace {
+
+namespace fs = std::filesystem;
+using graph::Item;
+using graph::NodeContext;
+
+// The samples of data.root (BMS layout or a plain folder), in a per-epoch shuffled order,
+// this rank's share only.
+class ReadFiles : public graph::SourceNode {
+ public:
+  explicit ReadFiles(const NodeContext& ctx)
+      : seed_(ctx.pipeline->seed), rank_(ctx.rank), world_size_(ctx.world_size) {
+    const graph::Args& data = ctx.pipeline->section("data");
+    const graph::Args& train = ctx.pipeline->section("train");
+    const std::string root = data.get_string("root");
+    auto listing = std::make_shared<io::Listing>(
+        data.get_string("layout") == "folder"
+            ? io::list_image_folder(root)
+            : io::list_bms(root, data.get_string("labels"), data.get_string("images"),
+                           data.get_string("extension")));
+    if (listing->rejected > 0) {
+      ctx.counters->add("rejected", listing->rejected);
+      std::string examples;
+      for (const auto& e : listing->rejected_examples) examples += "\n  " + e;
+      ctx.warn(std::to_string(listing->rejected) + " row(s) rejected (unsafe or malformed ids):" + examples);
+    }
+    const auto limit = ctx.args().get_int("limit");
+    if (limit > 0 && static_cast<std::size_t>(limit) < listing->samples.size())
+      listing->samples.resize(static_cast<std::size_t>(limit));
+    if (listing->samples.empty()) throw ConfigError("no samples found under '" + root + "'");
+    listing_ = std::move(listing);
+    shuffle_ = ctx.args().get_bool("shuffle");
+    epochs_ = ctx.args().is_null("epochs") ? static_cast<std::uint64_t>(train.get_int("epochs"))
+                                           : static_cast<std::uint64_t>(ctx.args().get_int("epochs"));
+  }
+
+  bool next(Item& item) override {
+    while (position_ >= order_.size()) {
+      if (started_) ++epoch_;
+      if (epoch_ >= epochs_) return false;
+      order_ = io::epoch_order(listing_->samples.size(), seed_, epoch_, shuffle_, rank_, world_size_);
+      position_ = 0;
+      started_ = true;
+    }
+    const io::SampleRef& ref = listing_->samples[order_[position_++]];
+    item.id = ref.id;
+    item.epoch = epoch_;
+    // Shares ownership of the listing; no copy of the strings.
+    item.payload = SamplePtr(listing_, &ref);
+    return true;
+  }
+
+ private:
+  std::shared_ptr<const io::Listing> listing_;
+  std::uint64_t seed_;
+  int rank_;
+  int world_size_;
+  bool shuffle_ = true;
+  std::uint64_t epochs_ = 1;
+  std::uint64_t epoch_ = 0;
+  bool started_ = false;
+  std::vector<std::size_t> order_;
+  std::size_t position_ = 0;
+};
+
+// Reads and decodes one image file to 8-bit gray. Missing, corrupt or truncated files are
+// counted, reported once each with their path, and skipped.
+class DecodeImage : public graph::TransformNode {
+ public:
+  explicit DecodeImage(const NodeContext& ctx) : ctx_(ctx) {
+    const graph::Args& a = ctx.args();
+    limits_.max_width = limits_.max_height = static_cast<int>(a.get_int("max_side"));
+    limits_.max_pixels = static_cast<std::uint64_t>(a.get_float("max_megapixels") * 1e6);
+    if (!a.is_null("fit")) {
+      const auto fit = a.get_int_list("fit");
+      fit_width_ = static_cast<int>(fit[0]);
+      fit_height_ = static_cast<int>(fit[1]);
+    }
+    max_reports_ = static_cast<int>(a.get_int("max_reports"));
+  }
+
+  std::any process(Item& item) override {
+    const SamplePtr& sample = graph::payload_as<const io::SampleRef>(item);
+    std::vector<std::uint8_t> bytes;
+    try {
+      bytes = io::read_file(sample->path);
+    } catch (const DataError& e) {
+      std::error_code ec;
+      const bool missing = !fs::exists(sample->path, ec);
+      return skip(missing ? "missing" : "unreadable", e.what());
+    }
+    try {
+      auto out = std::make_shared<ImageSample>();
+      out->image = io::decode_image_gray_fit(bytes.data(), bytes.size(), sample->path, limits_,
+                                             fit_width_, fit_height_);
+      out->sample = sample;
+      return ImagePtr(std::move(out));
+    } catch (const DataError& e) {
+      return skip("corrupt", e.what());
+    }
+  }
+
+ private:
+  std::any skip(const char* counter, const std::string& message) {
+    ctx_.counters->add(counter);
+    const int n = ++reports_;
+    if (n <= max_reports_)
+      ctx_.warn(std::string("skipped (") + counter + "): " + message);
+    else if (n == max_reports_ + 1)
+      ctx_.warn("more skipped images: counted in the summary, not reported one by one");
+    return {};
+  }
+
+  NodeContext ctx_;
+  io::DecodeLimits limits_;
+  int fit_width_ = 0;
+  int fit_height_ = 0;
+  int max_reports_ = 20;
+  std::atomic<int> reports_{0};
+};
+
+}  // namespace
+
+void register_io_nodes(graph::Registry& registry) {
+  using namespace graph;
+  NodeSchema read;
+  read.kind = "read_files";
+  read.doc = "lists the samples of data.root (section data) and emits this rank's share, shuffled per epoch";
+  read.role = NodeRole::kSource;
+  read.output = "sample";
+  read.args = {
+      arg_bool("shuffle", "true", "shuffle every epoch from (seed, epoch); false: file order"),
+      nullable(arg_int("epochs", "null", "passes over the data (null: train.epochs)", 1)),
+      arg_int("limit", "0", "use only the first N samples of the listing (0: all)", 0),
+  };
+  registry.add_kind(std::move(read));
+  registry.add_implementation("read_files", "cpu", [](const NodeContext& ctx) {
+    return std::make_unique<ReadFiles>(ctx);
+  });
+
+  NodeSchema decode;
+  decode.kind = "decode_image";
+  decode.doc = "reads and decodes PNG (libspng) or JPEG (TurboJPEG) to 8-bit gray; bad files are counted and skipped";
+  decode.role = NodeRole::kTransform;
+  decode.input = "sample";
+  decode.output = "image";
+  decode.default_concurrency = "auto";
+  decode.args = {
+      arg_int("max_side", "16384", "refuse pictures wider or taller than this (decompression bombs)", 1),
+      arg_float("max_megapixels", "64", "refuse pictures with more pixels than this, in millions", 0.001),
+      nullable(arg_int_list("fit", "null", 2,
+                            "[width, height] the picture will be fitted into: JPEGs are decoded "
+                            "with DCT scaling down to no less than that",
+                            1, 65535)),
+      arg_int("max_reports", "20", "skipped files reported one by one (the rest only counted)", 0),
+  };
+  registry.add_kind(std::move(decode));
+  registry.add_implementation("decode_image", "cpu", [](const NodeContext& ctx) {
+    return std::make_unique<DecodeImage>(ctx);
+  });
+}
+
+}  // namespace capflow::nodes

@@ -1,0 +1,24 @@
+// What flows on the edges between the data nodes (edge type names in the schemas):
+//   "sample": std::shared_ptr<const io::SampleRef>  (id, path, label) from read_files
+//   "image":  std::shared_ptr<const ImageSample>    (8-bit gray picture + its sample)
+//   "batch":  std::shared_ptr<const batch::ImageBatch>
+#pragma once
+
+#include <memory>
+
+#include "nodes/batch/image_batch.h"
+#include "nodes/io/gray_image.h"
+#include "nodes/io/sample_listing.h"
+
+namespace capflow::nodes {
+
+struct ImageSample {
+  io::GrayImage image;
+  std::shared_ptr<const io::SampleRef> sample;
+};
+
+using SamplePtr = std::shared_ptr<const io::SampleRef>;
+using ImagePtr = std::shared_ptr<const ImageSample>;
+using BatchPtr = std::shared_ptr<const batch::ImageBatch>;
+
+}  // namespace capflow::nodes

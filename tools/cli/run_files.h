@@ -1,0 +1,46 @@
+// The files of a run folder: config.yaml (the resolved configuration), metrics.jsonl (one JSON
+// object per progress tick, flushed as written) and summary.json (written once, atomically).
+#pragma once
+
+#include <fstream>
+#include <mutex>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "graph/errors.h"
+
+namespace capflow::cli {
+
+// Exit status 130/143 after a clean stop on SIGINT/SIGTERM, the shell's convention.
+class Interrupted : public Error {
+ public:
+  explicit Interrupted(int signal_number)
+      : Error("stopped by signal " + std::to_string(signal_number) + "; finished work kept"),
+        status_(128 + signal_number) {}
+  int exit_status() const override { return status_; }
+
+ private:
+  int status_;
+};
+
+class RunFiles {
+ public:
+  // Creates the folder (and checkpoints/ inside it); ConfigError naming it on failure.
+  explicit RunFiles(std::string dir);
+  const std::string& dir() const { return dir_; }
+
+  void write_config(const std::string& yaml) const;
+  void append_metrics(const nlohmann::json& line);
+  void write_summary(const nlohmann::json& summary) const;
+
+ private:
+  std::string dir_;
+  std::mutex metrics_mutex_;
+  std::ofstream metrics_;
+};
+
+// Writes `text` to `path` atomically: a temporary file beside it, fsync, rename.
+void write_file_atomically(const std::string& path, const std::string& text);
+
+}  // namespace capflow::cli
