@@ -1,0 +1,1182 @@
+// Pipeline files: YAML text (plus --set overrides) checked against the schema catalog and
+// turned into a PipelineSpec. Every problem found is collected with its file:line:column and
+// reported in one ConfigError; the resolved configuration is written back as YAML.
+#include "graph/pipeline_spec.h"
+
+#include <yaml-cpp/yaml.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <charconv>
+#include <cmath>
+#include <cstdio>
+#include <cstring>
+#include <functional>
+#include <tuple>
+#include <type_traits>
+#include <utility>
+
+#include "graph/errors.h"
+
+namespace capflow::graph {
+
+// ---------------------------------------------------------------------------------------------
+// Locations and diagnostics
+
+std::string format_location(const Location& where) {
+  if (where.line == 0) return where.file;
+  return where.file + ":" + std::to_string(where.line) + ":" + std::to_string(where.column);
+}
+
+void Diagnostics::add(Location where, std::string message) {
+  items_.push_back(Diagnostic{std::move(where), std::move(message)});
+}
+
+namespace {
+
+// Overrides (line 0) first, then each file in order of first appearance, then line, column.
+std::vector<Diagnostic> sorted_items(const std::vector<Diagnostic>& items) {
+  std::map<std::string, std::size_t> file_rank;
+  for (const Diagnostic& d : items) {
+    if (file_rank.count(d.where.file) == 0) {
+      const std::size_t rank = file_rank.size();
+      file_rank[d.where.file] = rank;
+    }
+  }
+  std::vector<Diagnostic> sorted = items;
+  std::stable_sort(sorted.begin(), sorted.end(), [&](const Diagnostic& a, const Diagnostic& b) {
+    const auto key = [&](const Diagnostic& d) {
+      return std::make_tuple(d.where.line == 0 ? 0 : 1, file_rank.at(d.where.file), d.where.line,
+                             d.where.column);
+    };
+    return key(a) < key(b);
+  });
+  return sorted;
+}
+
+std::string format_line(const Diagnostic& d) {
+  const std::string where = format_location(d.where);
+  return where.empty() ? d.message : where + ": " + d.message;
+}
+
+}  // namespace
+
+std::string Diagnostics::format() const {
+  std::string out;
+  for (const Diagnostic& d : sorted_items(items_)) {
+    if (!out.empty()) out += '\n';
+    out += format_line(d);
+  }
+  return out;
+}
+
+void Diagnostics::throw_if_any() const {
+  if (items_.empty()) return;
+  if (items_.size() == 1) throw ConfigError(format_line(items_.front()));
+  std::string file;
+  for (const Diagnostic& d : sorted_items(items_)) {
+    if (d.where.line != 0) {
+      file = d.where.file;
+      break;
+    }
+  }
+  std::string header = std::to_string(items_.size()) + " problems";
+  if (!file.empty()) header += " in " + file;
+  throw ConfigError(header + ":\n" + format());
+}
+
+// ---------------------------------------------------------------------------------------------
+// Args and PipelineSpec accessors
+
+namespace {
+
+const char* value_kind_name(const ArgValue& v) {
+  static const char* const kNames[] = {"null",   "bool",     "int",        "float",
+                                       "string", "int list", "float list", "string list"};
+  return kNames[v.index()];
+}
+
+}  // namespace
+
+void Args::set(const std::string& name, ArgValue value, Location where) {
+  values_[name] = std::move(value);
+  where_[name] = std::move(where);
+}
+
+const ArgValue& Args::value(const std::string& name) const {
+  const auto it = values_.find(name);
+  if (it == values_.end()) throw ConfigError(owner_ + ": no argument '" + name + "'");
+  return it->second;
+}
+
+namespace {
+
+[[noreturn]] void wrong_type(const std::string& owner, const std::string& name,
+                             const ArgValue& v, const char* wanted) {
+  throw ConfigError(owner + ": argument '" + name + "' holds " + value_kind_name(v) + ", not " +
+                    wanted);
+}
+
+}  // namespace
+
+bool Args::is_null(const std::string& name) const {
+  return std::holds_alternative<std::monostate>(value(name));
+}
+
+bool Args::get_bool(const std::string& name) const {
+  const ArgValue& v = value(name);
+  if (const auto* b = std::get_if<bool>(&v)) return *b;
+  wrong_type(owner_, name, v, "bool");
+}
+
+std::int64_t Args::get_int(const std::string& name) const {
+  const ArgValue& v = value(name);
+  if (const auto* i = std::get_if<std::int64_t>(&v)) return *i;
+  wrong_type(owner_, name, v, "int");
+}
+
+double Args::get_float(const std::string& name) const {
+  const ArgValue& v = value(name);
+  if (const auto* d = std::get_if<double>(&v)) return *d;
+  if (const auto* i = std::get_if<std::int64_t>(&v)) return static_cast<double>(*i);
+  wrong_type(owner_, name, v, "float");
+}
+
+const std::string& Args::get_string(const std::string& name) const {
+  const ArgValue& v = value(name);
+  if (const auto* s = std::get_if<std::string>(&v)) return *s;
+  wrong_type(owner_, name, v, "string");
+}
+
+std::vector<std::int64_t> Args::get_int_list(const std::string& name) const {
+  const ArgValue& v = value(name);
+  if (const auto* l = std::get_if<std::vector<std::int64_t>>(&v)) return *l;
+  wrong_type(owner_, name, v, "int list");
+}
+
+std::vector<double> Args::get_float_list(const std::string& name) const {
+  const ArgValue& v = value(name);
+  if (const auto* l = std::get_if<std::vector<double>>(&v)) return *l;
+  if (const auto* l = std::get_if<std::vector<std::int64_t>>(&v)) {
+    return std::vector<double>(l->begin(), l->end());
+  }
+  wrong_type(owner_, name, v, "float list");
+}
+
+std::vector<std::string> Args::get_string_list(const std::string& name) const {
+  const ArgValue& v = value(name);
+  if (const auto* l = std::get_if<std::vector<std::string>>(&v)) return *l;
+  wrong_type(owner_, name, v, "string list");
+}
+
+Location Args::where(const std::string& name) const {
+  const auto it = where_.find(name);
+  if (it == where_.end()) throw ConfigError(owner_ + ": no argument '" + name + "'");
+  return it->second;
+}
+
+const Args& PipelineSpec::section(const std::string& name) const {
+  const auto it = sections.find(name);
+  if (it == sections.end()) {
+    throw ConfigError("pipeline '" + file + "' has no section '" + name + "'");
+  }
+  return it->second;
+}
+
+const NodeSpec* PipelineSpec::node(const std::string& name) const {
+  for (const NodeSpec& n : nodes) {
+    if (n.name == name) return &n;
+  }
+  return nullptr;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Small text helpers
+
+namespace {
+
+std::string join(const std::vector<std::string>& items, const char* sep = ", ") {
+  std::string out;
+  for (const std::string& s : items) {
+    if (!out.empty()) out += sep;
+    out += s;
+  }
+  return out;
+}
+
+std::string quote(const std::string& s) { return "'" + s + "'"; }
+
+std::size_t edit_distance(const std::string& a, const std::string& b) {
+  std::vector<std::size_t> row(b.size() + 1);
+  for (std::size_t j = 0; j <= b.size(); ++j) row[j] = j;
+  for (std::size_t i = 1; i <= a.size(); ++i) {
+    std::size_t diagonal = row[0];
+    row[0] = i;
+    for (std::size_t j = 1; j <= b.size(); ++j) {
+      const std::size_t above = row[j];
+      const std::size_t substitute = diagonal + (a[i - 1] == b[j - 1] ? 0 : 1);
+      row[j] = std::min({above + 1, row[j - 1] + 1, substitute});
+      diagonal = above;
+    }
+  }
+  return row[b.size()];
+}
+
+// " (did you mean 'x'?)" for the closest candidate within edit distance 2, else "".
+std::string did_you_mean(const std::string& word, const std::vector<std::string>& candidates) {
+  const std::string* best = nullptr;
+  std::size_t best_distance = 3;
+  for (const std::string& c : candidates) {
+    const std::size_t d = edit_distance(word, c);
+    if (d < best_distance && d < c.size()) {
+      best = &c;
+      best_distance = d;
+    }
+  }
+  return best ? " (did you mean " + quote(*best) + "?)" : "";
+}
+
+// Shortest text that reads back as the same double ("0.05", "1e-05", "42").
+std::string shortest_double(double x) {
+  if (std::isinf(x)) return x > 0 ? ".inf" : "-.inf";
+  if (std::isnan(x)) return ".nan";
+  char buf[64];
+  const auto result = std::to_chars(buf, buf + sizeof buf, x);
+  return std::string(buf, result.ptr);
+}
+
+// A double as a YAML float that every YAML reader takes for a float ("4.0", "1.0e-05").
+std::string yaml_double(double x) {
+  std::string s = shortest_double(x);
+  if (std::isinf(x) || std::isnan(x)) return s;
+  if (s.find('.') == std::string::npos) {
+    const std::size_t e = s.find('e');
+    if (e == std::string::npos) {
+      s += ".0";
+    } else {
+      s.insert(e, ".0");
+    }
+  }
+  return s;
+}
+
+bool is_digits(const std::string& s, std::size_t from) {
+  if (from >= s.size()) return false;
+  for (std::size_t i = from; i < s.size(); ++i) {
+    if (s[i] < '0' || s[i] > '9') return false;
+  }
+  return true;
+}
+
+// YAML integers: [-+]?[0-9]+ (decimal only).
+bool parse_int(const std::string& s, std::int64_t* out) {
+  const std::size_t start = (!s.empty() && (s[0] == '+' || s[0] == '-')) ? 1 : 0;
+  if (!is_digits(s, start)) return false;
+  const char* first = s.data() + (s[0] == '+' ? 1 : 0);
+  const auto result = std::from_chars(first, s.data() + s.size(), *out);
+  return result.ec == std::errc() && result.ptr == s.data() + s.size();
+}
+
+bool parse_uint(const std::string& s, std::uint64_t* out) {
+  const std::size_t start = (!s.empty() && s[0] == '+') ? 1 : 0;
+  if (!is_digits(s, start)) return false;
+  const auto result = std::from_chars(s.data() + start, s.data() + s.size(), *out);
+  return result.ec == std::errc() && result.ptr == s.data() + s.size();
+}
+
+// YAML floats: integers, [-+]?(.digits|digits[.digits])([eE][-+]?digits)?, [-+]?.inf.
+bool parse_float(const std::string& s, double* out) {
+  std::size_t i = (!s.empty() && (s[0] == '+' || s[0] == '-')) ? 1 : 0;
+  const bool negative = !s.empty() && s[0] == '-';
+  const std::string rest = s.substr(i);
+  if (rest == ".inf" || rest == ".Inf" || rest == ".INF") {
+    *out = negative ? -HUGE_VAL : HUGE_VAL;
+    return true;
+  }
+  const auto skip_digits = [&s, &i]() {
+    const std::size_t from = i;
+    while (i < s.size() && s[i] >= '0' && s[i] <= '9') ++i;
+    return i - from;
+  };
+  std::size_t digits = skip_digits();
+  if (i < s.size() && s[i] == '.') {
+    ++i;
+    digits += skip_digits();
+  }
+  if (digits == 0) return false;
+  if (i < s.size() && (s[i] == 'e' || s[i] == 'E')) {
+    ++i;
+    if (i < s.size() && (s[i] == '+' || s[i] == '-')) ++i;
+    if (!is_digits(s, i)) return false;
+    i = s.size();
+  }
+  if (i != s.size()) return false;
+  const char* first = s.data() + (s[0] == '+' ? 1 : 0);
+  const auto result = std::from_chars(first, s.data() + s.size(), *out);
+  return result.ec == std::errc() && result.ptr == s.data() + s.size();
+}
+
+bool parse_bool(const std::string& s, bool* out) {
+  if (s == "true" || s == "True" || s == "TRUE") {
+    *out = true;
+    return true;
+  }
+  if (s == "false" || s == "False" || s == "FALSE") {
+    *out = false;
+    return true;
+  }
+  return false;
+}
+
+bool valid_node_name(const std::string& s) {
+  if (s.empty()) return false;
+  for (std::size_t i = 0; i < s.size(); ++i) {
+    const char c = s[i];
+    const bool letter = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || c == '_';
+    const bool digit = c >= '0' && c <= '9';
+    if (!letter && !(digit && i > 0)) return false;
+  }
+  return true;
+}
+
+// ---------------------------------------------------------------------------------------------
+// The YAML document as a tree that remembers where each key and value was written (in the
+// file, or in a --set override), so overrides can be merged before validation.
+
+struct Entry;
+
+struct Tree {
+  enum class Kind { kNull, kScalar, kSeq, kMap };
+  Kind kind = Kind::kNull;
+  std::string text;    // scalars
+  bool plain = true;   // scalars: written without quotes or an explicit tag
+  Location where;
+  std::vector<Tree> items;     // sequences
+  std::vector<Entry> entries;  // mappings, in written order
+
+  bool is_map() const { return kind == Kind::kMap; }
+  bool is_scalar() const { return kind == Kind::kScalar; }
+  const Entry* find(const std::string& key) const;
+  Entry* find(const std::string& key);
+};
+
+struct Entry {
+  std::string key;
+  Location key_where;
+  Tree value;
+};
+
+const Entry* Tree::find(const std::string& key) const {
+  for (const Entry& e : entries) {
+    if (e.key == key) return &e;
+  }
+  return nullptr;
+}
+
+Entry* Tree::find(const std::string& key) {
+  for (Entry& e : entries) {
+    if (e.key == key) return &e;
+  }
+  return nullptr;
+}
+
+// How a value is shown in a message: 'abc', "abc" (quoted), null, a list, a mapping.
+std::string describe(const Tree& v) {
+  switch (v.kind) {
+    case Tree::Kind::kNull: return "null";
+    case Tree::Kind::kScalar:
+      return v.plain ? quote(v.text) : "\"" + v.text + "\" (a quoted string)";
+    case Tree::Kind::kSeq: return "a list";
+    case Tree::Kind::kMap: return "a mapping";
+  }
+  return "?";
+}
+
+// Maps yaml-cpp marks to locations: in a file (0-based marks made 1-based) or one fixed place.
+using Locator = std::function<Location(const YAML::Mark&, const Location& fallback)>;
+
+Locator file_locator(const std::string& file) {
+  return [file](const YAML::Mark& m, const Location& fallback) {
+    if (m.line < 0 || m.column < 0) return fallback;
+    return Location{file, m.line + 1, m.column + 1};
+  };
+}
+
+Locator fixed_locator(const Location& where) {
+  return [where](const YAML::Mark&, const Location&) { return where; };
+}
+
+Tree to_tree(const YAML::Node& node, const Locator& locate, const Location& fallback,
+             Diagnostics& diags) {
+  Tree t;
+  t.where = locate(node.Mark(), fallback);
+  switch (node.Type()) {
+    case YAML::NodeType::Scalar:
+      t.kind = Tree::Kind::kScalar;
+      t.text = node.Scalar();
+      t.plain = node.Tag() == "?";
+      break;
+    case YAML::NodeType::Sequence:
+      t.kind = Tree::Kind::kSeq;
+      for (const YAML::Node& item : node) t.items.push_back(to_tree(item, locate, t.where, diags));
+      break;
+    case YAML::NodeType::Map:
+      t.kind = Tree::Kind::kMap;
+      for (const auto& pair : node) {
+        const YAML::Node key = pair.first;
+        const Location key_where = locate(key.Mark(), t.where);
+        if (key.IsMap() || key.IsSequence()) {
+          diags.add(key_where, "keys must be plain names, got " +
+                                   std::string(key.IsMap() ? "a mapping" : "a list"));
+          continue;
+        }
+        const std::string name = key.IsScalar() ? key.Scalar() : std::string();
+        if (const Entry* first = t.find(name)) {
+          diags.add(key_where, "duplicate key " + quote(name) + " (first written at " +
+                                   format_location(first->key_where) + ")");
+          continue;
+        }
+        // An empty value (`key:`) is marked where the next token starts: point at the key.
+        const YAML::Node value = pair.second;
+        const bool empty_value = value.IsNull() && value.Mark().line != key.Mark().line;
+        Tree v = to_tree(value, locate, key_where, diags);
+        if (empty_value) v.where = key_where;
+        t.entries.push_back(Entry{name, key_where, std::move(v)});
+      }
+      break;
+    default:
+      t.kind = Tree::Kind::kNull;
+      break;
+  }
+  return t;
+}
+
+// Applies one `dotted.key=value` override to the document's tree.
+void apply_override(Tree& root, const std::string& text, Diagnostics& diags) {
+  const Location where{"--set " + text, 0, 0};
+  const std::size_t eq = text.find('=');
+  if (eq == std::string::npos) {
+    diags.add(where, "expected dotted.key=value (for example data.root=DIR)");
+    return;
+  }
+  std::string key = text.substr(0, eq);
+  const std::string value_text = text.substr(eq + 1);
+  const auto not_space = [](char c) { return c != ' ' && c != '\t'; };
+  key.erase(key.begin(), std::find_if(key.begin(), key.end(), not_space));
+  key.erase(std::find_if(key.rbegin(), key.rend(), not_space).base(), key.end());
+  if (key.empty()) {
+    diags.add(where, "empty key; expected dotted.key=value (for example data.root=DIR)");
+    return;
+  }
+  std::vector<std::string> path;
+  std::size_t start = 0;
+  while (true) {
+    const std::size_t dot = key.find('.', start);
+    path.push_back(key.substr(start, dot == std::string::npos ? std::string::npos : dot - start));
+    if (dot == std::string::npos) break;
+    start = dot + 1;
+  }
+  for (const std::string& part : path) {
+    if (part.empty()) {
+      diags.add(where, "empty name in key " + quote(key));
+      return;
+    }
+  }
+  YAML::Node parsed;
+  try {
+    parsed = YAML::Load(value_text);
+  } catch (const YAML::Exception& e) {
+    diags.add(where, "cannot parse value " + quote(value_text) + " as YAML: " + e.msg);
+    return;
+  }
+  Tree value = to_tree(parsed, fixed_locator(where), where, diags);
+
+  Tree* current = &root;
+  std::string walked;
+  for (std::size_t i = 0; i < path.size(); ++i) {
+    if (current->kind == Tree::Kind::kNull) current->kind = Tree::Kind::kMap;  // `key:` empty
+    if (!current->is_map()) {
+      diags.add(where, "cannot set " + quote(key) + ": " + quote(walked) + " is " +
+                           describe(*current) + ", not a mapping");
+      return;
+    }
+    walked += (i == 0 ? "" : ".") + path[i];
+    Entry* entry = current->find(path[i]);
+    if (i + 1 == path.size()) {
+      if (entry != nullptr) {
+        entry->value = std::move(value);
+      } else {
+        current->entries.push_back(Entry{path[i], where, std::move(value)});
+      }
+      return;
+    }
+    if (entry == nullptr) {
+      Tree created;
+      created.kind = Tree::Kind::kMap;
+      created.where = where;
+      current->entries.push_back(Entry{path[i], where, std::move(created)});
+      entry = &current->entries.back();
+    }
+    current = &entry->value;
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Argument values
+
+std::string range_text(const ArgSpec& spec) {
+  const bool has_min = std::isfinite(spec.min);
+  const bool has_max = std::isfinite(spec.max);
+  if (has_min && has_max) {
+    return "between " + shortest_double(spec.min) + " and " + shortest_double(spec.max);
+  }
+  if (has_min) return ">= " + shortest_double(spec.min);
+  return "<= " + shortest_double(spec.max);
+}
+
+class ValueChecker {
+ public:
+  explicit ValueChecker(Diagnostics& diags) : diags_(diags) {}
+
+  // Converts `v` to the type of `spec`; reports problems with the message prefix `what`
+  // ("node 'batch': argument 'size'") and returns false when it is not valid.
+  bool convert(const ArgSpec& spec, const Tree& v, const std::string& what, ArgValue* out) {
+    if (v.kind == Tree::Kind::kNull) {
+      if (spec.nullable) {
+        *out = std::monostate{};
+        return true;
+      }
+      return fail(v, what + " expects " + arg_type_name(spec.type) + ", got null");
+    }
+    switch (spec.type) {
+      case ArgType::kBool: {
+        bool b = false;
+        if (!v.is_scalar() || !v.plain || !parse_bool(v.text, &b)) return expects(spec, v, what);
+        *out = b;
+        return true;
+      }
+      case ArgType::kInt: {
+        std::int64_t i = 0;
+        if (!scalar_int(v, &i)) return expects(spec, v, what);
+        *out = i;
+        return in_range(spec, static_cast<double>(i), v, what);
+      }
+      case ArgType::kIntOrAuto: {
+        std::int64_t i = 0;
+        if (v.is_scalar() && v.text == "auto") {
+          *out = std::int64_t{0};
+          return true;
+        }
+        if (!scalar_int(v, &i)) return expects(spec, v, what);
+        *out = i;
+        return in_range(spec, static_cast<double>(i), v, what);
+      }
+      case ArgType::kFloat: {
+        double d = 0;
+        if (!scalar_float(v, &d)) return expects(spec, v, what);
+        *out = d;
+        return in_range(spec, d, v, what);
+      }
+      case ArgType::kString:
+        if (!v.is_scalar()) return expects(spec, v, what);
+        *out = v.text;
+        return true;
+      case ArgType::kChoice:
+        if (!v.is_scalar()) return expects(spec, v, what);
+        if (std::find(spec.choices.begin(), spec.choices.end(), v.text) == spec.choices.end()) {
+          return fail(v, what + " must be one of " + join(spec.choices) + "; got " +
+                             quote(v.text) + did_you_mean(v.text, spec.choices));
+        }
+        *out = v.text;
+        return true;
+      case ArgType::kIntList: return convert_list<std::int64_t>(spec, v, what, out);
+      case ArgType::kFloatList: return convert_list<double>(spec, v, what, out);
+      case ArgType::kStringList: return convert_list<std::string>(spec, v, what, out);
+    }
+    return expects(spec, v, what);
+  }
+
+ private:
+  bool fail(const Tree& v, std::string message) {
+    diags_.add(v.where, std::move(message));
+    return false;
+  }
+
+  bool expects(const ArgSpec& spec, const Tree& v, const std::string& what) {
+    return fail(v, what + " expects " + arg_type_name(spec.type) + ", got " + describe(v));
+  }
+
+  static bool scalar_int(const Tree& v, std::int64_t* out) {
+    return v.is_scalar() && v.plain && parse_int(v.text, out);
+  }
+
+  static bool scalar_float(const Tree& v, double* out) {
+    return v.is_scalar() && v.plain && parse_float(v.text, out);
+  }
+
+  bool in_range(const ArgSpec& spec, double x, const Tree& v, const std::string& what) {
+    if (x >= spec.min && x <= spec.max) return true;
+    return fail(v, what + " must be " + range_text(spec) + ", got " + v.text);
+  }
+
+  template <typename T>
+  bool convert_list(const ArgSpec& spec, const Tree& v, const std::string& what, ArgValue* out) {
+    if (v.kind != Tree::Kind::kSeq) return expects(spec, v, what);
+    bool ok = true;
+    if (spec.list_size > 0 && v.items.size() != static_cast<std::size_t>(spec.list_size)) {
+      ok = fail(v, what + " expects a list of " + std::to_string(spec.list_size) + " items, got " +
+                       std::to_string(v.items.size()));
+    }
+    std::vector<T> values;
+    for (std::size_t i = 0; i < v.items.size(); ++i) {
+      const Tree& item = v.items[i];
+      const std::string item_what = what + " item " + std::to_string(i + 1);
+      if constexpr (std::is_same_v<T, std::int64_t>) {
+        std::int64_t x = 0;
+        if (!scalar_int(item, &x)) {
+          ok = fail(item, item_what + " expects int, got " + describe(item));
+        } else {
+          ok = in_range(spec, static_cast<double>(x), item, item_what) && ok;
+          values.push_back(x);
+        }
+      } else if constexpr (std::is_same_v<T, double>) {
+        double x = 0;
+        if (!scalar_float(item, &x)) {
+          ok = fail(item, item_what + " expects float, got " + describe(item));
+        } else {
+          ok = in_range(spec, x, item, item_what) && ok;
+          values.push_back(x);
+        }
+      } else {
+        if (!item.is_scalar()) {
+          ok = fail(item, item_what + " expects string, got " + describe(item));
+        } else {
+          values.push_back(item.text);
+        }
+      }
+    }
+    *out = std::move(values);
+    return ok;
+  }
+
+  Diagnostics& diags_;
+};
+
+// ---------------------------------------------------------------------------------------------
+// Validation of the whole document
+
+const char* const kReservedNodeKeys[] = {"kind", "device", "concurrency"};
+
+bool is_reserved_node_key(const std::string& key) {
+  for (const char* k : kReservedNodeKeys) {
+    if (key == k) return true;
+  }
+  return false;
+}
+
+struct NodeDraft {
+  NodeSpec spec;
+  bool body_ok = false;  // the value was a mapping
+};
+
+struct ChainLink {
+  std::string name;
+  Location where;
+  const NodeSchema* schema = nullptr;  // nullptr: unknown kind
+  bool gap_before = false;             // an unusable edges item was dropped before this one
+};
+
+class Validator {
+ public:
+  Validator(const SchemaCatalog& catalog, Diagnostics& diags, std::string file)
+      : catalog_(catalog), diags_(diags), values_(diags), file_(std::move(file)) {}
+
+  PipelineSpec run(const Tree& root) {
+    PipelineSpec spec;
+    spec.file = file_;
+    spec.seed = 42;
+    check_top_level_keys(root);
+    if (const Entry* seed = root.find("seed")) check_seed(seed->value, &spec.seed);
+    for (const std::string& name : catalog_.sections()) {
+      const SectionSchema* schema = catalog_.section_schema(name);
+      if (schema == nullptr) continue;
+      spec.sections[name] = check_section(*schema, root.find(name), root.where);
+    }
+    const Entry* nodes = root.find("nodes");
+    std::vector<NodeDraft> drafts;
+    bool nodes_ok = false;
+    if (nodes == nullptr) {
+      diags_.add(root.where, "missing required key 'nodes' (a mapping of node name to node)");
+    } else if (!nodes->value.is_map()) {
+      diags_.add(nodes->value.where, "'nodes' must be a mapping of node name to node, got " +
+                                         describe(nodes->value));
+    } else if (nodes->value.entries.empty()) {
+      diags_.add(nodes->value.where, "'nodes' is empty; a pipeline needs at least a source and "
+                                     "a sink");
+    } else {
+      nodes_ok = true;
+      for (const Entry& e : nodes->value.entries) drafts.push_back(check_node(e));
+    }
+    std::vector<std::string> order;
+    if (nodes_ok) order = check_edges(root.find("edges"), drafts);
+    for (const std::string& name : order) {
+      for (NodeDraft& d : drafts) {
+        if (d.spec.name == name) spec.nodes.push_back(std::move(d.spec));
+      }
+    }
+    return spec;
+  }
+
+ private:
+  void check_top_level_keys(const Tree& root) {
+    std::vector<std::string> allowed = {"seed", "nodes", "edges"};
+    for (const std::string& s : catalog_.sections()) {
+      if (std::find(allowed.begin(), allowed.end(), s) == allowed.end()) allowed.push_back(s);
+    }
+    std::sort(allowed.begin(), allowed.end());
+    for (const Entry& e : root.entries) {
+      if (std::find(allowed.begin(), allowed.end(), e.key) != allowed.end()) continue;
+      diags_.add(e.key_where, "unknown top-level key " + quote(e.key) +
+                                  did_you_mean(e.key, allowed) + "; allowed keys: " +
+                                  join(allowed));
+    }
+  }
+
+  void check_seed(const Tree& v, std::uint64_t* seed) {
+    if (!v.is_scalar() || !v.plain || !parse_uint(v.text, seed)) {
+      diags_.add(v.where, "'seed' must be an integer >= 0, got " + describe(v));
+    }
+  }
+
+  // Checks the entries of `map` (other than reserved node keys when `node` is true) against
+  // `specs`, fills defaults and reports unknown and missing arguments.
+  Args check_args(const std::vector<ArgSpec>& specs, const Tree* map, bool node,
+                  const std::string& owner, const Location& owner_where) {
+    Args args(owner);
+    const char* noun = node ? "argument" : "key";
+    std::vector<std::string> accepted;
+    for (const ArgSpec& a : specs) accepted.push_back(a.name);
+    if (node) {
+      for (const char* k : kReservedNodeKeys) accepted.push_back(k);
+    }
+    std::sort(accepted.begin(), accepted.end());
+    if (map != nullptr) {
+      for (const Entry& e : map->entries) {
+        if (node && is_reserved_node_key(e.key)) continue;
+        const ArgSpec* spec = nullptr;
+        for (const ArgSpec& a : specs) {
+          if (a.name == e.key) spec = &a;
+        }
+        if (spec == nullptr) {
+          diags_.add(e.key_where, owner + ": unknown " + noun + " " + quote(e.key) +
+                                      did_you_mean(e.key, accepted) + "; accepted: " +
+                                      join(accepted));
+          continue;
+        }
+        ArgValue value;
+        if (values_.convert(*spec, e.value, owner + ": " + noun + " " + quote(e.key), &value)) {
+          args.set(e.key, std::move(value), e.value.where);
+        }
+      }
+    }
+    for (const ArgSpec& spec : specs) {
+      if (map != nullptr && map->find(spec.name) != nullptr) continue;
+      if (spec.required()) {
+        diags_.add(owner_where, owner + ": missing required " + noun + " " + quote(spec.name) +
+                                    " (" + arg_type_name(spec.type) + ")");
+        continue;
+      }
+      const std::string what = owner + ": default of " + noun + " " + quote(spec.name);
+      YAML::Node parsed;
+      try {
+        parsed = YAML::Load(spec.default_yaml);
+      } catch (const YAML::Exception& e) {
+        diags_.add(owner_where, what + " is not valid YAML: " + e.msg);
+        continue;
+      }
+      Diagnostics ignored;
+      const Tree tree = to_tree(parsed, fixed_locator(owner_where), owner_where, ignored);
+      ArgValue value;
+      if (values_.convert(spec, tree, what, &value)) args.set(spec.name, value, owner_where);
+    }
+    return args;
+  }
+
+  Args check_section(const SectionSchema& schema, const Entry* entry, const Location& root_where) {
+    const std::string owner = "section " + quote(schema.name);
+    if (entry == nullptr) return check_args(schema.args, nullptr, false, owner, root_where);
+    const Tree& v = entry->value;
+    if (v.kind == Tree::Kind::kNull) {  // `data:` with nothing: all defaults
+      return check_args(schema.args, nullptr, false, owner, entry->key_where);
+    }
+    if (!v.is_map()) {
+      diags_.add(v.where, owner + " must be a mapping, got " + describe(v));
+      return Args(owner);
+    }
+    return check_args(schema.args, &v, false, owner, entry->key_where);
+  }
+
+  bool parse_concurrency(const Tree& v, Concurrency* out) {
+    std::int64_t count = 0;
+    if (!v.is_scalar()) return false;
+    if (v.text == "serial") {
+      *out = Concurrency{1, false};
+    } else if (v.text == "auto") {
+      *out = Concurrency{0, true};
+    } else if (v.plain && parse_int(v.text, &count) && count >= 1 && count <= 1 << 20) {
+      *out = Concurrency{static_cast<int>(count), false};
+    } else {
+      return false;
+    }
+    return true;
+  }
+
+  NodeDraft check_node(const Entry& entry) {
+    NodeDraft draft;
+    NodeSpec& node = draft.spec;
+    node.name = entry.key;
+    node.where = entry.key_where;
+    const std::string owner = "node " + quote(node.name);
+    if (!valid_node_name(node.name)) {
+      diags_.add(entry.key_where, "invalid node name " + quote(node.name) +
+                                      ": use letters, digits and '_', not starting with a digit");
+    }
+    const Tree& body = entry.value;
+    if (!body.is_map()) {
+      diags_.add(body.where, owner + " must be a mapping with at least 'kind', got " +
+                                 describe(body));
+      return draft;
+    }
+    draft.body_ok = true;
+    node.args = Args(owner);
+
+    const Entry* kind = body.find("kind");
+    if (kind == nullptr) {
+      diags_.add(entry.key_where, owner + ": missing required key 'kind'");
+    } else if (!kind->value.is_scalar()) {
+      diags_.add(kind->value.where, owner + ": 'kind' must be a kind name, got " +
+                                        describe(kind->value));
+    } else {
+      node.kind = kind->value.text;
+      node.schema = catalog_.node_schema(node.kind);
+      if (node.schema == nullptr) {
+        const std::vector<std::string> kinds = catalog_.kinds();
+        diags_.add(kind->value.where, owner + ": unknown kind " + quote(node.kind) +
+                                          did_you_mean(node.kind, kinds) + "; known kinds: " +
+                                          join(kinds));
+      }
+    }
+
+    const Entry* device = body.find("device");
+    Location device_where = entry.key_where;
+    bool device_ok = true;
+    if (device != nullptr) {
+      device_where = device->value.where;
+      if (!device->value.is_scalar()) {
+        diags_.add(device->value.where, owner + ": 'device' must be a device name such as cpu, "
+                                                "got " + describe(device->value));
+        device_ok = false;
+      } else {
+        node.device = device->value.text;
+      }
+    }
+    if (device_ok && node.schema != nullptr) {
+      const std::vector<std::string> devices = catalog_.devices(node.kind);
+      if (std::find(devices.begin(), devices.end(), node.device) == devices.end()) {
+        diags_.add(device_where, owner + ": kind " + quote(node.kind) + " has no " +
+                                     quote(node.device) + " implementation in this build " +
+                                     "(available: " + (devices.empty() ? "none" : join(devices)) +
+                                     ")");
+      }
+    }
+
+    const char* const concurrency_forms = "serial, auto or an integer >= 1";
+    if (const Entry* c = body.find("concurrency")) {
+      if (!parse_concurrency(c->value, &node.concurrency)) {
+        diags_.add(c->value.where, owner + ": concurrency must be " + concurrency_forms +
+                                       ", got " + describe(c->value));
+      }
+    } else if (node.schema != nullptr) {
+      Tree fallback;
+      fallback.kind = Tree::Kind::kScalar;
+      fallback.text = node.schema->default_concurrency;
+      if (!parse_concurrency(fallback, &node.concurrency)) {
+        diags_.add(entry.key_where, owner + ": kind " + quote(node.kind) +
+                                        " has an invalid default concurrency " +
+                                        quote(fallback.text) + " (expected " +
+                                        concurrency_forms + ")");
+      }
+    }
+
+    if (node.schema != nullptr) {
+      node.args = check_args(node.schema->args, &body, true, owner, entry.key_where);
+    }
+    return draft;
+  }
+
+  // Checks `edges` (or the order of `nodes` when absent) and returns the node order.
+  std::vector<std::string> check_edges(const Entry* edges, const std::vector<NodeDraft>& drafts) {
+    std::map<std::string, const NodeDraft*> by_name;
+    std::vector<std::string> names;
+    for (const NodeDraft& d : drafts) {
+      by_name[d.spec.name] = &d;
+      names.push_back(d.spec.name);
+    }
+    const auto schema_of = [&](const std::string& name) -> const NodeSchema* {
+      const auto it = by_name.find(name);
+      return it == by_name.end() ? nullptr : it->second->spec.schema;
+    };
+
+    std::vector<ChainLink> chain;
+    std::vector<std::string> order;
+    if (edges == nullptr) {
+      for (const NodeDraft& d : drafts) {
+        chain.push_back(ChainLink{d.spec.name, d.spec.where, d.spec.schema});
+        order.push_back(d.spec.name);
+      }
+    } else {
+      const Tree& list = edges->value;
+      if (list.kind != Tree::Kind::kSeq) {
+        diags_.add(list.where, "'edges' must be a list of node names, for example [" +
+                                   join(names) + "]; got " + describe(list));
+        return order;
+      }
+      std::map<std::string, Location> seen;
+      bool gap = false;
+      for (const Tree& item : list.items) {
+        if (!item.is_scalar()) {
+          diags_.add(item.where, "edges: items must be node names, got " + describe(item));
+        } else if (by_name.count(item.text) == 0) {
+          diags_.add(item.where, "edges: unknown node " + quote(item.text) +
+                                     did_you_mean(item.text, names) + "; nodes: " + join(names));
+        } else if (seen.count(item.text) != 0) {
+          diags_.add(item.where, "edges: node " + quote(item.text) +
+                                     " is listed more than once (first at " +
+                                     format_location(seen[item.text]) + ")");
+        } else {
+          seen[item.text] = item.where;
+          chain.push_back(ChainLink{item.text, item.where, schema_of(item.text), gap});
+          order.push_back(item.text);
+          gap = false;
+          continue;
+        }
+        gap = true;
+      }
+      for (const NodeDraft& d : drafts) {
+        if (seen.count(d.spec.name) == 0) {
+          diags_.add(d.spec.where, "node " + quote(d.spec.name) + " is not listed in 'edges'");
+        }
+      }
+    }
+    check_chain(chain);
+    return order;
+  }
+
+  static std::string who(const ChainLink& link) {
+    return quote(link.name) + " (kind " + link.schema->kind + ")";
+  }
+
+  // Roles by position (source first, sink last, at most one collect) and, for neighbours,
+  // output == input. Links of unknown kinds are skipped.
+  void check_chain(const std::vector<ChainLink>& chain) {
+    const ChainLink* first_collect = nullptr;
+    for (std::size_t i = 0; i < chain.size(); ++i) {
+      const ChainLink& link = chain[i];
+      if (link.schema == nullptr) continue;
+      const NodeRole role = link.schema->role;
+      const std::string role_name = node_role_name(role);
+      const bool first = i == 0;
+      const bool last = i + 1 == chain.size();
+      if (first && role != NodeRole::kSource) {
+        diags_.add(link.where, "the first node must be a source, but " + who(link) + " is a " +
+                                   role_name);
+      }
+      if (last && role != NodeRole::kSink) {
+        diags_.add(link.where, "the last node must be a sink, but " + who(link) + " is a " +
+                                   role_name);
+      }
+      if (!first && role == NodeRole::kSource) {
+        diags_.add(link.where, who(link) + " is a source, which can only be the first node");
+      }
+      if (!last && role == NodeRole::kSink) {
+        diags_.add(link.where, who(link) + " is a sink, which can only be the last node");
+      }
+      if (role == NodeRole::kCollect) {
+        if (first_collect != nullptr) {
+          diags_.add(link.where, who(link) + " is a second collect node (the first is " +
+                                     quote(first_collect->name) +
+                                     "); a pipeline has at most one");
+        } else {
+          first_collect = &link;
+        }
+      }
+      if (i == 0 || link.gap_before) continue;
+      const ChainLink& prev = chain[i - 1];
+      if (prev.schema == nullptr || prev.schema->role == NodeRole::kSink ||
+          role == NodeRole::kSource) {
+        continue;
+      }
+      if (prev.schema->output != link.schema->input) {
+        diags_.add(link.where, "edge " + quote(prev.name) + " -> " + quote(link.name) + ": " +
+                                   quote(prev.name) + " produces " + quote(prev.schema->output) +
+                                   " but " + who(link) + " takes " +
+                                   quote(link.schema->input));
+      }
+    }
+  }
+
+  const SchemaCatalog& catalog_;
+  Diagnostics& diags_;
+  ValueChecker values_;
+  std::string file_;
+};
+
+// ---------------------------------------------------------------------------------------------
+// The resolved configuration as YAML
+
+bool reads_as_non_string(const std::string& s) {
+  std::int64_t i = 0;
+  double d = 0;
+  bool b = false;
+  return s.empty() || parse_int(s, &i) || parse_float(s, &d) || parse_bool(s, &b) ||
+         s == "auto" || YAML::IsNullString(s);
+}
+
+void emit_string(YAML::Emitter& out, const std::string& s) {
+  if (reads_as_non_string(s)) out << YAML::DoubleQuoted;
+  out << s;
+}
+
+void emit_value(YAML::Emitter& out, const ArgSpec& spec, const ArgValue& value) {
+  if (std::holds_alternative<std::monostate>(value)) {
+    out << YAML::Null;
+  } else if (const auto* b = std::get_if<bool>(&value)) {
+    out << (*b ? "true" : "false");
+  } else if (const auto* i = std::get_if<std::int64_t>(&value)) {
+    if (spec.type == ArgType::kIntOrAuto && *i == 0) {
+      out << "auto";
+    } else {
+      out << std::to_string(*i);
+    }
+  } else if (const auto* d = std::get_if<double>(&value)) {
+    out << yaml_double(*d);
+  } else if (const auto* s = std::get_if<std::string>(&value)) {
+    emit_string(out, *s);
+  } else if (const auto* il = std::get_if<std::vector<std::int64_t>>(&value)) {
+    out << YAML::Flow << YAML::BeginSeq;
+    for (std::int64_t x : *il) out << std::to_string(x);
+    out << YAML::EndSeq;
+  } else if (const auto* dl = std::get_if<std::vector<double>>(&value)) {
+    out << YAML::Flow << YAML::BeginSeq;
+    for (double x : *dl) out << yaml_double(x);
+    out << YAML::EndSeq;
+  } else if (const auto* sl = std::get_if<std::vector<std::string>>(&value)) {
+    out << YAML::Flow << YAML::BeginSeq;
+    for (const std::string& x : *sl) emit_string(out, x);
+    out << YAML::EndSeq;
+  }
+}
+
+void emit_args(YAML::Emitter& out, const std::vector<ArgSpec>& specs, const Args& args) {
+  for (const ArgSpec& spec : specs) {
+    const auto it = args.values().find(spec.name);
+    if (it == args.values().end()) continue;
+    out << YAML::Key << spec.name << YAML::Value;
+    emit_value(out, spec, it->second);
+  }
+}
+
+std::string concurrency_text(const Concurrency& c) {
+  if (c.automatic) return "auto";
+  if (c.count == 1) return "serial";
+  return std::to_string(c.count);
+}
+
+std::string resolved_yaml(const PipelineSpec& spec, const SchemaCatalog& catalog) {
+  YAML::Emitter out;
+  out << YAML::BeginMap;
+  out << YAML::Key << "seed" << YAML::Value << std::to_string(spec.seed);
+  for (const auto& [name, args] : spec.sections) {
+    const SectionSchema* schema = catalog.section_schema(name);
+    out << YAML::Key << name << YAML::Value << YAML::BeginMap;
+    if (schema != nullptr) emit_args(out, schema->args, args);
+    out << YAML::EndMap;
+  }
+  out << YAML::Key << "nodes" << YAML::Value << YAML::BeginMap;
+  for (const NodeSpec& node : spec.nodes) {
+    out << YAML::Key << node.name << YAML::Value << YAML::BeginMap;
+    out << YAML::Key << "kind" << YAML::Value << node.kind;
+    out << YAML::Key << "device" << YAML::Value << node.device;
+    out << YAML::Key << "concurrency" << YAML::Value << concurrency_text(node.concurrency);
+    if (node.schema != nullptr) emit_args(out, node.schema->args, node.args);
+    out << YAML::EndMap;
+  }
+  out << YAML::EndMap;
+  out << YAML::Key << "edges" << YAML::Value << YAML::Flow << YAML::BeginSeq;
+  for (const NodeSpec& node : spec.nodes) out << node.name;
+  out << YAML::EndSeq;
+  out << YAML::EndMap;
+  return std::string(out.c_str()) + "\n";
+}
+
+}  // namespace
+
+// ---------------------------------------------------------------------------------------------
+// Entry points
+
+PipelineSpec parse_pipeline(const std::string& yaml_text, const std::string& file_name,
+                            const std::vector<std::string>& overrides,
+                            const SchemaCatalog& catalog) {
+  Diagnostics diags;
+  YAML::Node doc;
+  try {
+    doc = YAML::Load(yaml_text);
+  } catch (const YAML::Exception& e) {
+    const Location where = e.mark.line < 0 ? Location{file_name, 0, 0}
+                                           : Location{file_name, e.mark.line + 1,
+                                                      e.mark.column + 1};
+    diags.add(where, "invalid YAML: " + e.msg);
+    diags.throw_if_any();
+  }
+  const Locator locate = file_locator(file_name);
+  const Location top{file_name, 1, 1};
+  if (!doc.IsDefined() || doc.IsNull()) {
+    diags.add(top, "the pipeline file is empty; expected a mapping with at least 'nodes'");
+    diags.throw_if_any();
+  }
+  if (!doc.IsMap()) {
+    const Tree t = to_tree(doc, locate, top, diags);
+    diags.add(t.where, "the top level must be a mapping (seed, nodes, edges and sections), got " +
+                           describe(t));
+    diags.throw_if_any();
+  }
+  Tree root = to_tree(doc, locate, top, diags);
+  for (const std::string& o : overrides) apply_override(root, o, diags);
+
+  Validator validator(catalog, diags, file_name);
+  PipelineSpec spec = validator.run(root);
+  diags.throw_if_any();
+  spec.resolved_yaml = resolved_yaml(spec, catalog);
+  return spec;
+}
+
+PipelineSpec load_pipeline(const std::string& path, const std::vector<std::string>& overrides,
+                           const SchemaCatalog& catalog) {
+  std::FILE* f = std::fopen(path.c_str(), "rb");
+  if (f == nullptr) {
+    throw ConfigError("cannot read pipeline file '" + path + "': " + std::strerror(errno));
+  }
+  std::string text;
+  char buf[1 << 14];
+  std::size_t n = 0;
+  while ((n = std::fread(buf, 1, sizeof buf, f)) > 0) text.append(buf, n);
+  const bool failed = std::ferror(f) != 0;
+  const int error = errno;
+  std::fclose(f);
+  if (failed) {
+    throw ConfigError("cannot read pipeline file '" + path + "': " + std::strerror(error));
+  }
+  return parse_pipeline(text, path, overrides, catalog);
+}
+
+}  // namespace capflow::graph

@@ -1,0 +1,116 @@
+// Schemas of node kinds and pipeline sections: type and role names, argument look-up and the
+// small builders used to write schema tables.
+#include "graph/schema.h"
+
+#include <utility>
+
+namespace capflow::graph {
+
+const char* arg_type_name(ArgType t) {
+  switch (t) {
+    case ArgType::kBool: return "bool";
+    case ArgType::kInt: return "int";
+    case ArgType::kFloat: return "float";
+    case ArgType::kString: return "string";
+    case ArgType::kChoice: return "choice";
+    case ArgType::kIntList: return "int list";
+    case ArgType::kFloatList: return "float list";
+    case ArgType::kStringList: return "string list";
+    case ArgType::kIntOrAuto: return "int or auto";
+  }
+  return "unknown";
+}
+
+const char* node_role_name(NodeRole r) {
+  switch (r) {
+    case NodeRole::kSource: return "source";
+    case NodeRole::kTransform: return "transform";
+    case NodeRole::kCollect: return "collect";
+    case NodeRole::kSink: return "sink";
+  }
+  return "unknown";
+}
+
+namespace {
+
+const ArgSpec* find_arg(const std::vector<ArgSpec>& args, const std::string& name) {
+  for (const ArgSpec& a : args) {
+    if (a.name == name) return &a;
+  }
+  return nullptr;
+}
+
+ArgSpec make_arg(std::string name, ArgType type, std::string default_yaml, std::string doc) {
+  ArgSpec spec;
+  spec.name = std::move(name);
+  spec.type = type;
+  spec.default_yaml = std::move(default_yaml);
+  spec.doc = std::move(doc);
+  return spec;
+}
+
+}  // namespace
+
+const ArgSpec* NodeSchema::arg(const std::string& name) const { return find_arg(args, name); }
+
+const ArgSpec* SectionSchema::arg(const std::string& name) const { return find_arg(args, name); }
+
+ArgSpec arg_bool(std::string name, std::string default_yaml, std::string doc) {
+  return make_arg(std::move(name), ArgType::kBool, std::move(default_yaml), std::move(doc));
+}
+
+ArgSpec arg_int(std::string name, std::string default_yaml, std::string doc, double min,
+                double max) {
+  ArgSpec spec =
+      make_arg(std::move(name), ArgType::kInt, std::move(default_yaml), std::move(doc));
+  spec.min = min;
+  spec.max = max;
+  return spec;
+}
+
+ArgSpec arg_float(std::string name, std::string default_yaml, std::string doc, double min,
+                  double max) {
+  ArgSpec spec =
+      make_arg(std::move(name), ArgType::kFloat, std::move(default_yaml), std::move(doc));
+  spec.min = min;
+  spec.max = max;
+  return spec;
+}
+
+ArgSpec arg_string(std::string name, std::string default_yaml, std::string doc) {
+  return make_arg(std::move(name), ArgType::kString, std::move(default_yaml), std::move(doc));
+}
+
+ArgSpec arg_choice(std::string name, std::string default_yaml, std::vector<std::string> choices,
+                   std::string doc) {
+  ArgSpec spec =
+      make_arg(std::move(name), ArgType::kChoice, std::move(default_yaml), std::move(doc));
+  spec.choices = std::move(choices);
+  return spec;
+}
+
+ArgSpec arg_int_list(std::string name, std::string default_yaml, int list_size, std::string doc,
+                     double min, double max) {
+  ArgSpec spec =
+      make_arg(std::move(name), ArgType::kIntList, std::move(default_yaml), std::move(doc));
+  spec.list_size = list_size;
+  spec.min = min;
+  spec.max = max;
+  return spec;
+}
+
+ArgSpec arg_int_or_auto(std::string name, std::string default_yaml, std::string doc, double min,
+                        double max) {
+  ArgSpec spec =
+      make_arg(std::move(name), ArgType::kIntOrAuto, std::move(default_yaml), std::move(doc));
+  spec.min = min;
+  spec.max = max;
+  return spec;
+}
+
+ArgSpec nullable(ArgSpec spec) {
+  spec.nullable = true;
+  return spec;
+}
+
+}  // namespace capflow::graph
