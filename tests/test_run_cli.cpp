@@ -1,0 +1,201 @@
+// `capflow run` end to end: the real binary runs pipelines/data-only.yaml on a tiny generated
+// dataset. Identical batches for 1 and 2 threads, corrupt and missing images skipped and
+// counted, configuration mistakes all reported with line:column (exit 2), shards covering
+// every sample once, Ctrl-C stopping cleanly with a summary, and the node reference in docs/
+// matching the schemas.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <set>
+#include <sstream>
+
+#include <nlohmann/json.hpp>
+
+#include "nodes/io/labels_csv.h"
+#include "tests/test_support.h"
+
+namespace fs = std::filesystem;
+using capflow::testing::read_text;
+using capflow::testing::run_command;
+
+namespace {
+
+const std::string kBin = CAPFLOW_BINARY;
+const std::string kSource = CAPFLOW_SOURCE_DIR;
+const std::string kPipeline = kSource + "/pipelines/data-only.yaml";
+
+nlohmann::json read_json(const std::string& path) { return nlohmann::json::parse(read_text(path)); }
+
+// Lines of a fingerprint file without its header.
+std::vector<std::string> fingerprint_rows(const std::string& path) {
+  std::istringstream in(read_text(path));
+  std::vector<std::string> rows;
+  std::string line;
+  std::getline(in, line);
+  while (std::getline(in, line)) rows.push_back(line);
+  return rows;
+}
+
+class RunCli : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    base_ = capflow::testing::make_temp_dir("runcli");
+    const auto r = run_command(kBin + " data make --out " + base_ + "/data --count 40 --seed 5 --no-progress");
+    ASSERT_EQ(r.status, 0) << r.output;
+  }
+  static void TearDownTestSuite() { fs::remove_all(base_); }
+
+  static std::string run(const std::string& name, const std::string& extra, int expected_status = 0,
+                         const std::string& env = "") {
+    const auto r = run_command(env + " " + kBin + " run " + kPipeline + " --quiet --out " + base_ + "/" +
+                               name + " --set data.root=" + base_ + "/data " + extra);
+    EXPECT_EQ(r.status, expected_status) << r.output;
+    return r.output;
+  }
+
+  static inline std::string base_;
+};
+
+TEST_F(RunCli, OneAndTwoThreadsComposeTheSameBatches) {
+  const std::string out1 = run("t1", "--set resources.threads=1 --set nodes.batch.size=8 --set nodes.sink.fingerprints=" +
+                                         base_ + "/t1.tsv");
+  run("t2", "--set resources.threads=2 --set nodes.batch.size=8 --set nodes.sink.fingerprints=" + base_ + "/t2.tsv");
+  const auto rows1 = fingerprint_rows(base_ + "/t1.tsv");
+  EXPECT_EQ(rows1.size(), 5u);
+  EXPECT_EQ(rows1, fingerprint_rows(base_ + "/t2.tsv"));
+
+  EXPECT_NE(out1.find("images/s"), std::string::npos) << out1;
+  EXPECT_NE(out1.find("bottleneck"), std::string::npos) << out1;
+  const auto summary = read_json(base_ + "/t1/summary.json");
+  EXPECT_EQ(summary.at("images"), 40);
+  EXPECT_EQ(summary.at("world_size"), 1);
+  EXPECT_EQ(summary.at("threads_per_rank"), 1);
+  for (const char* key : {"seconds", "images_per_second", "loss_first", "loss_last", "topology"})
+    EXPECT_TRUE(summary.contains(key)) << key;
+  for (const char* node : {"read", "decode", "augment", "batch", "sink"}) {
+    const auto& n = summary.at("nodes").at(node);
+    for (const char* key : {"items", "busy_seconds", "busy_fraction"}) EXPECT_TRUE(n.contains(key)) << node << key;
+  }
+  EXPECT_EQ(summary.at("nodes").at("decode").at("items"), 40);
+  EXPECT_EQ(summary.at("nodes").at("batch").at("items"), 5);
+  EXPECT_TRUE(fs::exists(base_ + "/t1/config.yaml"));
+  EXPECT_TRUE(fs::exists(base_ + "/t1/metrics.jsonl"));
+  EXPECT_NE(read_text(base_ + "/t1/config.yaml").find("size: 8"), std::string::npos);
+}
+
+TEST_F(RunCli, CorruptAndMissingImagesAreSkippedCountedAndNamedOnce) {
+  const std::string data = base_ + "/broken";
+  fs::copy(base_ + "/data", data, fs::copy_options::recursive);
+  const auto rows = capflow::io::read_labels_csv(data + "/train_labels.csv");
+  auto path_of = [&](const std::string& id) {
+    return data + "/train/" + id.substr(0, 1) + "/" + id.substr(1, 1) + "/" + id.substr(2, 1) + "/" + id + ".png";
+  };
+  const std::string truncated = path_of(rows[3].image_id), missing = path_of(rows[7].image_id);
+  const std::string bytes = read_text(truncated);
+  std::ofstream(truncated, std::ios::binary | std::ios::trunc) << bytes.substr(0, bytes.size() / 2);
+  fs::remove(missing);
+
+  const auto r = run_command(kBin + " run " + kPipeline + " --quiet --out " + base_ + "/broken-run --set data.root=" + data);
+  ASSERT_EQ(r.status, 0) << r.output;
+  auto count = [&](const std::string& s) {
+    std::size_t n = 0;
+    for (auto p = r.output.find(s); p != std::string::npos; p = r.output.find(s, p + 1)) ++n;
+    return n;
+  };
+  EXPECT_EQ(count(truncated), 1u) << r.output;
+  EXPECT_EQ(count(missing), 1u) << r.output;
+  const auto summary = read_json(base_ + "/broken-run/summary.json");
+  EXPECT_EQ(summary.at("images"), 38);
+  const auto& decode = summary.at("nodes").at("decode");
+  EXPECT_EQ(decode.at("skipped"), 2);
+  EXPECT_EQ(decode.at("counters").at("corrupt"), 1);
+  EXPECT_EQ(decode.at("counters").at("missing"), 1);
+}
+
+TEST_F(RunCli, ThreeMistakesGiveThreeMessagesWithLineAndColumn) {
+  const std::string file = base_ + "/bad.yaml";
+  std::ofstream(file) << "seed: 1\n"
+                         "nodes:\n"
+                         "  read:    {kind: read_files, shufle: true}\n"
+                         "  decode:  {kind: decode_image, max_side: big}\n"
+                         "  augment: {kind: bms_augmnt}\n"
+                         "  batch:   {kind: batch}\n"
+                         "  sink:    {kind: discard}\n";
+  const auto r = run_command(kBin + " run " + file + " --out " + base_ + "/bad-run");
+  EXPECT_EQ(r.status, 2) << r.output;
+  EXPECT_NE(r.output.find(file + ":3:31: node 'read': unknown argument 'shufle' (did you mean 'shuffle'?)"),
+            std::string::npos)
+      << r.output;
+  EXPECT_NE(r.output.find(file + ":4:43: node 'decode': argument 'max_side' expects int, got 'big'"),
+            std::string::npos)
+      << r.output;
+  EXPECT_NE(r.output.find(file + ":5:19: node 'augment': unknown kind 'bms_augmnt' (did you mean 'bms_augment'?)"),
+            std::string::npos)
+      << r.output;
+  EXPECT_NE(r.output.find("3 problems"), std::string::npos) << r.output;
+}
+
+TEST_F(RunCli, AMissingDataRootNamesTheNodeAndThePath) {
+  const auto r = run_command(kBin + " run " + kPipeline + " --quiet --out " + base_ + "/nodata --set data.root=" +
+                             base_ + "/no-such-dir");
+  EXPECT_EQ(r.status, 2) << r.output;
+  EXPECT_NE(r.output.find("node 'read'"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find(base_ + "/no-such-dir"), std::string::npos) << r.output;
+}
+
+TEST_F(RunCli, ShardsCoverEverySampleExactlyOnce) {
+  std::multiset<std::string> seen;
+  std::size_t images = 0;
+  for (int rank = 0; rank < 3; ++rank) {
+    const std::string name = "shard" + std::to_string(rank);
+    run(name, "--set nodes.batch.size=1 --set nodes.sink.fingerprints=" + base_ + "/" + name + ".tsv", 0,
+        "RANK=" + std::to_string(rank) + " WORLD_SIZE=3");
+    for (const auto& row : fingerprint_rows(base_ + "/" + name + ".tsv")) {
+      std::vector<std::string> cells;
+      std::istringstream in(row);
+      for (std::string cell; std::getline(in, cell, '\t');) cells.push_back(cell);
+      ASSERT_EQ(cells.size(), 6u) << row;
+      seen.insert(cells[4]);
+    }
+    images += read_json(base_ + "/" + name + "/summary.json").at("images").get<std::size_t>();
+  }
+  EXPECT_EQ(images, 40u);
+  std::multiset<std::string> all;
+  for (const auto& row : capflow::io::read_labels_csv(base_ + "/data/train_labels.csv")) all.insert(row.image_id);
+  EXPECT_EQ(seen, all);
+}
+
+TEST_F(RunCli, InterruptStopsCleanlyWithASummary) {
+  // Many epochs of 40 images; SIGINT after a second: in-flight work finishes, exit 130.
+  const auto r = run_command("timeout --preserve-status -s INT 1.5 " + kBin + " run " + kPipeline +
+                             " --quiet --out " + base_ + "/interrupted --set data.root=" + base_ +
+                             "/data --set train.epochs=100000");
+  EXPECT_EQ(r.status, 130) << r.output;
+  EXPECT_NE(r.output.find("stopping"), std::string::npos) << r.output;
+  const auto summary = read_json(base_ + "/interrupted/summary.json");
+  EXPECT_TRUE(summary.at("stopped_early").get<bool>());
+  EXPECT_GT(summary.at("images").get<int>(), 0);
+}
+
+TEST_F(RunCli, TraceAndDot) {
+  run("traced", "--trace " + base_ + "/trace.json --dot " + base_ + "/graph.dot");
+  const auto trace = read_json(base_ + "/trace.json");
+  std::map<std::string, int> slices;
+  for (const auto& e : trace.at("traceEvents"))
+    if (e.at("ph") == "X") ++slices[e.at("name").get<std::string>()];
+  EXPECT_EQ(slices["decode"], 40);
+  EXPECT_EQ(slices["augment"], 40);
+  EXPECT_EQ(slices["batch"], 2);
+  EXPECT_NE(read_text(base_ + "/graph.dot").find("sequencer_node"), std::string::npos);
+}
+
+TEST(NodesReference, DocsMatchTheSchemas) {
+  const auto r = run_command(kBin + " nodes --markdown");
+  ASSERT_EQ(r.status, 0) << r.output;
+  EXPECT_EQ(r.output, read_text(kSource + "/docs/pipeline-nodes.md"))
+      << "docs/pipeline-nodes.md is stale: run `build/capflow nodes --markdown > docs/pipeline-nodes.md`";
+}
+
+}  // namespace
