@@ -1,0 +1,135 @@
+// Tests of batch collation (NHWC pixels, padded tokens, lengths) and batch fingerprints.
+#include <gtest/gtest.h>
+
+#include "graph/errors.h"
+#include "nodes/batch/image_batch.h"
+
+using namespace capflow::batch;
+using capflow::io::GrayImage;
+
+namespace {
+
+struct Samples {
+  std::vector<GrayImage> images;
+  std::vector<std::vector<int>> tokens;
+  std::vector<std::string> ids, labels;
+
+  std::vector<BatchSample> refs() const {
+    std::vector<BatchSample> out;
+    for (std::size_t i = 0; i < images.size(); ++i) {
+      out.push_back({&images[i], &tokens[i], &ids[i], &labels[i]});
+    }
+    return out;
+  }
+};
+
+Samples three(int w = 5, int h = 4) {
+  Samples s;
+  for (int n = 0; n < 3; ++n) {
+    GrayImage img(w, h);
+    for (int y = 0; y < h; ++y)
+      for (int x = 0; x < w; ++x) img.at(x, y) = static_cast<std::uint8_t>(n * 50 + y * w + x);
+    s.images.push_back(img);
+    s.ids.push_back("id" + std::to_string(n));
+    s.labels.push_back("InChI=" + std::to_string(n));
+  }
+  s.tokens = {{1, 7, 8, 2}, {1, 9, 2}, {1, 5, 6, 7, 8, 9, 2}};
+  return s;
+}
+
+TEST(ImageBatch, PixelsAreNhwcAndContiguous) {
+  const Samples s = three();
+  const ImageBatch b = collate(s.refs(), 0, 0);
+  EXPECT_EQ(b.size, 3);
+  EXPECT_EQ(b.height, 4);
+  EXPECT_EQ(b.width, 5);
+  EXPECT_EQ(b.channels, 1);
+  ASSERT_EQ(b.pixels.size(), 3u * 4 * 5);
+  for (int n = 0; n < 3; ++n)
+    for (int y = 0; y < 4; ++y)
+      for (int x = 0; x < 5; ++x) {
+        EXPECT_EQ(b.pixels[static_cast<std::size_t>(n * 4 * 5 + y * 5 + x)],
+                  s.images[static_cast<std::size_t>(n)].at(x, y));
+      }
+  EXPECT_EQ(b.ids, s.ids);
+  EXPECT_EQ(b.labels, s.labels);
+}
+
+TEST(ImageBatch, TokensPadToTheLongestRow) {
+  const Samples s = three();
+  const ImageBatch b = collate(s.refs(), 0, -1);
+  EXPECT_EQ(b.max_length, 7);
+  EXPECT_EQ(b.lengths, (std::vector<std::int32_t>{4, 3, 7}));
+  const std::vector<std::int64_t> expected = {1, 7, 8, 2, -1, -1, -1,  //
+                                              1, 9, 2, -1, -1, -1, -1,  //
+                                              1, 5, 6, 7, 8, 9, 2};
+  EXPECT_EQ(b.tokens, expected);
+}
+
+TEST(ImageBatch, FixedLengthPadsAndTruncationKeepsEos) {
+  const Samples s = three();
+  const ImageBatch b = collate(s.refs(), 5, 0);
+  EXPECT_EQ(b.max_length, 5);
+  EXPECT_EQ(b.lengths, (std::vector<std::int32_t>{4, 3, 5}));
+  const std::vector<std::int64_t> expected = {1, 7, 8, 2, 0,  //
+                                              1, 9, 2, 0, 0,  //
+                                              1, 5, 6, 7, 2};
+  EXPECT_EQ(b.tokens, expected);
+  const ImageBatch wide = collate(s.refs(), 10, 0);
+  EXPECT_EQ(wide.tokens.size(), 30u);
+  EXPECT_EQ(wide.lengths, (std::vector<std::int32_t>{4, 3, 7}));
+  EXPECT_THROW(collate(s.refs(), -1, 0), capflow::ConfigError);
+}
+
+TEST(ImageBatch, MissingCaptionsAndEmptyBatches) {
+  Samples s = three();
+  auto refs = s.refs();
+  refs[1].tokens = nullptr;
+  refs[1].label = nullptr;
+  const ImageBatch b = collate(refs, 0, 0);
+  EXPECT_EQ(b.lengths[1], 0);
+  EXPECT_EQ(b.labels[1], "");
+  const ImageBatch none = collate({}, 0, 0);
+  EXPECT_EQ(none.size, 0);
+  EXPECT_TRUE(none.pixels.empty());
+}
+
+TEST(ImageBatch, MismatchedImageSizesThrowNamingTheId) {
+  Samples s = three();
+  s.images[2] = GrayImage(4, 5);
+  try {
+    collate(s.refs(), 0, 0);
+    FAIL();
+  } catch (const capflow::DataError& e) {
+    EXPECT_NE(std::string(e.what()).find("id2"), std::string::npos) << e.what();
+  }
+}
+
+TEST(ImageBatch, FingerprintIsStableAndSeesEveryChange) {
+  Samples s = three(224, 224);
+  const ImageBatch b = collate(s.refs(), 0, 0);
+  const std::uint64_t f = fingerprint(b);
+  EXPECT_EQ(f, fingerprint(collate(s.refs(), 0, 0)));
+  ImageBatch c = b;
+  c.pixels[12345] ^= 1;
+  EXPECT_NE(fingerprint(c), f);
+  c = b;
+  c.pixels.back() ^= 0x80;
+  EXPECT_NE(fingerprint(c), f);
+  c = b;
+  c.tokens[3] = 99;
+  EXPECT_NE(fingerprint(c), f);
+  c = b;
+  c.lengths[0] = 3;
+  EXPECT_NE(fingerprint(c), f);
+  c = b;
+  c.ids[1] = "id9";
+  EXPECT_NE(fingerprint(c), f);
+  c = b;
+  c.ids[0] = "id";
+  c.ids[1] = "0id1";
+  EXPECT_NE(fingerprint(c), f);
+  EXPECT_NE(fingerprint(collate(s.refs(), 8, 0)), f);
+}
+
+}  // namespace

@@ -1,5 +1,7 @@
 #include <gtest/gtest.h>
 
+#include <algorithm>
+
 #include "graph/errors.h"
 #include "nodes/io/image_codec.h"
 
@@ -69,6 +71,83 @@ TEST(ImageCodec, MissingFileNamesThePath) {
     FAIL();
   } catch (const capflow::DataError& e) {
     EXPECT_NE(std::string(e.what()).find("/nonexistent/dir/x.png"), std::string::npos);
+  }
+}
+
+// A white page with a thick black cross, for the scaled decodes.
+GrayImage cross(int w, int h) {
+  GrayImage img(w, h, 255);
+  for (int y = 0; y < h; ++y)
+    for (int x = w / 2 - w / 40; x < w / 2 + w / 40; ++x) img.at(x, y) = 0;
+  for (int y = h / 2 - h / 40; y < h / 2 + h / 40; ++y)
+    for (int x = 0; x < w; ++x) img.at(x, y) = 0;
+  return img;
+}
+
+// True when an aspect-preserving fit of w x h into tw x th, either way round, never enlarges.
+bool holds_enough(int w, int h, int tw, int th) {
+  const double need = std::max(std::min(double(tw) / w, double(th) / h),
+                               std::min(double(tw) / h, double(th) / w));
+  return need <= 1.0;
+}
+
+TEST(DecodeFit, LargeJpegUsesTheSmallestDctScaleThatStillFills) {
+  const auto jpg = encode_jpeg_gray(cross(1600, 1200), 90);
+  const auto img = decode_image_gray_fit(jpg.data(), jpg.size(), "big.jpg", {}, 224, 224);
+  EXPECT_EQ(img.width, 400);  // 1/4: 1/8 (200 x 150) would have to be enlarged
+  EXPECT_EQ(img.height, 300);
+  EXPECT_TRUE(holds_enough(img.width, img.height, 224, 224));
+  EXPECT_FALSE(holds_enough(200, 150, 224, 224));
+  EXPECT_LT(img.at(200, 10), 80);    // the cross survives the scaled IDCT
+  EXPECT_GT(img.at(100, 100), 200);  // and so does the white
+  const auto flat = decode_image_gray_fit(jpg.data(), jpg.size(), "big.jpg", {}, 224, 112);
+  EXPECT_EQ(flat.width, 200);  // need max(min(.14, .093), min(.187, .07)) = .093: 1/8 will do
+  EXPECT_EQ(flat.height, 150);
+  EXPECT_TRUE(holds_enough(flat.width, flat.height, 224, 112));
+  const auto mid = encode_jpeg_gray(cross(500, 300), 90);
+  const auto half = decode_image_gray_fit(mid.data(), mid.size(), "mid.jpg", {}, 224, 224);
+  EXPECT_EQ(half.width, 250);
+  EXPECT_EQ(half.height, 150);
+  EXPECT_TRUE(holds_enough(half.width, half.height, 224, 224));
+  // need .747: only 7/8 would do, and it decodes slower than full size, so no scaling.
+  const auto near = encode_jpeg_gray(cross(300, 280), 90);
+  const auto n = decode_image_gray_fit(near.data(), near.size(), "near.jpg", {}, 224, 224);
+  EXPECT_EQ(n.width, 300);
+  EXPECT_EQ(n.height, 280);
+}
+
+TEST(DecodeFit, SmallJpegPngAndNoTargetAreNotScaled) {
+  const auto small = encode_jpeg_gray(cross(200, 150));
+  const auto s = decode_image_gray_fit(small.data(), small.size(), "small.jpg", {}, 224, 224);
+  EXPECT_EQ(s.width, 200);
+  EXPECT_EQ(s.height, 150);
+  EXPECT_EQ(s.pixels, decode_jpeg_gray(small.data(), small.size(), "small.jpg").pixels);
+  const auto big = encode_jpeg_gray(cross(1600, 1200));
+  const auto full = decode_image_gray_fit(big.data(), big.size(), "big.jpg", {}, 0, 224);
+  EXPECT_EQ(full.width, 1600);
+  const auto png = encode_png_gray(cross(1600, 1200), 1);
+  const auto p = decode_image_gray_fit(png.data(), png.size(), "big.png", {}, 224, 224);
+  EXPECT_EQ(p.width, 1600);
+  EXPECT_EQ(p.height, 1200);
+}
+
+TEST(DecodeFit, LimitsApplyToTheDeclaredSizeAndErrorsNameTheSource) {
+  const auto jpg = encode_jpeg_gray(cross(1600, 1200));
+  DecodeLimits limits;
+  limits.max_pixels = 1000000;  // the 1/4-scale result would fit, the declared size does not
+  EXPECT_THROW(decode_image_gray_fit(jpg.data(), jpg.size(), "bomb.jpg", limits, 224, 224),
+               capflow::DataError);
+  limits = DecodeLimits{};
+  limits.max_width = 1000;
+  const auto png = encode_png_gray(GrayImage(1600, 10));
+  EXPECT_THROW(decode_image_gray_fit(png.data(), png.size(), "bomb.png", limits, 224, 224),
+               capflow::DataError);
+  std::vector<std::uint8_t> cut(jpg.begin(), jpg.begin() + static_cast<long>(jpg.size() / 3));
+  try {
+    decode_image_gray_fit(cut.data(), cut.size(), "cut.jpg", {}, 224, 224);
+    FAIL() << "truncated JPEG decoded";
+  } catch (const capflow::DataError& e) {
+    EXPECT_NE(std::string(e.what()).find("cut.jpg"), std::string::npos) << e.what();
   }
 }
 

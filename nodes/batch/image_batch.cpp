@@ -1,0 +1,118 @@
+// Batch collation and fingerprints (see image_batch.h).
+#include "nodes/batch/image_batch.h"
+
+#include <algorithm>
+#include <cstring>
+
+#include "graph/errors.h"
+#include "graph/seeded_random.h"
+
+namespace capflow::batch {
+namespace {
+
+std::string id_of(const BatchSample& s, std::size_t n) {
+  return s.id ? "'" + *s.id + "'" : "#" + std::to_string(n);
+}
+
+// 64-bit FNV-1a over 64-bit little-endian words: each step (h ^ word) * prime is a bijection of
+// h, so changing any single word changes the result. Finished with splitmix64.
+class WordHash {
+ public:
+  void word(std::uint64_t w) { h_ = (h_ ^ w) * 0x100000001b3ULL; }
+  void bytes(const std::uint8_t* p, std::size_t n) {
+    word(n);
+    std::size_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+      std::uint64_t w = 0;
+      for (int k = 7; k >= 0; --k) w = (w << 8) | p[i + static_cast<std::size_t>(k)];
+      word(w);
+    }
+    std::uint64_t tail = 0;
+    for (std::size_t k = n; k > i; --k) tail = (tail << 8) | p[k - 1];
+    word(tail);
+  }
+  std::uint64_t value() const { return splitmix64(h_); }
+
+ private:
+  std::uint64_t h_ = 0xcbf29ce484222325ULL;
+};
+
+}  // namespace
+
+ImageBatch collate(const std::vector<BatchSample>& samples, int fixed_length, std::int64_t pad_id) {
+  if (fixed_length < 0) {
+    throw ConfigError("batch: fixed token length " + std::to_string(fixed_length) +
+                      " is negative");
+  }
+  ImageBatch b;
+  b.size = static_cast<int>(samples.size());
+  if (samples.empty()) return b;
+  for (std::size_t n = 0; n < samples.size(); ++n) {
+    const io::GrayImage* img = samples[n].image;
+    if (!img) throw DataError("batch: sample " + id_of(samples[n], n) + " has no image");
+    if (n == 0) {
+      b.width = img->width;
+      b.height = img->height;
+    } else if (img->width != b.width || img->height != b.height) {
+      throw DataError("batch: image of sample " + id_of(samples[n], n) + " is " +
+                      std::to_string(img->width) + "x" + std::to_string(img->height) +
+                      ", the batch's images are " + std::to_string(b.width) + "x" +
+                      std::to_string(b.height));
+    }
+    if (img->pixels.size() != static_cast<std::size_t>(img->width) * img->height) {
+      throw DataError("batch: image of sample " + id_of(samples[n], n) +
+                      " has the wrong pixel count");
+    }
+  }
+  const std::size_t plane = static_cast<std::size_t>(b.width) * b.height;
+  b.pixels.resize(plane * samples.size());
+  std::size_t longest = 0;
+  for (std::size_t n = 0; n < samples.size(); ++n) {
+    if (plane) std::memcpy(&b.pixels[n * plane], samples[n].image->pixels.data(), plane);
+    if (samples[n].tokens) longest = std::max(longest, samples[n].tokens->size());
+  }
+  b.max_length = fixed_length > 0 ? fixed_length : static_cast<int>(longest);
+  const auto cols = static_cast<std::size_t>(b.max_length);
+  b.tokens.assign(cols * samples.size(), pad_id);
+  b.lengths.resize(samples.size());
+  b.ids.reserve(samples.size());
+  b.labels.reserve(samples.size());
+  for (std::size_t n = 0; n < samples.size(); ++n) {
+    const BatchSample& s = samples[n];
+    std::int64_t* row = &b.tokens[n * cols];
+    std::size_t len = 0;
+    if (s.tokens && !s.tokens->empty() && cols > 0) {
+      const std::vector<int>& t = *s.tokens;
+      len = std::min(t.size(), cols);
+      for (std::size_t k = 0; k < len; ++k) row[k] = t[k];
+      if (t.size() > cols) row[cols - 1] = t.back();  // truncated: keep <eos> last
+    }
+    b.lengths[n] = static_cast<std::int32_t>(len);
+    b.ids.push_back(s.id ? *s.id : std::string());
+    b.labels.push_back(s.label ? *s.label : std::string());
+  }
+  return b;
+}
+
+std::uint64_t fingerprint(const ImageBatch& b) {
+  WordHash h;
+  h.word(static_cast<std::uint64_t>(static_cast<std::uint32_t>(b.size)));
+  h.word(static_cast<std::uint64_t>(static_cast<std::uint32_t>(b.height)));
+  h.word(static_cast<std::uint64_t>(static_cast<std::uint32_t>(b.width)));
+  h.word(static_cast<std::uint64_t>(static_cast<std::uint32_t>(b.channels)));
+  h.word(static_cast<std::uint64_t>(static_cast<std::uint32_t>(b.max_length)));
+  h.bytes(b.pixels.data(), b.pixels.size());
+  h.word(b.tokens.size());
+  for (std::int64_t t : b.tokens) h.word(static_cast<std::uint64_t>(t));
+  h.word(b.lengths.size());
+  for (std::int32_t l : b.lengths) {
+    h.word(static_cast<std::uint64_t>(static_cast<std::uint32_t>(l)));
+  }
+  h.word(b.ids.size());
+  for (const std::string& id : b.ids) {
+    h.bytes(reinterpret_cast<const std::uint8_t*>(id.data()), id.size());
+  }
+  return h.value();
+}
+
+}  // namespace capflow::batch

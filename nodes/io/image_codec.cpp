@@ -176,6 +176,59 @@ GrayImage decode_image_gray(const std::uint8_t* data, std::size_t size, const st
   }
 }
 
+namespace {
+
+// The TurboJPEG scaling factor with the fewest pixels that still satisfies
+// s >= max(min(tw/w, th/h), min(tw/h, th/w)); 1/1 when none smaller does. Exact integer tests.
+// Only 1/2, 1/4 and 1/8 are candidates: libjpeg-turbo decodes those faster than full size,
+// while 3/8, 5/8, 3/4 and 7/8 use slow scalar IDCTs (measured 1.1-2.3x slower than 1/1).
+tjscalingfactor fit_scaling_factor(int w, int h, int tw, int th) {
+  tjscalingfactor best{1, 1};
+  if (tw <= 0 || th <= 0) return best;
+  int count = 0;
+  const tjscalingfactor* factors = tjGetScalingFactors(&count);
+  if (!factors) return best;
+  const auto ge = [](std::int64_t num, std::int64_t den, std::int64_t t, std::int64_t d) {
+    return num * d >= t * den;  // num/den >= t/d
+  };
+  for (int i = 0; i < count; ++i) {
+    const std::int64_t num = factors[i].num, den = factors[i].denom;
+    if (num != 1 || den < 2 || (den & (den - 1)) != 0) continue;  // 1/2, 1/4, 1/8 only
+    const bool wide_fit = ge(num, den, tw, w) || ge(num, den, th, h);   // s >= min(tw/w, th/h)
+    const bool tall_fit = ge(num, den, tw, h) || ge(num, den, th, w);   // s >= min(tw/h, th/w)
+    if (wide_fit && tall_fit && num * best.denom < static_cast<std::int64_t>(best.num) * den) {
+      best = factors[i];
+    }
+  }
+  return best;
+}
+
+}  // namespace
+
+GrayImage decode_image_gray_fit(const std::uint8_t* data, std::size_t size,
+                                const std::string& source, const DecodeLimits& limits,
+                                int target_width, int target_height) {
+  if (sniff_format(data, size) != ImageFormat::kJpeg || target_width <= 0 || target_height <= 0) {
+    return decode_image_gray(data, size, source, limits);
+  }
+  tjhandle h = thread_handle(false);
+  int w = 0, ht = 0, subsamp = 0, colorspace = 0;
+  if (tjDecompressHeader3(h, data, static_cast<unsigned long>(size), &w, &ht, &subsamp,
+                          &colorspace) != 0) {
+    throw DataError(source + ": not a readable JPEG: " + tjGetErrorStr2(h));
+  }
+  check_limits(static_cast<std::uint64_t>(w), static_cast<std::uint64_t>(ht), limits, source);
+  const tjscalingfactor f = fit_scaling_factor(w, ht, target_width, target_height);
+  const int sw = TJSCALED(w, f), sh = TJSCALED(ht, f);
+  GrayImage img(sw, sh, 255);
+  // tjDecompress2 picks the scaling factor whose output fits sw x sh: exactly f.
+  if (tjDecompress2(h, data, static_cast<unsigned long>(size), img.pixels.data(), sw, sw, sh,
+                    TJPF_GRAY, TJFLAG_ACCURATEDCT | TJFLAG_STOPONWARNING) != 0) {
+    throw DataError(source + ": corrupt or truncated JPEG: " + tjGetErrorStr2(h));
+  }
+  return img;
+}
+
 std::vector<std::uint8_t> read_file(const std::string& path) {
   std::unique_ptr<FILE, int (*)(FILE*)> f(std::fopen(path.c_str(), "rb"), &std::fclose);
   if (!f) throw DataError(path + ": cannot open");

@@ -38,6 +38,17 @@ GrayImage decode_jpeg_gray(const std::uint8_t* data, std::size_t size, const std
 GrayImage decode_image_gray(const std::uint8_t* data, std::size_t size, const std::string& source,
                             const DecodeLimits& limits = {});
 
+// Decodes for a later aspect-preserving fit into target_width x target_height, in either
+// orientation (the augment may turn the picture 90 degrees). JPEG uses TurboJPEG's DCT scaling:
+// the smallest scale s among 1/2, 1/4, 1/8 with s >= max(min(tw/w, th/h), min(tw/h, th/w)),
+// so the result still holds at least the pixels the fit needs; full size when none qualifies
+// (the n/8 factors in between decode slower than full size, so they are not used). No scaling
+// when a target is <= 0 or the picture is not larger than needed. PNG is decoded at full size (libspng cannot
+// scale). The limits apply to the declared size, before any allocation.
+GrayImage decode_image_gray_fit(const std::uint8_t* data, std::size_t size,
+                                const std::string& source, const DecodeLimits& limits,
+                                int target_width, int target_height);
+
 // Whole-file helpers. read_file throws DataError naming the path when it cannot be read.
 std::vector<std::uint8_t> read_file(const std::string& path);
 GrayImage decode_image_file(const std::string& path, const DecodeLimits& limits = {});

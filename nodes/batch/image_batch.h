@@ -1,0 +1,44 @@
+// Collation of decoded, augmented samples into one contiguous training batch: pixels NHWC
+// (channels-last, the fast layout for oneDNN), token rows padded to one length, real lengths,
+// ids and labels. A plain kernel: no TBB, no YAML, no torch.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "nodes/io/gray_image.h"
+
+namespace capflow::batch {
+
+struct ImageBatch {
+  int size = 0, height = 0, width = 0, channels = 1;
+  std::vector<std::uint8_t> pixels;   // size*height*width*channels, NHWC, contiguous
+  int max_length = 0;                 // token columns
+  std::vector<std::int64_t> tokens;   // size*max_length, row-major, padded with pad_id
+  std::vector<std::int32_t> lengths;  // real token count per row (incl. <sos>/<eos>)
+  std::vector<std::string> ids;
+  std::vector<std::string> labels;
+};
+
+// One sample, borrowed: `image` is required; `tokens`, `id` and `label` may be null (no
+// caption: a row of padding with length 0; empty id or label).
+struct BatchSample {
+  const io::GrayImage* image;
+  const std::vector<int>* tokens;
+  const std::string* id;
+  const std::string* label;
+};
+
+// Copies the samples into one batch. All images must share one size (else DataError naming the
+// id). fixed_length > 0 pads or crops every token row to that length (a longer row keeps its
+// first fixed_length - 1 tokens and its last one, the <eos>); 0 pads to the longest row.
+// Throws ConfigError for a negative fixed_length, DataError for a null image.
+ImageBatch collate(const std::vector<BatchSample>& samples, int fixed_length, std::int64_t pad_id);
+
+// A stable 64-bit hash of the dims, pixels, tokens, lengths and ids (not the labels): equal
+// batches give equal values on every platform and run, and changing any one pixel, token,
+// length or id changes it.
+std::uint64_t fingerprint(const ImageBatch& batch);
+
+}  // namespace capflow::batch
