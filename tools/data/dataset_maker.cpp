@@ -13,8 +13,6 @@
 #include <tbb/parallel_pipeline.h>
 #include <unistd.h>
 
-#include <csignal>
-
 #include <algorithm>
 #include <atomic>
 #include <chrono>
@@ -30,6 +28,7 @@
 
 #include "graph/errors.h"
 #include "graph/seeded_random.h"
+#include "graph/stop_signals.h"
 #include "nodes/chem/inchi_openbabel.h"
 #include "nodes/io/image_codec.h"
 #include "nodes/io/labels_csv.h"
@@ -88,31 +87,6 @@ std::unique_ptr<RDKit::RWMol> parse_record(const MoleculeRecord& r) {
     return nullptr;
   }
 }
-
-std::atomic<bool> g_stop_requested{false};
-extern "C" void request_stop(int) { g_stop_requested = true; }
-
-// Installs SIGINT/SIGTERM handlers for its lifetime, restoring the previous ones after.
-class StopOnSignal {
- public:
-  StopOnSignal() {
-    g_stop_requested = false;
-    struct sigaction sa {};
-    sa.sa_handler = request_stop;
-    sigemptyset(&sa.sa_mask);
-    sigaction(SIGINT, &sa, &old_int_);
-    sigaction(SIGTERM, &sa, &old_term_);
-  }
-  ~StopOnSignal() {
-    sigaction(SIGINT, &old_int_, nullptr);
-    sigaction(SIGTERM, &old_term_, nullptr);
-  }
-  StopOnSignal(const StopOnSignal&) = delete;
-  StopOnSignal& operator=(const StopOnSignal&) = delete;
-
- private:
-  struct sigaction old_int_ {}, old_term_ {};
-};
 
 class Maker {
  public:
@@ -342,7 +316,7 @@ DatasetReport Maker::run() {
   show_progress_ = opt_.progress && isatty(fileno(stderr));
   start_ = last_progress_ = std::chrono::steady_clock::now();
   std::uint64_t next = 0;
-  StopOnSignal stop_on_signal;
+  StopSignals stop_on_signal;  // Ctrl-C / SIGTERM: finish the images in flight, keep the rows
 
   const auto tokens = static_cast<std::size_t>(std::max(2, report_.threads) * 4);
   tbb::parallel_pipeline(
@@ -350,8 +324,9 @@ DatasetReport Maker::run() {
       tbb::make_filter<void, CandidatePtr>(
           tbb::filter_mode::serial_in_order,
           [&](tbb::flow_control& fc) -> CandidatePtr {
-            if (g_stop_requested) report_.interrupted = true;
-            if (done_ || g_stop_requested || next >= max_candidates || (!may_generate && next >= real_count)) {
+            const bool stop_requested = StopSignals::requests().load() > 0;
+            if (stop_requested) report_.interrupted = true;
+            if (done_ || stop_requested || next >= max_candidates || (!may_generate && next >= real_count)) {
               fc.stop();
               return nullptr;
             }
