@@ -40,6 +40,17 @@ class Registry : public SchemaCatalog {
   std::map<std::string, SectionSchema> sections_;
 };
 
+// Registers a kind and its `device` implementation T, constructed from the NodeContext: the
+// usual shape of a node family's registration function.
+template <class T>
+void add_node(Registry& registry, NodeSchema schema, const std::string& device = "cpu") {
+  const std::string kind = schema.kind;
+  registry.add_kind(std::move(schema));
+  registry.add_implementation(kind, device, [](const NodeContext& context) {
+    return std::make_unique<T>(context);
+  });
+}
+
 // The sections the engine itself reads: `resources` (threads, max_in_flight, numa).
 void register_engine_sections(Registry& registry);
 

@@ -110,38 +110,39 @@ class Discard : public graph::SinkNode {
 
 void register_batch_nodes(graph::Registry& registry) {
   using namespace graph;
-  NodeSchema batch;
-  batch.kind = "batch";
-  batch.doc = "collates images into one contiguous NHWC uint8 batch with padded tokens and lengths";
-  batch.role = NodeRole::kCollect;
-  batch.input = "image";
-  batch.output = "batch";
-  batch.ordered = true;
-  batch.args = {
-      arg_int("size", "32", "images per batch (the last of an epoch may hold fewer)", 1, 65536),
-      arg_int("max_length", "0", "token columns; longer captions are cut (0: the longest in the batch)", 0),
-      nullable(arg_string("vocab", "null",
+  add_node<Batch>(
+      registry,
+      {"batch",
+       "collates images into one contiguous NHWC uint8 batch with padded tokens and lengths",
+       NodeRole::kCollect,
+       /*input=*/"image",
+       /*output=*/"batch",
+       /*default_concurrency=*/"serial",
+       /*ordered=*/true,
+       {
+           arg_int("size", "32", "images per batch (the last of an epoch may hold fewer)", 1,
+                   65536),
+           arg_int("max_length", "0",
+                   "token columns; longer captions are cut (0: the longest in the batch)", 0),
+           nullable(
+               arg_string("vocab", "null",
                           "vocabulary file (null: ROOT/vocab.txt, else built from the labels)")),
-  };
-  registry.add_kind(std::move(batch));
-  registry.add_implementation("batch", "cpu", [](const NodeContext& ctx) {
-    return std::make_unique<Batch>(ctx);
-  });
+       }});
 
-  NodeSchema discard;
-  discard.kind = "discard";
-  discard.doc = "counts batches and drops them (data-only runs); can write a fingerprint per batch";
-  discard.role = NodeRole::kSink;
-  discard.input = "batch";
-  discard.ordered = true;
-  discard.args = {
-      nullable(arg_string("fingerprints", "null",
-                          "file to write one line per batch (epoch, index, size, fingerprint, ids)")),
-  };
-  registry.add_kind(std::move(discard));
-  registry.add_implementation("discard", "cpu", [](const NodeContext& ctx) {
-    return std::make_unique<Discard>(ctx);
-  });
+  add_node<Discard>(
+      registry,
+      {"discard",
+       "counts batches and drops them (data-only runs); can write a fingerprint per batch",
+       NodeRole::kSink,
+       /*input=*/"batch",
+       /*output=*/"",
+       /*default_concurrency=*/"serial",
+       /*ordered=*/true,
+       {
+           nullable(arg_string(
+               "fingerprints", "null",
+               "file to write one line per batch (epoch, index, size, fingerprint, ids)")),
+       }});
 }
 
 }  // namespace capflow::nodes

@@ -137,41 +137,44 @@ class DecodeImage : public graph::TransformNode {
 
 void register_io_nodes(graph::Registry& registry) {
   using namespace graph;
-  NodeSchema read;
-  read.kind = "read_files";
-  read.doc = "lists the samples of data.root (section data) and emits this rank's share, shuffled per epoch";
-  read.role = NodeRole::kSource;
-  read.output = "sample";
-  read.args = {
-      arg_bool("shuffle", "true", "shuffle every epoch from (seed, epoch); false: file order"),
-      nullable(arg_int("epochs", "null", "passes over the data (null: train.epochs)", 1)),
-      arg_int("limit", "0", "use only the first N samples of the listing (0: all)", 0),
-  };
-  registry.add_kind(std::move(read));
-  registry.add_implementation("read_files", "cpu", [](const NodeContext& ctx) {
-    return std::make_unique<ReadFiles>(ctx);
-  });
+  add_node<ReadFiles>(
+      registry,
+      {"read_files",
+       "lists the samples of data.root (section data) and emits this rank's share, shuffled per "
+       "epoch",
+       NodeRole::kSource,
+       /*input=*/"",
+       /*output=*/"sample",
+       /*default_concurrency=*/"serial",
+       /*ordered=*/false,
+       {
+           arg_bool("shuffle", "true", "shuffle every epoch from (seed, epoch); false: file order"),
+           nullable(arg_int("epochs", "null", "passes over the data (null: train.epochs)", 1)),
+           arg_int("limit", "0", "use only the first N samples of the listing (0: all)", 0),
+       }});
 
-  NodeSchema decode;
-  decode.kind = "decode_image";
-  decode.doc = "reads and decodes PNG (libspng) or JPEG (TurboJPEG) to 8-bit gray; bad files are counted and skipped";
-  decode.role = NodeRole::kTransform;
-  decode.input = "sample";
-  decode.output = "image";
-  decode.default_concurrency = "auto";
-  decode.args = {
-      arg_int("max_side", "16384", "refuse pictures wider or taller than this (decompression bombs)", 1),
-      arg_float("max_megapixels", "64", "refuse pictures with more pixels than this, in millions", 0.001),
-      nullable(arg_int_list("fit", "null", 2,
-                            "[width, height] the picture will be fitted into: JPEGs are decoded "
-                            "with DCT scaling down to no less than that",
-                            1, 65535)),
-      arg_int("max_reports", "20", "skipped files reported one by one (the rest only counted)", 0),
-  };
-  registry.add_kind(std::move(decode));
-  registry.add_implementation("decode_image", "cpu", [](const NodeContext& ctx) {
-    return std::make_unique<DecodeImage>(ctx);
-  });
+  add_node<DecodeImage>(
+      registry, {"decode_image",
+                 "reads and decodes PNG (libspng) or JPEG (TurboJPEG) to 8-bit gray; bad files are "
+                 "counted and skipped",
+                 NodeRole::kTransform,
+                 /*input=*/"sample",
+                 /*output=*/"image",
+                 /*default_concurrency=*/"auto",
+                 /*ordered=*/false,
+                 {
+                     arg_int("max_side", "16384",
+                             "refuse pictures wider or taller than this (decompression bombs)", 1),
+                     arg_float("max_megapixels", "64",
+                               "refuse pictures with more pixels than this, in millions", 0.001),
+                     nullable(arg_int_list(
+                         "fit", "null", 2,
+                         "[width, height] the picture will be fitted into: JPEGs are decoded "
+                         "with DCT scaling down to no less than that",
+                         1, 65535)),
+                     arg_int("max_reports", "20",
+                             "skipped files reported one by one (the rest only counted)", 0),
+                 }});
 }
 
 }  // namespace capflow::nodes
