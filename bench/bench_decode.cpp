@@ -122,64 +122,56 @@ bool usable(benchmark::State& state, const Corpus& c) {
   return true;
 }
 
-void BM_decode_raw_file(benchmark::State& state) {
+// The loop of the per-image benchmarks: `one(c, i)` handles item i (0, 1, 2...) of the corpus
+// and returns the bytes it took in; reports items and bytes processed.
+template <typename One>
+void run_items(benchmark::State& state, One one) {
   const Corpus& c = corpus();
   if (!usable(state, c)) return;
   std::size_t i = 0, bytes = 0;
-  for (auto _ : state) {
-    const std::string& path = c.paths[i++ % c.paths.size()];
-    const auto data = io::read_file(path);
-    bytes += data.size();
-    benchmark::DoNotOptimize(io::decode_image_gray(data.data(), data.size(), path));
-  }
+  for (auto _ : state) bytes += one(c, i++);
   state.SetItemsProcessed(state.iterations());
   state.SetBytesProcessed(static_cast<std::int64_t>(bytes));
+}
+
+void BM_decode_raw_file(benchmark::State& state) {
+  run_items(state, [](const Corpus& c, std::size_t i) {
+    const std::string& path = c.paths[i % c.paths.size()];
+    const auto data = io::read_file(path);
+    benchmark::DoNotOptimize(io::decode_image_gray(data.data(), data.size(), path));
+    return data.size();
+  });
 }
 BENCHMARK(BM_decode_raw_file)->Unit(benchmark::kMicrosecond);
 
 void BM_decode_raw_memory(benchmark::State& state) {
-  const Corpus& c = corpus();
-  if (!usable(state, c)) return;
-  std::size_t i = 0, bytes = 0;
-  for (auto _ : state) {
-    const auto& data = c.bytes[i++ % c.bytes.size()];
-    bytes += data.size();
+  run_items(state, [](const Corpus& c, std::size_t i) {
+    const auto& data = c.bytes[i % c.bytes.size()];
     benchmark::DoNotOptimize(io::decode_image_gray(data.data(), data.size(), "bench"));
-  }
-  state.SetItemsProcessed(state.iterations());
-  state.SetBytesProcessed(static_cast<std::int64_t>(bytes));
+    return data.size();
+  });
 }
 BENCHMARK(BM_decode_raw_memory)->Unit(benchmark::kMicrosecond);
 
 void BM_decode_fit_224(benchmark::State& state) {
-  const Corpus& c = corpus();
-  if (!usable(state, c)) return;
-  std::size_t i = 0, bytes = 0;
-  for (auto _ : state) {
-    const auto& data = c.bytes[i++ % c.bytes.size()];
-    bytes += data.size();
+  run_items(state, [](const Corpus& c, std::size_t i) {
+    const auto& data = c.bytes[i % c.bytes.size()];
     benchmark::DoNotOptimize(
         io::decode_image_gray_fit(data.data(), data.size(), "bench", {}, 224, 224));
-  }
-  state.SetItemsProcessed(state.iterations());
-  state.SetBytesProcessed(static_cast<std::int64_t>(bytes));
+    return data.size();
+  });
 }
 BENCHMARK(BM_decode_fit_224)->Unit(benchmark::kMicrosecond);
 
 void BM_augment_224(benchmark::State& state) {
-  const Corpus& c = corpus();
-  if (!usable(state, c)) return;
   image::AugmentOptions options;
   options.noise = 0.001;
-  std::size_t i = 0, bytes = 0;
-  for (auto _ : state) {
+  run_items(state, [&options](const Corpus& c, std::size_t i) {
     const io::GrayImage& img = c.decoded[i % c.decoded.size()];
-    SeededRng rng({42, i++});
-    bytes += img.pixels.size();
+    SeededRng rng({42, i});
     benchmark::DoNotOptimize(image::bms_augment(img, options, rng));
-  }
-  state.SetItemsProcessed(state.iterations());
-  state.SetBytesProcessed(static_cast<std::int64_t>(bytes));  // decoded pixels in
+    return img.pixels.size();  // decoded pixels in
+  });
 }
 BENCHMARK(BM_augment_224)->Unit(benchmark::kMicrosecond);
 

@@ -29,6 +29,14 @@ GrayImage bar(int w, int h) {
   return img;
 }
 
+// A `w` x `h` picture of `background` with black ink over `ink`.
+GrayImage ink_block(int w, int h, std::uint8_t background, Rect ink) {
+  GrayImage img(w, h, background);
+  for (int y = ink.y; y < ink.y + ink.height; ++y)
+    for (int x = ink.x; x < ink.x + ink.width; ++x) img.at(x, y) = 0;
+  return img;
+}
+
 // Ink extent of an output: the rectangle of pixels darker than 128.
 Rect dark_box(const GrayImage& img) { return ink_bounds(img, 128); }
 
@@ -163,11 +171,8 @@ TEST(BmsAugment, PlainFitIsCentredAndKeepsTheAspect) {
   EXPECT_EQ(r.y, 56);
   EXPECT_EQ(r.height, 112);
   // Cropping margins first: a 100 x 50 ink block in a big white page fills the width.
-  GrayImage page(1000, 1000, 255);
-  for (int y = 300; y < 350; ++y)
-    for (int x = 200; x < 300; ++x) page.at(x, y) = 0;
   o.crop_margins = true;
-  const Rect c = dark_box(bms_augment(page, o, rng));
+  const Rect c = dark_box(bms_augment(ink_block(1000, 1000, 255, {200, 300, 100, 50}), o, rng));
   EXPECT_EQ(c.width, 224);
   EXPECT_EQ(c.height, 112);
 }
@@ -185,9 +190,7 @@ TEST(BmsAugment, UprightTurnsATallPicture) {
   EXPECT_EQ(r.height, 224);
   EXPECT_NEAR(r.width, 75, 1);
   // Direction: counter-clockwise, so the top row of the picture ends at the left.
-  GrayImage marked(100, 300, 200);
-  for (int x = 0; x < 100; ++x)
-    for (int y = 0; y < 30; ++y) marked.at(x, y) = 0;
+  const GrayImage marked = ink_block(100, 300, 200, {0, 0, 100, 30});
   o.upright = true;
   const Rect m = dark_box(bms_augment(marked, o, rng));
   EXPECT_EQ(m.x, 0);

@@ -5,50 +5,25 @@
 
 #include <algorithm>
 #include <cstdio>
-#include <map>
 #include <sstream>
 
 #include "graph/errors.h"
 #include "graph/pipeline_spec.h"
 #include "graph/schema.h"
+#include "tests/test_catalog.h"
 #include "tests/test_support.h"
 
 namespace capflow::graph {
 namespace {
 
-class TestCatalog : public SchemaCatalog {
+// The shared example catalog, with more argument types on files and augment.
+class TestCatalog : public testing::MapCatalog {
  public:
   TestCatalog() {
-    NodeSchema files;
-    files.kind = "files";
-    files.doc = "Lists the image files of the data root.";
-    files.role = NodeRole::kSource;
-    files.output = "sample";
-    files.args = {arg_int("limit", "0", "Stop after this many files; 0 = all.", 0)};
-    add(files, {"cpu"});
+    testing::add_example_schemas(*this);
+    mutable_node("files").args = {arg_int("limit", "0", "Stop after this many files; 0 = all.", 0)};
+    mutable_node("decode").doc = "Decodes PNG or JPEG bytes to a gray image.";
 
-    NodeSchema decode;
-    decode.kind = "decode";
-    decode.doc = "Decodes PNG or JPEG bytes to a gray image.";
-    decode.input = "sample";
-    decode.output = "image";
-    decode.default_concurrency = "auto";
-    decode.args = {arg_int("max_side", "4096", "Largest accepted side in pixels.", 1)};
-    add(decode, {"cpu", "cuda"});
-
-    NodeSchema augment;
-    augment.kind = "augment";
-    augment.doc = "Resizes and adds noise.";
-    augment.input = "image";
-    augment.output = "image";
-    augment.args = {
-        arg_int_list("size", "[224, 224]", 2, "Output height and width.", 1),
-        arg_float("noise", "0", "Gaussian noise sigma.", 0, 1),
-        arg_choice("mode", "fast", {"fast", "slow"}, "Resampling mode."),
-        arg_bool("rotate", "true", "Rotate by a random multiple of 90 degrees."),
-        nullable(arg_int("crop", "null", "Crop to this side first; null = no crop.", 1)),
-        arg_string("tag", "\"007\"", "A label written into the trace."),
-    };
     ArgSpec scales;
     scales.name = "scales";
     scales.type = ArgType::kFloatList;
@@ -60,41 +35,13 @@ class TestCatalog : public SchemaCatalog {
     names.type = ArgType::kStringList;
     names.default_yaml = "[]";
     names.doc = "Names of the variants.";
-    augment.args.push_back(scales);
-    augment.args.push_back(names);
-    add(augment, {"cpu"});
-
-    NodeSchema batch;
-    batch.kind = "batch";
-    batch.doc = "Collects images into batches.";
-    batch.role = NodeRole::kCollect;
-    batch.input = "image";
-    batch.output = "batch";
-    batch.ordered = true;
-    batch.args = {arg_int("size", "", "Images per batch.", 1)};
-    add(batch, {"cpu"});
-
-    NodeSchema sink;
-    sink.kind = "sink";
-    sink.doc = "Drops batches.";
-    sink.role = NodeRole::kSink;
-    sink.input = "batch";
-    add(sink, {"cpu"});
-
-    SectionSchema data;
-    data.name = "data";
-    data.doc = "Where the images and labels are.";
-    data.args = {arg_string("root", "data/demo", "Dataset folder."),
-                 arg_string("labels", "train_labels.csv", "Labels file, relative to root."),
-                 arg_float("val_fraction", "0.05", "Share held out for validation.", 0, 1)};
-    sections_[data.name] = data;
-
-    SectionSchema resources;
-    resources.name = "resources";
-    resources.doc = "Threads and memory.";
-    resources.args = {arg_int_or_auto("threads", "auto", "Worker threads."),
-                      arg_int("max_in_flight", "4", "Batches in flight.", 1)};
-    sections_[resources.name] = resources;
+    std::vector<ArgSpec>& augment = mutable_node("augment").args;
+    augment.push_back(arg_bool("rotate", "true", "Rotate by a random multiple of 90 degrees."));
+    augment.push_back(
+        nullable(arg_int("crop", "null", "Crop to this side first; null = no crop.", 1)));
+    augment.push_back(arg_string("tag", "\"007\"", "A label written into the trace."));
+    augment.push_back(scales);
+    augment.push_back(names);
   }
 
   // A section with a required key, for the missing-required tests.
@@ -102,41 +49,8 @@ class TestCatalog : public SchemaCatalog {
     SectionSchema train;
     train.name = "train";
     train.args = {arg_int("epochs", "", "Passes over the data.", 1)};
-    sections_[train.name] = train;
+    add_section(train);
   }
-
-  void add(const NodeSchema& s, std::vector<std::string> devices) {
-    nodes_[s.kind] = s;
-    devices_[s.kind] = std::move(devices);
-  }
-
-  const NodeSchema* node_schema(const std::string& kind) const override {
-    const auto it = nodes_.find(kind);
-    return it == nodes_.end() ? nullptr : &it->second;
-  }
-  std::vector<std::string> kinds() const override {
-    std::vector<std::string> out;
-    for (const auto& [k, s] : nodes_) out.push_back(k);
-    return out;
-  }
-  std::vector<std::string> devices(const std::string& kind) const override {
-    const auto it = devices_.find(kind);
-    return it == devices_.end() ? std::vector<std::string>{} : it->second;
-  }
-  const SectionSchema* section_schema(const std::string& name) const override {
-    const auto it = sections_.find(name);
-    return it == sections_.end() ? nullptr : &it->second;
-  }
-  std::vector<std::string> sections() const override {
-    std::vector<std::string> out;
-    for (const auto& [k, s] : sections_) out.push_back(k);
-    return out;
-  }
-
- private:
-  std::map<std::string, NodeSchema> nodes_;
-  std::map<std::string, std::vector<std::string>> devices_;
-  std::map<std::string, SectionSchema> sections_;
 };
 
 const TestCatalog& catalog() {

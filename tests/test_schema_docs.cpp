@@ -2,113 +2,20 @@
 // kind, section, argument and default appears, in catalog order, and the output is stable.
 #include <gtest/gtest.h>
 
-#include <map>
-
 #include "graph/schema_docs.h"
+#include "tests/test_catalog.h"
 
 namespace capflow::graph {
 namespace {
 
-class DocsCatalog : public SchemaCatalog {
+// The shared example catalog, with a nullable string whose doc holds a pipe.
+class DocsCatalog : public testing::MapCatalog {
  public:
   DocsCatalog() {
-    NodeSchema files;
-    files.kind = "files";
-    files.doc = "Lists the image files of the data root.";
-    files.role = NodeRole::kSource;
-    files.output = "sample";
-    add(files, {"cpu"});
-
-    NodeSchema decode;
-    decode.kind = "decode";
-    decode.doc = "Decodes PNG or JPEG bytes.";
-    decode.input = "sample";
-    decode.output = "image";
-    decode.default_concurrency = "auto";
-    decode.args = {arg_int("max_side", "4096", "Largest accepted side in pixels.", 1)};
-    add(decode, {"cpu", "cuda"});
-
-    NodeSchema augment;
-    augment.kind = "augment";
-    augment.doc = "Resizes and adds noise.";
-    augment.input = "image";
-    augment.output = "image";
-    augment.args = {
-        arg_int_list("size", "[224, 224]", 2, "Output height and width.", 1),
-        arg_float("noise", "0", "Gaussian noise sigma.", 0, 1),
-        arg_choice("mode", "fast", {"fast", "slow"}, "Resampling mode."),
-        nullable(arg_string("weights", "null", "Weights file | or null.")),
-    };
-    add(augment, {"cpu"});
-
-    NodeSchema batch;
-    batch.kind = "batch";
-    batch.doc = "Collects images into batches.";
-    batch.role = NodeRole::kCollect;
-    batch.input = "image";
-    batch.output = "batch";
-    batch.ordered = true;
-    batch.args = {arg_int("size", "", "Images per batch.", 1)};
-    add(batch, {"cpu"});
-
-    NodeSchema sink;
-    sink.kind = "sink";
-    sink.doc = "Drops batches.";
-    sink.role = NodeRole::kSink;
-    sink.input = "batch";
-    add(sink, {"cpu"});
-
-    SectionSchema data;
-    data.name = "data";
-    data.doc = "Where the images and labels are.";
-    data.args = {arg_string("root", "data/demo", "Dataset folder."),
-                 arg_string("labels", "train_labels.csv", "Labels file, relative to root."),
-                 arg_float("val_fraction", "0.05", "Share held out for validation.", 0, 1)};
-    sections_[data.name] = data;
-
-    SectionSchema resources;
-    resources.name = "resources";
-    resources.doc = "Threads and memory.";
-    resources.args = {arg_int_or_auto("threads", "auto", "Worker threads."),
-                      arg_int("max_in_flight", "4", "Batches in flight.", 1)};
-    sections_[resources.name] = resources;
+    testing::add_example_schemas(*this);
+    mutable_node("augment").args.push_back(
+        nullable(arg_string("weights", "null", "Weights file | or null.")));
   }
-
-  void add(const NodeSchema& s, std::vector<std::string> devices) {
-    nodes_[s.kind] = s;
-    devices_[s.kind] = std::move(devices);
-  }
-
-  const NodeSchema* node_schema(const std::string& kind) const override {
-    const auto it = nodes_.find(kind);
-    return it == nodes_.end() ? nullptr : &it->second;
-  }
-  std::vector<std::string> kinds() const override {
-    std::vector<std::string> out;
-    for (const auto& [k, s] : nodes_) out.push_back(k);
-    return out;
-  }
-  std::vector<std::string> devices(const std::string& kind) const override {
-    const auto it = devices_.find(kind);
-    return it == devices_.end() ? std::vector<std::string>{} : it->second;
-  }
-  const SectionSchema* section_schema(const std::string& name) const override {
-    const auto it = sections_.find(name);
-    return it == sections_.end() ? nullptr : &it->second;
-  }
-  std::vector<std::string> sections() const override {
-    std::vector<std::string> out;
-    for (const auto& [k, s] : sections_) out.push_back(k);
-    return out;
-  }
-
-  const std::map<std::string, NodeSchema>& all_nodes() const { return nodes_; }
-  const std::map<std::string, SectionSchema>& all_sections() const { return sections_; }
-
- private:
-  std::map<std::string, NodeSchema> nodes_;
-  std::map<std::string, std::vector<std::string>> devices_;
-  std::map<std::string, SectionSchema> sections_;
 };
 
 bool contains(const std::string& text, const std::string& part) {
