@@ -176,6 +176,8 @@ class FlowRun {
   void execute_graph();
   GroupPtr next_group(tbb::flow_control& fc);
   void close_epoch(Group& group);
+  bool skip_on_resume(const Item& item);
+  std::uint64_t first_index_of(std::uint64_t epoch) const;
   void split(const GroupPtr& group, SplitNode::output_ports_type& ports);
   Envelope run_transform(Stage& s, const Envelope& in);
   void run_collect(Stage& s, const Envelope& in, CollectFlowNode::output_ports_type& ports);
@@ -209,6 +211,8 @@ class FlowRun {
   std::uint64_t index_in_epoch_ = 0;
   std::uint64_t next_seq_ = 0;
   std::string last_source_id_;
+  bool resuming_ = false;
+  std::uint64_t skipped_in_epoch_ = 0;
 
   // Collector state (serial node).
   std::vector<Item> gathered_;
@@ -227,6 +231,8 @@ class FlowRun {
   std::string failure_prefix_;
 
   std::mutex warn_mutex_;
+  std::mutex report_mutex_;
+  SharedObjects shared_;
 
   std::mutex progress_mutex_;
   std::condition_variable progress_cv_;
@@ -294,6 +300,14 @@ void FlowRun::create_nodes() {
     const std::string name = plan[i].spec->name;
     context.warn = [this, name](const std::string& message) { warn(name, message); };
     context.request_stop = [this] { internal_stop_ = true; };
+    context.report = [this, name](const std::string& key, double value, std::uint64_t step) {
+      if (options_.on_report) {
+        std::lock_guard<std::mutex> lock(report_mutex_);
+        options_.on_report(name, key, value, step);
+      }
+    };
+    context.shared = &shared_;
+    context.resume = options_.resume;
     stage->node = registry_.create(context);
     const bool role_matches =
         (plan[i].role == NodeRole::kSource && dynamic_cast<SourceNode*>(stage->node.get())) ||
@@ -348,6 +362,7 @@ GroupPtr FlowRun::next_group(tbb::flow_control& fc) {
         }
       }
       if (!have) break;
+      if (resuming_ && skip_on_resume(item)) continue;
       if (epoch_open_ && item.epoch != epoch_) {
         lookahead_ = std::move(item);
         close_epoch(*group);
@@ -356,7 +371,7 @@ GroupPtr FlowRun::next_group(tbb::flow_control& fc) {
       if (!epoch_open_) {
         epoch_ = item.epoch;
         epoch_open_ = true;
-        index_in_epoch_ = 0;
+        index_in_epoch_ = first_index_of(item.epoch);
         latest_epoch_ = item.epoch;
       }
       item.index = index_in_epoch_++;
@@ -381,6 +396,23 @@ GroupPtr FlowRun::next_group(tbb::flow_control& fc) {
       break;
     }
   return group;
+}
+
+// Items of a resumed run that the interrupted run had already processed.
+bool FlowRun::skip_on_resume(const Item& item) {
+  const ResumePoint& r = options_.resume;
+  if (item.epoch < r.epoch) return true;
+  if (item.epoch == r.epoch && skipped_in_epoch_ < r.groups_done * group_size_) {
+    ++skipped_in_epoch_;
+    return true;
+  }
+  resuming_ = false;
+  return false;
+}
+
+std::uint64_t FlowRun::first_index_of(std::uint64_t epoch) const {
+  const ResumePoint& r = options_.resume;
+  return epoch == r.epoch ? r.groups_done * group_size_ : 0;
 }
 
 void FlowRun::close_epoch(Group& group) {
@@ -455,6 +487,8 @@ void FlowRun::run_collect(Stage& s, const Envelope& in, CollectFlowNode::output_
     std::get<0>(ports).try_put(marker);
     return;
   }
+  if (gathered_.empty() && collect_index_ == 0 && in.item.epoch == options_.resume.epoch)
+    collect_index_ = options_.resume.groups_done;
   if (in.kind == Envelope::kItem) gathered_.push_back(in.item);
   if (!in.last_in_group) {
     s.meter.busy(clock_.now_ns() - t0);
@@ -627,6 +661,7 @@ RunStats FlowRun::run() {
   arena->execute([&] {
     if (options_.on_threads) options_.on_threads(topology_.threads);
     create_nodes();
+    resuming_ = options_.resume.active();
     std::thread progress;
     if (options_.on_progress) progress = std::thread([this] { progress_loop(); });
     const std::int64_t t0 = clock_.now_ns();

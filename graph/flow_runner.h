@@ -42,6 +42,12 @@ struct RunOptions {
   std::function<void(const RunProgress&)> on_progress;
   // Warnings from nodes (one line, node named); default: standard error.
   std::function<void(const std::string&)> on_warning;
+  // Named values nodes report (NodeContext::report); default: dropped.
+  std::function<void(const std::string& node, const std::string& name, double value,
+                     std::uint64_t step)>
+      on_report;
+  // Start of a resumed run (see ResumePoint).
+  ResumePoint resume;
   // Called inside the run's arena before the nodes are created, with the thread budget
   // (for example to set LibTorch's intra-op threads to the same budget).
   std::function<void(int threads)> on_threads;

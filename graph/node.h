@@ -12,6 +12,7 @@
 #include <mutex>
 #include <stdexcept>
 #include <string>
+#include <typeinfo>
 #include <vector>
 
 #include "graph/pipeline_spec.h"
@@ -49,6 +50,42 @@ class NodeCounters {
   std::map<std::string, std::uint64_t> counts_;
 };
 
+// Objects shared by the nodes of one run, by name (for example the model that the encode,
+// lstm and optimize nodes all work on). Nodes are created one after the other, in chain
+// order, so get_or_create needs no lock; the objects live until the run ends.
+class SharedObjects {
+ public:
+  template <class T>
+  std::shared_ptr<T> get_or_create(const std::string& name, const std::function<std::shared_ptr<T>()>& make) {
+    auto it = objects_.find(name);
+    if (it == objects_.end()) it = objects_.emplace(name, std::static_pointer_cast<void>(make())).first;
+    const auto* type = types_.count(name) ? types_.at(name) : nullptr;
+    if (type == nullptr) types_[name] = &typeid(T);
+    else if (*type != typeid(T))
+      throw std::logic_error("shared object '" + name + "' requested with two different types");
+    return std::static_pointer_cast<T>(it->second);
+  }
+  template <class T>
+  std::shared_ptr<T> find(const std::string& name) const {
+    const auto it = objects_.find(name);
+    if (it == objects_.end() || *types_.at(name) != typeid(T)) return nullptr;
+    return std::static_pointer_cast<T>(it->second);
+  }
+
+ private:
+  std::map<std::string, std::shared_ptr<void>> objects_;
+  std::map<std::string, const std::type_info*> types_;
+};
+
+// Where a resumed run starts: the first `groups_done` groups of epoch `epoch` (and every
+// earlier epoch) are read from the source and dropped, so the run continues exactly where
+// the interrupted one stopped.
+struct ResumePoint {
+  std::uint64_t epoch = 0;
+  std::uint64_t groups_done = 0;
+  bool active() const { return epoch > 0 || groups_done > 0; }
+};
+
 // What a node gets when it is created.
 struct NodeContext {
   const NodeSpec* spec = nullptr;          // name, kind, device, args
@@ -62,6 +99,11 @@ struct NodeContext {
   // Ends the run cleanly: the source stops, in-flight work finishes (for example when a
   // sink reached train.max_steps).
   std::function<void()> request_stop;
+  // Reports a named value at a step (for example loss at a training step): it goes to
+  // RUN_DIR/metrics.jsonl; thread-safe.
+  std::function<void(const std::string& name, double value, std::uint64_t step)> report;
+  SharedObjects* shared = nullptr;
+  ResumePoint resume;  // where this run starts (zero for a fresh run)
 
   const std::string& name() const { return spec->name; }
   const Args& args() const { return spec->args; }

@@ -285,6 +285,19 @@ TEST(FlowRunner, ExternalStopRequestsStopTheSource) {
   EXPECT_EQ(out.stats.source_items, 0u);
 }
 
+TEST(FlowRunner, ResumeContinuesWhereTheRunStopped) {
+  const Outcome whole = run_text(kPipeline);
+  RunOptions options;
+  options.resume.epoch = 1;
+  options.resume.groups_done = 5;
+  const Outcome resumed = run_text(kPipeline, {}, options);
+  // The whole run: 13 groups + end of epoch 0, then epoch 1; the resumed one starts at its 6th group.
+  const std::vector<std::string> tail(whole.events.begin() + 14 + 5, whole.events.end());
+  EXPECT_EQ(resumed.events, tail);
+  EXPECT_EQ(resumed.events.front().rfind("e1:b5:", 0), 0u) << resumed.events.front();
+  EXPECT_EQ(resumed.stats.images, 50u - 20u);
+}
+
 TEST(FlowRunner, WithoutCollectEveryItemIsItsOwnGroup) {
   const std::string yaml = R"(resources: {threads: 2, max_in_flight: 2}
 nodes:
@@ -306,6 +319,17 @@ TEST(FlowRunner, SequencersOnlyWhereOrderWasLost) {
   EXPECT_TRUE(parallel.stats.nodes[3].sequenced);
   EXPECT_FALSE(parallel.stats.nodes[4].sequenced);  // the collect's output is in order
   EXPECT_EQ(serial.events, parallel.events);
+}
+
+TEST(FlowRunner, NodesShareObjectsAndReportValues) {
+  SharedObjects shared;
+  auto a = shared.get_or_create<int>("model", [] { return std::make_shared<int>(7); });
+  auto b = shared.get_or_create<int>("model", [] { return std::make_shared<int>(8); });
+  EXPECT_EQ(a.get(), b.get());
+  EXPECT_EQ(*b, 7);
+  EXPECT_THROW(shared.get_or_create<double>("model", [] { return std::make_shared<double>(1); }),
+               std::logic_error);
+  EXPECT_EQ(shared.find<double>("model"), nullptr);
 }
 
 TEST(FlowRunner, BuilderRejectsConcurrentCollectors) {
