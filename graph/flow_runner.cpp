@@ -31,12 +31,16 @@ struct StagePlan {
   int concurrency = 1;  // resolved limit (auto: the thread budget)
   bool automatic = false;
   bool sequenced = false;  // a sequencer goes in front of it
+  bool span_start = false;  // first node of an exclusive span (a one-token limiter in front)
+  bool in_span = false;     // inside an exclusive span, first node included
+  std::string span;
 };
+
+void place_sequencers(std::vector<StagePlan>& plan);
 
 std::vector<StagePlan> plan_stages(const PipelineSpec& spec, int threads) {
   std::vector<StagePlan> plan;
   int collects = 0;
-  bool disordered = false;  // a parallel node since the last point of restored order
   for (const NodeSpec& node : spec.nodes) {
     if (node.schema == nullptr)
       throw ConfigError(format_location(node.where) + ": node '" + node.name + "' has no schema");
@@ -52,17 +56,27 @@ std::vector<StagePlan> plan_stages(const PipelineSpec& spec, int threads) {
     if (s.role == NodeRole::kCollect && ++collects > 1)
       throw ConfigError(format_location(node.where) + ": node '" + node.name +
                         "': a pipeline holds at most one collect node");
-    const bool needs_order = s.role == NodeRole::kCollect || node.schema->ordered;
-    if (needs_order && disordered) {
-      s.sequenced = true;
-      disordered = false;
-    }
-    if (s.role == NodeRole::kTransform && (s.automatic || s.concurrency > 1)) disordered = true;
     plan.push_back(s);
   }
   if (plan.empty() || plan.front().role != NodeRole::kSource || plan.back().role != NodeRole::kSink)
     throw ConfigError(spec.file + ": a pipeline runs from a source node to a sink node");
+  place_sequencers(plan);
   return plan;
+}
+
+// A sequencer goes in front of a node that needs stream order (a collector, an ordered sink,
+// the first node of an exclusive span) when a parallel node since the last point of restored
+// order may have shuffled the stream. Nodes inside a span see one item at a time: no shuffle.
+void place_sequencers(std::vector<StagePlan>& plan) {
+  bool disordered = false;
+  for (StagePlan& s : plan) {
+    const bool needs_order =
+        s.role == NodeRole::kCollect || s.spec->schema->ordered || s.span_start;
+    s.sequenced = needs_order && disordered;
+    if (s.sequenced) disordered = false;
+    if (s.role == NodeRole::kTransform && !s.in_span && (s.automatic || s.concurrency > 1))
+      disordered = true;
+  }
 }
 
 std::string concurrency_label(const StagePlan& s) {
@@ -88,6 +102,13 @@ std::string dot_from_plan(const std::vector<StagePlan>& plan, int max_in_flight)
       out << "  " << quoted(seq) << " [shape=cds, label=\"sequencer_node\\n(stream order)\"];\n";
       out << "  " << quoted(previous) << " -> " << quoted(seq) << ";\n";
       previous = seq;
+    }
+    if (s.span_start) {
+      const std::string gate = "span " + s.span;
+      out << "  " << quoted(gate) << " [shape=diamond, label=\"span '" << s.span
+          << "'\\nlimiter_node, 1 item\"];\n";
+      out << "  " << quoted(previous) << " -> " << quoted(gate) << ";\n";
+      previous = gate;
     }
     out << "  " << quoted(s.spec->name) << " [shape=box, style=rounded, label=\"" << s.spec->name
         << "\\n" << s.spec->kind << " (" << s.spec->device << ")\\n" << node_role_name(s.role)
@@ -159,9 +180,17 @@ struct Stage {
   NodeMeter meter;
   NodeMeter* next = nullptr;  // the meter of the node it sends to
   int index = 0;
+  std::size_t span_last = 0;  // for a span's first stage: the index of its last stage
+  // The one-token limiter of the exclusive span this stage ends, if any: its token returns
+  // after every message the stage finishes with.
+  flow::limiter_node<Envelope>* span_end = nullptr;
+  void leave_span() const {
+    if (span_end) span_end->decrementer().try_put(flow::continue_msg());
+  }
 };
 
 using SplitNode = flow::multifunction_node<GroupPtr, std::tuple<Envelope>>;
+using SpanLimiter = flow::limiter_node<Envelope>;
 using CollectFlowNode = flow::multifunction_node<Envelope, std::tuple<Envelope>>;
 
 class FlowRun {
@@ -182,6 +211,7 @@ class FlowRun {
   Envelope run_transform(Stage& s, const Envelope& in);
   void run_collect(Stage& s, const Envelope& in, CollectFlowNode::output_ports_type& ports);
   void run_sink(Stage& s, const Envelope& in);
+  void run_sink_body(Stage& s, const Envelope& in);
   void send(Stage& s, Envelope& out, std::int64_t now);
   void fail(const Stage& s, const std::string& item, std::exception_ptr error);
   int stop_level() const;
@@ -308,6 +338,7 @@ void FlowRun::create_nodes() {
     };
     context.shared = &shared_;
     context.resume = options_.resume;
+    context.run_dir = options_.run_dir;
     stage->node = registry_.create(context);
     const bool role_matches =
         (plan[i].role == NodeRole::kSource && dynamic_cast<SourceNode*>(stage->node.get())) ||
@@ -324,6 +355,27 @@ void FlowRun::create_nodes() {
     stages_.push_back(std::move(stage));
   }
   for (std::size_t i = 0; i + 1 < stages_.size(); ++i) stages_[i]->next = &stages_[i + 1]->meter;
+  // Exclusive spans: maximal runs of consecutive stages (after the source) naming one span.
+  for (std::size_t i = 1; i < stages_.size();) {
+    const std::string span = stages_[i]->node->exclusive_span();
+    std::size_t j = i;
+    while (!span.empty() && j + 1 < stages_.size() && stages_[j + 1]->node->exclusive_span() == span) ++j;
+    if (!span.empty()) {
+      if (stages_[i]->plan.role == NodeRole::kCollect || stages_[j]->plan.role == NodeRole::kCollect)
+        throw ConfigError("exclusive span '" + span + "' may not begin or end at a collect node");
+      stages_[i]->plan.span_start = true;
+      stages_[i]->span_last = j;
+      for (std::size_t k = i; k <= j; ++k) {
+        stages_[k]->plan.in_span = true;
+        stages_[k]->plan.span = span;
+      }
+    }
+    i = j + 1;
+  }
+  std::vector<StagePlan> plan_now;
+  for (const auto& st : stages_) plan_now.push_back(st->plan);
+  place_sequencers(plan_now);
+  for (std::size_t k = 0; k < stages_.size(); ++k) stages_[k]->plan.sequenced = plan_now[k].sequenced;
 }
 
 // The source's serial body: up to group_size samples of one epoch, plus the epoch's end
@@ -469,10 +521,12 @@ Envelope FlowRun::run_transform(Stage& s, const Envelope& in) {
       s.meter.finished(t1 - t0, out.kind == Envelope::kSkipped, out.item.units);
       if (trace_.enabled()) trace_.record(s.index, t0, t1 - t0, in.item.id);
       send(s, out, t1);
+      s.leave_span();
       return out;
     }
   }
   send(s, out, clock_.now_ns());
+  s.leave_span();
   return out;
 }
 
@@ -526,6 +580,11 @@ void FlowRun::run_collect(Stage& s, const Envelope& in, CollectFlowNode::output_
 }
 
 void FlowRun::run_sink(Stage& s, const Envelope& in) {
+  run_sink_body(s, in);
+  s.leave_span();
+}
+
+void FlowRun::run_sink_body(Stage& s, const Envelope& in) {
   const std::int64_t t0 = clock_.now_ns();
   s.meter.started(in.sent_ns, t0);
   if (stop_level() >= 2 && graph_) graph_->cancel();
@@ -579,6 +638,21 @@ void FlowRun::execute_graph() {
       flow::make_edge(*tail, *sequencer);
       tail = sequencer.get();
       owned.push_back(std::move(sequencer));
+    }
+    if (s.plan.span_start) {
+      // A buffer in front (a function_node would drop what a full limiter refuses): the
+      // sequencer when there is one, else a queue; then the one-token limiter.
+      if (!s.plan.sequenced) {
+        auto queue = std::make_unique<flow::queue_node<Envelope>>(g);
+        flow::make_edge(*tail, *queue);
+        tail = queue.get();
+        owned.push_back(std::move(queue));
+      }
+      auto gate = std::make_unique<SpanLimiter>(g, 1);
+      flow::make_edge(*tail, *gate);
+      tail = gate.get();
+      stages_[s.span_last]->span_end = gate.get();
+      owned.push_back(std::move(gate));
     }
     const std::size_t limit = s.plan.automatic ? static_cast<std::size_t>(flow::unlimited)
                                                : static_cast<std::size_t>(s.plan.concurrency);
@@ -650,9 +724,6 @@ RunStats FlowRun::run() {
   topology_ = plan_topology(static_cast<int>(resources.get_int("threads")),
                             resources.get_string("numa") == "auto", options_.local_rank);
   max_in_flight_ = static_cast<int>(resources.get_int("max_in_flight"));
-  if (!options_.dot_path.empty())
-    write_text_file(options_.dot_path, dot_from_plan(plan_stages(spec_, topology_.threads), max_in_flight_),
-                    "DOT");
 
   const auto arena = make_arena(topology_);
   tbb::global_control parallelism(tbb::global_control::max_allowed_parallelism,
@@ -661,6 +732,11 @@ RunStats FlowRun::run() {
   arena->execute([&] {
     if (options_.on_threads) options_.on_threads(topology_.threads);
     create_nodes();
+    if (!options_.dot_path.empty()) {
+      std::vector<StagePlan> plan;
+      for (const auto& st : stages_) plan.push_back(st->plan);
+      write_text_file(options_.dot_path, dot_from_plan(plan, max_in_flight_), "DOT");
+    }
     resuming_ = options_.resume.active();
     std::thread progress;
     if (options_.on_progress) progress = std::thread([this] { progress_loop(); });

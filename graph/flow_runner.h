@@ -34,6 +34,7 @@ struct RunOptions {
   int rank = 0;
   int world_size = 1;
   int local_rank = 0;
+  std::string run_dir;     // passed to the nodes (NodeContext::run_dir)
   std::string trace_path;  // Chrome trace of every node call; empty: none
   std::string dot_path;    // the built graph in DOT; empty: none
   // 1: stop the source and finish in-flight work; 2 or more: abandon in-flight work.

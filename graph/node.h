@@ -103,7 +103,8 @@ struct NodeContext {
   // RUN_DIR/metrics.jsonl; thread-safe.
   std::function<void(const std::string& name, double value, std::uint64_t step)> report;
   SharedObjects* shared = nullptr;
-  ResumePoint resume;  // where this run starts (zero for a fresh run)
+  ResumePoint resume;   // where this run starts (zero for a fresh run)
+  std::string run_dir;  // the run folder (checkpoints go under it); empty when none
 
   const std::string& name() const { return spec->name; }
   const Args& args() const { return spec->args; }
@@ -114,6 +115,11 @@ class Node {
   virtual ~Node() = default;
   // Called once after the graph has finished (not after a failure): flush, close files.
   virtual void finish() {}
+  // Consecutive nodes naming the same span hold at most one item among them at a time: the
+  // builder puts a one-token limiter in front of the first and returns the token when the
+  // last has finished with the item (for example encode → lstm → backward → optimize, which
+  // read and write the same weights, must not work on two batches at once). Empty: none.
+  virtual std::string exclusive_span() const { return {}; }
 };
 
 // Called serially. Fills `item` (id, epoch, payload; index and units are set by the engine)

@@ -57,6 +57,7 @@ struct Record {
   }
 };
 Record record;
+LiveCount in_span;  // items between a span's first and last node
 
 class Numbers : public SourceNode {
  public:
@@ -88,8 +89,12 @@ class Work : public TransformNode {
       : counters_(ctx.counters),
         sleep_us_(static_cast<int>(ctx.args().get_int("sleep_us"))),
         skip_every_(static_cast<int>(ctx.args().get_int("skip_every"))),
-        fail_on_(ctx.args().is_null("fail_on") ? "" : ctx.args().get_string("fail_on")) {}
+        fail_on_(ctx.args().is_null("fail_on") ? "" : ctx.args().get_string("fail_on")),
+        span_(ctx.args().get_string("span")),
+        enter_(ctx.args().get_bool("enter")) {}
+  std::string exclusive_span() const override { return span_; }
   std::any process(Item& item) override {
+    if (enter_) in_span.up();
     const int v = payload_as<TestSample>(item)->value;
     if (sleep_us_ > 0)
       std::this_thread::sleep_for(std::chrono::microseconds((v * 7919) % (sleep_us_ + 1)));
@@ -105,6 +110,8 @@ class Work : public TransformNode {
   NodeCounters* counters_;
   int sleep_us_, skip_every_;
   std::string fail_on_;
+  std::string span_;
+  bool enter_;
 };
 
 class GroupOf : public CollectNode {
@@ -125,8 +132,12 @@ class RecordSink : public SinkNode {
  public:
   explicit RecordSink(const NodeContext& ctx)
       : ctx_(ctx), sleep_us_(static_cast<int>(ctx.args().get_int("sleep_us"))),
-        stop_after_(static_cast<int>(ctx.args().get_int("stop_after"))) {}
+        stop_after_(static_cast<int>(ctx.args().get_int("stop_after"))),
+        span_(ctx.args().get_string("span")),
+        leave_(ctx.args().get_bool("leave")) {}
+  std::string exclusive_span() const override { return span_; }
   void consume(Item& item) override {
+    if (leave_) --in_span.now;
     if (sleep_us_ > 0) std::this_thread::sleep_for(std::chrono::microseconds(sleep_us_));
     std::string event = "e" + std::to_string(item.epoch) + ":b" + std::to_string(item.index) + ":";
     if (auto* b = std::any_cast<std::shared_ptr<TestBatch>>(&item.payload)) {
@@ -148,6 +159,8 @@ class RecordSink : public SinkNode {
  private:
   NodeContext ctx_;
   int sleep_us_, stop_after_, seen_ = 0;
+  std::string span_;
+  bool leave_;
 };
 
 Registry test_registry() {
@@ -157,11 +170,13 @@ Registry test_registry() {
                      {arg_int("count", "100", "items per epoch", 0), arg_int("epochs", "1", "epochs", 1)}};
   NodeSchema work{"work", "v -> 10 v", NodeRole::kTransform, "n", "n", "auto", false,
                   {arg_int("sleep_us", "0", "max sleep", 0), arg_int("skip_every", "0", "skip v % k == 0", 0),
-                   nullable(arg_string("fail_on", "null", "id that throws"))}};
+                   nullable(arg_string("fail_on", "null", "id that throws")),
+                   arg_string("span", "''", "exclusive span"), arg_bool("enter", "false", "counts span entries")}};
   NodeSchema group{"group", "groups", NodeRole::kCollect, "n", "g", "serial", true,
                    {arg_int("size", "4", "group size", 1)}};
   NodeSchema sink{"record", "records", NodeRole::kSink, "g", "", "serial", true,
-                  {arg_int("sleep_us", "0", "sleep per item", 0), arg_int("stop_after", "0", "request stop", 0)}};
+                  {arg_int("sleep_us", "0", "sleep per item", 0), arg_int("stop_after", "0", "request stop", 0),
+                   arg_string("span", "''", "exclusive span"), arg_bool("leave", "false", "counts span exits")}};
   NodeSchema sink_n = sink;
   sink_n.kind = "record_n";
   sink_n.input = "n";
@@ -319,6 +334,23 @@ TEST(FlowRunner, SequencersOnlyWhereOrderWasLost) {
   EXPECT_TRUE(parallel.stats.nodes[3].sequenced);
   EXPECT_FALSE(parallel.stats.nodes[4].sequenced);  // the collect's output is in order
   EXPECT_EQ(serial.events, parallel.events);
+}
+
+TEST(FlowRunner, AnExclusiveSpanHoldsOneItemAtATime) {
+  const std::string yaml = R"(resources: {threads: 4, max_in_flight: 8}
+nodes:
+  src:  {kind: numbers, count: 40}
+  pre:  {kind: work, concurrency: auto, sleep_us: 300}
+  a:    {kind: work, concurrency: auto, sleep_us: 300, span: model, enter: true}
+  b:    {kind: work, concurrency: 2, sleep_us: 300, span: model}
+  sink: {kind: record_n, span: model, leave: true}
+)";
+  in_span.reset();
+  const Outcome out = run_text(yaml);
+  ASSERT_EQ(out.events.size(), 41u);
+  EXPECT_EQ(in_span.peak.load(), 1);
+  EXPECT_EQ(in_span.now.load(), 0);
+  for (int i = 0; i < 40; ++i) EXPECT_EQ(out.events[i], "e0:b" + std::to_string(i) + ":" + std::to_string(1000 * i));
 }
 
 TEST(FlowRunner, NodesShareObjectsAndReportValues) {
