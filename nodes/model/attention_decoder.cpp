@@ -1,0 +1,137 @@
+// Show, Attend and Tell attention-LSTM decoder (see attention_decoder.h).
+#include "nodes/model/attention_decoder.h"
+
+#include <string>
+
+#include "graph/errors.h"
+
+namespace capflow::model {
+
+void DecoderState::select_rows(const torch::Tensor& rows) {
+  features = features.index_select(0, rows);
+  enc_proj = enc_proj.index_select(0, rows);
+  select_lstm_rows(rows);
+}
+
+void DecoderState::select_lstm_rows(const torch::Tensor& rows) {
+  h = h.index_select(0, rows);
+  c = c.index_select(0, rows);
+}
+
+AttentionDecoderImpl::AttentionDecoderImpl(const DecoderOptions& options) : options_(options) {
+  const auto& o = options;
+  if (o.vocab_size < 4 || o.embed < 1 || o.hidden < 1 || o.attention < 1 ||
+      o.encoder_channels < 1 || o.dropout < 0.0 || o.dropout >= 1.0) {
+    throw ConfigError("attention decoder: need vocab_size >= 4, positive sizes and dropout in "
+                      "[0, 1); got vocab_size " + std::to_string(o.vocab_size) + ", embed " +
+                      std::to_string(o.embed) + ", hidden " + std::to_string(o.hidden) +
+                      ", attention " + std::to_string(o.attention) + ", encoder_channels " +
+                      std::to_string(o.encoder_channels) + ", dropout " +
+                      std::to_string(o.dropout));
+  }
+  const int H = o.hidden, A = o.attention, C = o.encoder_channels;
+  using torch::nn::Linear;
+  using torch::nn::LinearOptions;
+  embedding = register_module("embedding", torch::nn::Embedding(o.vocab_size, o.embed));
+  embed_gates = register_module("embed_gates", Linear(o.embed, 4 * H));
+  context_gates = register_module("context_gates", Linear(LinearOptions(C, 4 * H).bias(false)));
+  hidden_proj = register_module("hidden_proj", Linear(H, A + C + 4 * H));
+  enc_att = register_module("enc_att", Linear(C, A));
+  full_att = register_module("full_att", Linear(LinearOptions(A, 1).bias(false)));
+  init_h = register_module("init_h", Linear(C, H));
+  init_c = register_module("init_c", Linear(C, H));
+  fc = register_module("fc", Linear(H, o.vocab_size));
+  // As in Show, Attend and Tell implementations: small uniform embedding and output layer.
+  torch::NoGradGuard no_grad;
+  embedding->weight.uniform_(-0.1, 0.1);
+  fc->weight.uniform_(-0.1, 0.1);
+  fc->bias.zero_();
+}
+
+torch::Tensor AttentionDecoderImpl::flatten_features(const torch::Tensor& features) const {
+  TORCH_CHECK(features.dim() == 4 && features.size(1) == options_.encoder_channels,
+              "attention decoder: features must be [N, ", options_.encoder_channels,
+              ", h, w], got ", features.sizes());
+  const auto n = features.size(0);
+  return features.permute({0, 2, 3, 1}).reshape({n, -1, features.size(1)});
+}
+
+void AttentionDecoderImpl::cell(const torch::Tensor& feats, const torch::Tensor& enc_proj,
+                                const torch::Tensor& in_gates, torch::Tensor& h,
+                                torch::Tensor& c) {
+  const int64_t A = options_.attention, C = options_.encoder_channels, H = options_.hidden;
+  // One matmul for everything that reads the previous hidden state.
+  const auto hp = hidden_proj(h).to(torch::kFloat);
+  const auto dec_att = hp.narrow(1, 0, A);
+  const auto beta = torch::sigmoid(hp.narrow(1, A, C));
+  const auto hh_gates = hp.narrow(1, A + C, 4 * H);
+
+  // Soft attention over the P pixels.
+  const auto scores = full_att(torch::tanh(enc_proj + dec_att.unsqueeze(1))).squeeze(2);
+  const auto alpha = torch::softmax(scores, 1);                                   // [B, P]
+  const auto context = torch::bmm(alpha.unsqueeze(1).to(feats.scalar_type()), feats)
+                           .squeeze(1).to(torch::kFloat);                         // [B, C]
+  const auto gated = beta * context;
+
+  const auto gates = in_gates + hh_gates + context_gates(gated).to(torch::kFloat);
+  const auto chunks = gates.chunk(4, 1);
+  const auto i = torch::sigmoid(chunks[0]);
+  const auto f = torch::sigmoid(chunks[1]);
+  const auto g = torch::tanh(chunks[2]);
+  const auto o = torch::sigmoid(chunks[3]);
+  c = f * c + i * g;
+  h = o * torch::tanh(c);
+}
+
+torch::Tensor AttentionDecoderImpl::forward(const torch::Tensor& features,
+                                            const torch::Tensor& tokens) {
+  TORCH_CHECK(tokens.dim() == 2 && tokens.size(1) >= 2 && tokens.size(0) == features.size(0),
+              "attention decoder: tokens must be int64 [N, T>=2] with N = features' batch, got ",
+              tokens.sizes(), " for features ", features.sizes());
+  const auto feats = flatten_features(features);                   // [N, P, C]
+  const auto enc_proj = enc_att(feats).to(torch::kFloat);          // [N, P, A], once
+  const auto mean = feats.mean(1);
+  auto h = init_h(mean).to(torch::kFloat);
+  auto c = init_c(mean).to(torch::kFloat);
+
+  const int64_t steps = tokens.size(1) - 1;
+  // Input-gate contribution of every input token, one matmul for all steps: [N, T-1, 4H].
+  const auto in_gates =
+      embed_gates(embedding(tokens.narrow(1, 0, steps))).to(torch::kFloat);
+  std::vector<torch::Tensor> hs;
+  hs.reserve(steps);
+  for (int64_t t = 0; t < steps; ++t) {
+    cell(feats, enc_proj, in_gates.select(1, t), h, c);
+    hs.push_back(h);
+  }
+  // Output layer once over all steps.
+  const auto all_h = torch::stack(hs, 1);                          // [N, T-1, H]
+  return fc(torch::dropout(all_h, options_.dropout, is_training()));
+}
+
+DecoderState AttentionDecoderImpl::init_state(const torch::Tensor& features) {
+  DecoderState s;
+  s.features = flatten_features(features);
+  s.enc_proj = enc_att(s.features).to(torch::kFloat);
+  const auto mean = s.features.mean(1);
+  s.h = init_h(mean).to(torch::kFloat);
+  s.c = init_c(mean).to(torch::kFloat);
+  s.token_gates = embed_gates(embedding->weight).to(torch::kFloat);  // [V, 4H]
+  return s;
+}
+
+torch::Tensor AttentionDecoderImpl::step(DecoderState& state, const torch::Tensor& tokens) {
+  cell(state.features, state.enc_proj, state.token_gates.index_select(0, tokens), state.h,
+       state.c);
+  return torch::log_softmax(fc(state.h).to(torch::kFloat), 1);
+}
+
+torch::Tensor caption_loss(const torch::Tensor& logits, const torch::Tensor& tokens) {
+  const auto V = logits.size(-1);
+  const auto targets = tokens.narrow(1, 1, tokens.size(1) - 1).reshape({-1});
+  return torch::nn::functional::cross_entropy(
+      logits.reshape({-1, V}).to(torch::kFloat), targets,
+      torch::nn::functional::CrossEntropyFuncOptions().ignore_index(0));
+}
+
+}  // namespace capflow::model

@@ -1,0 +1,90 @@
+// Show, Attend and Tell decoder: an LSTM that at every step attends over the encoder's feature
+// map (soft attention with the β gate), trained with teacher forcing. Everything that does not
+// depend on the step is computed once per batch: the encoder side of the attention, the
+// embeddings of all input tokens and their LSTM input-gate contribution, and the output layer
+// (one matmul over all steps). The LSTM cell uses explicit gate matmuls; the three
+// projections of the previous hidden state (attention, β gate, hidden-to-gates) are one fused
+// matmul per step.
+#pragma once
+
+#include <torch/torch.h>
+
+namespace capflow::model {
+
+struct DecoderOptions {
+  int vocab_size = 0;          // V, including the special tokens (<pad>=0, <sos>, <eos>, <unk>)
+  int embed = 256;             // E, token embedding size
+  int hidden = 512;            // H, LSTM hidden and cell size
+  int attention = 256;         // A, attention MLP size
+  int encoder_channels = 512;  // C, channels of the encoder's feature map
+  double dropout = 0.5;        // dropout on the hidden state before the output layer (training)
+};
+
+// Decoding state of B rows (images, or images × beams): what init_state computes once and
+// step() advances. The encoder-side tensors are fixed for the whole decode.
+struct DecoderState {
+  torch::Tensor features;     // [B, P, C] flattened encoder features
+  torch::Tensor enc_proj;     // [B, P, A] encoder projection of the attention (float)
+  torch::Tensor token_gates;  // [V, 4H] input-gate contribution of every token's embedding
+  torch::Tensor h, c;         // [B, H] LSTM state (float)
+
+  int64_t rows() const { return h.size(0); }
+  // Keeps (and repeats or reorders) the rows listed in `rows` (int64 [B']) in every per-row
+  // tensor: e.g. expanding N images to N*K beams, or reordering beams.
+  void select_rows(const torch::Tensor& rows);
+  // Reorders only h and c: enough while rows of the same image share features.
+  void select_lstm_rows(const torch::Tensor& rows);
+};
+
+// Parameters (all under torch::nn::Module names):
+//   embedding     Embedding(V, E)
+//   embed_gates   Linear(E → 4H)        input-to-gates for the token (with the LSTM's b_ih)
+//   context_gates Linear(C → 4H, no bias) input-to-gates for the attended context
+//   hidden_proj   Linear(H → A + C + 4H) the previous hidden state's three projections, rows
+//                 [0, A) attention decoder side, [A, A+C) β gate (f_beta), [A+C, A+C+4H) LSTM
+//                 hidden-to-gates; gate order i, f, g, o as in torch::nn::LSTM
+//   enc_att       Linear(C → A)          attention encoder side
+//   full_att      Linear(A → 1, no bias) attention score
+//   init_h, init_c Linear(C → H)         initial state from the mean feature
+//   fc            Linear(H → V)          output layer
+// Attention: e = full_att(tanh(enc_att(f) + W_dec·h)), α = softmax over pixels, context =
+// sigmoid(f_beta(h)) ⊙ Σ α f. The LSTM's recurrence runs in float even under bf16 autocast.
+class AttentionDecoderImpl : public torch::nn::Module {
+ public:
+  explicit AttentionDecoderImpl(const DecoderOptions& options);
+
+  // Teacher forcing. features [N, C, h, w] (any memory format; P = h*w pixels), tokens int64
+  // [N, T] starting with <sos> and padded with <pad>=0 → logits [N, T-1, V] predicting
+  // tokens[:, 1:]. Dropout applies in training mode only.
+  torch::Tensor forward(const torch::Tensor& features, const torch::Tensor& tokens);
+
+  // Step API shared by greedy decoding and beam search (no dropout, ever).
+  // features [N, C, h, w] → state with N rows, h and c from the mean feature.
+  DecoderState init_state(const torch::Tensor& features);
+  // Feeds tokens (int64 [B]) to the LSTM, advances state.h/state.c, and returns the
+  // log-probabilities of the next token, float [B, V].
+  torch::Tensor step(DecoderState& state, const torch::Tensor& tokens);
+
+  const DecoderOptions& options() const { return options_; }
+
+  torch::nn::Embedding embedding{nullptr};
+  torch::nn::Linear embed_gates{nullptr}, context_gates{nullptr}, hidden_proj{nullptr};
+  torch::nn::Linear enc_att{nullptr}, full_att{nullptr};
+  torch::nn::Linear init_h{nullptr}, init_c{nullptr}, fc{nullptr};
+
+ private:
+  // [N, C, h, w] → [N, P, C] (a view for channels-last features).
+  torch::Tensor flatten_features(const torch::Tensor& features) const;
+  // One LSTM step with attention: in_gates [B, 4H] is the token's input-gate contribution.
+  void cell(const torch::Tensor& feats, const torch::Tensor& enc_proj,
+            const torch::Tensor& in_gates, torch::Tensor& h, torch::Tensor& c);
+
+  DecoderOptions options_;
+};
+TORCH_MODULE(AttentionDecoder);
+
+// Mean cross entropy of logits [N, T-1, V] against tokens[:, 1:] (tokens int64 [N, T]),
+// ignoring <pad>=0 targets. Computed in float whatever the logits' dtype.
+torch::Tensor caption_loss(const torch::Tensor& logits, const torch::Tensor& tokens);
+
+}  // namespace capflow::model

@@ -1,0 +1,106 @@
+// Greedy decoding and beam search over the attention decoder's step API.
+#include "nodes/model/caption_search.h"
+
+#include <limits>
+#include <stdexcept>
+#include <string>
+
+namespace capflow::model {
+
+std::vector<std::vector<int>> greedy_decode(AttentionDecoder& decoder,
+                                            const torch::Tensor& features, int max_length,
+                                            int sos, int eos) {
+  torch::NoGradGuard no_grad;
+  const int64_t n = features.size(0);
+  std::vector<std::vector<int>> out(n);
+  if (n == 0 || max_length <= 0) return out;
+  auto state = decoder->init_state(features);
+  auto tokens = torch::full({n}, sos, torch::kLong);
+  std::vector<char> finished(n, 0);
+  int64_t open = n;
+  for (int t = 0; t < max_length && open > 0; ++t) {
+    const auto log_probs = decoder->step(state, tokens);
+    tokens = log_probs.argmax(1);
+    const auto* next = tokens.data_ptr<int64_t>();
+    for (int64_t i = 0; i < n; ++i) {
+      if (finished[i]) continue;
+      if (next[i] == eos) {
+        finished[i] = 1;
+        --open;
+      } else {
+        out[i].push_back(static_cast<int>(next[i]));
+      }
+    }
+  }
+  return out;
+}
+
+std::vector<std::vector<int>> beam_search(AttentionDecoder& decoder,
+                                          const torch::Tensor& features, int beam_width,
+                                          int max_length, int sos, int eos) {
+  const int64_t V = decoder->options().vocab_size;
+  if (beam_width < 1 || beam_width > V) {
+    throw std::invalid_argument("beam_search: beam_width must be in [1, " + std::to_string(V) +
+                                "], got " + std::to_string(beam_width));
+  }
+  torch::NoGradGuard no_grad;
+  const int64_t n = features.size(0), K = beam_width;
+  std::vector<std::vector<int>> out(n);
+  if (n == 0 || max_length <= 0) return out;
+
+  auto state = decoder->init_state(features);
+  state.select_rows(torch::arange(n, torch::kLong).repeat_interleave(K));  // N*K rows
+  const auto row_base = (torch::arange(n, torch::kLong) * K).unsqueeze(1);  // [N, 1]
+  const double inf = std::numeric_limits<double>::infinity();
+  // All K beams start identical: only beam 0 may expand at the first step.
+  auto scores = torch::full({n, K}, -inf, torch::kDouble);
+  scores.select(1, 0).zero_();
+  auto finished = torch::zeros({n, K}, torch::kBool);
+  auto tokens = torch::full({n * K}, sos, torch::kLong);
+  // A finished hypothesis can only continue with <eos> at no cost.
+  auto eos_only = torch::full({V}, -std::numeric_limits<float>::infinity(), torch::kFloat);
+  eos_only[eos] = 0.0f;
+
+  std::vector<torch::Tensor> parents, chosen;  // per step, [N, K]
+  for (int t = 0; t < max_length; ++t) {
+    auto log_probs = decoder->step(state, tokens).view({n, K, V});
+    log_probs = torch::where(finished.unsqueeze(2), eos_only, log_probs);
+    // The global top K must each be in the top K of their own beam: select in two stages.
+    const auto [top_lp, top_tok] = log_probs.topk(K, 2);                      // [N, K, K]
+    const auto candidates = (scores.unsqueeze(2) + top_lp.to(torch::kDouble)).view({n, K * K});
+    const auto [new_scores, flat] = candidates.topk(K, 1);                    // [N, K]
+    const auto parent = flat.div(K, "floor");
+    const auto token = top_tok.view({n, K * K}).gather(1, flat);
+    finished = finished.gather(1, parent).logical_or(token == eos);
+    scores = new_scores;
+    state.select_lstm_rows((row_base + parent).view({-1}));
+    tokens = token.reshape({-1});
+    parents.push_back(parent);
+    chosen.push_back(token);
+    if (finished.all().item<bool>()) break;
+  }
+
+  // Backtrack the best hypothesis of each image.
+  const auto best = scores.argmax(1);
+  const auto best_a = best.accessor<int64_t, 1>();
+  const auto parent_t = torch::stack(parents);  // [steps, N, K]
+  const auto chosen_t = torch::stack(chosen);
+  const auto parent_a = parent_t.accessor<int64_t, 3>();
+  const auto chosen_a = chosen_t.accessor<int64_t, 3>();
+  const int64_t steps = parent_t.size(0);
+  for (int64_t i = 0; i < n; ++i) {
+    std::vector<int> seq(steps);
+    int64_t beam = best_a[i];
+    for (int64_t t = steps - 1; t >= 0; --t) {
+      seq[t] = static_cast<int>(chosen_a[t][i][beam]);
+      beam = parent_a[t][i][beam];
+    }
+    for (int token : seq) {
+      if (token == eos) break;
+      out[i].push_back(token);
+    }
+  }
+  return out;
+}
+
+}  // namespace capflow::model

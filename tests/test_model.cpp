@@ -1,0 +1,379 @@
+// Model kernels: the ResNet encoder's torchvision names and shapes, the attention decoder
+// (shapes, step API against teacher forcing, learning), greedy and beam search, precision
+// (autocast guard, model input, channels-last).
+#include <gtest/gtest.h>
+
+#include <ATen/autocast_mode.h>
+
+#include <cmath>
+#include <utility>
+#include <vector>
+
+#include "graph/errors.h"
+#include "nodes/model/attention_decoder.h"
+#include "nodes/model/caption_search.h"
+#include "nodes/model/precision.h"
+#include "nodes/model/resnet_encoder.h"
+#include "nodes/model/torch_runtime.h"
+
+namespace capflow::model {
+namespace {
+
+class OneTorchThread : public ::testing::Environment {
+ public:
+  void SetUp() override { set_torch_threads(1); }
+};
+const auto* const kEnv = ::testing::AddGlobalTestEnvironment(new OneTorchThread);
+
+constexpr int kSos = 1, kEos = 2;
+
+// torchvision's resnet18 parameters (without fc), with a 1-channel stem.
+const std::vector<std::pair<std::string, std::vector<int64_t>>> kResNet18Parameters = {
+    {"conv1.weight", {64, 1, 7, 7}}, {"bn1.weight", {64}}, {"bn1.bias", {64}},
+    {"layer1.0.conv1.weight", {64, 64, 3, 3}}, {"layer1.0.bn1.weight", {64}},
+    {"layer1.0.bn1.bias", {64}}, {"layer1.0.conv2.weight", {64, 64, 3, 3}},
+    {"layer1.0.bn2.weight", {64}}, {"layer1.0.bn2.bias", {64}},
+    {"layer1.1.conv1.weight", {64, 64, 3, 3}}, {"layer1.1.bn1.weight", {64}},
+    {"layer1.1.bn1.bias", {64}}, {"layer1.1.conv2.weight", {64, 64, 3, 3}},
+    {"layer1.1.bn2.weight", {64}}, {"layer1.1.bn2.bias", {64}},
+    {"layer2.0.conv1.weight", {128, 64, 3, 3}}, {"layer2.0.bn1.weight", {128}},
+    {"layer2.0.bn1.bias", {128}}, {"layer2.0.conv2.weight", {128, 128, 3, 3}},
+    {"layer2.0.bn2.weight", {128}}, {"layer2.0.bn2.bias", {128}},
+    {"layer2.0.downsample.0.weight", {128, 64, 1, 1}}, {"layer2.0.downsample.1.weight", {128}},
+    {"layer2.0.downsample.1.bias", {128}}, {"layer2.1.conv1.weight", {128, 128, 3, 3}},
+    {"layer2.1.bn1.weight", {128}}, {"layer2.1.bn1.bias", {128}},
+    {"layer2.1.conv2.weight", {128, 128, 3, 3}}, {"layer2.1.bn2.weight", {128}},
+    {"layer2.1.bn2.bias", {128}}, {"layer3.0.conv1.weight", {256, 128, 3, 3}},
+    {"layer3.0.bn1.weight", {256}}, {"layer3.0.bn1.bias", {256}},
+    {"layer3.0.conv2.weight", {256, 256, 3, 3}}, {"layer3.0.bn2.weight", {256}},
+    {"layer3.0.bn2.bias", {256}}, {"layer3.0.downsample.0.weight", {256, 128, 1, 1}},
+    {"layer3.0.downsample.1.weight", {256}}, {"layer3.0.downsample.1.bias", {256}},
+    {"layer3.1.conv1.weight", {256, 256, 3, 3}}, {"layer3.1.bn1.weight", {256}},
+    {"layer3.1.bn1.bias", {256}}, {"layer3.1.conv2.weight", {256, 256, 3, 3}},
+    {"layer3.1.bn2.weight", {256}}, {"layer3.1.bn2.bias", {256}},
+    {"layer4.0.conv1.weight", {512, 256, 3, 3}}, {"layer4.0.bn1.weight", {512}},
+    {"layer4.0.bn1.bias", {512}}, {"layer4.0.conv2.weight", {512, 512, 3, 3}},
+    {"layer4.0.bn2.weight", {512}}, {"layer4.0.bn2.bias", {512}},
+    {"layer4.0.downsample.0.weight", {512, 256, 1, 1}}, {"layer4.0.downsample.1.weight", {512}},
+    {"layer4.0.downsample.1.bias", {512}}, {"layer4.1.conv1.weight", {512, 512, 3, 3}},
+    {"layer4.1.bn1.weight", {512}}, {"layer4.1.bn1.bias", {512}},
+    {"layer4.1.conv2.weight", {512, 512, 3, 3}}, {"layer4.1.bn2.weight", {512}},
+    {"layer4.1.bn2.bias", {512}},
+};
+
+std::vector<int64_t> shape_of(const torch::Tensor& t) { return t.sizes().vec(); }
+
+TEST(ModelEncoder, ResNet18NamesAndShapesAreTorchvisions) {
+  ResNetEncoder encoder;
+  const auto params = encoder->named_parameters();
+  ASSERT_EQ(params.size(), kResNet18Parameters.size());  // 60: 20 convs + 20 bn × 2
+  size_t k = 0;
+  for (const auto& p : params) {  // same names, same shapes, same (registration) order
+    EXPECT_EQ(p.key(), kResNet18Parameters[k].first);
+    EXPECT_EQ(shape_of(p.value()), kResNet18Parameters[k].second) << p.key();
+    ++k;
+  }
+  // 20 batch norms × (running_mean, running_var, num_batches_tracked).
+  const auto buffers = encoder->named_buffers();
+  EXPECT_EQ(buffers.size(), 60u);
+  ASSERT_NE(buffers.find("layer2.0.downsample.1.running_var"), nullptr);
+  EXPECT_EQ(shape_of(buffers["layer2.0.downsample.1.running_var"]), std::vector<int64_t>{128});
+  ASSERT_NE(buffers.find("layer4.1.bn2.num_batches_tracked"), nullptr);
+  EXPECT_EQ(encoder->feature_channels(), 512);
+}
+
+TEST(ModelEncoder, ResNet34NamesAndShapes) {
+  ResNetEncoder encoder(EncoderOptions{34, 1});
+  const auto params = encoder->named_parameters();
+  EXPECT_EQ(params.size(), 108u);  // 36 convs + 36 bn × 2
+  EXPECT_EQ(encoder->named_buffers().size(), 108u);
+  const std::vector<std::pair<std::string, std::vector<int64_t>>> some = {
+      {"conv1.weight", {64, 1, 7, 7}},
+      {"layer1.2.conv2.weight", {64, 64, 3, 3}},
+      {"layer2.3.bn1.weight", {128}},
+      {"layer3.0.downsample.0.weight", {256, 128, 1, 1}},
+      {"layer3.5.conv2.weight", {256, 256, 3, 3}},
+      {"layer4.2.bn2.bias", {512}}};
+  for (const auto& [name, shape] : some) {
+    ASSERT_NE(params.find(name), nullptr) << name;
+    EXPECT_EQ(shape_of(params[name]), shape) << name;
+  }
+  EXPECT_EQ(params.find("layer3.6.conv1.weight"), nullptr);
+  EXPECT_THROW(ResNetEncoder(EncoderOptions{50, 1}), ConfigError);
+}
+
+TEST(ModelEncoder, ForwardShapeInBothMemoryFormats) {
+  torch::manual_seed(0);
+  ResNetEncoder encoder;
+  encoder->eval();
+  const auto x = torch::rand({2, 1, 64, 64});
+  torch::NoGradGuard no_grad;
+  const auto y = encoder->forward(x);
+  EXPECT_EQ(shape_of(y), (std::vector<int64_t>{2, 512, 2, 2}));
+  const auto y_cl = encoder->forward(x.contiguous(at::MemoryFormat::ChannelsLast));
+  EXPECT_TRUE(torch::allclose(y, y_cl, 1e-4, 1e-4));
+  // Channels-last weights: same features, channels-last output.
+  to_channels_last(*encoder);
+  EXPECT_TRUE(encoder->conv1->weight.is_contiguous(at::MemoryFormat::ChannelsLast));
+  EXPECT_TRUE(encoder->layers()[1]->ptr(0)->as<BasicBlockImpl>()->conv1->weight.is_contiguous(
+      at::MemoryFormat::ChannelsLast));
+  const auto y_w = encoder->forward(x);
+  EXPECT_TRUE(y_w.is_contiguous(at::MemoryFormat::ChannelsLast));
+  EXPECT_TRUE(torch::allclose(y, y_w, 1e-4, 1e-4));
+  // Odd sizes round up like the strided convolutions: 40 → 20 → 10 → 5 → 3 → 2.
+  EXPECT_EQ(shape_of(encoder->forward(torch::rand({1, 1, 40, 72}))),
+            (std::vector<int64_t>{1, 512, 2, 3}));
+}
+
+TEST(ModelEncoder, Bf16AutocastChannelsLastTrainsAndStaysClose) {
+  torch::manual_seed(1);
+  ResNetEncoder encoder;
+  to_channels_last(*encoder);
+  const auto x = torch::rand({2, 1, 64, 64}).contiguous(at::MemoryFormat::ChannelsLast);
+  encoder->eval();
+  torch::Tensor reference, y;
+  {
+    torch::NoGradGuard no_grad;
+    reference = encoder->forward(x);
+    AutocastGuard guard(Precision::kBf16);
+    y = encoder->forward(x);
+  }
+  EXPECT_EQ(y.scalar_type(), torch::kBFloat16);
+  const auto diff = (y.to(torch::kFloat) - reference).abs().max().item<float>();
+  EXPECT_LT(diff, 0.05f * reference.abs().max().item<float>());
+  encoder->train();
+  {
+    AutocastGuard guard(Precision::kBf16);
+    y = encoder->forward(x);
+  }
+  y.to(torch::kFloat).sum().backward();
+  EXPECT_EQ(encoder->conv1->weight.grad().scalar_type(), torch::kFloat);
+  EXPECT_GT(encoder->conv1->weight.grad().abs().sum().item<float>(), 0.0f);
+}
+
+DecoderOptions tiny_options(int vocab = 12) {
+  DecoderOptions o;
+  o.vocab_size = vocab;
+  o.embed = 16;
+  o.hidden = 32;
+  o.attention = 16;
+  o.encoder_channels = 8;
+  o.dropout = 0.0;
+  return o;
+}
+
+TEST(ModelDecoder, ForwardShapeAndEveryParameterLearns) {
+  torch::manual_seed(2);
+  auto options = tiny_options();
+  options.dropout = 0.5;
+  AttentionDecoder decoder(options);
+  const auto features = torch::randn({3, 8, 2, 3});
+  const auto tokens = torch::tensor({1, 5, 6, 2, 0, 0, 1, 7, 7, 8, 9, 2, 1, 4, 2, 0, 0, 0},
+                                    torch::kLong).view({3, 6});
+  const auto logits = decoder->forward(features, tokens);
+  EXPECT_EQ(shape_of(logits), (std::vector<int64_t>{3, 5, 12}));
+  caption_loss(logits, tokens).backward();
+  for (const auto& p : decoder->named_parameters()) {
+    ASSERT_TRUE(p.value().grad().defined()) << p.key();
+    EXPECT_GT(p.value().grad().abs().sum().item<float>(), 0.0f) << p.key();
+  }
+  EXPECT_THROW(AttentionDecoder(tiny_options(2)), ConfigError);
+}
+
+TEST(ModelDecoder, LossIgnoresPadTargets) {
+  const auto tokens = torch::tensor({1, 5, 2, 0, 1, 6, 7, 2}, torch::kLong).view({2, 4});
+  auto logits = torch::randn({2, 3, 12});
+  const auto loss = caption_loss(logits, tokens).item<float>();
+  logits[0][2] += 100.0f;  // predicts tokens[0][3] = <pad>
+  EXPECT_FLOAT_EQ(caption_loss(logits, tokens).item<float>(), loss);
+  // Mean over the 5 real targets.
+  const auto lp = torch::log_softmax(logits, 2);
+  const float expected = -(lp[0][0][5] + lp[0][1][2] + lp[1][0][6] + lp[1][1][7] +
+                           lp[1][2][2]).item<float>() / 5.0f;
+  EXPECT_NEAR(caption_loss(logits, tokens).item<float>(), expected, 1e-5);
+}
+
+// The step API computes the same model as teacher forcing.
+TEST(ModelDecoder, StepsMatchTeacherForcing) {
+  torch::manual_seed(3);
+  AttentionDecoder decoder(tiny_options());
+  decoder->eval();
+  const auto features = torch::randn({2, 8, 3, 3});
+  const auto tokens = torch::tensor({1, 5, 6, 7, 2, 1, 9, 4, 10, 11}, torch::kLong).view({2, 5});
+  torch::NoGradGuard no_grad;
+  const auto expected = torch::log_softmax(decoder->forward(features, tokens), 2);
+  auto state = decoder->init_state(features);
+  for (int t = 0; t < 4; ++t) {
+    const auto log_probs = decoder->step(state, tokens.select(1, t).contiguous());
+    EXPECT_TRUE(torch::allclose(log_probs, expected.select(1, t), 1e-5, 1e-5)) << "step " << t;
+  }
+}
+
+TEST(ModelDecoder, AdamMemorisesTwoCaptions) {
+  torch::manual_seed(4);
+  AttentionDecoder decoder(tiny_options());
+  const auto features = torch::randn({2, 8, 2, 2});
+  const auto tokens =
+      torch::tensor({1, 5, 6, 7, 8, 2, 0, 0, 1, 9, 4, 10, 11, 7, 5, 2}, torch::kLong).view({2, 8});
+  torch::optim::Adam adam(decoder->parameters(), torch::optim::AdamOptions(2e-2));
+  float first = 0.0f, last = 0.0f;
+  for (int step = 0; step < 30; ++step) {
+    adam.zero_grad();
+    const auto loss = caption_loss(decoder->forward(features, tokens), tokens);
+    loss.backward();
+    adam.step();
+    (step == 0 ? first : last) = loss.item<float>();
+  }
+  EXPECT_NEAR(first, std::log(12.0f), 0.3f);
+  EXPECT_LT(last, 0.2f * first);
+  const auto decoded = greedy_decode(decoder, features, 10, kSos, kEos);
+  EXPECT_EQ(decoded[0], (std::vector<int>{5, 6, 7, 8}));
+  EXPECT_EQ(decoded[1], (std::vector<int>{9, 4, 10, 11, 7, 5}));
+}
+
+// Summed log-probability of `seq` (then <eos> unless it ran to max_length) under the model.
+double sequence_log_prob(AttentionDecoder& decoder, const torch::Tensor& features, int row,
+                         const std::vector<int>& seq, int max_length) {
+  std::vector<int64_t> ids = {kSos};
+  ids.insert(ids.end(), seq.begin(), seq.end());
+  if (static_cast<int>(seq.size()) < max_length) ids.push_back(kEos);
+  const auto tokens = torch::tensor(ids, torch::kLong).unsqueeze(0);
+  torch::NoGradGuard no_grad;
+  const auto lp = torch::log_softmax(
+      decoder->forward(features.narrow(0, row, 1), tokens).to(torch::kDouble), 2);
+  double total = 0.0;
+  for (size_t t = 1; t < ids.size(); ++t) total += lp[0][t - 1][ids[t]].item<double>();
+  return total;
+}
+
+// A random decoder whose <eos> is likely enough that sequences end at varied lengths.
+AttentionDecoder random_decoder(int seed) {
+  torch::manual_seed(seed);
+  AttentionDecoder decoder(tiny_options());
+  torch::NoGradGuard no_grad;
+  for (auto& p : decoder->parameters()) p.normal_(0.0, 0.5);
+  decoder->fc->bias[kEos] += 1.0f;
+  decoder->eval();
+  return decoder;
+}
+
+TEST(ModelSearch, GreedyRespectsLimitsAndSpecialTokens) {
+  auto decoder = random_decoder(5);
+  const auto features = torch::randn({4, 8, 2, 2});
+  const auto out = greedy_decode(decoder, features, 6, kSos, kEos);
+  ASSERT_EQ(out.size(), 4u);
+  for (const auto& seq : out) {
+    EXPECT_LE(seq.size(), 6u);
+    for (int token : seq) {
+      EXPECT_NE(token, kEos);
+      EXPECT_GE(token, 0);
+      EXPECT_LT(token, 12);
+    }
+  }
+  // Each row decoded alone gives the same sequence as in the batch.
+  for (int i = 0; i < 4; ++i) {
+    EXPECT_EQ(greedy_decode(decoder, features.narrow(0, i, 1), 6, kSos, kEos)[0], out[i]);
+  }
+  EXPECT_TRUE(greedy_decode(decoder, features, 0, kSos, kEos)[0].empty());
+}
+
+TEST(ModelSearch, BeamWidthOneIsGreedy) {
+  int ended = 0, nonempty = 0;
+  for (int seed = 10; seed < 16; ++seed) {
+    auto decoder = random_decoder(seed);
+    const auto features = torch::randn({4, 8, 2, 2});
+    const auto greedy = greedy_decode(decoder, features, 15, kSos, kEos);
+    EXPECT_EQ(beam_search(decoder, features, 1, 15, kSos, kEos), greedy) << "seed " << seed;
+    for (const auto& seq : greedy) {
+      ended += seq.size() < 15;
+      nonempty += !seq.empty();
+    }
+  }
+  EXPECT_GT(ended, 0);  // both rows that emitted <eos> and rows that did not
+  EXPECT_LT(ended, 24);
+  EXPECT_GT(nonempty, 0);
+  auto decoder = random_decoder(0);
+  EXPECT_THROW(beam_search(decoder, torch::randn({1, 8, 2, 2}), 0, 5, kSos, kEos),
+               std::invalid_argument);
+  EXPECT_THROW(beam_search(decoder, torch::randn({1, 8, 2, 2}), 13, 5, kSos, kEos),
+               std::invalid_argument);
+}
+
+TEST(ModelSearch, BeamFindsAtLeastGreedysLogProb) {
+  constexpr int kMax = 12;
+  int strictly_better = 0;
+  for (int seed = 20; seed < 26; ++seed) {
+    auto decoder = random_decoder(seed);
+    const auto features = torch::randn({3, 8, 2, 2});
+    const auto greedy = greedy_decode(decoder, features, kMax, kSos, kEos);
+    const auto beam = beam_search(decoder, features, 3, kMax, kSos, kEos);
+    ASSERT_EQ(beam.size(), 3u);
+    for (int i = 0; i < 3; ++i) {
+      const double g = sequence_log_prob(decoder, features, i, greedy[i], kMax);
+      const double b = sequence_log_prob(decoder, features, i, beam[i], kMax);
+      EXPECT_GE(b, g - 1e-4) << "seed " << seed << " row " << i;
+      if (b > g + 1e-4) ++strictly_better;
+      for (int token : beam[i]) EXPECT_NE(token, kEos);
+      EXPECT_LE(beam[i].size(), static_cast<size_t>(kMax));
+    }
+  }
+  EXPECT_GT(strictly_better, 0);  // the search does explore beyond the greedy path
+}
+
+TEST(ModelPrecision, ParsesNames) {
+  EXPECT_EQ(parse_precision("fp32"), Precision::kFp32);
+  EXPECT_EQ(parse_precision("bf16"), Precision::kBf16);
+  EXPECT_EQ(parse_precision("bfloat16"), Precision::kBf16);
+  EXPECT_STREQ(precision_name(Precision::kBf16), "bf16");
+  try {
+    parse_precision("fp16");
+    FAIL() << "no error";
+  } catch (const ConfigError& e) {
+    EXPECT_NE(std::string(e.what()).find("fp16"), std::string::npos);
+  }
+}
+
+TEST(ModelPrecision, AutocastGuardScopesBf16) {
+  const auto a = torch::rand({8, 8}), b = torch::rand({8, 8});
+  ASSERT_FALSE(at::autocast::is_cpu_enabled());
+  {
+    AutocastGuard bf16(Precision::kBf16);
+    EXPECT_TRUE(at::autocast::is_cpu_enabled());
+    EXPECT_EQ(torch::mm(a, b).scalar_type(), torch::kBFloat16);
+    {
+      AutocastGuard fp32(Precision::kFp32);
+      EXPECT_EQ(torch::mm(a, b).scalar_type(), torch::kFloat);
+    }
+    EXPECT_EQ(torch::mm(a, b).scalar_type(), torch::kBFloat16);
+  }
+  EXPECT_FALSE(at::autocast::is_cpu_enabled());
+  EXPECT_EQ(torch::mm(a, b).scalar_type(), torch::kFloat);
+}
+
+TEST(ModelPrecision, ModelInputValuesAndLayout) {
+  // 2 images of 3×4: pixel (n, y, x) = 10 * (n * 12 + y * 4 + x) + 5.
+  std::vector<uint8_t> pixels(2 * 3 * 4);
+  for (size_t i = 0; i < pixels.size(); ++i) pixels[i] = static_cast<uint8_t>(10 * i + 5);
+  pixels[0] = 0;
+  pixels[1] = 255;
+  for (bool channels_last : {false, true}) {
+    const auto x = to_model_input(pixels.data(), 2, 3, 4, channels_last);
+    EXPECT_EQ(shape_of(x), (std::vector<int64_t>{2, 1, 3, 4}));
+    EXPECT_EQ(x.scalar_type(), torch::kFloat);
+    EXPECT_FLOAT_EQ(x[0][0][0][0].item<float>(), 1.0f);   // black ink
+    EXPECT_FLOAT_EQ(x[0][0][0][1].item<float>(), 0.0f);   // white paper
+    EXPECT_FLOAT_EQ(x[1][0][2][1].item<float>(), (255.0f - (10 * 21 + 5)) / 255.0f);
+    EXPECT_FLOAT_EQ(x[0][0][1][3].item<float>(), (255.0f - (10 * 7 + 5)) / 255.0f);
+    if (channels_last) {
+      EXPECT_EQ(x.strides().vec(), (std::vector<int64_t>{12, 1, 4, 1}));
+      EXPECT_TRUE(x.is_contiguous(at::MemoryFormat::ChannelsLast));
+      EXPECT_EQ(x.suggest_memory_format(), at::MemoryFormat::ChannelsLast);
+    } else {
+      EXPECT_EQ(x.strides().vec(), (std::vector<int64_t>{12, 12, 4, 1}));
+      EXPECT_EQ(x.suggest_memory_format(), at::MemoryFormat::Contiguous);
+    }
+  }
+}
+
+}  // namespace
+}  // namespace capflow::model
