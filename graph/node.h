@@ -58,7 +58,8 @@ class SharedObjects {
   template <class T>
   std::shared_ptr<T> get_or_create(const std::string& name, const std::function<std::shared_ptr<T>()>& make) {
     auto it = objects_.find(name);
-    if (it == objects_.end()) it = objects_.emplace(name, std::static_pointer_cast<void>(make())).first;
+    if (it == objects_.end())
+      it = objects_.emplace(name, std::const_pointer_cast<void>(std::static_pointer_cast<const void>(make()))).first;
     const auto* type = types_.count(name) ? types_.at(name) : nullptr;
     if (type == nullptr) types_[name] = &typeid(T);
     else if (*type != typeid(T))

@@ -18,6 +18,12 @@ void register_data_sections(graph::Registry& registry) {
       arg_string("images", "train", "folder of the images, relative to root (bms layout)"),
       arg_choice("extension", "auto", {"auto", "png", "jpg"},
                  "image file extension (bms layout); auto: probe the first image"),
+      arg_int("make_count", "0",
+              "when > 0 and root has no labels file, make a dataset of this many images first "
+              "(and val_root, when set and missing, a tenth as many of molecules not in root)",
+              0),
+      nullable(arg_string("val_root", "null",
+                          "held-out dataset (bms layout, same labels/images names) for evaluation")),
   };
   registry.add_section(std::move(data));
 
@@ -28,6 +34,8 @@ void register_data_sections(graph::Registry& registry) {
       arg_int("epochs", "1", "passes over the data", 1),
       arg_int("max_steps", "0", "stop cleanly after this many batches (0: no limit)", 0),
       arg_float("max_seconds", "0", "stop cleanly after this many seconds (0: no limit)", 0),
+      nullable(arg_string("resume", "null",
+                          "checkpoint (file, checkpoints folder or run folder) to continue from")),
   };
   registry.add_section(std::move(train));
 }
@@ -38,6 +46,7 @@ void register_all(graph::Registry& registry) {
   register_io_nodes(registry);
   register_image_nodes(registry);
   register_batch_nodes(registry);
+  register_model_nodes(registry);
 }
 
 }  // namespace capflow::nodes

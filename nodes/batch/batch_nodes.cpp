@@ -41,7 +41,11 @@ class Batch : public graph::CollectNode {
   explicit Batch(const NodeContext& ctx)
       : size_(static_cast<std::size_t>(ctx.args().get_int("size"))),
         max_length_(static_cast<int>(ctx.args().get_int("max_length"))),
-        vocabulary_(resolve_vocabulary(ctx)) {}
+        vocabulary_(resolve_vocabulary(ctx)) {
+    // The model nodes size their output layer from it.
+    ctx.shared->get_or_create<const text::Vocabulary>(
+        "vocabulary", [this] { return std::make_shared<const text::Vocabulary>(vocabulary_); });
+  }
 
   std::size_t group_size() const override { return size_; }
 

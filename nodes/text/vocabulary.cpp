@@ -56,13 +56,17 @@ Vocabulary Vocabulary::load(const std::string& path) {
     if (line.empty()) throw ConfigError(path + ":" + std::to_string(line_no) + ": empty token");
     tokens.push_back(line);
   }
+  return from_tokens(std::move(tokens), path);
+}
+
+Vocabulary Vocabulary::from_tokens(std::vector<std::string> tokens, const std::string& source) {
   const auto& special = special_tokens();
   if (tokens.size() < special.size() ||
       !std::equal(special.begin(), special.end(), tokens.begin())) {
-    throw ConfigError(path + ": not a capflow vocabulary (must start with <pad> <sos> <eos> <unk>)");
+    throw ConfigError(source + ": not a capflow vocabulary (must start with <pad> <sos> <eos> <unk>)");
   }
   std::set<std::string> unique(tokens.begin(), tokens.end());
-  if (unique.size() != tokens.size()) throw ConfigError(path + ": duplicate tokens");
+  if (unique.size() != tokens.size()) throw ConfigError(source + ": duplicate tokens");
   return Vocabulary(std::move(tokens));
 }
 

@@ -26,6 +26,9 @@ class Vocabulary {
   static Vocabulary from_labels_csv(const std::string& path);
   // Reads a file written by save(). Throws ConfigError naming the file and line.
   static Vocabulary load(const std::string& path);
+  // From tokens in id order (a checkpoint's); ConfigError naming `source` unless they start
+  // with the special tokens and are distinct.
+  static Vocabulary from_tokens(std::vector<std::string> tokens, const std::string& source);
   // Writes one token per line, atomically (temporary file, then rename).
   void save(const std::string& path) const;
 

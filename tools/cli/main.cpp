@@ -16,6 +16,7 @@ int main(int argc, char** argv) {
   capflow::cli::add_info_command(app);
   capflow::cli::add_run_command(app);
   capflow::cli::add_nodes_command(app);
+  capflow::cli::add_model_commands(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

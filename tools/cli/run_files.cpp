@@ -32,11 +32,11 @@ void write_file_atomically(const std::string& path, const std::string& text) {
     throw Error("cannot rename '" + tmp + "' to '" + path + "': " + std::strerror(errno));
 }
 
-RunFiles::RunFiles(std::string dir) : dir_(std::move(dir)) {
+RunFiles::RunFiles(std::string dir, bool append_metrics) : dir_(std::move(dir)) {
   std::error_code ec;
   std::filesystem::create_directories(std::filesystem::path(dir_) / "checkpoints", ec);
   if (ec) throw ConfigError("cannot create run folder '" + dir_ + "': " + ec.message());
-  metrics_.open(dir_ + "/metrics.jsonl", std::ios::trunc);
+  metrics_.open(dir_ + "/metrics.jsonl", append_metrics ? std::ios::app : std::ios::trunc);
   if (!metrics_) throw ConfigError("cannot write '" + dir_ + "/metrics.jsonl'");
 }
 

@@ -27,7 +27,8 @@ class Interrupted : public Error {
 class RunFiles {
  public:
   // Creates the folder (and checkpoints/ inside it); ConfigError naming it on failure.
-  explicit RunFiles(std::string dir);
+  // append_metrics: continue metrics.jsonl (a resumed run) instead of starting it anew.
+  explicit RunFiles(std::string dir, bool append_metrics = false);
   const std::string& dir() const { return dir_; }
 
   void write_config(const std::string& yaml) const;

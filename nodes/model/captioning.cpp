@@ -1,0 +1,209 @@
+// Inference and scoring.
+#include "nodes/model/captioning.h"
+
+
+#include <oneapi/tbb/parallel_for.h>
+
+#include <chrono>
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <fstream>
+
+#include "graph/errors.h"
+#include "nodes/chem/inchi_openbabel.h"
+#include "nodes/io/image_codec.h"
+#include "nodes/io/labels_csv.h"
+#include "nodes/model/inference.h"
+#include "nodes/model/caption_search.h"
+#include "nodes/model/checkpoint.h"
+#include "nodes/text/levenshtein.h"
+
+namespace capflow::model {
+
+CaptionModel load_caption_model(const std::string& checkpoint_path, CheckpointInfo* info_out) {
+  const std::string path = resolve_checkpoint(checkpoint_path);
+  const CheckpointInfo info = read_checkpoint_info(path);
+  CaptionModel m;
+  m.vocabulary = text::Vocabulary::from_tokens(info.vocabulary, path);
+  EncoderOptions eo;
+  eo.depth = static_cast<int>(info.encoder_depth);
+  m.encoder = ResNetEncoder(eo);
+  DecoderOptions d;
+  d.vocab_size = static_cast<int>(m.vocabulary.size());
+  d.embed = static_cast<int>(info.embed);
+  d.hidden = static_cast<int>(info.hidden);
+  d.attention = static_cast<int>(info.attention);
+  d.dropout = info.dropout;
+  d.encoder_channels = m.encoder->feature_channels();
+  m.decoder = AttentionDecoder(d);
+  load_checkpoint(path, *m.encoder, *m.decoder, nullptr);
+  m.precision = parse_precision(info.precision);
+  m.width = static_cast<int>(info.image_width);
+  m.height = static_cast<int>(info.image_height);
+  if (m.channels_last) to_channels_last(*m.encoder);
+  m.encoder->eval();
+  m.decoder->eval();
+  if (info_out) *info_out = info;
+  return m;
+}
+
+std::vector<Prediction> predict_captions(CaptionModel& model, const std::vector<io::SampleRef>& samples,
+                                         const PredictOptions& options) {
+  std::vector<Prediction> out(samples.size());
+  const int w = model.width, h = model.height;
+  image::AugmentOptions augment = options.augment;
+  augment.width = w;
+  augment.height = h;
+  augment.rotate = 0;
+  augment.noise = 0;
+  augment.jitter = 0;
+  const bool was_training = model.encoder->is_training() || model.decoder->is_training();
+  model.encoder->eval();
+  model.decoder->eval();
+  const std::size_t batch = static_cast<std::size_t>(std::max(1, options.batch));
+  std::vector<std::uint8_t> pixels;
+  for (std::size_t begin = 0; begin < samples.size(); begin += batch) {
+    const std::size_t end = std::min(samples.size(), begin + batch);
+    pixels.assign((end - begin) * static_cast<std::size_t>(w) * h, 255);
+    // Read, decode and preprocess in parallel; a failure marks the sample, never throws.
+    tbb::parallel_for(begin, end, [&](std::size_t i) {
+      Prediction& p = out[i];
+      p.id = samples[i].id;
+      try {
+        const auto bytes = io::read_file(samples[i].path);
+        const io::GrayImage img = io::decode_image_gray_fit(bytes.data(), bytes.size(), samples[i].path, {}, w, h);
+        SeededRng unused{0};
+        const io::GrayImage fitted = image::bms_augment(img, augment, unused);
+        std::memcpy(&pixels[(i - begin) * static_cast<std::size_t>(w) * h], fitted.pixels.data(),
+                    fitted.pixels.size());
+        p.ok = true;
+      } catch (const std::exception& e) {
+        p.ok = false;
+        p.error = e.what();
+      }
+    });
+    std::vector<std::int64_t> rows;
+    for (std::size_t i = begin; i < end; ++i)
+      if (out[i].ok) rows.push_back(static_cast<std::int64_t>(i - begin));
+    if (!rows.empty()) {
+      torch::NoGradGuard no_grad;
+      torch::Tensor x = to_model_input(pixels.data(), static_cast<int>(end - begin), h, w, model.channels_last);
+      if (rows.size() != end - begin) x = x.index_select(0, torch::tensor(rows));
+      std::vector<std::vector<int>> sequences;
+      {
+        AutocastGuard autocast(model.precision);
+        const torch::Tensor features = model.encoder->forward(x);
+        sequences = options.beam > 1
+                        ? beam_search(model.decoder, features, options.beam, options.max_length,
+                                      text::Vocabulary::kSos, text::Vocabulary::kEos)
+                        : greedy_decode(model.decoder, features, options.max_length,
+                                        text::Vocabulary::kSos, text::Vocabulary::kEos);
+      }
+      for (std::size_t r = 0; r < rows.size(); ++r)
+        out[begin + static_cast<std::size_t>(rows[r])].inchi = model.vocabulary.decode(sequences[r]);
+    }
+    if (options.progress) options.progress(end, samples.size());
+  }
+  if (was_training) {
+    model.encoder->train();
+    model.decoder->train();
+  }
+  return out;
+}
+
+EvalResult score_predictions(const std::vector<Prediction>& predictions,
+                             const std::vector<io::SampleRef>& samples) {
+  if (predictions.size() != samples.size())
+    throw std::logic_error("score_predictions: predictions and samples differ in number");
+  EvalResult r;
+  r.images = samples.size();
+  if (samples.empty()) return r;
+  double distance = 0;
+  std::size_t exact = 0, valid = 0;
+  for (std::size_t i = 0; i < samples.size(); ++i) {
+    const Prediction& p = predictions[i];
+    if (!p.ok) ++r.unreadable;
+    distance += static_cast<double>(text::levenshtein(p.inchi, samples[i].label));
+    if (p.ok && p.inchi == samples[i].label) ++exact;
+    if (p.ok && !p.inchi.empty() && chem::check_inchi(p.inchi).valid) ++valid;
+  }
+  const double n = static_cast<double>(samples.size());
+  r.levenshtein_mean = distance / n;
+  r.exact_match = static_cast<double>(exact) / n;
+  r.valid_inchi_fraction = static_cast<double>(valid) / n;
+  return r;
+}
+
+namespace {
+PredictOptions predict_options(const InferenceOptions& o) {
+  PredictOptions p;
+  p.beam = o.beam;
+  p.batch = o.batch;
+  p.max_length = o.max_length;
+  p.progress = o.progress;
+  return p;
+}
+
+double seconds_since(std::chrono::steady_clock::time_point t0) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+}
+}  // namespace
+
+EvalReport evaluate_checkpoint(const std::string& checkpoint, const std::string& data_dir,
+                               std::size_t limit, const InferenceOptions& options) {
+  CheckpointInfo info;
+  CaptionModel m = load_caption_model(checkpoint, &info);
+  io::Listing listing = io::list_bms(data_dir, "train_labels.csv", "train", "auto");
+  if (limit > 0 && listing.samples.size() > limit) listing.samples.resize(limit);
+  const auto t0 = std::chrono::steady_clock::now();
+  const auto predictions = predict_captions(m, listing.samples, predict_options(options));
+  const double seconds = seconds_since(t0);
+  for (const auto& p : predictions)
+    if (!p.ok && options.warn) options.warn(p.error);
+  const EvalResult r = score_predictions(predictions, listing.samples);
+  EvalReport out;
+  out.levenshtein_mean = r.levenshtein_mean;
+  out.exact_match = r.exact_match;
+  out.valid_inchi_fraction = r.valid_inchi_fraction;
+  out.images = r.images;
+  out.unreadable = r.unreadable;
+  out.seconds = seconds;
+  out.images_per_second = seconds > 0 ? static_cast<double>(r.images) / seconds : 0.0;
+  out.checkpoint = info.path;
+  return out;
+}
+
+PredictReport predict_folder(const std::string& checkpoint, const std::string& images_dir,
+                             const std::string& out_csv, const InferenceOptions& options) {
+  CheckpointInfo info;
+  CaptionModel m = load_caption_model(checkpoint, &info);
+  const io::Listing listing = io::list_image_folder(images_dir);
+  const auto t0 = std::chrono::steady_clock::now();
+  const auto predictions = predict_captions(m, listing.samples, predict_options(options));
+  PredictReport out;
+  out.seconds = seconds_since(t0);
+  out.images = predictions.size();
+  out.images_per_second = out.seconds > 0 ? static_cast<double>(out.images) / out.seconds : 0.0;
+  out.checkpoint = info.path;
+  const std::string tmp = out_csv + ".partial";
+  {
+    std::ofstream csv(tmp, std::ios::trunc);
+    if (!csv) throw ConfigError("cannot write '" + tmp + "'");
+    csv << io::kLabelsHeader << '\n';
+    for (const auto& p : predictions) {
+      if (!p.ok) {
+        ++out.unreadable;
+        if (options.warn) options.warn(p.error + " (written with an empty InChI)");
+      }
+      csv << io::format_label_line(p.id, p.inchi);
+    }
+    csv.flush();
+    if (!csv) throw Error("cannot write '" + tmp + "'");
+  }
+  if (std::rename(tmp.c_str(), out_csv.c_str()) != 0)
+    throw Error("cannot rename '" + tmp + "' to '" + out_csv + "': " + std::strerror(errno));
+  return out;
+}
+
+}  // namespace capflow::model

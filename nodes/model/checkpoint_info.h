@@ -1,0 +1,48 @@
+// Training checkpoints as seen from outside the model code (torch-free header): what a
+// checkpoint says about itself, where the newest one is, how files are named.
+//
+// A checkpoint is one file, RUN_DIR/checkpoints/step-<steps, 8 digits>.pt, a LibTorch archive
+// holding the encoder ("encoder.<torchvision name>"), the decoder ("decoder.<name>"), the
+// optimizer state ("optimizer"), and the fields below ("capflow.<field>"), among them the
+// format tag "capflow-checkpoint-1". It is written to a temporary file, fsync'ed and renamed,
+// so a crash leaves the previous checkpoints intact; the last `keep` are kept.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace capflow::model {
+
+inline constexpr const char* kCheckpointFormat = "capflow-checkpoint-1";
+
+struct CheckpointInfo {
+  std::string path;
+  std::uint64_t step = 0;         // optimizer steps done
+  std::uint64_t epoch = 0;        // data position: the next batch to train on is batch
+  std::uint64_t groups_done = 0;  //   `groups_done` of epoch `epoch`
+  std::uint64_t images = 0;       // images trained on so far
+  double loss = 0;                // loss of the last step
+  double seconds = 0;             // training time so far
+  std::int64_t world_size = 1;
+  std::string precision;          // bf16 | fp32
+  std::int64_t encoder_depth = 18;
+  std::int64_t embed = 256, hidden = 512, attention = 256;
+  double dropout = 0.5;
+  std::int64_t image_width = 224, image_height = 224;  // what the model was trained on
+  std::vector<std::string> vocabulary;  // tokens in id order
+  std::string config_yaml;              // the resolved configuration of the training run
+};
+
+// Reads the fields (not the weights). ConfigError naming the file when it is missing,
+// truncated or not a capflow checkpoint.
+CheckpointInfo read_checkpoint_info(const std::string& path);
+
+std::string checkpoint_file_name(std::uint64_t step);  // "step-00000123.pt"
+// The checkpoint files of a folder, oldest (fewest steps) first.
+std::vector<std::string> list_checkpoints(const std::string& dir);
+// A checkpoint file as given, or the newest one in a checkpoints folder or a run folder;
+// ConfigError when there is none.
+std::string resolve_checkpoint(const std::string& path);
+
+}  // namespace capflow::model

@@ -1,0 +1,452 @@
+// Node adapters of the model family: one training step as graph nodes,
+//   resnet_encoder → attention_lstm → backward → allreduce → adam | adamw
+// sharing one model (SharedObjects "model"). Every node that reads or writes weights the
+// optimizer updates belongs to the exclusive span "model", so two batches never meet inside
+// it; a frozen encoder stays outside, so encoding batch k+1 overlaps training on batch k.
+#include <ATen/Parallel.h>
+
+#include <chrono>
+#include <filesystem>
+#include <memory>
+
+#include "graph/errors.h"
+#include "graph/registry.h"
+#include "nodes/io/sample_listing.h"
+#include "nodes/model/captioning.h"
+#include "nodes/model/checkpoint.h"
+#include "nodes/model/trainer.h"
+#include "nodes/model/weights_io.h"
+#include "nodes/payloads.h"
+#include "nodes/register_nodes.h"
+
+namespace capflow::nodes {
+
+namespace {
+
+namespace fs = std::filesystem;
+using graph::Item;
+using graph::NodeContext;
+using namespace model;
+
+constexpr const char* kModelSpan = "model";
+
+// One batch's training step, filled in node by node ("features" → "loss" → "grads").
+struct TrainStep {
+  BatchPtr batch;
+  torch::Tensor features;
+  torch::Tensor loss;
+  double loss_value = 0;
+};
+using StepPtr = std::shared_ptr<TrainStep>;
+
+// The model the training nodes of one run share.
+struct ModelShare {
+  ResNetEncoder encoder{nullptr};
+  bool frozen = false;
+  bool channels_last = true;
+  Precision encoder_precision = Precision::kBf16;
+  AttentionDecoder decoder{nullptr};
+  DecoderOptions decoder_options;
+  Precision decoder_precision = Precision::kBf16;
+  std::shared_ptr<const text::Vocabulary> vocabulary;
+  std::atomic<bool> done{false};  // max_steps reached: nodes skip what is still in flight
+  int accumulate = 1;
+};
+
+std::shared_ptr<ModelShare> model_share(const NodeContext& ctx) {
+  return ctx.shared->get_or_create<ModelShare>("model", [] { return std::make_shared<ModelShare>(); });
+}
+
+int torch_threads(const NodeContext& ctx) {
+  const auto n = ctx.args().get_int("threads");
+  return n > 0 ? static_cast<int>(n) : ctx.threads;
+}
+
+// LibTorch's intra-op (OpenMP) threads for the calling thread.
+void use_threads(int n) {
+  if (at::get_num_threads() != n) at::set_num_threads(n);
+}
+
+class Encode : public graph::TransformNode {
+ public:
+  explicit Encode(const NodeContext& ctx) : share_(model_share(ctx)), threads_(torch_threads(ctx)) {
+    const graph::Args& a = ctx.args();
+    EncoderOptions options;
+    options.depth = static_cast<int>(a.get_int("depth"));
+    if (options.depth != 18 && options.depth != 34)
+      throw ConfigError("depth must be 18 or 34, got " + std::to_string(options.depth));
+    share_->encoder = ResNetEncoder(options);
+    if (!a.is_null("weights")) load_encoder_weights(share_->encoder, a.get_string("weights"));
+    share_->frozen = a.get_bool("freeze");
+    share_->channels_last = a.get_bool("channels_last");
+    share_->encoder_precision = parse_precision(a.get_string("precision"));
+    if (share_->channels_last) to_channels_last(*share_->encoder);
+    if (share_->frozen) {
+      share_->encoder->eval();
+      for (auto& p : share_->encoder->parameters()) p.set_requires_grad(false);
+    } else {
+      share_->encoder->train();
+    }
+  }
+
+  std::string exclusive_span() const override { return share_->frozen ? "" : kModelSpan; }
+
+  std::any process(Item& item) override {
+    if (share_->done) return {};
+    use_threads(threads_);
+    auto step = std::make_shared<TrainStep>();
+    step->batch = graph::payload_as<const batch::ImageBatch>(item);
+    const batch::ImageBatch& b = *step->batch;
+    const torch::Tensor x = to_model_input(b.pixels.data(), b.size, b.height, b.width, share_->channels_last);
+    AutocastGuard autocast(share_->encoder_precision);
+    if (share_->frozen) {
+      torch::NoGradGuard no_grad;
+      step->features = share_->encoder->forward(x);
+    } else {
+      step->features = share_->encoder->forward(x);
+    }
+    return StepPtr(std::move(step));
+  }
+
+ private:
+  std::shared_ptr<ModelShare> share_;
+  int threads_;
+};
+
+class Lstm : public graph::TransformNode {
+ public:
+  explicit Lstm(const NodeContext& ctx)
+      : share_(model_share(ctx)), threads_(torch_threads(ctx)), seed_(ctx.pipeline->seed) {
+    const graph::Args& a = ctx.args();
+    share_->vocabulary = ctx.shared->find<const text::Vocabulary>("vocabulary");
+    if (!share_->vocabulary)
+      throw ConfigError("needs a batch node before it (the vocabulary comes from there)");
+    if (!share_->encoder) throw ConfigError("needs a resnet_encoder node before it");
+    DecoderOptions& o = share_->decoder_options;
+    o.vocab_size = static_cast<int>(share_->vocabulary->size());
+    o.embed = static_cast<int>(a.get_int("embed"));
+    o.hidden = static_cast<int>(a.get_int("hidden"));
+    o.attention = static_cast<int>(a.get_int("attention"));
+    o.dropout = a.get_float("dropout");
+    o.encoder_channels = share_->encoder->feature_channels();
+    share_->decoder = AttentionDecoder(o);
+    share_->decoder->train();
+    share_->decoder_precision = parse_precision(a.get_string("precision"));
+  }
+
+  std::string exclusive_span() const override { return kModelSpan; }
+
+  std::any process(Item& item) override {
+    if (share_->done) return {};
+    use_threads(threads_);
+    const StepPtr& step = graph::payload_as<TrainStep>(item);
+    const batch::ImageBatch& b = *step->batch;
+    if (b.max_length < 2) throw DataError("the batch has no captions to learn from (empty labels)");
+    const torch::Tensor tokens =
+        torch::from_blob(const_cast<std::int64_t*>(b.tokens.data()), {b.size, b.max_length}, torch::kInt64).clone();
+    // Dropout draws depend on (seed, epoch, batch) only: a resumed run repeats them.
+    torch::manual_seed(hash_keys({seed_, item.epoch, item.index, 0x6c73746dULL}));
+    AutocastGuard autocast(share_->decoder_precision);
+    const torch::Tensor logits = share_->decoder->forward(step->features, tokens);
+    step->loss = caption_loss(logits.to(torch::kFloat), tokens);
+    step->loss_value = step->loss.item<double>();
+    step->features = torch::Tensor();
+    return step;
+  }
+
+ private:
+  std::shared_ptr<ModelShare> share_;
+  int threads_;
+  std::uint64_t seed_;
+};
+
+class Backward : public graph::TransformNode {
+ public:
+  explicit Backward(const NodeContext& ctx) : share_(model_share(ctx)), threads_(torch_threads(ctx)) {}
+  std::string exclusive_span() const override { return kModelSpan; }
+  std::any process(Item& item) override {
+    if (share_->done) return {};
+    use_threads(threads_);
+    const StepPtr& step = graph::payload_as<TrainStep>(item);
+    (step->loss / static_cast<double>(share_->accumulate)).backward();
+    step->loss = torch::Tensor();
+    return step;
+  }
+
+ private:
+  std::shared_ptr<ModelShare> share_;
+  int threads_;
+};
+
+// Gradient averaging across ranks; at world size 1 it passes the step through.
+class AllReduce : public graph::TransformNode {
+ public:
+  explicit AllReduce(const NodeContext& ctx) {
+    if (ctx.world_size > 1)
+      throw ConfigError("world size " + std::to_string(ctx.world_size) +
+                        ": gradient averaging across ranks is not in this build yet; run one rank");
+  }
+  std::string exclusive_span() const override { return kModelSpan; }
+  std::any process(Item& item) override { return item.payload; }
+};
+
+// Adam/AdamW step, schedule, checkpoints, evaluation, the end of training.
+class Optimize : public graph::SinkNode {
+ public:
+  Optimize(const NodeContext& ctx, bool decoupled)
+      : ctx_(ctx), share_(model_share(ctx)), threads_(torch_threads(ctx)) {
+    if (!share_->decoder) throw ConfigError("needs an attention_lstm node before it");
+    const graph::Args& a = ctx.args();
+    const graph::Args& train = ctx.pipeline->section("train");
+    TrainerOptions o;
+    o.decoupled_weight_decay = decoupled;
+    const auto betas = a.get_float_list("betas");
+    o.beta1 = betas[0];
+    o.beta2 = betas[1];
+    o.eps = a.get_float("eps");
+    o.weight_decay = a.get_float("weight_decay");
+    o.clip_norm = a.get_float("clip_norm");
+    o.accumulate = static_cast<int>(a.get_int("accumulate"));
+    o.schedule.base = a.get_float("lr");
+    o.schedule.warmup_steps = static_cast<std::uint64_t>(a.get_int("warmup_steps"));
+    o.schedule.cosine = a.get_string("schedule") == "cosine";
+    o.schedule.min_ratio = a.get_float("min_lr_ratio");
+    max_steps_ = static_cast<std::uint64_t>(train.get_int("max_steps"));
+    o.schedule.total_steps = a.get_int("total_steps") > 0 ? static_cast<std::uint64_t>(a.get_int("total_steps")) : max_steps_;
+    if (o.schedule.cosine && o.schedule.total_steps == 0)
+      ctx.warn("schedule cosine without total_steps or train.max_steps: constant rate after warm-up");
+    share_->accumulate = o.accumulate;
+    std::vector<torch::Tensor> parameters = share_->decoder->parameters();
+    if (!share_->frozen)
+      for (auto& p : share_->encoder->parameters()) parameters.push_back(p);
+    trainer_ = std::make_unique<Trainer>(std::move(parameters), o);
+    checkpoint_every_ = static_cast<std::uint64_t>(a.get_int("checkpoint_every"));
+    keep_ = static_cast<int>(a.get_int("keep"));
+    eval_every_ = static_cast<std::uint64_t>(a.get_int("eval_every"));
+    beam_ = static_cast<int>(a.get_int("beam"));
+    if (!ctx.run_dir.empty()) checkpoint_dir_ = (fs::path(ctx.run_dir) / "checkpoints").string();
+    load_validation_set(ctx, static_cast<std::size_t>(a.get_int("eval_images")));
+    if (!train.is_null("resume")) resume(resolve_checkpoint(train.get_string("resume")));
+    started_ = std::chrono::steady_clock::now();
+  }
+
+  std::string exclusive_span() const override { return kModelSpan; }
+
+  void consume(Item& item) override {
+    if (share_->done) return;
+    use_threads(threads_);
+    const StepPtr& step = graph::payload_as<TrainStep>(item);
+    const batch::ImageBatch& b = *step->batch;
+    if (width_ == 0) width_ = b.width, height_ = b.height;
+    pending_images_ += static_cast<std::uint64_t>(b.size);
+    pending_epoch_ = item.epoch;
+    pending_groups_ = item.index + 1;
+    if (!trainer_->after_backward(step->loss_value)) return;
+    images_ += pending_images_;
+    pending_images_ = 0;
+    epoch_ = pending_epoch_;
+    groups_done_ = pending_groups_;
+    const std::uint64_t s = trainer_->step();
+    ctx_.report("loss", trainer_->last_loss(), s);
+    ctx_.report("lr", trainer_->last_lr(), s);
+    ctx_.report("images", static_cast<double>(images_), s);
+    if (checkpoint_every_ > 0 && s % checkpoint_every_ == 0) checkpoint();
+    if (eval_every_ > 0 && s % eval_every_ == 0) evaluate();
+    if (max_steps_ > 0 && s >= max_steps_) {
+      share_->done = true;
+      ctx_.request_stop();
+    }
+  }
+
+  void end_of_epoch(std::uint64_t epoch) override {
+    pending_epoch_ = epoch + 1;
+    pending_groups_ = 0;
+    if (trainer_->at_step_boundary()) {
+      epoch_ = pending_epoch_;
+      groups_done_ = 0;
+    }
+  }
+
+  void finish() override {
+    trainer_->discard_partial_step();
+    if (trainer_->step() > 0 && trainer_->step() != last_checkpoint_step_) checkpoint();
+    if (!validation_.empty()) evaluate();
+  }
+
+ private:
+  void load_validation_set(const NodeContext& ctx, std::size_t limit) {
+    const graph::Args& data = ctx.pipeline->section("data");
+    if (data.is_null("val_root") || limit == 0) return;
+    io::Listing listing = io::list_bms(data.get_string("val_root"), data.get_string("labels"),
+                                       data.get_string("images"), data.get_string("extension"));
+    if (listing.samples.size() > limit) listing.samples.resize(limit);
+    validation_ = std::move(listing.samples);
+  }
+
+  void resume(const std::string& path) {
+    const CheckpointInfo info = read_checkpoint_info(path);
+    if (info.vocabulary != share_->vocabulary->tokens())
+      throw ConfigError("checkpoint '" + path + "' was trained with another vocabulary (" +
+                        std::to_string(info.vocabulary.size()) + " tokens, this run has " +
+                        std::to_string(share_->vocabulary->size()) + ")");
+    load_checkpoint(path, *share_->encoder, *share_->decoder, &trainer_->optimizer());
+    trainer_->set_step(info.step);
+    images_ = info.images;
+    seconds_before_ = info.seconds;
+    epoch_ = info.epoch;
+    groups_done_ = info.groups_done;
+    last_checkpoint_step_ = info.step;
+  }
+
+  CheckpointInfo info() const {
+    CheckpointInfo i;
+    i.step = trainer_->step();
+    i.epoch = epoch_;
+    i.groups_done = groups_done_;
+    i.images = images_;
+    i.loss = trainer_->last_loss();
+    i.seconds = seconds_before_ + std::chrono::duration<double>(std::chrono::steady_clock::now() - started_).count();
+    i.world_size = ctx_.world_size;
+    i.precision = precision_name(share_->encoder_precision);
+    i.encoder_depth = share_->encoder->options().depth;
+    i.embed = share_->decoder_options.embed;
+    i.hidden = share_->decoder_options.hidden;
+    i.attention = share_->decoder_options.attention;
+    i.dropout = share_->decoder_options.dropout;
+    i.image_width = width_;
+    i.image_height = height_;
+    i.vocabulary = share_->vocabulary->tokens();
+    i.config_yaml = ctx_.pipeline->resolved_yaml;
+    return i;
+  }
+
+  void checkpoint() {
+    if (checkpoint_dir_.empty()) return;
+    fs::create_directories(checkpoint_dir_);
+    const std::string path = (fs::path(checkpoint_dir_) / checkpoint_file_name(trainer_->step())).string();
+    write_checkpoint(path, info(), *share_->encoder, *share_->decoder, &trainer_->optimizer(), keep_);
+    last_checkpoint_step_ = trainer_->step();
+  }
+
+  void evaluate() {
+    if (validation_.empty() || width_ == 0) return;
+    CaptionModel m;
+    m.encoder = share_->encoder;
+    m.decoder = share_->decoder;
+    m.vocabulary = *share_->vocabulary;
+    m.precision = share_->encoder_precision;
+    m.channels_last = share_->channels_last;
+    m.width = width_;
+    m.height = height_;
+    PredictOptions options;
+    options.beam = beam_;
+    const auto t0 = std::chrono::steady_clock::now();
+    const auto predictions = predict_captions(m, validation_, options);
+    const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    const EvalResult r = score_predictions(predictions, validation_);
+    if (share_->frozen) share_->encoder->eval();  // predict_captions restores train mode
+    const std::uint64_t s = trainer_->step();
+    ctx_.report("eval.levenshtein_mean", r.levenshtein_mean, s);
+    ctx_.report("eval.exact_match", r.exact_match, s);
+    ctx_.report("eval.valid_inchi_fraction", r.valid_inchi_fraction, s);
+    ctx_.report("eval.images", static_cast<double>(r.images), s);
+    ctx_.report("eval.images_per_second", seconds > 0 ? static_cast<double>(r.images) / seconds : 0.0, s);
+  }
+
+  NodeContext ctx_;
+  std::shared_ptr<ModelShare> share_;
+  int threads_;
+  std::unique_ptr<Trainer> trainer_;
+  std::uint64_t max_steps_ = 0;
+  std::uint64_t checkpoint_every_ = 0, eval_every_ = 0, last_checkpoint_step_ = 0;
+  int keep_ = 3, beam_ = 1;
+  std::string checkpoint_dir_;
+  std::vector<io::SampleRef> validation_;
+  std::uint64_t images_ = 0, pending_images_ = 0;
+  std::uint64_t epoch_ = 0, groups_done_ = 0, pending_epoch_ = 0, pending_groups_ = 0;
+  int width_ = 0, height_ = 0;
+  double seconds_before_ = 0;
+  std::chrono::steady_clock::time_point started_;
+};
+
+graph::ArgSpec arg_float_list(std::string name, std::string default_yaml, int size, std::string doc,
+                              double min, double max) {
+  graph::ArgSpec spec = graph::arg_float(std::move(name), std::move(default_yaml), std::move(doc), min, max);
+  spec.type = graph::ArgType::kFloatList;
+  spec.list_size = size;
+  return spec;
+}
+
+std::vector<graph::ArgSpec> optimizer_args(const char* weight_decay) {
+  using namespace graph;
+  return {
+      arg_float("lr", "3.0e-4", "peak learning rate", 0),
+      arg_float_list("betas", "[0.9, 0.999]", 2, "Adam's moment decay rates", 0, 1),
+      arg_float("eps", "1.0e-8", "Adam's epsilon", 0),
+      arg_float("weight_decay", weight_decay, "weight decay (AdamW: decoupled)", 0),
+      arg_int("warmup_steps", "100", "steps of linear warm-up", 0),
+      arg_choice("schedule", "cosine", {"cosine", "constant"}, "after warm-up: cosine decay or constant"),
+      arg_int("total_steps", "0", "steps of the cosine (0: train.max_steps)", 0),
+      arg_float("min_lr_ratio", "0.05", "the cosine ends at this share of lr", 0, 1),
+      arg_float("clip_norm", "5.0", "clip gradients to this global norm (0: no clipping)", 0),
+      arg_int("accumulate", "1", "micro-batches per optimizer step", 1, 1024),
+      arg_int("checkpoint_every", "500", "steps between checkpoints (0: only at the end)", 0),
+      arg_int("keep", "3", "checkpoints kept (0: all)", 0),
+      arg_int("eval_every", "0", "steps between evaluations on data.val_root (0: only at the end)", 0),
+      arg_int("eval_images", "200", "images of data.val_root evaluated (0: no evaluation)", 0),
+      arg_int("beam", "1", "beam width of the evaluation (1: greedy)", 1, 64),
+      arg_int_or_auto("threads", "auto", "LibTorch intra-op threads (auto: the run's budget)"),
+  };
+}
+
+}  // namespace
+
+void register_model_nodes(graph::Registry& registry) {
+  using namespace graph;
+  add_node<Encode>(
+      registry,
+      {"resnet_encoder", "ResNet-18/34 (torchvision layout, 1-channel stem) turning a batch into features",
+       NodeRole::kTransform, /*input=*/"batch", /*output=*/"features",
+       /*default_concurrency=*/"serial", /*ordered=*/true,
+       {
+           arg_int("depth", "18", "18 or 34", 18, 34),
+           nullable(arg_string("weights", "null",
+                               "torchvision state_dict (torch.save) or capflow checkpoint to start from")),
+           arg_bool("freeze", "false", "no gradients: a fixed feature extractor (transfer learning)"),
+           arg_choice("precision", "bf16", {"bf16", "fp32"}, "bf16: autocast (oneDNN/AMX); fp32: full precision"),
+           arg_bool("channels_last", "true", "channels-last tensors (the fast oneDNN path)"),
+           arg_int_or_auto("threads", "auto", "LibTorch intra-op threads (auto: the run's budget)"),
+       }});
+  add_node<Lstm>(
+      registry,
+      {"attention_lstm", "Show, Attend and Tell decoder: teacher-forced logits and the loss",
+       NodeRole::kTransform, /*input=*/"features", /*output=*/"loss",
+       /*default_concurrency=*/"serial", /*ordered=*/true,
+       {
+           arg_int("embed", "256", "token embedding size", 1),
+           arg_int("hidden", "512", "LSTM hidden size", 1),
+           arg_int("attention", "256", "attention size", 1),
+           arg_float("dropout", "0.5", "dropout before the output layer", 0, 0.95),
+           arg_choice("precision", "bf16", {"bf16", "fp32"}, "bf16: autocast; fp32: full precision"),
+           arg_int_or_auto("threads", "auto", "LibTorch intra-op threads (auto: the run's budget)"),
+       }});
+  add_node<Backward>(registry, {"backward", "back-propagates the loss into the model's gradients",
+                                NodeRole::kTransform, /*input=*/"loss", /*output=*/"grads",
+                                /*default_concurrency=*/"serial", /*ordered=*/true,
+                                {arg_int_or_auto("threads", "auto", "LibTorch intra-op threads")}});
+  add_node<AllReduce>(registry, {"allreduce", "averages gradients across ranks (passes through at world size 1)",
+                                 NodeRole::kTransform, /*input=*/"grads", /*output=*/"grads",
+                                 /*default_concurrency=*/"serial", /*ordered=*/true,
+                                 {arg_choice("backend", "gloo", {"gloo"}, "c10d process group"),
+                                  arg_float("bucket_mb", "25", "gradient bucket size in MB", 0.001)}});
+  registry.add_kind({"adam", "Adam step, schedule, checkpoints and evaluation: the end of a training pipeline",
+                     NodeRole::kSink, /*input=*/"grads", /*output=*/"", /*default_concurrency=*/"serial",
+                     /*ordered=*/true, optimizer_args("0")});
+  registry.add_implementation("adam", "cpu", [](const NodeContext& ctx) { return std::make_unique<Optimize>(ctx, false); });
+  registry.add_kind({"adamw", "AdamW (decoupled weight decay); otherwise as adam", NodeRole::kSink,
+                     /*input=*/"grads", /*output=*/"", /*default_concurrency=*/"serial", /*ordered=*/true,
+                     optimizer_args("0.01")});
+  registry.add_implementation("adamw", "cpu", [](const NodeContext& ctx) { return std::make_unique<Optimize>(ctx, true); });
+}
+
+}  // namespace capflow::nodes

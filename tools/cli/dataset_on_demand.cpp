@@ -1,0 +1,67 @@
+// Datasets on demand: reuse what is there (dataset.json), make what is missing.
+#include "tools/cli/dataset_on_demand.h"
+
+#include <yaml-cpp/yaml.h>
+
+#include <algorithm>
+#include <filesystem>
+#include <iostream>
+
+#include "graph/errors.h"
+#include "tools/cli/data_report.h"
+
+namespace capflow::cli {
+
+namespace fs = std::filesystem;
+
+namespace {
+// True when DIR already holds a dataset made with this seed and count (dataset.json).
+bool already_made(const data::DatasetOptions& o) {
+  const fs::path meta = fs::path(o.out_dir) / "dataset.json";
+  if (!fs::exists(meta) || !fs::exists(fs::path(o.out_dir) / "train_labels.csv")) return false;
+  try {
+    const YAML::Node n = YAML::LoadFile(meta.string());
+    return n["seed"].as<std::uint64_t>() == o.seed && n["written"].as<std::uint64_t>() == o.count &&
+           n["format"].as<std::string>() == o.format;
+  } catch (const std::exception&) {
+    return false;
+  }
+}
+}  // namespace
+
+void make_or_reuse(const data::DatasetOptions& o, const std::string& what) {
+  if (already_made(o)) {
+    std::cout << what << " " << o.out_dir << " already made (" << o.count << " images, seed " << o.seed
+              << "); delete it to make it again\n";
+    return;
+  }
+  std::cout << "making the " << what << " " << o.out_dir << " (" << o.count << " images, seed " << o.seed
+            << ")\n";
+  const auto report = data::make_dataset(o);
+  print_make_report(std::cout, o, report);
+  if (report.written < o.count)
+    throw Error("only " + std::to_string(report.written) + " of " + std::to_string(o.count) +
+                " images made in " + o.out_dir);
+}
+
+void ensure_pipeline_datasets(const graph::PipelineSpec& spec) {
+  const graph::Args& data = spec.section("data");
+  const auto count = static_cast<std::uint64_t>(data.get_int("make_count"));
+  if (count == 0 || data.get_string("layout") != "bms") return;
+  data::DatasetOptions train;
+  train.out_dir = data.get_string("root");
+  train.count = count;
+  train.seed = spec.seed;
+  train.format = data.get_string("extension") == "jpg" ? "jpg" : "png";
+  if (!fs::exists(fs::path(train.out_dir) / data.get_string("labels"))) make_or_reuse(train, "training set");
+  if (data.is_null("val_root")) return;
+  data::DatasetOptions held_out = train;
+  held_out.out_dir = data.get_string("val_root");
+  held_out.count = std::max<std::uint64_t>(50, count / 10);
+  held_out.seed = spec.seed + 1;
+  held_out.exclude_files = {(fs::path(train.out_dir) / data.get_string("labels")).string()};
+  if (!fs::exists(fs::path(held_out.out_dir) / data.get_string("labels")))
+    make_or_reuse(held_out, "held-out set (molecules not in the training set)");
+}
+
+}  // namespace capflow::cli

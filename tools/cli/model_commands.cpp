@@ -1,0 +1,85 @@
+// capflow eval --checkpoint PATH --data DIR [--limit N] [--beam K]
+// capflow predict --checkpoint PATH --images DIR --out submission.csv [--beam K]
+#include <CLI/CLI.hpp>
+
+#include <oneapi/tbb/global_control.h>
+#include <oneapi/tbb/info.h>
+
+#include <iostream>
+
+#include <nlohmann/json.hpp>
+
+#include "nodes/model/inference.h"
+#include "nodes/model/torch_runtime.h"
+#include "tools/cli/commands.h"
+
+namespace capflow::cli {
+
+namespace {
+
+struct ModelCommandOptions {
+  std::string checkpoint;
+  std::string data;
+  std::string images;
+  std::string out;
+  std::size_t limit = 0;
+  int threads = 0;
+  model::InferenceOptions inference;
+};
+
+// The thread budget of an inference: oneTBB (reading, decoding) and LibTorch alike.
+std::unique_ptr<tbb::global_control> use_threads(int threads) {
+  if (threads <= 0) threads = tbb::info::default_concurrency();
+  model::set_torch_threads(threads);
+  return std::make_unique<tbb::global_control>(tbb::global_control::max_allowed_parallelism,
+                                               static_cast<std::size_t>(threads));
+}
+
+void add_common(CLI::App* cmd, ModelCommandOptions& o) {
+  cmd->add_option("--checkpoint", o.checkpoint, "Checkpoint file, checkpoints folder or run folder")->required();
+  cmd->add_option("--beam", o.inference.beam, "Beam width (1: greedy)")->capture_default_str()->check(CLI::Range(1, 64));
+  cmd->add_option("--batch", o.inference.batch, "Images per batch")->capture_default_str()->check(CLI::Range(1, 4096));
+  cmd->add_option("--max-length", o.inference.max_length, "Decoding steps at most")
+      ->capture_default_str()
+      ->check(CLI::Range(2, 4096));
+  cmd->add_option("--threads", o.threads, "Threads (0: all cores)")->capture_default_str();
+  o.inference.warn = [](const std::string& line) { std::cerr << "capflow: warning: " << line << std::endl; };
+}
+
+}  // namespace
+
+void add_model_commands(CLI::App& app) {
+  auto e = std::make_shared<ModelCommandOptions>();
+  auto* eval = app.add_subcommand("eval", "Score a checkpoint on a labelled dataset (one JSON object)");
+  add_common(eval, *e);
+  eval->add_option("--data", e->data, "Dataset folder (BMS layout: train_labels.csv, train/a/b/c/)")->required();
+  eval->add_option("--limit", e->limit, "Only the first N images (0: all)")->capture_default_str();
+  eval->callback([e] {
+    const auto threads = use_threads(e->threads);
+    const model::EvalReport r = model::evaluate_checkpoint(e->checkpoint, e->data, e->limit, e->inference);
+    const nlohmann::json out = {{"levenshtein_mean", r.levenshtein_mean},
+                                {"exact_match", r.exact_match},
+                                {"valid_inchi_fraction", r.valid_inchi_fraction},
+                                {"images", r.images},
+                                {"unreadable", r.unreadable},
+                                {"images_per_second", r.images_per_second},
+                                {"seconds", r.seconds},
+                                {"beam", e->inference.beam},
+                                {"checkpoint", r.checkpoint}};
+    std::cout << out.dump(2) << std::endl;
+  });
+
+  auto p = std::make_shared<ModelCommandOptions>();
+  auto* predict = app.add_subcommand("predict", "Write a submission (image_id,InChI) for a folder of images");
+  add_common(predict, *p);
+  predict->add_option("--images", p->images, "Folder of PNG/JPEG images (any depth)")->required();
+  predict->add_option("--out", p->out, "Submission file")->required();
+  predict->callback([p] {
+    const auto threads = use_threads(p->threads);
+    const model::PredictReport r = model::predict_folder(p->checkpoint, p->images, p->out, p->inference);
+    std::printf("predict: %zu rows written to %s (%zu unreadable images with an empty InChI) in %.2f s = %.1f images/s\n",
+                r.images, p->out.c_str(), r.unreadable, r.seconds, r.images_per_second);
+  });
+}
+
+}  // namespace capflow::cli

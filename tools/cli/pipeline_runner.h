@@ -1,0 +1,26 @@
+// Running a pipeline the way `capflow run` does, for the commands that run one (run, demo):
+// validation, datasets on demand, the run folder, progress, metrics, summary, the table.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+namespace capflow::cli {
+
+struct PipelineRunRequest {
+  std::string pipeline;   // file to read, or the name shown for `yaml_text`
+  std::string yaml_text;  // when set: the pipeline itself (an embedded one)
+  std::vector<std::string> sets;
+  std::string out;        // run folder ("" = runs/<name>-<date>-<time>, or the resumed run's)
+  std::string trace, dot;
+  std::string resume;     // checkpoint, checkpoints folder or run folder ("" = a fresh run)
+  bool quiet = false;
+};
+
+// Runs it and returns summary.json's content. Throws like run_pipeline; after a clean stop on
+// SIGINT/SIGTERM, throws Interrupted (exit 130/143) once the summary is written.
+nlohmann::json run_pipeline_request(const PipelineRunRequest& request);
+
+}  // namespace capflow::cli
