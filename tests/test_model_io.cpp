@@ -257,6 +257,7 @@ TEST(ModelExport, TorchScriptRunsInPythonWithTheSameResults) {
   }
   decoder->eval();
   export_encoder_torchscript(encoder, dir + "/encoder.pt");
+  export_encoder_torchscript(encoder, dir + "/encoder.pt");  // again: replaces the file
   export_decoder_torchscript(decoder, dir + "/decoder.pt");
   EXPECT_FALSE(std::filesystem::exists(dir + "/encoder.pt.tmp" + std::to_string(::getpid())));
 

@@ -60,20 +60,21 @@ void AttentionDecoderImpl::cell(const torch::Tensor& feats, const torch::Tensor&
                                 const torch::Tensor& in_gates, torch::Tensor& h,
                                 torch::Tensor& c) {
   const int64_t A = options_.attention, C = options_.encoder_channels, H = options_.hidden;
-  // One matmul for everything that reads the previous hidden state.
-  const auto hp = hidden_proj(h).to(torch::kFloat);
-  const auto dec_att = hp.narrow(1, 0, A);
-  const auto beta = torch::sigmoid(hp.narrow(1, A, C));
-  const auto hh_gates = hp.narrow(1, A + C, 4 * H);
+  // One matmul for everything that reads the previous hidden state. split (not narrow or
+  // select) so that backward concatenates once instead of zero-filling per slice.
+  const auto hp = hidden_proj(h).split_with_sizes({A, C, 4 * H}, 1);
+  const auto& dec_att = hp[0];  // stays in the compute dtype, like enc_proj
+  const auto beta = torch::sigmoid(hp[1]);
 
-  // Soft attention over the P pixels.
+  // Soft attention over the P pixels, in the compute dtype (bf16 under autocast).
   const auto scores = full_att(torch::tanh(enc_proj + dec_att.unsqueeze(1))).squeeze(2);
   const auto alpha = torch::softmax(scores, 1);                                   // [B, P]
-  const auto context = torch::bmm(alpha.unsqueeze(1).to(feats.scalar_type()), feats)
-                           .squeeze(1).to(torch::kFloat);                         // [B, C]
-  const auto gated = beta * context;
+  const auto context =
+      torch::bmm(alpha.unsqueeze(1).to(feats.scalar_type()), feats).squeeze(1);   // [B, C]
 
-  const auto gates = in_gates + hh_gates + context_gates(gated).to(torch::kFloat);
+  // The LSTM gates and state in float.
+  const auto gates = in_gates + hp[2].to(torch::kFloat) +
+                     context_gates(beta * context.to(beta.scalar_type())).to(torch::kFloat);
   const auto chunks = gates.chunk(4, 1);
   const auto i = torch::sigmoid(chunks[0]);
   const auto f = torch::sigmoid(chunks[1]);
@@ -89,19 +90,22 @@ torch::Tensor AttentionDecoderImpl::forward(const torch::Tensor& features,
               "attention decoder: tokens must be int64 [N, T>=2] with N = features' batch, got ",
               tokens.sizes(), " for features ", features.sizes());
   const auto feats = flatten_features(features);                   // [N, P, C]
-  const auto enc_proj = enc_att(feats).to(torch::kFloat);          // [N, P, A], once
+  const auto enc_proj = enc_att(feats);                            // [N, P, A], once
   const auto mean = feats.mean(1);
   auto h = init_h(mean).to(torch::kFloat);
   auto c = init_c(mean).to(torch::kFloat);
 
   const int64_t steps = tokens.size(1) - 1;
-  // Input-gate contribution of every input token, one matmul for all steps: [N, T-1, 4H].
-  const auto in_gates =
-      embed_gates(embedding(tokens.narrow(1, 0, steps))).to(torch::kFloat);
+  // Input-gate contribution of every input token, one matmul for all steps, then split by
+  // step (unbind: one stack in backward, where per-step select would zero-fill the whole
+  // tensor every step).
+  const auto in_gates = embed_gates(embedding(tokens.narrow(1, 0, steps).t()))
+                            .to(torch::kFloat)
+                            .unbind(0);                            // T-1 × [N, 4H]
   std::vector<torch::Tensor> hs;
   hs.reserve(steps);
   for (int64_t t = 0; t < steps; ++t) {
-    cell(feats, enc_proj, in_gates.select(1, t), h, c);
+    cell(feats, enc_proj, in_gates[t], h, c);
     hs.push_back(h);
   }
   // Output layer once over all steps.
@@ -112,7 +116,7 @@ torch::Tensor AttentionDecoderImpl::forward(const torch::Tensor& features,
 DecoderState AttentionDecoderImpl::init_state(const torch::Tensor& features) {
   DecoderState s;
   s.features = flatten_features(features);
-  s.enc_proj = enc_att(s.features).to(torch::kFloat);
+  s.enc_proj = enc_att(s.features);
   const auto mean = s.features.mean(1);
   s.h = init_h(mean).to(torch::kFloat);
   s.c = init_c(mean).to(torch::kFloat);

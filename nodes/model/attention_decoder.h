@@ -24,7 +24,7 @@ struct DecoderOptions {
 // step() advances. The encoder-side tensors are fixed for the whole decode.
 struct DecoderState {
   torch::Tensor features;     // [B, P, C] flattened encoder features
-  torch::Tensor enc_proj;     // [B, P, A] encoder projection of the attention (float)
+  torch::Tensor enc_proj;     // [B, P, A] encoder projection of the attention
   torch::Tensor token_gates;  // [V, 4H] input-gate contribution of every token's embedding
   torch::Tensor h, c;         // [B, H] LSTM state (float)
 
@@ -48,7 +48,9 @@ struct DecoderState {
 //   init_h, init_c Linear(C → H)         initial state from the mean feature
 //   fc            Linear(H → V)          output layer
 // Attention: e = full_att(tanh(enc_att(f) + W_dec·h)), α = softmax over pixels, context =
-// sigmoid(f_beta(h)) ⊙ Σ α f. The LSTM's recurrence runs in float even under bf16 autocast.
+// sigmoid(f_beta(h)) ⊙ Σ α f. Under bf16 autocast the matmuls and the attention run in bf16,
+// while the LSTM gates and state (h, c) stay float: 100 steps of recurrence in bf16 would
+// accumulate its 8-bit-mantissa rounding.
 class AttentionDecoderImpl : public torch::nn::Module {
  public:
   explicit AttentionDecoderImpl(const DecoderOptions& options);

@@ -12,8 +12,8 @@ struct EncoderOptions {
   int in_channels = 1;   // input image channels (1: gray)
 };
 
-// torchvision's BasicBlock: conv3x3(stride) → bn → relu → conv3x3 → bn, plus the identity or a
-// 1x1 conv + bn "downsample" shortcut, then relu.
+// torchvision's BasicBlock: conv3x3(stride) → bn → relu → conv3x3 → bn, plus the identity
+// or a 1x1 conv + bn "downsample" shortcut, then relu.
 class BasicBlockImpl : public torch::nn::Module {
  public:
   BasicBlockImpl(int in_planes, int planes, int stride);

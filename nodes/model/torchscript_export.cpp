@@ -124,12 +124,14 @@ def init_state(self, features: Tensor) -> Tuple[Tensor, Tensor, Tensor, Tensor]:
     c = torch.linear(mean, self.init_c_weight, self.init_c_bias)
     return feats, enc_proj, h, c
 
-def cell(self, feats: Tensor, enc_proj: Tensor, in_gates: Tensor, h: Tensor, c: Tensor) -> Tuple[Tensor, Tensor]:
+def cell(self, feats: Tensor, enc_proj: Tensor, in_gates: Tensor, h: Tensor,
+         c: Tensor) -> Tuple[Tensor, Tensor]:
     hp = torch.linear(h, self.hidden_proj_weight, self.hidden_proj_bias)
     dec_att = hp.narrow(1, 0, )" + A + R"()
     beta = torch.sigmoid(hp.narrow(1, )" + A + ", " + C + R"())
     hh_gates = hp.narrow(1, )" + AC + ", " + H4 + R"()
-    scores = torch.linear(torch.tanh(enc_proj + dec_att.unsqueeze(1)), self.full_att_weight).squeeze(2)
+    att = torch.tanh(enc_proj + dec_att.unsqueeze(1))
+    scores = torch.linear(att, self.full_att_weight).squeeze(2)
     alpha = torch.softmax(scores, 1)
     context = torch.bmm(alpha.unsqueeze(1), feats).squeeze(1)
     gates = in_gates + hh_gates + torch.linear(beta * context, self.context_gates_weight)
@@ -138,7 +140,8 @@ def cell(self, feats: Tensor, enc_proj: Tensor, in_gates: Tensor, h: Tensor, c: 
     h = torch.sigmoid(chunks[3]) * torch.tanh(c)
     return h, c
 
-def step(self, feats: Tensor, enc_proj: Tensor, h: Tensor, c: Tensor, tokens: Tensor) -> Tuple[Tensor, Tensor, Tensor]:
+def step(self, feats: Tensor, enc_proj: Tensor, h: Tensor, c: Tensor,
+         tokens: Tensor) -> Tuple[Tensor, Tensor, Tensor]:
     emb = torch.embedding(self.embedding_weight, tokens)
     in_gates = torch.linear(emb, self.embed_gates_weight, self.embed_gates_bias)
     h, c = self.cell(feats, enc_proj, in_gates, h, c)

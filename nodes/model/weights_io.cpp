@@ -145,7 +145,9 @@ class StateDictUnpickler {
           auto items = pop_mark();
           if (items.size() % 2 != 0) throw PickleError("odd SETITEMS");
           auto d = dict_top();
-          for (size_t k = 0; k < items.size(); k += 2) d->entries.emplace_back(items[k], items[k + 1]);
+          for (size_t k = 0; k < items.size(); k += 2) {
+            d->entries.emplace_back(items[k], items[k + 1]);
+          }
           break;
         }
         case 'a': {                                    // APPEND
@@ -376,7 +378,8 @@ void assign_checked(torch::nn::Module& module, std::map<std::string, torch::Tens
     const auto it = found.find(e.name);
     if (it == found.end()) {
       if (!optional.count(e.name)) {
-        problems.push_back("missing " + e.name + " (expected " + shape_text(e.tensor.sizes()) + ")");
+        problems.push_back("missing " + e.name + " (expected " + shape_text(e.tensor.sizes()) +
+                           ")");
       }
     } else if (it->second.sizes() != e.tensor.sizes()) {
       problems.push_back(e.name + " has shape " + shape_text(it->second.sizes()) + ", expected " +
@@ -424,9 +427,12 @@ void load_encoder_from_state_dict(ResNetEncoder& encoder, const std::string& pat
     conv1->second = conv1->second.sum(1, /*keepdim=*/true);
   }
   std::set<std::string> optional;
+  const std::string counter = "num_batches_tracked";
   for (const auto& b : encoder->named_buffers()) {
-    if (b.key().size() >= 19 && b.key().compare(b.key().size() - 19, 19, "num_batches_tracked") == 0) {
-      optional.insert(b.key());
+    const auto& key = b.key();
+    if (key.size() >= counter.size() &&
+        key.compare(key.size() - counter.size(), counter.size(), counter) == 0) {
+      optional.insert(key);
     }
   }
   assign_checked(*encoder, std::move(found), path, "state_dict tensors", optional);

@@ -1,0 +1,169 @@
+// Benchmarks of the model kernels: ResNet-18 encoder forward and forward+backward at 224×224,
+// the attention-LSTM decoder's teacher-forced forward+backward, and greedy decoding, in fp32
+// and bf16 autocast. Two intra-op threads (the DESIGN's 2-core figures) unless the threads
+// argument says otherwise. Items are images.
+#include <benchmark/benchmark.h>
+
+#include "nodes/model/attention_decoder.h"
+#include "nodes/model/caption_search.h"
+#include "nodes/model/precision.h"
+#include "nodes/model/resnet_encoder.h"
+#include "nodes/model/torch_runtime.h"
+
+namespace {
+
+using capflow::model::AttentionDecoder;
+using capflow::model::AutocastGuard;
+using capflow::model::DecoderOptions;
+using capflow::model::Precision;
+using capflow::model::ResNetEncoder;
+
+constexpr int kVocab = 193, kTokens = 100, kSide = 224;
+
+Precision precision_arg(const benchmark::State& state, int index) {
+  return state.range(index) ? Precision::kBf16 : Precision::kFp32;
+}
+
+// Args: batch, bf16 (0/1), channels_last (0/1), threads.
+void set_label(benchmark::State& state, Precision precision, bool channels_last, int threads) {
+  state.SetLabel(std::string(capflow::model::precision_name(precision)) +
+                 (channels_last ? " channels-last" : " nchw") + " threads=" +
+                 std::to_string(threads));
+}
+
+ResNetEncoder make_encoder(bool channels_last) {
+  torch::manual_seed(0);
+  ResNetEncoder encoder;
+  if (channels_last) capflow::model::to_channels_last(*encoder);
+  return encoder;
+}
+
+torch::Tensor make_images(int64_t batch, bool channels_last) {
+  auto x = torch::rand({batch, 1, kSide, kSide});
+  return channels_last ? x.contiguous(at::MemoryFormat::ChannelsLast) : x;
+}
+
+void BM_encoder_forward(benchmark::State& state) {
+  const int64_t batch = state.range(0);
+  const auto precision = precision_arg(state, 1);
+  const bool channels_last = state.range(2) != 0;
+  const int threads = static_cast<int>(state.range(3));
+  capflow::model::set_torch_threads(threads);
+  auto encoder = make_encoder(channels_last);
+  encoder->eval();
+  const auto x = make_images(batch, channels_last);
+  torch::NoGradGuard no_grad;
+  for (auto _ : state) {
+    AutocastGuard autocast(precision);
+    benchmark::DoNotOptimize(encoder->forward(x));
+  }
+  state.SetItemsProcessed(state.iterations() * batch);
+  set_label(state, precision, channels_last, threads);
+}
+BENCHMARK(BM_encoder_forward)
+    ->ArgNames({"batch", "bf16", "cl", "threads"})
+    ->ArgsProduct({{8, 32}, {0, 1}, {1}, {2}})
+    ->Args({32, 0, 0, 2})
+    ->Unit(benchmark::kMillisecond)
+    ->UseRealTime();
+
+void BM_encoder_forward_backward(benchmark::State& state) {
+  const int64_t batch = state.range(0);
+  const auto precision = precision_arg(state, 1);
+  const bool channels_last = state.range(2) != 0;
+  const int threads = static_cast<int>(state.range(3));
+  capflow::model::set_torch_threads(threads);
+  auto encoder = make_encoder(channels_last);
+  encoder->train();
+  const auto x = make_images(batch, channels_last);
+  for (auto _ : state) {
+    encoder->zero_grad();
+    torch::Tensor features;
+    {
+      AutocastGuard autocast(precision);
+      features = encoder->forward(x);
+    }
+    features.to(torch::kFloat).mean().backward();
+  }
+  state.SetItemsProcessed(state.iterations() * batch);
+  set_label(state, precision, channels_last, threads);
+}
+BENCHMARK(BM_encoder_forward_backward)
+    ->ArgNames({"batch", "bf16", "cl", "threads"})
+    ->ArgsProduct({{8, 32}, {0, 1}, {1}, {2}})
+    ->Unit(benchmark::kMillisecond)
+    ->UseRealTime();
+
+DecoderOptions decoder_options() {
+  DecoderOptions o;
+  o.vocab_size = kVocab;  // embed 256, hidden 512, attention 256, 512 channels, dropout 0.5
+  return o;
+}
+
+// Features as the encoder gives them for 224×224: [N, 512, 7, 7], channels-last.
+torch::Tensor make_features(int64_t batch) {
+  return torch::randn({batch, 512, 7, 7}).contiguous(at::MemoryFormat::ChannelsLast);
+}
+
+torch::Tensor make_tokens(int64_t batch) {
+  auto tokens = torch::randint(4, kVocab, {batch, kTokens}, torch::kLong);
+  tokens.select(1, 0).fill_(1);            // <sos>
+  tokens.select(1, kTokens - 1).fill_(2);  // <eos>
+  return tokens;
+}
+
+void BM_decoder_forward_backward(benchmark::State& state) {
+  const int64_t batch = state.range(0);
+  const auto precision = precision_arg(state, 1);
+  const int threads = static_cast<int>(state.range(2));
+  capflow::model::set_torch_threads(threads);
+  torch::manual_seed(0);
+  AttentionDecoder decoder(decoder_options());
+  decoder->train();
+  const auto features = make_features(batch).requires_grad_(true);
+  const auto tokens = make_tokens(batch);
+  for (auto _ : state) {
+    decoder->zero_grad();
+    torch::Tensor logits;
+    {
+      AutocastGuard autocast(precision);
+      logits = decoder->forward(features, tokens);
+    }
+    capflow::model::caption_loss(logits, tokens).backward();
+  }
+  state.SetItemsProcessed(state.iterations() * batch);
+  set_label(state, precision, true, threads);
+}
+BENCHMARK(BM_decoder_forward_backward)
+    ->ArgNames({"batch", "bf16", "threads"})
+    ->ArgsProduct({{32}, {0, 1}, {1, 2}})
+    ->Unit(benchmark::kMillisecond)
+    ->UseRealTime();
+
+void BM_greedy_decode(benchmark::State& state) {
+  const int64_t batch = state.range(0);
+  const auto precision = precision_arg(state, 1);
+  const int threads = static_cast<int>(state.range(2));
+  capflow::model::set_torch_threads(threads);
+  torch::manual_seed(0);
+  AttentionDecoder decoder(decoder_options());
+  decoder->eval();
+  const auto features = make_features(batch);
+  {  // random weights rarely emit <eos>: every row runs all max_length steps (the worst case)
+    torch::NoGradGuard no_grad;
+    decoder->fc->bias[2] = -100.0f;
+  }
+  for (auto _ : state) {
+    AutocastGuard autocast(precision);
+    benchmark::DoNotOptimize(capflow::model::greedy_decode(decoder, features, kTokens, 1, 2));
+  }
+  state.SetItemsProcessed(state.iterations() * batch);
+  set_label(state, precision, true, threads);
+}
+BENCHMARK(BM_greedy_decode)
+    ->ArgNames({"batch", "bf16", "threads"})
+    ->ArgsProduct({{32}, {0, 1}, {1, 2}})
+    ->Unit(benchmark::kMillisecond)
+    ->UseRealTime();
+
+}  // namespace
