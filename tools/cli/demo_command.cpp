@@ -1,16 +1,15 @@
-// capflow demo: the main job of the README's first command, on the embedded defaults.
-// Until the training pipeline exists it makes the default dataset and says so.
+// capflow demo: the main job of the README's first command. Runs the embedded default
+// pipeline (pipelines/demo.yaml, built into the binary): makes the demo datasets when missing,
+// trains for a bounded time, evaluates on held-out molecules, prints a table.
 #include <CLI/CLI.hpp>
-#include <yaml-cpp/yaml.h>
 
+#include <cstdio>
 #include <filesystem>
-#include <iostream>
 #include <memory>
 
-#include "graph/errors.h"
 #include "tools/cli/commands.h"
-#include "tools/cli/data_report.h"
-#include "tools/data/dataset_maker.h"
+#include "tools/cli/embedded_pipelines.h"
+#include "tools/cli/pipeline_runner.h"
 
 namespace fs = std::filesystem;
 
@@ -19,68 +18,57 @@ namespace {
 
 struct DemoOptions {
   std::string data_dir = "data";
-  std::uint64_t count = 2000;
-  std::uint64_t holdout = 200;
-  std::uint64_t seed = 42;
-  int threads = 0;
+  double seconds = 300;
+  std::uint64_t count = 3000;
+  std::string out;
+  std::vector<std::string> sets;
 };
 
-// True when DIR already holds a dataset made with this seed and count (dataset.json).
-bool already_made(const data::DatasetOptions& o) {
-  const fs::path meta = fs::path(o.out_dir) / "dataset.json";
-  if (!fs::exists(meta) || !fs::exists(fs::path(o.out_dir) / "train_labels.csv")) return false;
-  try {
-    const YAML::Node n = YAML::LoadFile(meta.string());
-    return n["seed"].as<std::uint64_t>() == o.seed && n["written"].as<std::uint64_t>() == o.count &&
-           n["format"].as<std::string>() == o.format;
-  } catch (const std::exception&) {
-    return false;
-  }
-}
-
-void make_or_reuse(const data::DatasetOptions& o, const char* what) {
-  if (already_made(o)) {
-    std::cout << "demo: " << what << " " << o.out_dir << " already made (" << o.count << " images, seed " << o.seed
-              << "); delete it to make it again\n";
-    return;
-  }
-  std::cout << "demo: making the " << what << " " << o.out_dir << " (" << o.count << " images, seed " << o.seed
-            << ")\n";
-  const auto report = data::make_dataset(o);
-  print_make_report(std::cout, o, report);
-  if (report.written < o.count) throw capflow::Error("demo: only " + std::to_string(report.written) + " images made");
+std::string number(const nlohmann::json& j, const char* key, const char* format, double scale = 1) {
+  if (!j.contains(key) || !j.at(key).is_number()) return "-";
+  char buf[64];
+  std::snprintf(buf, sizeof buf, format, scale * j.at(key).get<double>());
+  return buf;
 }
 
 }  // namespace
 
 void add_demo_command(CLI::App& app) {
-  auto opt = std::make_shared<DemoOptions>();
+  auto o = std::make_shared<DemoOptions>();
   auto* demo = app.add_subcommand(
-      "demo", "The main job on the embedded default. Today: make the default dataset (DATA/demo) and a "
-              "held-out set of molecules it does not contain (DATA/demo-holdout)");
-  demo->add_option("--data", opt->data_dir, "Folder for the datasets")->capture_default_str();
-  demo->add_option("--count", opt->count, "Training images")->capture_default_str();
-  demo->add_option("--holdout", opt->holdout, "Held-out images (molecules unseen in training)")
+      "demo", "The main job on the embedded default (pipelines/demo.yaml): make the demo datasets if "
+              "missing, train for a bounded time, evaluate on held-out molecules, print a table");
+  demo->add_option("--data", o->data_dir, "Folder of the datasets (DATA/demo, DATA/demo-holdout)")
       ->capture_default_str();
-  demo->add_option("--seed", opt->seed, "Seed")->capture_default_str();
-  demo->add_option("--threads", opt->threads, "Worker threads (0: all cores)")->capture_default_str();
-  demo->callback([opt] {
-    std::cout << "demo: capflow cannot train yet: the flow-graph engine and the model are still to come.\n"
-                 "demo: until they land, the main job makes the default dataset that training will read.\n";
-    data::DatasetOptions train;
-    train.out_dir = (fs::path(opt->data_dir) / "demo").string();
-    train.count = opt->count;
-    train.seed = opt->seed;
-    train.threads = opt->threads;
-    make_or_reuse(train, "training set");
-
-    data::DatasetOptions holdout = train;
-    holdout.out_dir = (fs::path(opt->data_dir) / "demo-holdout").string();
-    holdout.count = opt->holdout;
-    holdout.seed = opt->seed + 1;
-    holdout.exclude_files = {(fs::path(train.out_dir) / "train_labels.csv").string()};
-    make_or_reuse(holdout, "held-out set");
-    std::cout << "demo: done. Check them with: capflow data check " << train.out_dir << "\n";
+  demo->add_option("--seconds", o->seconds, "Training time")->capture_default_str();
+  demo->add_option("--count", o->count, "Training images to make when missing (held-out: a tenth)")
+      ->capture_default_str();
+  demo->add_option("--out", o->out, "Run folder (default: runs/demo-<date>-<time>)");
+  demo->add_option("--set", o->sets, "Override a value of the pipeline: dotted.key=value")
+      ->expected(1)
+      ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
+  demo->callback([o] {
+    PipelineRunRequest r;
+    r.pipeline = "pipelines/demo.yaml (embedded)";
+    r.yaml_text = kDemoPipeline;
+    r.out = o->out.empty() ? "" : o->out;
+    r.sets = {"data.root=" + (fs::path(o->data_dir) / "demo").string(),
+              "data.val_root=" + (fs::path(o->data_dir) / "demo-holdout").string(),
+              "data.make_count=" + std::to_string(o->count), "train.max_seconds=" + std::to_string(o->seconds)};
+    r.sets.insert(r.sets.end(), o->sets.begin(), o->sets.end());
+    const nlohmann::json s = run_pipeline_request(r);
+    const nlohmann::json eval = s.value("eval", nlohmann::json::object());
+    std::printf("\ndemo results (%s)\n", s.value("run_dir", std::string()).c_str());
+    std::printf("| measure | value |\n| --- | --- |\n");
+    std::printf("| training images/s, end to end from PNG files | %s |\n", number(s, "images_per_second", "%.1f").c_str());
+    std::printf("| images trained on | %s |\n", number(s, "images", "%.0f").c_str());
+    std::printf("| optimizer steps | %s |\n", number(s, "steps", "%.0f").c_str());
+    std::printf("| loss, first step -> last | %s -> %s |\n", number(s, "loss_first", "%.3f").c_str(),
+                number(s, "loss_last", "%.3f").c_str());
+    std::printf("| held-out mean Levenshtein (greedy) | %s |\n", number(eval, "levenshtein_mean", "%.2f").c_str());
+    std::printf("| held-out exact match | %s%% |\n", number(eval, "exact_match", "%.1f", 100).c_str());
+    std::printf("| held-out valid InChI | %s%% |\n", number(eval, "valid_inchi_fraction", "%.1f", 100).c_str());
+    std::printf("| held-out images | %s |\n", number(eval, "images", "%.0f").c_str());
   });
 }
 
