@@ -209,6 +209,31 @@ TEST(ModelDecoder, StepsMatchTeacherForcing) {
   }
 }
 
+TEST(ModelDecoder, Bf16AutocastKeepsTheLstmStateInFloat) {
+  torch::manual_seed(5);
+  AttentionDecoder decoder(tiny_options());
+  decoder->eval();
+  const auto features = torch::randn({2, 8, 3, 3});
+  const auto tokens = torch::tensor({1, 5, 6, 7, 2, 1, 9, 4, 10, 11}, torch::kLong).view({2, 5});
+  const auto reference = caption_loss(decoder->forward(features, tokens), tokens).item<float>();
+  torch::Tensor logits;
+  {
+    AutocastGuard guard(Precision::kBf16);
+    logits = decoder->forward(features, tokens);
+    auto state = decoder->init_state(features);
+    EXPECT_EQ(state.features.scalar_type(), torch::kBFloat16);  // cast once, not per step
+    const auto log_probs = decoder->step(state, tokens.select(1, 0).contiguous());
+    EXPECT_EQ(state.h.scalar_type(), torch::kFloat);
+    EXPECT_EQ(state.c.scalar_type(), torch::kFloat);
+    EXPECT_EQ(log_probs.scalar_type(), torch::kFloat);
+  }
+  const auto loss = caption_loss(logits, tokens);
+  EXPECT_EQ(loss.scalar_type(), torch::kFloat);
+  EXPECT_NEAR(loss.item<float>(), reference, 0.02f * reference);
+  loss.backward();
+  EXPECT_EQ(decoder->hidden_proj->weight.grad().scalar_type(), torch::kFloat);
+}
+
 TEST(ModelDecoder, AdamMemorisesTwoCaptions) {
   torch::manual_seed(4);
   AttentionDecoder decoder(tiny_options());

@@ -1,6 +1,8 @@
 // Show, Attend and Tell attention-LSTM decoder (see attention_decoder.h).
 #include "nodes/model/attention_decoder.h"
 
+#include <ATen/autocast_mode.h>
+
 #include <string>
 
 #include "graph/errors.h"
@@ -53,7 +55,12 @@ torch::Tensor AttentionDecoderImpl::flatten_features(const torch::Tensor& featur
               "attention decoder: features must be [N, ", options_.encoder_channels,
               ", h, w], got ", features.sizes());
   const auto n = features.size(0);
-  return features.permute({0, 2, 3, 1}).reshape({n, -1, features.size(1)});
+  auto feats = features.permute({0, 2, 3, 1}).reshape({n, -1, features.size(1)});
+  // Under autocast, cast once here rather than in every step's bmm.
+  if (at::autocast::is_cpu_enabled() && feats.is_floating_point()) {
+    feats = feats.to(at::autocast::get_autocast_cpu_dtype());
+  }
+  return feats;
 }
 
 void AttentionDecoderImpl::cell(const torch::Tensor& feats, const torch::Tensor& enc_proj,

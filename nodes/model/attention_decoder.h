@@ -75,7 +75,8 @@ class AttentionDecoderImpl : public torch::nn::Module {
   torch::nn::Linear init_h{nullptr}, init_c{nullptr}, fc{nullptr};
 
  private:
-  // [N, C, h, w] → [N, P, C] (a view for channels-last features).
+  // [N, C, h, w] → [N, P, C] (a view for channels-last features), in the autocast dtype
+  // when autocast is on.
   torch::Tensor flatten_features(const torch::Tensor& features) const;
   // One LSTM step with attention: in_gates [B, 4H] is the token's input-gate contribution.
   void cell(const torch::Tensor& feats, const torch::Tensor& enc_proj,
