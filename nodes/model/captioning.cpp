@@ -8,6 +8,7 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 
 #include "graph/errors.h"
@@ -15,6 +16,7 @@
 #include "nodes/io/image_codec.h"
 #include "nodes/io/labels_csv.h"
 #include "nodes/model/inference.h"
+#include "nodes/model/torchscript_export.h"
 #include "nodes/model/caption_search.h"
 #include "nodes/model/checkpoint.h"
 #include "nodes/text/levenshtein.h"
@@ -204,6 +206,18 @@ PredictReport predict_folder(const std::string& checkpoint, const std::string& i
   if (std::rename(tmp.c_str(), out_csv.c_str()) != 0)
     throw Error("cannot rename '" + tmp + "' to '" + out_csv + "': " + std::strerror(errno));
   return out;
+}
+
+std::string export_torchscript(const std::string& checkpoint, const std::string& out_dir) {
+  CheckpointInfo info;
+  CaptionModel m = load_caption_model(checkpoint, &info);
+  std::error_code ec;
+  std::filesystem::create_directories(out_dir, ec);
+  if (ec) throw ConfigError("cannot create '" + out_dir + "': " + ec.message());
+  export_encoder_torchscript(m.encoder, out_dir + "/encoder.pt");
+  export_decoder_torchscript(m.decoder, out_dir + "/decoder.pt");
+  m.vocabulary.save(out_dir + "/vocab.txt");
+  return info.path;
 }
 
 }  // namespace capflow::model

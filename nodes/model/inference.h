@@ -39,4 +39,8 @@ struct PredictReport {
 PredictReport predict_folder(const std::string& checkpoint, const std::string& images_dir,
                              const std::string& out_csv, const InferenceOptions& options);
 
+// Writes OUT_DIR/encoder.pt and OUT_DIR/decoder.pt (TorchScript, for Python's torch.jit.load)
+// and OUT_DIR/vocab.txt (token per line, id order). Returns the checkpoint file used.
+std::string export_torchscript(const std::string& checkpoint, const std::string& out_dir);
+
 }  // namespace capflow::model

@@ -75,6 +75,8 @@ class Encode : public graph::TransformNode {
     options.depth = static_cast<int>(a.get_int("depth"));
     if (options.depth != 18 && options.depth != 34)
       throw ConfigError("depth must be 18 or 34, got " + std::to_string(options.depth));
+    // Initial weights from the pipeline's seed (LibTorch's default generator starts random).
+    torch::manual_seed(hash_keys({ctx.pipeline->seed, 0x656e63ULL /* "enc" */}));
     share_->encoder = ResNetEncoder(options);
     if (!a.is_null("weights")) load_encoder_weights(share_->encoder, a.get_string("weights"));
     share_->frozen = a.get_bool("freeze");
@@ -129,6 +131,7 @@ class Lstm : public graph::TransformNode {
     o.attention = static_cast<int>(a.get_int("attention"));
     o.dropout = a.get_float("dropout");
     o.encoder_channels = share_->encoder->feature_channels();
+    torch::manual_seed(hash_keys({seed_, 0x646563ULL /* "dec" */}));
     share_->decoder = AttentionDecoder(o);
     share_->decoder->train();
     share_->decoder_precision = parse_precision(a.get_string("precision"));

@@ -14,6 +14,6 @@ void add_demo_command(CLI::App& app);   // demo: the README's main job
 void add_info_command(CLI::App& app);   // info: versions, threads, BLAS, bf16
 void add_run_command(CLI::App& app);    // run PIPELINE.yaml: a flow graph
 void add_nodes_command(CLI::App& app);  // nodes: kinds, devices, arguments
-void add_model_commands(CLI::App& app); // eval, predict
+void add_model_commands(CLI::App& app); // eval, predict, export
 
 }  // namespace capflow::cli

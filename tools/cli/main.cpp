@@ -21,7 +21,7 @@ namespace {
 void use_passive_openmp_waits(int argc, char** argv) {
   if (argc < 2 || std::getenv("OMP_WAIT_POLICY") != nullptr) return;
   const char* command = argv[1];
-  for (const char* torch_command : {"run", "demo", "eval", "predict"}) {
+  for (const char* torch_command : {"run", "demo", "eval", "predict", "export"}) {
     if (std::strcmp(command, torch_command) == 0) {
       ::setenv("OMP_WAIT_POLICY", "PASSIVE", 1);
       ::execv("/proc/self/exe", argv);

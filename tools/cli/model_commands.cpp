@@ -48,7 +48,10 @@ void add_common(CLI::App* cmd, ModelCommandOptions& o) {
 
 }  // namespace
 
+void add_export_command(CLI::App& app);
+
 void add_model_commands(CLI::App& app) {
+  add_export_command(app);
   auto e = std::make_shared<ModelCommandOptions>();
   auto* eval = app.add_subcommand("eval", "Score a checkpoint on a labelled dataset (one JSON object)");
   add_common(eval, *e);
@@ -79,6 +82,19 @@ void add_model_commands(CLI::App& app) {
     const model::PredictReport r = model::predict_folder(p->checkpoint, p->images, p->out, p->inference);
     std::printf("predict: %zu rows written to %s (%zu unreadable images with an empty InChI) in %.2f s = %.1f images/s\n",
                 r.images, p->out.c_str(), r.unreadable, r.seconds, r.images_per_second);
+  });
+}
+
+void add_export_command(CLI::App& app) {
+  auto checkpoint = std::make_shared<std::string>();
+  auto out = std::make_shared<std::string>();
+  auto* cmd = app.add_subcommand("export", "Write a checkpoint's encoder and decoder as TorchScript (torch.jit.load)");
+  cmd->add_option("--checkpoint", *checkpoint, "Checkpoint file, checkpoints folder or run folder")->required();
+  cmd->add_option("--out", *out, "Folder for encoder.pt, decoder.pt and vocab.txt")->required();
+  cmd->callback([checkpoint, out] {
+    const std::string used = model::export_torchscript(*checkpoint, *out);
+    std::printf("export: %s -> %s/encoder.pt, %s/decoder.pt, %s/vocab.txt\n", used.c_str(), out->c_str(),
+                out->c_str(), out->c_str());
   });
 }
 

@@ -1,0 +1,180 @@
+#!/usr/bin/python3
+"""The PyTorch peer of capflow's training pipeline, for a like-for-like throughput comparison.
+
+Same architecture (ResNet-18 with a 1-channel stem + Show-Attend-Tell attention LSTM: embed
+256, hidden 512, attention 256), batch size, image size, precision (bf16 autocast with
+channels-last, or fp32), optimizer (Adam) and image files (a BMS-layout dataset made by
+`capflow data make`), read through a DataLoader (PIL decode, aspect-preserving resize with
+padding) with worker processes, written the way a PyTorch user would. Run with Debian's
+python3-torch:
+
+    /usr/bin/python3 bench/peer/peer_train.py --data data/demo --steps 12 --threads 2
+
+Prints one JSON object: images_per_second over the timed steps (after --warmup steps), the
+per-step losses, and the settings.
+"""
+import argparse
+import csv
+import json
+import os
+import re
+import sys
+import time
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+from PIL import Image
+
+TOKEN = re.compile(r"/[a-z]|[A-Z][a-z]?|\d+|.")  # layer prefixes, elements, numbers, punctuation
+
+
+def tokenize(inchi):
+    return TOKEN.findall(inchi[len("InChI=1S/"):])
+
+
+class BmsDataset(torch.utils.data.Dataset):
+    def __init__(self, root, size, vocab=None):
+        with open(os.path.join(root, "train_labels.csv"), newline="") as f:
+            rows = list(csv.reader(f))[1:]
+        self.items = [(os.path.join(root, "train", i[0], i[1], i[2], i + ".png"), inchi) for i, inchi in rows]
+        self.size = size
+        if vocab is None:
+            tokens = sorted({t for _, inchi in self.items for t in tokenize(inchi)})
+            vocab = ["<pad>", "<sos>", "<eos>", "<unk>"] + tokens
+        self.vocab = {t: i for i, t in enumerate(vocab)}
+
+    def __len__(self):
+        return len(self.items)
+
+    def __getitem__(self, i):
+        path, inchi = self.items[i]
+        img = Image.open(path).convert("L")
+        w, h = img.size
+        if h > w:  # upright, as capflow's bms_augment
+            img = img.transpose(Image.Transpose.ROTATE_90)
+            w, h = h, w
+        scale = min(self.size / w, self.size / h)
+        nw, nh = max(1, round(w * scale)), max(1, round(h * scale))
+        canvas = Image.new("L", (self.size, self.size), 255)
+        canvas.paste(img.resize((nw, nh), Image.Resampling.BOX), ((self.size - nw) // 2, (self.size - nh) // 2))
+        x = (255.0 - torch.frombuffer(bytearray(canvas.tobytes()), dtype=torch.uint8).float()) / 255.0
+        ids = [1] + [self.vocab.get(t, 3) for t in tokenize(inchi)] + [2]
+        return x.view(1, self.size, self.size), torch.tensor(ids)
+
+
+def collate(batch):
+    xs, ys = zip(*batch)
+    return torch.stack(xs), nn.utils.rnn.pad_sequence(ys, batch_first=True, padding_value=0)
+
+
+class BasicBlock(nn.Module):
+    def __init__(self, cin, cout, stride):
+        super().__init__()
+        self.conv1 = nn.Conv2d(cin, cout, 3, stride, 1, bias=False)
+        self.bn1 = nn.BatchNorm2d(cout)
+        self.conv2 = nn.Conv2d(cout, cout, 3, 1, 1, bias=False)
+        self.bn2 = nn.BatchNorm2d(cout)
+        self.downsample = None
+        if stride != 1 or cin != cout:
+            self.downsample = nn.Sequential(nn.Conv2d(cin, cout, 1, stride, bias=False), nn.BatchNorm2d(cout))
+
+    def forward(self, x):
+        y = F.relu(self.bn1(self.conv1(x)))
+        y = self.bn2(self.conv2(y))
+        return F.relu(y + (x if self.downsample is None else self.downsample(x)))
+
+
+class ResNet18(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.conv1 = nn.Conv2d(1, 64, 7, 2, 3, bias=False)
+        self.bn1 = nn.BatchNorm2d(64)
+        layers, cin = [], 64
+        for cout, stride in ((64, 1), (128, 2), (256, 2), (512, 2)):
+            layers.append(nn.Sequential(BasicBlock(cin, cout, stride), BasicBlock(cout, cout, 1)))
+            cin = cout
+        self.layer1, self.layer2, self.layer3, self.layer4 = layers
+
+    def forward(self, x):
+        x = F.max_pool2d(F.relu(self.bn1(self.conv1(x))), 3, 2, 1)
+        return self.layer4(self.layer3(self.layer2(self.layer1(x))))
+
+
+class AttentionDecoder(nn.Module):
+    def __init__(self, vocab, embed=256, hidden=512, attention=256, channels=512, dropout=0.5):
+        super().__init__()
+        self.embedding = nn.Embedding(vocab, embed)
+        self.enc_att = nn.Linear(channels, attention)
+        self.dec_att = nn.Linear(hidden, attention)
+        self.full_att = nn.Linear(attention, 1)
+        self.init_h = nn.Linear(channels, hidden)
+        self.init_c = nn.Linear(channels, hidden)
+        self.f_beta = nn.Linear(hidden, channels)
+        self.lstm = nn.LSTMCell(embed + channels, hidden)
+        self.dropout = nn.Dropout(dropout)
+        self.fc = nn.Linear(hidden, vocab)
+
+    def forward(self, features, tokens):
+        feats = features.flatten(2).transpose(1, 2)  # [N, P, C]
+        enc = self.enc_att(feats)
+        mean = feats.mean(1)
+        h, c = self.init_h(mean), self.init_c(mean)
+        emb = self.embedding(tokens)
+        outs = []
+        for t in range(tokens.size(1) - 1):
+            alpha = torch.softmax(self.full_att(torch.tanh(enc + self.dec_att(h).unsqueeze(1))).squeeze(2), 1)
+            context = torch.sigmoid(self.f_beta(h)) * (alpha.unsqueeze(2) * feats).sum(1)
+            h, c = self.lstm(torch.cat([emb[:, t], context], 1), (h, c))
+            outs.append(self.fc(self.dropout(h)))
+        return torch.stack(outs, 1)
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument("--data", required=True)
+    p.add_argument("--batch", type=int, default=32)
+    p.add_argument("--size", type=int, default=224)
+    p.add_argument("--precision", choices=["bf16", "fp32"], default="bf16")
+    p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--workers", type=int, default=1)
+    p.add_argument("--steps", type=int, default=10, help="timed steps")
+    p.add_argument("--warmup", type=int, default=2, help="untimed steps first")
+    a = p.parse_args()
+    torch.set_num_threads(a.threads)
+    torch.manual_seed(42)
+    data = BmsDataset(a.data, a.size)
+    loader = torch.utils.data.DataLoader(data, batch_size=a.batch, shuffle=True, num_workers=a.workers,
+                                         collate_fn=collate, drop_last=True, persistent_workers=a.workers > 0)
+    encoder, decoder = ResNet18(), AttentionDecoder(len(data.vocab))
+    channels_last = a.precision == "bf16"
+    if channels_last:
+        encoder = encoder.to(memory_format=torch.channels_last)
+    opt = torch.optim.Adam(list(encoder.parameters()) + list(decoder.parameters()), lr=3e-4)
+    losses, t0, done = [], None, 0
+    while done < a.warmup + a.steps:
+        for x, y in loader:
+            if done == a.warmup:
+                t0 = time.perf_counter()
+            if channels_last:
+                x = x.contiguous(memory_format=torch.channels_last)
+            with torch.autocast("cpu", dtype=torch.bfloat16, enabled=a.precision == "bf16"):
+                logits = decoder(encoder(x), y)
+                loss = F.cross_entropy(logits.float().reshape(-1, logits.size(-1)), y[:, 1:].reshape(-1),
+                                       ignore_index=0)
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+            losses.append(loss.item())
+            done += 1
+            if done == a.warmup + a.steps:
+                break
+    seconds = time.perf_counter() - t0
+    json.dump({"peer": "pytorch " + torch.__version__, "images_per_second": a.steps * a.batch / seconds,
+               "seconds": seconds, "steps": a.steps, "batch": a.batch, "size": a.size, "precision": a.precision,
+               "threads": a.threads, "workers": a.workers, "losses": losses}, sys.stdout)
+    print()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,179 @@
+// Training, checkpoints, eval and predict end to end: the real binary on a tiny generated
+// dataset with a small pipeline (tests/pipelines/tiny-train.yaml).
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <sstream>
+
+#include <nlohmann/json.hpp>
+
+#include "nodes/io/labels_csv.h"
+#include "tests/test_support.h"
+
+namespace fs = std::filesystem;
+using capflow::testing::read_text;
+using capflow::testing::run_command;
+
+namespace {
+
+const std::string kBin = CAPFLOW_BINARY;
+const std::string kPipeline = std::string(CAPFLOW_SOURCE_DIR) + "/tests/pipelines/tiny-train.yaml";
+
+nlohmann::json read_json(const std::string& path) { return nlohmann::json::parse(read_text(path)); }
+
+// step -> loss, from a run's metrics.jsonl.
+std::map<int, double> losses(const std::string& run_dir) {
+  std::map<int, double> out;
+  std::istringstream in(read_text(run_dir + "/metrics.jsonl"));
+  for (std::string line; std::getline(in, line);) {
+    const auto m = nlohmann::json::parse(line);
+    if (m.contains("loss")) out[m.at("step").get<int>()] = m.at("loss").get<double>();
+  }
+  return out;
+}
+
+class TrainCli : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    base_ = capflow::testing::make_temp_dir("traincli");
+    auto r = run_command(kBin + " data make --out " + base_ + "/data --count 24 --seed 5 --no-progress");
+    ASSERT_EQ(r.status, 0) << r.output;
+    r = run_command(kBin + " data make --out " + base_ + "/holdout --count 8 --seed 6 --no-progress --exclude " +
+                    base_ + "/data/train_labels.csv");
+    ASSERT_EQ(r.status, 0) << r.output;
+    // The uninterrupted reference run: 6 steps, checkpoints at 3 and 6.
+    r = train("whole", "");
+    ASSERT_EQ(r.status, 0) << r.output;
+  }
+  static void TearDownTestSuite() { fs::remove_all(base_); }
+
+  static capflow::testing::RunResult train(const std::string& name, const std::string& extra) {
+    return run_command(kBin + " run " + kPipeline + " --quiet --out " + base_ + "/" + name + " --set data.root=" +
+                       base_ + "/data --set data.val_root=" + base_ + "/holdout " + extra);
+  }
+
+  static inline std::string base_;
+};
+
+TEST_F(TrainCli, TrainsWritesCheckpointsAndEvaluates) {
+  const auto summary = read_json(base_ + "/whole/summary.json");
+  EXPECT_EQ(summary.at("steps"), 6);
+  EXPECT_EQ(summary.at("images"), 48);
+  EXPECT_TRUE(summary.at("loss_first").is_number());
+  EXPECT_TRUE(summary.at("loss_last").is_number());
+  const auto& eval = summary.at("eval");
+  EXPECT_EQ(eval.at("images"), 8);
+  EXPECT_GT(eval.at("levenshtein_mean").get<double>(), 0.0);
+  EXPECT_GE(eval.at("exact_match").get<double>(), 0.0);
+  EXPECT_LE(eval.at("valid_inchi_fraction").get<double>(), 1.0);
+  EXPECT_TRUE(fs::exists(base_ + "/whole/checkpoints/step-00000003.pt"));
+  EXPECT_TRUE(fs::exists(base_ + "/whole/checkpoints/step-00000006.pt"));
+  for (const auto& e : fs::directory_iterator(base_ + "/whole/checkpoints"))
+    EXPECT_EQ(e.path().extension(), ".pt") << e.path();  // no .partial left behind
+}
+
+TEST_F(TrainCli, AFewStepsLowerTheLossOnATinySet) {
+  // 8 images seen over and over: the captions are learnt quickly.
+  const auto ok = train("memorise", "--set nodes.read.limit=8 --set train.max_steps=20 "
+                                    "--set nodes.optimize.checkpoint_every=0 --set nodes.optimize.eval_images=0");
+  ASSERT_EQ(ok.status, 0) << ok.output;
+  const auto l = losses(base_ + "/memorise");
+  ASSERT_EQ(l.size(), 20u);
+  double first = 0, last = 0;
+  for (int s = 1; s <= 3; ++s) first += l.at(s) / 3;
+  for (int s = 18; s <= 20; ++s) last += l.at(s) / 3;
+  // About 3.8 → 3.1 (log(V) ≈ 4 for an untrained model).
+  EXPECT_LT(last, first - 0.4) << "first " << first << ", last " << last;
+}
+
+TEST_F(TrainCli, ResumeGivesTheSameFollowingLosses) {
+  auto r = train("part", "--set train.max_steps=3");
+  ASSERT_EQ(r.status, 0) << r.output;
+  r = run_command(kBin + " run " + kPipeline + " --quiet --resume " + base_ + "/part --set data.root=" + base_ +
+                  "/data --set data.val_root=" + base_ + "/holdout");
+  ASSERT_EQ(r.status, 0) << r.output;
+  EXPECT_NE(r.output.find("resuming from"), std::string::npos) << r.output;
+  const auto whole = losses(base_ + "/whole"), resumed = losses(base_ + "/part");
+  ASSERT_EQ(whole.size(), 6u);
+  ASSERT_EQ(resumed.size(), 6u);  // steps 1-3, then 4-6 appended by the resumed run
+  for (int s = 1; s <= 6; ++s) EXPECT_NEAR(resumed.at(s), whole.at(s), 1e-5 * whole.at(s)) << "step " << s;
+  EXPECT_EQ(read_json(base_ + "/part/summary.json").at("images"), 24);  // the resumed part
+}
+
+TEST_F(TrainCli, ATruncatedOrForeignCheckpointIsRefusedAndThePreviousKept) {
+  const std::string dir = base_ + "/broken";
+  fs::create_directories(dir);
+  fs::copy(base_ + "/whole/checkpoints", dir + "/checkpoints", fs::copy_options::recursive);
+  const std::string newest = dir + "/checkpoints/step-00000006.pt", previous = dir + "/checkpoints/step-00000003.pt";
+  const std::string bytes = read_text(newest);
+  std::ofstream(newest, std::ios::binary | std::ios::trunc) << bytes.substr(0, bytes.size() / 3);
+  const std::string before = read_text(previous);
+  auto r = run_command(kBin + " run " + kPipeline + " --quiet --resume " + dir + " --set data.root=" + base_ + "/data");
+  EXPECT_EQ(r.status, 2) << r.output;
+  EXPECT_NE(r.output.find(newest), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("truncated"), std::string::npos) << r.output;
+  EXPECT_EQ(read_text(previous), before);
+  // A file that is not a capflow checkpoint at all.
+  std::ofstream(newest, std::ios::trunc) << "not a checkpoint\n";
+  r = run_command(kBin + " eval --checkpoint " + newest + " --data " + base_ + "/holdout");
+  EXPECT_EQ(r.status, 2) << r.output;
+  EXPECT_NE(r.output.find(newest), std::string::npos) << r.output;
+  // The previous one still serves.
+  r = run_command(kBin + " eval --checkpoint " + previous + " --data " + base_ + "/holdout --limit 4");
+  EXPECT_EQ(r.status, 0) << r.output;
+}
+
+TEST_F(TrainCli, EvalPrintsSaneNumbers) {
+  const auto r = run_command(kBin + " eval --checkpoint " + base_ + "/whole --data " + base_ + "/holdout --limit 6 2>/dev/null");
+  ASSERT_EQ(r.status, 0) << r.output;
+  const auto j = nlohmann::json::parse(r.output.substr(r.output.find('{')));
+  EXPECT_EQ(j.at("images"), 6);
+  EXPECT_GT(j.at("levenshtein_mean").get<double>(), 0.0);
+  EXPECT_GE(j.at("exact_match").get<double>(), 0.0);
+  EXPECT_LE(j.at("exact_match").get<double>(), 1.0);
+  EXPECT_GE(j.at("valid_inchi_fraction").get<double>(), 0.0);
+  EXPECT_LE(j.at("valid_inchi_fraction").get<double>(), 1.0);
+  EXPECT_GT(j.at("images_per_second").get<double>(), 0.0);
+  // Beam width 1 is greedy: the same numbers.
+  const auto b = run_command(kBin + " eval --checkpoint " + base_ + "/whole --data " + base_ +
+                             "/holdout --limit 6 --beam 1 2>/dev/null");
+  const auto jb = nlohmann::json::parse(b.output.substr(b.output.find('{')));
+  EXPECT_EQ(jb.at("levenshtein_mean"), j.at("levenshtein_mean"));
+  const auto b3 = run_command(kBin + " eval --checkpoint " + base_ + "/whole --data " + base_ +
+                              "/holdout --limit 6 --beam 3 2>/dev/null");
+  EXPECT_EQ(b3.status, 0) << b3.output;
+}
+
+TEST_F(TrainCli, PredictWritesOneRowPerImageEvenUnreadableOnes) {
+  const std::string images = base_ + "/test-images";
+  fs::create_directories(images + "/x");
+  int n = 0;
+  for (const auto& e : fs::recursive_directory_iterator(base_ + "/holdout/train"))
+    if (e.is_regular_file() && n < 5) fs::copy(e.path(), images + "/x/" + e.path().filename().string()), ++n;
+  std::ofstream(images + "/x/broken.png") << "not a png";
+  const auto r = run_command(kBin + " predict --checkpoint " + base_ + "/whole --images " + images + " --out " +
+                             base_ + "/submission.csv");
+  ASSERT_EQ(r.status, 0) << r.output;
+  EXPECT_NE(r.output.find("broken.png"), std::string::npos) << r.output;
+  const auto rows = capflow::io::read_labels_csv(base_ + "/submission.csv");
+  ASSERT_EQ(rows.size(), 6u);
+  int empty = 0;
+  for (const auto& row : rows) empty += row.inchi.empty() ? 1 : 0;
+  EXPECT_EQ(empty, 1);
+}
+
+TEST_F(TrainCli, ExportsTorchScriptThatPythonRuns) {
+  const auto r = run_command(kBin + " export --checkpoint " + base_ + "/whole --out " + base_ + "/exported");
+  ASSERT_EQ(r.status, 0) << r.output;
+  if (!fs::exists("/usr/bin/python3")) GTEST_SKIP() << "no /usr/bin/python3 (Debian's python3-torch)";
+  const auto py = run_command("/usr/bin/python3 -c \"import torch; e = torch.jit.load('" + base_ +
+                              "/exported/encoder.pt'); f = e(torch.zeros(1, 1, 64, 64)); print('features', tuple(f.shape)); "
+                              "d = torch.jit.load('" + base_ + "/exported/decoder.pt'); print('decoder ok')\"");
+  ASSERT_EQ(py.status, 0) << py.output;
+  EXPECT_NE(py.output.find("features (1, 512, 2, 2)"), std::string::npos) << py.output;
+  EXPECT_NE(py.output.find("decoder ok"), std::string::npos) << py.output;
+}
+
+}  // namespace
