@@ -53,6 +53,22 @@ c10::IValue read_field(torch::serialize::InputArchive& archive, const std::strin
   return value;
 }
 
+// The scalar fields of CheckpointInfo, by stored type: one table serves reading and writing.
+const std::pair<const char*, std::uint64_t CheckpointInfo::*> kCountFields[] = {
+    {"step", &CheckpointInfo::step},
+    {"epoch", &CheckpointInfo::epoch},
+    {"groups_done", &CheckpointInfo::groups_done},
+    {"images", &CheckpointInfo::images}};
+const std::pair<const char*, std::int64_t CheckpointInfo::*> kIntFields[] = {
+    {"world_size", &CheckpointInfo::world_size},   {"encoder_depth", &CheckpointInfo::encoder_depth},
+    {"embed", &CheckpointInfo::embed},             {"hidden", &CheckpointInfo::hidden},
+    {"attention", &CheckpointInfo::attention},     {"image_width", &CheckpointInfo::image_width},
+    {"image_height", &CheckpointInfo::image_height}};
+const std::pair<const char*, double CheckpointInfo::*> kRealFields[] = {
+    {"loss", &CheckpointInfo::loss}, {"seconds", &CheckpointInfo::seconds}, {"dropout", &CheckpointInfo::dropout}};
+const std::pair<const char*, std::string CheckpointInfo::*> kTextFields[] = {
+    {"precision", &CheckpointInfo::precision}, {"config_yaml", &CheckpointInfo::config_yaml}};
+
 }  // namespace
 
 std::string checkpoint_file_name(std::uint64_t step) {
@@ -94,26 +110,12 @@ CheckpointInfo read_checkpoint_info(const std::string& path) {
                       "', expected '" + kCheckpointFormat + "'");
   CheckpointInfo info;
   info.path = path;
-  auto u64 = [&](const char* name) { return static_cast<std::uint64_t>(read_field(archive, path, name).toInt()); };
-  auto i64 = [&](const char* name) { return read_field(archive, path, name).toInt(); };
-  auto f64 = [&](const char* name) { return read_field(archive, path, name).toDouble(); };
   try {
-    info.step = u64("step");
-    info.epoch = u64("epoch");
-    info.groups_done = u64("groups_done");
-    info.images = u64("images");
-    info.loss = f64("loss");
-    info.seconds = f64("seconds");
-    info.world_size = i64("world_size");
-    info.precision = read_field(archive, path, "precision").toStringRef();
-    info.encoder_depth = i64("encoder_depth");
-    info.embed = i64("embed");
-    info.hidden = i64("hidden");
-    info.attention = i64("attention");
-    info.dropout = f64("dropout");
-    info.image_width = i64("image_width");
-    info.image_height = i64("image_height");
-    info.config_yaml = read_field(archive, path, "config_yaml").toStringRef();
+    for (const auto& [name, field] : kCountFields)
+      info.*field = static_cast<std::uint64_t>(read_field(archive, path, name).toInt());
+    for (const auto& [name, field] : kIntFields) info.*field = read_field(archive, path, name).toInt();
+    for (const auto& [name, field] : kRealFields) info.*field = read_field(archive, path, name).toDouble();
+    for (const auto& [name, field] : kTextFields) info.*field = read_field(archive, path, name).toStringRef();
     for (const auto& token : read_field(archive, path, "vocabulary").toListRef())
       info.vocabulary.push_back(token.toStringRef());
   } catch (const c10::Error& e) {
@@ -127,22 +129,11 @@ void write_checkpoint(const std::string& path, const CheckpointInfo& info,
                       torch::optim::Optimizer* optimizer, int keep) {
   torch::serialize::OutputArchive archive;
   archive.write(kKey + "format", c10::IValue(std::string(kCheckpointFormat)));
-  archive.write(kKey + "step", c10::IValue(static_cast<std::int64_t>(info.step)));
-  archive.write(kKey + "epoch", c10::IValue(static_cast<std::int64_t>(info.epoch)));
-  archive.write(kKey + "groups_done", c10::IValue(static_cast<std::int64_t>(info.groups_done)));
-  archive.write(kKey + "images", c10::IValue(static_cast<std::int64_t>(info.images)));
-  archive.write(kKey + "loss", c10::IValue(info.loss));
-  archive.write(kKey + "seconds", c10::IValue(info.seconds));
-  archive.write(kKey + "world_size", c10::IValue(info.world_size));
-  archive.write(kKey + "precision", c10::IValue(info.precision));
-  archive.write(kKey + "encoder_depth", c10::IValue(info.encoder_depth));
-  archive.write(kKey + "embed", c10::IValue(info.embed));
-  archive.write(kKey + "hidden", c10::IValue(info.hidden));
-  archive.write(kKey + "attention", c10::IValue(info.attention));
-  archive.write(kKey + "dropout", c10::IValue(info.dropout));
-  archive.write(kKey + "image_width", c10::IValue(info.image_width));
-  archive.write(kKey + "image_height", c10::IValue(info.image_height));
-  archive.write(kKey + "config_yaml", c10::IValue(info.config_yaml));
+  for (const auto& [name, field] : kCountFields)
+    archive.write(kKey + name, c10::IValue(static_cast<std::int64_t>(info.*field)));
+  for (const auto& [name, field] : kIntFields) archive.write(kKey + name, c10::IValue(info.*field));
+  for (const auto& [name, field] : kRealFields) archive.write(kKey + name, c10::IValue(info.*field));
+  for (const auto& [name, field] : kTextFields) archive.write(kKey + name, c10::IValue(info.*field));
   c10::List<std::string> vocabulary;
   for (const auto& token : info.vocabulary) vocabulary.push_back(token);
   archive.write(kKey + "vocabulary", c10::IValue(vocabulary));
