@@ -209,6 +209,26 @@ TEST(ModelDecoder, StepsMatchTeacherForcing) {
   }
 }
 
+// Padded rows of different lengths: forward computes only the rows still captioning at each
+// step (longest first); at every real position the logits equal those of the row alone.
+TEST(ModelDecoder, PaddedRowsOfDifferentLengthsMatchTheRowsAlone) {
+  torch::manual_seed(4);
+  AttentionDecoder decoder(tiny_options());
+  decoder->eval();
+  const auto features = torch::randn({3, 8, 3, 3});
+  const auto tokens = torch::tensor({1, 5, 2, 0, 0, 0,    // length 3
+                                     1, 9, 4, 10, 11, 2,  // length 6
+                                     1, 6, 7, 2, 0, 0},   // length 4
+                                    torch::kLong).view({3, 6});
+  const int lengths[] = {3, 6, 4};
+  const auto logits = decoder->forward(features, tokens);
+  ASSERT_EQ(logits.sizes(), (std::vector<int64_t>{3, 5, tiny_options().vocab_size}));
+  for (int r = 0; r < 3; ++r) {
+    const auto alone = decoder->forward(features.narrow(0, r, 1), tokens.narrow(0, r, 1).narrow(1, 0, lengths[r]));
+    EXPECT_TRUE(torch::allclose(logits.narrow(0, r, 1).narrow(1, 0, lengths[r] - 1), alone, 1e-5, 1e-5)) << "row " << r;
+  }
+}
+
 TEST(ModelDecoder, Bf16AutocastKeepsTheLstmStateInFloat) {
   torch::manual_seed(5);
   AttentionDecoder decoder(tiny_options());

@@ -4,6 +4,7 @@
 #include <ATen/autocast_mode.h>
 
 #include <string>
+#include <vector>
 
 #include "graph/errors.h"
 
@@ -96,9 +97,19 @@ torch::Tensor AttentionDecoderImpl::forward(const torch::Tensor& features,
   TORCH_CHECK(tokens.dim() == 2 && tokens.size(1) >= 2 && tokens.size(0) == features.size(0),
               "attention decoder: tokens must be int64 [N, T>=2] with N = features' batch, got ",
               tokens.sizes(), " for features ", features.sizes());
-  const auto feats = flatten_features(features);                   // [N, P, C]
-  const auto enc_proj = enc_att(feats);                            // [N, P, A], once
-  const auto mean = feats.mean(1);
+  const int64_t n = tokens.size(0);
+  // Rows by caption length, longest first (stable): at step t only the rows whose caption still
+  // has a token to predict are computed, a shrinking prefix, as in the reference Show, Attend
+  // and Tell code. The others' outputs are zero hidden states, at <pad> targets the loss
+  // ignores. The logits come back in the callers' row order.
+  const auto lengths = tokens.ne(0).sum(1);                       // <sos> ... <eos>
+  const auto order = std::get<1>(lengths.sort(/*stable=*/true, /*dim=*/0, /*descending=*/true));
+  const auto sorted_lengths = lengths.index_select(0, order).to(torch::kLong).contiguous();
+  const int64_t* len = sorted_lengths.data_ptr<int64_t>();
+  const auto toks = tokens.index_select(0, order);
+  const auto all_feats = flatten_features(features).index_select(0, order);  // [N, P, C]
+  const auto all_proj = enc_att(all_feats);                       // [N, P, A], once
+  const auto mean = all_feats.mean(1);
   auto h = init_h(mean).to(torch::kFloat);
   auto c = init_c(mean).to(torch::kFloat);
 
@@ -106,18 +117,30 @@ torch::Tensor AttentionDecoderImpl::forward(const torch::Tensor& features,
   // Input-gate contribution of every input token, one matmul for all steps, then split by
   // step (unbind: one stack in backward, where per-step select would zero-fill the whole
   // tensor every step).
-  const auto in_gates = embed_gates(embedding(tokens.narrow(1, 0, steps).t()))
+  const auto in_gates = embed_gates(embedding(toks.narrow(1, 0, steps).t()))
                             .to(torch::kFloat)
                             .unbind(0);                            // T-1 × [N, 4H]
   std::vector<torch::Tensor> hs;
   hs.reserve(steps);
+  int64_t active = n;
   for (int64_t t = 0; t < steps; ++t) {
-    cell(feats, enc_proj, in_gates[t], h, c);
-    hs.push_back(h);
+    while (active > 0 && len[active - 1] - 1 <= t) --active;      // row done: no target at t+1
+    if (active == 0) {
+      hs.push_back(torch::zeros({n, options_.hidden}, h.options()));
+      continue;
+    }
+    if (active < h.size(0)) {
+      h = h.narrow(0, 0, active);
+      c = c.narrow(0, 0, active);
+    }
+    const auto gates = active == n ? in_gates[t] : in_gates[t].narrow(0, 0, active);
+    cell(all_feats.narrow(0, 0, active), all_proj.narrow(0, 0, active), gates, h, c);
+    hs.push_back(active == n ? h : torch::cat({h, torch::zeros({n - active, h.size(1)}, h.options())}));
   }
   // Output layer once over all steps.
   const auto all_h = torch::stack(hs, 1);                          // [N, T-1, H]
-  return fc(torch::dropout(all_h, options_.dropout, is_training()));
+  const auto logits = fc(torch::dropout(all_h, options_.dropout, is_training()));
+  return logits.index_select(0, order.argsort());
 }
 
 DecoderState AttentionDecoderImpl::init_state(const torch::Tensor& features) {
