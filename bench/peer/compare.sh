@@ -2,25 +2,29 @@
 # capflow against its PyTorch peer, back to back, on the same image files: training images/s
 # (ResNet-18 + attention LSTM, 224×224, batch 32, bf16 + channels-last, THREADS threads), each
 # measured in steady state (after WARMUP steps), and their ratio.
-#   bash bench/peer/compare.sh [DATA_DIR] [STEPS] [THREADS] [PRECISION]
-#   (defaults: data/demo, 10 timed steps after 2 warm-up steps, 2 threads, bf16)
+#   bash bench/peer/compare.sh [DATA_DIR] [STEPS] [THREADS] [PRECISION] [PIPELINE]
+#   (defaults: data/demo, 10 timed steps after 2 warm-up steps, 2 threads, bf16,
+#    pipelines/train-cpu.yaml; with pipelines/train-frozen.yaml the peer freezes its encoder too)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 data=${1:-data/demo}
 steps=${2:-10}
 threads=${3:-2}
 precision=${4:-bf16}
+pipeline=${5:-pipelines/train-cpu.yaml}
+freeze=""
+case "$pipeline" in *frozen*) freeze="--freeze" ;; esac
 warmup=2
 out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT
 [ -f "$data/train_labels.csv" ] || build/capflow data make --out "$data" --count 2000 --no-progress
 
-build/capflow run pipelines/train-cpu.yaml --quiet --out "$out/capflow" --set data.root="$data" \
+build/capflow run "$pipeline" --quiet --out "$out/capflow" --set data.root="$data" \
   --set data.val_root=null --set train.max_steps=$((warmup + steps)) --set resources.threads="$threads" \
   --set nodes.encode.precision="$precision" --set nodes.lstm.precision="$precision" \
   --set nodes.optimize.checkpoint_every=0 --set nodes.optimize.eval_images=0 >/dev/null
 /usr/bin/python3 bench/peer/peer_train.py --data "$data" --steps "$steps" --warmup "$warmup" \
-  --threads "$threads" --workers 1 --precision "$precision" > "$out/peer.json"
+  --threads "$threads" --workers 1 --precision "$precision" $freeze > "$out/peer.json"
 
 /usr/bin/python3 - "$out" "$warmup" <<'PY'
 import json, sys
@@ -38,5 +42,6 @@ print(f"capflow (C++, oneTBB flow graph):      {capflow:6.1f} images/s  (steps {
 print(f"PyTorch peer (Python, DataLoader x{peer['workers']}): {peer['images_per_second']:6.1f} images/s  "
       f"(steps {warmup + 1}-{warmup + peer['steps']})")
 print(f"ratio capflow / peer: {capflow / peer['images_per_second']:.2f}  "
-      f"({peer['precision']}, batch {peer['batch']}, {peer['size']}x{peer['size']}, {peer['threads']} threads)")
+      f"({peer['precision']}, batch {peer['batch']}, {peer['size']}x{peer['size']}, {peer['threads']} threads"
+      f"{', frozen encoder' if peer['freeze'] else ''})")
 PY

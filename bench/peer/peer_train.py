@@ -140,6 +140,7 @@ def main():
     p.add_argument("--workers", type=int, default=1)
     p.add_argument("--steps", type=int, default=10, help="timed steps")
     p.add_argument("--warmup", type=int, default=2, help="untimed steps first")
+    p.add_argument("--freeze", action="store_true", help="frozen encoder (eval mode, no gradients)")
     a = p.parse_args()
     torch.set_num_threads(a.threads)
     torch.manual_seed(42)
@@ -150,7 +151,13 @@ def main():
     channels_last = a.precision == "bf16"
     if channels_last:
         encoder = encoder.to(memory_format=torch.channels_last)
-    opt = torch.optim.Adam(list(encoder.parameters()) + list(decoder.parameters()), lr=3e-4)
+    params = list(decoder.parameters())
+    if a.freeze:
+        encoder.eval()
+        encoder.requires_grad_(False)
+    else:
+        params += list(encoder.parameters())
+    opt = torch.optim.Adam(params, lr=3e-4)
     losses, t0, done = [], None, 0
     while done < a.warmup + a.steps:
         for x, y in loader:
@@ -159,7 +166,9 @@ def main():
             if channels_last:
                 x = x.contiguous(memory_format=torch.channels_last)
             with torch.autocast("cpu", dtype=torch.bfloat16, enabled=a.precision == "bf16"):
-                logits = decoder(encoder(x), y)
+                with torch.no_grad() if a.freeze else torch.enable_grad():
+                    features = encoder(x)
+                logits = decoder(features, y)
                 loss = F.cross_entropy(logits.float().reshape(-1, logits.size(-1)), y[:, 1:].reshape(-1),
                                        ignore_index=0)
             opt.zero_grad()
@@ -172,7 +181,7 @@ def main():
     seconds = time.perf_counter() - t0
     json.dump({"peer": "pytorch " + torch.__version__, "images_per_second": a.steps * a.batch / seconds,
                "seconds": seconds, "steps": a.steps, "batch": a.batch, "size": a.size, "precision": a.precision,
-               "threads": a.threads, "workers": a.workers, "losses": losses}, sys.stdout)
+               "threads": a.threads, "workers": a.workers, "freeze": a.freeze, "losses": losses}, sys.stdout)
     print()
 
 

@@ -16,21 +16,30 @@ std::vector<std::vector<int>> greedy_decode(AttentionDecoder& decoder,
   if (n == 0 || max_length <= 0) return out;
   auto state = decoder->init_state(features);
   auto tokens = torch::full({n}, sos, torch::kLong);
-  std::vector<char> finished(n, 0);
-  int64_t open = n;
-  for (int t = 0; t < max_length && open > 0; ++t) {
+  // rows[j]: the image of the j-th row still decoding; finished rows leave the batch, so the
+  // later steps compute only the captions still open.
+  std::vector<int64_t> rows(static_cast<std::size_t>(n));
+  for (int64_t i = 0; i < n; ++i) rows[static_cast<std::size_t>(i)] = i;
+  for (int t = 0; t < max_length && !rows.empty(); ++t) {
     const auto log_probs = decoder->step(state, tokens);
     tokens = log_probs.argmax(1);
     const auto* next = tokens.data_ptr<int64_t>();
-    for (int64_t i = 0; i < n; ++i) {
-      if (finished[i]) continue;
-      if (next[i] == eos) {
-        finished[i] = 1;
-        --open;
-      } else {
-        out[i].push_back(static_cast<int>(next[i]));
-      }
+    std::vector<int64_t> keep;
+    keep.reserve(rows.size());
+    for (std::size_t j = 0; j < rows.size(); ++j) {
+      if (next[j] == eos) continue;
+      out[static_cast<std::size_t>(rows[j])].push_back(static_cast<int>(next[j]));
+      keep.push_back(static_cast<int64_t>(j));
     }
+    if (keep.size() == rows.size()) continue;
+    std::vector<int64_t> still;
+    still.reserve(keep.size());
+    for (const int64_t j : keep) still.push_back(rows[static_cast<std::size_t>(j)]);
+    rows = std::move(still);
+    if (rows.empty()) break;
+    const auto index = torch::tensor(keep, torch::kLong);
+    state.select_rows(index);
+    tokens = tokens.index_select(0, index);
   }
   return out;
 }
