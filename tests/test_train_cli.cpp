@@ -102,6 +102,21 @@ TEST_F(TrainCli, ResumeGivesTheSameFollowingLosses) {
   EXPECT_EQ(read_json(base_ + "/part/summary.json").at("images"), 24);  // the resumed part
 }
 
+TEST_F(TrainCli, CtrlCKeepsTheWorkDoneInACheckpoint) {
+  // Far more steps than fit in the time: SIGINT after a few seconds ends the run cleanly.
+  const auto r = run_command("timeout --preserve-status -s INT 8 " + kBin + " run " + kPipeline + " --quiet --out " +
+                             base_ + "/interrupted --set data.root=" + base_ +
+                             "/data --set train.max_steps=100000 --set nodes.optimize.checkpoint_every=0");
+  EXPECT_EQ(r.status, 130) << r.output;
+  const auto summary = read_json(base_ + "/interrupted/summary.json");
+  EXPECT_TRUE(summary.at("stopped_early").get<bool>());
+  const int steps = summary.at("steps").get<int>();
+  ASSERT_GT(steps, 0) << r.output;
+  char name[32];
+  std::snprintf(name, sizeof name, "step-%08d.pt", steps);
+  EXPECT_TRUE(fs::exists(base_ + "/interrupted/checkpoints/" + name)) << name;
+}
+
 TEST_F(TrainCli, ATruncatedOrForeignCheckpointIsRefusedAndThePreviousKept) {
   const std::string dir = base_ + "/broken";
   fs::create_directories(dir);

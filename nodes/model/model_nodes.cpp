@@ -252,6 +252,7 @@ class Optimize : public graph::SinkNode {
     const std::uint64_t s = trainer_->step();
     ctx_.report("loss", trainer_->last_loss(), s);
     ctx_.report("lr", trainer_->last_lr(), s);
+    if (trainer_->options().clip_norm > 0) ctx_.report("grad_norm", trainer_->last_grad_norm(), s);
     ctx_.report("images", static_cast<double>(images_), s);
     if (checkpoint_every_ > 0 && s % checkpoint_every_ == 0) checkpoint();
     if (eval_every_ > 0 && s % eval_every_ == 0) evaluate();
