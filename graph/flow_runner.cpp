@@ -257,6 +257,7 @@ class FlowRun {
   std::atomic<bool> stop_seen_{false};
 
   std::mutex failure_mutex_;
+  std::atomic<bool> failed_{false};  // failure_ is set (readable without the lock)
   std::exception_ptr failure_;
   std::string failure_prefix_;
 
@@ -288,6 +289,7 @@ void FlowRun::fail(const Stage& s, const std::string& item, std::exception_ptr e
   {
     std::lock_guard<std::mutex> lock(failure_mutex_);
     if (!failure_) {
+      failed_ = true;
       failure_ = error;
       failure_prefix_ = "node '" + s.plan.spec->name + "' (" + format_location(s.plan.spec->where) +
                         ") failed on " + item + ": ";
@@ -436,7 +438,7 @@ GroupPtr FlowRun::next_group(tbb::flow_control& fc) {
       ++items;
       ++source_items_;
     }
-    if (source_done_ && !lookahead_ && epoch_open_ && !failure_) close_epoch(*group);
+    if (source_done_ && !lookahead_ && epoch_open_ && !failed_.load()) close_epoch(*group);
   }
   if (group->empty()) {
     fc.stop();
