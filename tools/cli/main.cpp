@@ -14,17 +14,22 @@
 
 namespace {
 
-// LibTorch runs its intra-op work on OpenMP (libgomp). By default idle OpenMP workers spin,
-// and here they share the cores with the flow graph's threads: spinning workers then steal the
-// core the thread they wait for needs (training measured 2.4x slower). libgomp reads
-// OMP_WAIT_POLICY once, when it is loaded, before main(); so the commands that run LibTorch
-// start themselves again with OMP_WAIT_POLICY=PASSIVE unless the caller chose a policy.
-void use_passive_openmp_waits(int argc, char** argv) {
-  if (argc < 2 || std::getenv("OMP_WAIT_POLICY") != nullptr) return;
+// LibTorch runs its intra-op work on OpenMP (libgomp). By default idle OpenMP workers spin for
+// a long time, and here they share the cores with the flow graph's threads: a spinning worker
+// then steals the core that the thread it waits for needs (training measured 1.7 images/s
+// against 4.8 under load). Never spinning (OMP_WAIT_POLICY=PASSIVE) pays a futex wake-up per
+// parallel region, which the decoder's many small steps feel: a short spin, then sleep, was
+// fastest (2 cores, 8 steps of train-cpu.yaml: 15-18 images/s against 13.8 passive).
+// libgomp reads its settings once, when it is loaded, before main(); so the commands that run
+// LibTorch start themselves again with them, unless the caller chose a policy.
+void use_short_openmp_spins(int argc, char** argv) {
+  if (argc < 2 || std::getenv("OMP_WAIT_POLICY") != nullptr || std::getenv("GOMP_SPINCOUNT") != nullptr)
+    return;
   const char* command = argv[1];
   for (const char* torch_command : {"run", "demo", "eval", "predict", "export"}) {
     if (std::strcmp(command, torch_command) == 0) {
-      ::setenv("OMP_WAIT_POLICY", "PASSIVE", 1);
+      ::setenv("OMP_WAIT_POLICY", "ACTIVE", 1);
+      ::setenv("GOMP_SPINCOUNT", "30000", 1);
       ::execv("/proc/self/exe", argv);
       return;  // exec failed: go on with the default policy
     }
@@ -44,7 +49,7 @@ void keep_freed_memory() {
 }  // namespace
 
 int main(int argc, char** argv) {
-  use_passive_openmp_waits(argc, argv);
+  use_short_openmp_spins(argc, argv);
   keep_freed_memory();
   CLI::App app{"capflow: train and benchmark an image-to-InChI captioner on oneTBB flow graphs", "capflow"};
   app.require_subcommand(1);
