@@ -20,11 +20,7 @@
 namespace capflow::model {
 namespace {
 
-class OneTorchThread : public ::testing::Environment {
- public:
-  void SetUp() override { set_torch_threads(1); }
-};
-const auto* const kEnv = ::testing::AddGlobalTestEnvironment(new OneTorchThread);
+// One LibTorch thread: set by the environment test_model.cpp registers for this program.
 
 const char* const kPython = "/usr/bin/python3";
 

@@ -7,6 +7,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <memory>
+#include <utility>
 
 #include "graph/errors.h"
 
@@ -150,15 +151,24 @@ std::vector<std::uint8_t> encode_jpeg_gray(const GrayImage& image, int quality) 
   return out;
 }
 
-GrayImage decode_jpeg_gray(const std::uint8_t* data, std::size_t size, const std::string& source,
-                           const DecodeLimits& limits) {
-  tjhandle h = thread_handle(false);
+namespace {
+// The JPEG's declared size, checked against the limits before anything is allocated.
+std::pair<int, int> jpeg_size(tjhandle h, const std::uint8_t* data, std::size_t size,
+                              const std::string& source, const DecodeLimits& limits) {
   int w = 0, ht = 0, subsamp = 0, colorspace = 0;
   if (tjDecompressHeader3(h, data, static_cast<unsigned long>(size), &w, &ht, &subsamp,
                           &colorspace) != 0) {
     throw DataError(source + ": not a readable JPEG: " + tjGetErrorStr2(h));
   }
   check_limits(static_cast<std::uint64_t>(w), static_cast<std::uint64_t>(ht), limits, source);
+  return {w, ht};
+}
+}  // namespace
+
+GrayImage decode_jpeg_gray(const std::uint8_t* data, std::size_t size, const std::string& source,
+                           const DecodeLimits& limits) {
+  tjhandle h = thread_handle(false);
+  const auto [w, ht] = jpeg_size(h, data, size, source, limits);
   GrayImage img(w, ht, 255);
   if (tjDecompress2(h, data, static_cast<unsigned long>(size), img.pixels.data(), w, w, ht,
                     TJPF_GRAY, TJFLAG_ACCURATEDCT | TJFLAG_STOPONWARNING) != 0) {
@@ -212,12 +222,7 @@ GrayImage decode_image_gray_fit(const std::uint8_t* data, std::size_t size,
     return decode_image_gray(data, size, source, limits);
   }
   tjhandle h = thread_handle(false);
-  int w = 0, ht = 0, subsamp = 0, colorspace = 0;
-  if (tjDecompressHeader3(h, data, static_cast<unsigned long>(size), &w, &ht, &subsamp,
-                          &colorspace) != 0) {
-    throw DataError(source + ": not a readable JPEG: " + tjGetErrorStr2(h));
-  }
-  check_limits(static_cast<std::uint64_t>(w), static_cast<std::uint64_t>(ht), limits, source);
+  const auto [w, ht] = jpeg_size(h, data, size, source, limits);
   const tjscalingfactor f = fit_scaling_factor(w, ht, target_width, target_height);
   const int sw = TJSCALED(w, f), sh = TJSCALED(ht, f);
   GrayImage img(sw, sh, 255);
