@@ -819,11 +819,4 @@ RunStats run_pipeline(const PipelineSpec& spec, const Registry& registry, const 
   return run.run();
 }
 
-std::string pipeline_dot(const PipelineSpec& spec, const Registry& /*registry*/) {
-  const Args& resources = spec.section("resources");
-  const Topology topology = plan_topology(static_cast<int>(resources.get_int("threads")), false, 0);
-  return dot_from_plan(plan_stages(spec, topology.threads),
-                       static_cast<int>(resources.get_int("max_in_flight")));
-}
-
 }  // namespace capflow::graph

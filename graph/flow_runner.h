@@ -59,7 +59,4 @@ struct RunOptions {
 // its message naming the node and the item.
 RunStats run_pipeline(const PipelineSpec& spec, const Registry& registry, const RunOptions& options);
 
-// The graph run_pipeline would build, as DOT (also written by options.dot_path).
-std::string pipeline_dot(const PipelineSpec& spec, const Registry& registry);
-
 }  // namespace capflow::graph

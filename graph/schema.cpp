@@ -49,6 +49,15 @@ ArgSpec make_arg(std::string name, ArgType type, std::string default_yaml, std::
   return spec;
 }
 
+// An argument whose numbers (or list items) must lie in [min, max].
+ArgSpec make_ranged_arg(std::string name, ArgType type, std::string default_yaml, std::string doc,
+                        double min, double max) {
+  ArgSpec spec = make_arg(std::move(name), type, std::move(default_yaml), std::move(doc));
+  spec.min = min;
+  spec.max = max;
+  return spec;
+}
+
 }  // namespace
 
 const ArgSpec* NodeSchema::arg(const std::string& name) const { return find_arg(args, name); }
@@ -61,20 +70,14 @@ ArgSpec arg_bool(std::string name, std::string default_yaml, std::string doc) {
 
 ArgSpec arg_int(std::string name, std::string default_yaml, std::string doc, double min,
                 double max) {
-  ArgSpec spec =
-      make_arg(std::move(name), ArgType::kInt, std::move(default_yaml), std::move(doc));
-  spec.min = min;
-  spec.max = max;
-  return spec;
+  return make_ranged_arg(std::move(name), ArgType::kInt, std::move(default_yaml), std::move(doc), min,
+                         max);
 }
 
 ArgSpec arg_float(std::string name, std::string default_yaml, std::string doc, double min,
                   double max) {
-  ArgSpec spec =
-      make_arg(std::move(name), ArgType::kFloat, std::move(default_yaml), std::move(doc));
-  spec.min = min;
-  spec.max = max;
-  return spec;
+  return make_ranged_arg(std::move(name), ArgType::kFloat, std::move(default_yaml), std::move(doc), min,
+                         max);
 }
 
 ArgSpec arg_string(std::string name, std::string default_yaml, std::string doc) {
@@ -91,21 +94,24 @@ ArgSpec arg_choice(std::string name, std::string default_yaml, std::vector<std::
 
 ArgSpec arg_int_list(std::string name, std::string default_yaml, int list_size, std::string doc,
                      double min, double max) {
-  ArgSpec spec =
-      make_arg(std::move(name), ArgType::kIntList, std::move(default_yaml), std::move(doc));
+  ArgSpec spec = make_ranged_arg(std::move(name), ArgType::kIntList, std::move(default_yaml),
+                                 std::move(doc), min, max);
   spec.list_size = list_size;
-  spec.min = min;
-  spec.max = max;
+  return spec;
+}
+
+ArgSpec arg_float_list(std::string name, std::string default_yaml, int list_size, std::string doc,
+                       double min, double max) {
+  ArgSpec spec = make_ranged_arg(std::move(name), ArgType::kFloatList, std::move(default_yaml),
+                                 std::move(doc), min, max);
+  spec.list_size = list_size;
   return spec;
 }
 
 ArgSpec arg_int_or_auto(std::string name, std::string default_yaml, std::string doc, double min,
                         double max) {
-  ArgSpec spec =
-      make_arg(std::move(name), ArgType::kIntOrAuto, std::move(default_yaml), std::move(doc));
-  spec.min = min;
-  spec.max = max;
-  return spec;
+  return make_ranged_arg(std::move(name), ArgType::kIntOrAuto, std::move(default_yaml), std::move(doc), min,
+                         max);
 }
 
 ArgSpec nullable(ArgSpec spec) {

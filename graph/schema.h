@@ -80,6 +80,9 @@ ArgSpec arg_choice(std::string name, std::string default_yaml, std::vector<std::
 ArgSpec arg_int_list(std::string name, std::string default_yaml, int list_size, std::string doc,
                      double min = -std::numeric_limits<double>::infinity(),
                      double max = std::numeric_limits<double>::infinity());
+ArgSpec arg_float_list(std::string name, std::string default_yaml, int list_size, std::string doc,
+                       double min = -std::numeric_limits<double>::infinity(),
+                       double max = std::numeric_limits<double>::infinity());
 ArgSpec arg_int_or_auto(std::string name, std::string default_yaml, std::string doc, double min = 1,
                         double max = std::numeric_limits<double>::infinity());
 ArgSpec nullable(ArgSpec spec);  // the same argument, also accepting null

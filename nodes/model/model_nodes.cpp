@@ -373,14 +373,6 @@ class Optimize : public graph::SinkNode {
   std::chrono::steady_clock::time_point started_;
 };
 
-graph::ArgSpec arg_float_list(std::string name, std::string default_yaml, int size, std::string doc,
-                              double min, double max) {
-  graph::ArgSpec spec = graph::arg_float(std::move(name), std::move(default_yaml), std::move(doc), min, max);
-  spec.type = graph::ArgType::kFloatList;
-  spec.list_size = size;
-  return spec;
-}
-
 std::vector<graph::ArgSpec> optimizer_args(const char* weight_decay) {
   using namespace graph;
   return {
