@@ -47,6 +47,7 @@ void register_all(graph::Registry& registry) {
   register_image_nodes(registry);
   register_batch_nodes(registry);
   register_model_nodes(registry);
+  register_reduce_nodes(registry);
 }
 
 }  // namespace capflow::nodes

@@ -12,8 +12,9 @@ void register_data_sections(graph::Registry& registry);  // data, train
 void register_io_nodes(graph::Registry& registry);       // read_files, decode_image
 void register_image_nodes(graph::Registry& registry);    // bms_augment
 void register_batch_nodes(graph::Registry& registry);    // batch, discard
-// resnet_encoder, attention_lstm, backward, allreduce, adam, adamw (LibTorch)
+// resnet_encoder, attention_lstm, backward, adam, adamw (LibTorch)
 void register_model_nodes(graph::Registry& registry);
+void register_reduce_nodes(graph::Registry& registry);   // allreduce (c10d Gloo)
 
 // The engine's sections and every node family above.
 void register_all(graph::Registry& registry);

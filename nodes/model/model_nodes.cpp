@@ -14,6 +14,7 @@
 #include "nodes/io/sample_listing.h"
 #include "nodes/model/captioning.h"
 #include "nodes/model/checkpoint.h"
+#include "nodes/model/model_share.h"
 #include "nodes/model/trainer.h"
 #include "nodes/model/weights_io.h"
 #include "nodes/payloads.h"
@@ -27,45 +28,6 @@ namespace fs = std::filesystem;
 using graph::Item;
 using graph::NodeContext;
 using namespace model;
-
-constexpr const char* kModelSpan = "model";
-
-// One batch's training step, filled in node by node ("features" → "loss" → "grads").
-struct TrainStep {
-  BatchPtr batch;
-  torch::Tensor features;
-  torch::Tensor loss;
-  double loss_value = 0;
-};
-using StepPtr = std::shared_ptr<TrainStep>;
-
-// The model the training nodes of one run share.
-struct ModelShare {
-  ResNetEncoder encoder{nullptr};
-  bool frozen = false;
-  bool channels_last = true;
-  Precision encoder_precision = Precision::kBf16;
-  AttentionDecoder decoder{nullptr};
-  DecoderOptions decoder_options;
-  Precision decoder_precision = Precision::kBf16;
-  std::shared_ptr<const text::Vocabulary> vocabulary;
-  std::atomic<bool> done{false};  // max_steps reached: nodes skip what is still in flight
-  int accumulate = 1;
-};
-
-std::shared_ptr<ModelShare> model_share(const NodeContext& ctx) {
-  return ctx.shared->get_or_create<ModelShare>("model", [] { return std::make_shared<ModelShare>(); });
-}
-
-int torch_threads(const NodeContext& ctx) {
-  const auto n = ctx.args().get_int("threads");
-  return n > 0 ? static_cast<int>(n) : ctx.threads;
-}
-
-// LibTorch's intra-op (OpenMP) threads for the calling thread.
-void use_threads(int n) {
-  if (at::get_num_threads() != n) at::set_num_threads(n);
-}
 
 class Encode : public graph::TransformNode {
  public:
@@ -179,18 +141,6 @@ class Backward : public graph::TransformNode {
  private:
   std::shared_ptr<ModelShare> share_;
   int threads_;
-};
-
-// Gradient averaging across ranks; at world size 1 it passes the step through.
-class AllReduce : public graph::TransformNode {
- public:
-  explicit AllReduce(const NodeContext& ctx) {
-    if (ctx.world_size > 1)
-      throw ConfigError("world size " + std::to_string(ctx.world_size) +
-                        ": gradient averaging across ranks is not in this build yet; run one rank");
-  }
-  std::string exclusive_span() const override { return kModelSpan; }
-  std::any process(Item& item) override { return item.payload; }
 };
 
 // Adam/AdamW step, schedule, checkpoints, evaluation, the end of training.
@@ -430,11 +380,6 @@ void register_model_nodes(graph::Registry& registry) {
                                 NodeRole::kTransform, /*input=*/"loss", /*output=*/"grads",
                                 /*default_concurrency=*/"serial", /*ordered=*/true,
                                 {arg_int_or_auto("threads", "auto", "LibTorch intra-op threads")}});
-  add_node<AllReduce>(registry, {"allreduce", "averages gradients across ranks (passes through at world size 1)",
-                                 NodeRole::kTransform, /*input=*/"grads", /*output=*/"grads",
-                                 /*default_concurrency=*/"serial", /*ordered=*/true,
-                                 {arg_choice("backend", "gloo", {"gloo"}, "c10d process group"),
-                                  arg_float("bucket_mb", "25", "gradient bucket size in MB", 0.001)}});
   registry.add_kind({"adam", "Adam step, schedule, checkpoints and evaluation: the end of a training pipeline",
                      NodeRole::kSink, /*input=*/"grads", /*output=*/"", /*default_concurrency=*/"serial",
                      /*ordered=*/true, optimizer_args("0")});

@@ -1,0 +1,61 @@
+// What the model-family node adapters of one run share: the model (SharedObjects "model"),
+// the training step that travels from node to node, and LibTorch thread settings. Only for
+// the node adapters (model_nodes.cpp, reduce/allreduce_node.cpp); kernels do not see it.
+#pragma once
+
+#include <ATen/Parallel.h>
+
+#include <atomic>
+#include <functional>
+#include <memory>
+
+#include "graph/node.h"
+#include "nodes/batch/image_batch.h"
+#include "nodes/model/attention_decoder.h"
+#include "nodes/model/precision.h"
+#include "nodes/model/resnet_encoder.h"
+#include "nodes/payloads.h"
+#include "nodes/text/vocabulary.h"
+
+namespace capflow::nodes {
+
+inline constexpr const char* kModelSpan = "model";
+
+// One batch's training step, filled in node by node ("features" → "loss" → "grads").
+struct TrainStep {
+  BatchPtr batch;
+  torch::Tensor features;
+  torch::Tensor loss;
+  double loss_value = 0;
+};
+using StepPtr = std::shared_ptr<TrainStep>;
+
+// The model the training nodes of one run share.
+struct ModelShare {
+  model::ResNetEncoder encoder{nullptr};
+  bool frozen = false;
+  bool channels_last = true;
+  model::Precision encoder_precision = model::Precision::kBf16;
+  model::AttentionDecoder decoder{nullptr};
+  model::DecoderOptions decoder_options;
+  model::Precision decoder_precision = model::Precision::kBf16;
+  std::shared_ptr<const text::Vocabulary> vocabulary;
+  std::atomic<bool> done{false};  // max_steps reached: nodes skip what is still in flight
+  int accumulate = 1;
+};
+
+inline std::shared_ptr<ModelShare> model_share(const graph::NodeContext& ctx) {
+  return ctx.shared->get_or_create<ModelShare>("model", [] { return std::make_shared<ModelShare>(); });
+}
+
+inline int torch_threads(const graph::NodeContext& ctx) {
+  const auto n = ctx.args().get_int("threads");
+  return n > 0 ? static_cast<int>(n) : ctx.threads;
+}
+
+// LibTorch's intra-op (OpenMP) threads for the calling thread.
+inline void use_threads(int n) {
+  if (at::get_num_threads() != n) at::set_num_threads(n);
+}
+
+}  // namespace capflow::nodes
