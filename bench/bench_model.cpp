@@ -166,4 +166,65 @@ BENCHMARK(BM_greedy_decode)
     ->Unit(benchmark::kMillisecond)
     ->UseRealTime();
 
+// The decoder alone at several caption lengths: teacher-forced forward (no gradients) or
+// forward+backward. Args: tokens, bf16, backward (0/1); batch 32, 2 threads.
+void BM_decoder_sequence(benchmark::State& state) {
+  const int64_t tokens = state.range(0), batch = 32;
+  const auto precision = precision_arg(state, 1);
+  const bool backward = state.range(2) != 0;
+  const int threads = 2;
+  capflow::model::set_torch_threads(threads);
+  torch::manual_seed(0);
+  AttentionDecoder decoder(decoder_options());
+  decoder->train();
+  const auto features = make_features(batch).requires_grad_(backward);
+  auto captions = torch::randint(4, kVocab, {batch, tokens}, torch::kLong);
+  captions.select(1, 0).fill_(1);
+  captions.select(1, tokens - 1).fill_(2);
+  for (auto _ : state) {
+    if (backward) {
+      decoder->zero_grad();
+      torch::Tensor logits;
+      {
+        AutocastGuard autocast(precision);
+        logits = decoder->forward(features, captions);
+      }
+      capflow::model::caption_loss(logits, captions).backward();
+    } else {
+      torch::NoGradGuard no_grad;
+      AutocastGuard autocast(precision);
+      benchmark::DoNotOptimize(decoder->forward(features, captions));
+    }
+  }
+  state.SetItemsProcessed(state.iterations() * batch);
+  set_label(state, precision, true, threads);
+}
+BENCHMARK(BM_decoder_sequence)
+    ->ArgNames({"tokens", "bf16", "backward"})
+    ->ArgsProduct({{50, 100, 200}, {1}, {0, 1}})
+    ->Unit(benchmark::kMillisecond)
+    ->UseRealTime();
+
+// One AdamW step over the encoder's and decoder's parameters (gradients set once).
+void BM_adamw_step(benchmark::State& state) {
+  const int threads = static_cast<int>(state.range(0));
+  capflow::model::set_torch_threads(threads);
+  torch::manual_seed(0);
+  auto encoder = make_encoder(true);
+  AttentionDecoder decoder(decoder_options());
+  std::vector<torch::Tensor> params = encoder->parameters();
+  for (const auto& p : decoder->parameters()) params.push_back(p);
+  int64_t count = 0;
+  for (auto& p : params) {
+    p.mutable_grad() = torch::randn_like(p) * 1e-3;
+    count += p.numel();
+  }
+  torch::optim::AdamW optimizer(params, torch::optim::AdamWOptions(1e-4).weight_decay(0.01));
+  for (auto _ : state) optimizer.step();
+  state.SetItemsProcessed(state.iterations());
+  state.SetBytesProcessed(state.iterations() * count * static_cast<int64_t>(sizeof(float)));
+  state.SetLabel(std::to_string(count) + " parameters, threads=" + std::to_string(threads));
+}
+BENCHMARK(BM_adamw_step)->ArgName("threads")->Arg(2)->Unit(benchmark::kMillisecond)->UseRealTime();
+
 }  // namespace

@@ -215,6 +215,7 @@ class FlowRun {
   void send(Stage& s, Envelope& out, std::int64_t now);
   void fail(const Stage& s, const std::string& item, std::exception_ptr error);
   int stop_level() const;
+  int external_stop_level() const;
   bool cancelled() const { return graph_ != nullptr && graph_->is_cancelled(); }
   void warn(const std::string& node, const std::string& message);
   void rethrow_failure();
@@ -255,6 +256,7 @@ class FlowRun {
   std::atomic<std::uint64_t> latest_epoch_{0};
   std::atomic<bool> internal_stop_{false};
   std::atomic<bool> stop_seen_{false};
+  std::atomic<bool> coordinated_stops_{false};
 
   std::mutex failure_mutex_;
   std::atomic<bool> failed_{false};  // failure_ is set (readable without the lock)
@@ -270,8 +272,13 @@ class FlowRun {
   bool finished_ = false;
 };
 
+int FlowRun::external_stop_level() const {
+  return options_.stop_requests ? options_.stop_requests->load() : 0;
+}
+
 int FlowRun::stop_level() const {
-  int level = options_.stop_requests ? options_.stop_requests->load() : 0;
+  int level = external_stop_level();
+  if (level == 1 && coordinated_stops_.load()) level = 0;  // a node decides with its peers
   if (internal_stop_.load()) level = std::max(level, 1);
   return level;
 }
@@ -332,6 +339,8 @@ void FlowRun::create_nodes() {
     const std::string name = plan[i].spec->name;
     context.warn = [this, name](const std::string& message) { warn(name, message); };
     context.request_stop = [this] { internal_stop_ = true; };
+    context.stop_requests = [this] { return external_stop_level(); };
+    context.coordinate_stops = [this] { coordinated_stops_ = true; };
     context.report = [this, name](const std::string& key, double value, std::uint64_t step) {
       if (options_.on_report) {
         std::lock_guard<std::mutex> lock(report_mutex_);
@@ -738,6 +747,14 @@ RunStats FlowRun::run() {
       std::vector<StagePlan> plan;
       for (const auto& st : stages_) plan.push_back(st->plan);
       write_text_file(options_.dot_path, dot_from_plan(plan, max_in_flight_), "DOT");
+    }
+    for (auto& s : stages_) {
+      try {
+        s->node->start();
+      } catch (...) {
+        fail(*s, "starting", std::current_exception());
+        return;
+      }
     }
     resuming_ = options_.resume.active();
     std::thread progress;

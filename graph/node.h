@@ -100,6 +100,14 @@ struct NodeContext {
   // Ends the run cleanly: the source stops, in-flight work finishes (for example when a
   // sink reached train.max_steps).
   std::function<void()> request_stop;
+  // Stop requests from outside so far (Ctrl-C, SIGTERM, train.max_seconds): 0 none, 1 finish
+  // and stop, 2 abandon.
+  std::function<int()> stop_requests;
+  // Called by a node that must agree on stops with other processes (the gradient reduce
+  // across ranks): first-level requests from outside no longer stop the source; the node
+  // reads stop_requests() and calls request_stop() once every rank has agreed. Abandoning
+  // (second level) still acts at once.
+  std::function<void()> coordinate_stops;
   // Reports a named value at a step (for example loss at a training step): it goes to
   // RUN_DIR/metrics.jsonl; thread-safe.
   std::function<void(const std::string& name, double value, std::uint64_t step)> report;
@@ -114,6 +122,9 @@ struct NodeContext {
 class Node {
  public:
   virtual ~Node() = default;
+  // Called once after every node of the graph exists, before the first sample is read
+  // (for example: make the model's weights equal on every rank).
+  virtual void start() {}
   // Called once after the graph has finished (not after a failure): flush, close files.
   virtual void finish() {}
   // Consecutive nodes naming the same span hold at most one item among them at a time: the

@@ -118,6 +118,14 @@ class SchemaCatalog {
   virtual std::vector<std::string> devices(const std::string& kind) const = 0;  // sorted
   virtual const SectionSchema* section_schema(const std::string& name) const = 0;
   virtual std::vector<std::string> sections() const = 0;  // sorted
+  // The node kind inserted on an edge from a node on device `from` to one on device `to`
+  // (graph/device_transfer.h); empty: none.
+  virtual std::string transfer_kind(const std::string& /*from*/, const std::string& /*to*/) const {
+    return {};
+  }
+  // Said after "kind K has no 'DEVICE' implementation in this build": why, and how to get a
+  // build that has one (for example a build without CUDA); empty: nothing to add.
+  virtual std::string device_note(const std::string& /*device*/) const { return {}; }
 };
 
 // Parses and validates. `overrides` are "dotted.key=value" strings (value in YAML syntax:

@@ -26,13 +26,34 @@ void Registry::add_section(SectionSchema schema) {
     throw std::logic_error("section registered twice: " + name);
 }
 
+void Registry::add_transfer(const std::string& from, const std::string& to, const std::string& kind) {
+  if (!kinds_.count(kind)) throw std::logic_error("transfer of an unregistered kind: " + kind);
+  if (!transfers_.emplace(std::make_pair(from, to), kind).second)
+    throw std::logic_error("transfer " + from + " -> " + to + " registered twice");
+}
+
+void Registry::add_device_note(const std::string& device, std::string note) {
+  device_notes_[device] = std::move(note);
+}
+
+std::string Registry::transfer_kind(const std::string& from, const std::string& to) const {
+  const auto it = transfers_.find(std::make_pair(from, to));
+  return it == transfers_.end() ? std::string() : it->second;
+}
+
+std::string Registry::device_note(const std::string& device) const {
+  const auto it = device_notes_.find(device);
+  return it == device_notes_.end() ? std::string() : it->second;
+}
+
 std::unique_ptr<Node> Registry::create(const NodeContext& context) const {
   const NodeSpec& spec = *context.spec;
   const std::string where = format_location(spec.where);
   const auto kind = factories_.find(spec.kind);
   if (kind == factories_.end() || !kind->second.count(spec.device))
     throw ConfigError(where + ": node '" + spec.name + "': kind '" + spec.kind + "' has no '" +
-                      spec.device + "' implementation in this build");
+                      spec.device + "' implementation in this build" +
+                      (device_note(spec.device).empty() ? "" : ": " + device_note(spec.device)));
   try {
     std::unique_ptr<Node> node = kind->second.at(spec.device)(context);
     if (!node) throw std::logic_error("factory returned no node");

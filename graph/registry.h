@@ -8,6 +8,7 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "graph/node.h"
@@ -23,6 +24,11 @@ class Registry : public SchemaCatalog {
   void add_kind(NodeSchema schema);
   void add_implementation(const std::string& kind, const std::string& device, NodeFactory factory);
   void add_section(SectionSchema schema);
+  // The kind the builder inserts on an edge from a node on device `from` to one on `to`
+  // (graph/device_transfer.h); the kind must be registered. Throws on a duplicate pair.
+  void add_transfer(const std::string& from, const std::string& to, const std::string& kind);
+  // Why `device` has no implementations in this build (appended to validation's message).
+  void add_device_note(const std::string& device, std::string note);
 
   // Creates the node of `context.spec`; ConfigError (naming the node and where it was written)
   // when the factory rejects its arguments or the implementation is missing.
@@ -33,11 +39,15 @@ class Registry : public SchemaCatalog {
   std::vector<std::string> devices(const std::string& kind) const override;
   const SectionSchema* section_schema(const std::string& name) const override;
   std::vector<std::string> sections() const override;
+  std::string transfer_kind(const std::string& from, const std::string& to) const override;
+  std::string device_note(const std::string& device) const override;
 
  private:
   std::map<std::string, NodeSchema> kinds_;
   std::map<std::string, std::map<std::string, NodeFactory>> factories_;  // kind -> device -> factory
   std::map<std::string, SectionSchema> sections_;
+  std::map<std::pair<std::string, std::string>, std::string> transfers_;  // (from, to) -> kind
+  std::map<std::string, std::string> device_notes_;
 };
 
 // Registers a kind and its `device` implementation T, constructed from the NodeContext: the

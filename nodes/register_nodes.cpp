@@ -36,6 +36,9 @@ void register_data_sections(graph::Registry& registry) {
       arg_float("max_seconds", "0", "stop cleanly after this many seconds (0: no limit)", 0),
       nullable(arg_string("resume", "null",
                           "checkpoint (file, checkpoints folder or run folder) to continue from")),
+      nullable(arg_string("baseline", "null",
+                          "a 1-rank run folder (or its summary.json): summary.json's scaling efficiency "
+                          "is measured against it")),
   };
   registry.add_section(std::move(train));
 }
@@ -48,6 +51,7 @@ void register_all(graph::Registry& registry) {
   register_batch_nodes(registry);
   register_model_nodes(registry);
   register_reduce_nodes(registry);
+  register_device_nodes(registry);
 }
 
 }  // namespace capflow::nodes

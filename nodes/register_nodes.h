@@ -15,6 +15,9 @@ void register_batch_nodes(graph::Registry& registry);    // batch, discard
 // resnet_encoder, attention_lstm, backward, adam, adamw (LibTorch)
 void register_model_nodes(graph::Registry& registry);
 void register_reduce_nodes(graph::Registry& registry);   // allreduce (c10d Gloo)
+// to_device and the cpu -> cuda transfer (CUDA builds); elsewhere a note that says the build
+// has no CUDA, for the error a pipeline asking for cuda gets
+void register_device_nodes(graph::Registry& registry);
 
 // The engine's sections and every node family above.
 void register_all(graph::Registry& registry);

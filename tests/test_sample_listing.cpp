@@ -2,6 +2,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <set>
 #include <filesystem>
 #include <fstream>
 #include <string>
@@ -172,6 +173,46 @@ TEST(EpochOrder, DependsOnlyOnItsArguments) {
   const auto id = epoch_order(10, 7, 5, false, 0, 1);
   for (std::size_t i = 0; i < id.size(); ++i) EXPECT_EQ(id[i], i);
   EXPECT_EQ(epoch_order(10, 7, 5, false, 1, 2), (std::vector<std::size_t>{1, 3, 5, 7, 9}));
+}
+
+TEST(EpochOrder, BlocksGoRoundTheRanksLikeAccumulatedBatches) {
+  const std::size_t n = 103, block = 4;
+  const auto full = epoch_order(n, 9, 2, true, 0, 1, block);
+  ASSERT_EQ(full.size(), n);  // one rank: everything, blocks or not
+  for (int world : {2, 3, 5}) {
+    std::vector<std::size_t> all;
+    for (int rank = 0; rank < world; ++rank) {
+      const auto share = epoch_order(n, 9, 2, true, rank, world, block);
+      // The k-th block of this rank is block k * world + rank of the one-rank order.
+      for (std::size_t i = 0; i < share.size(); ++i)
+        ASSERT_EQ(share[i], full[((i / block) * world + rank) * block + i % block]) << world << " " << rank;
+      all.insert(all.end(), share.begin(), share.end());
+    }
+    std::sort(all.begin(), all.end());
+    ASSERT_EQ(all.size(), n);
+    for (std::size_t i = 0; i < n; ++i) ASSERT_EQ(all[i], i);
+  }
+}
+
+TEST(EpochOrder, EvenSharesGiveEveryRankTheSameWholeBlocks) {
+  for (std::size_t n : {0u, 7u, 24u, 103u, 1000u})
+    for (int world : {1, 2, 3, 4}) {
+      const std::size_t block = 4;
+      std::set<std::size_t> seen;
+      std::size_t size0 = 0;
+      for (int rank = 0; rank < world; ++rank) {
+        const auto share = epoch_order(n, 1, 0, true, rank, world, block, /*even=*/true);
+        if (rank == 0) size0 = share.size();
+        EXPECT_EQ(share.size(), size0) << "n=" << n << " world=" << world;
+        if (world > 1) {
+          EXPECT_EQ(share.size() % block, 0u);
+        }
+        seen.insert(share.begin(), share.end());
+      }
+      const std::size_t expected = world == 1 ? n : n / (block * world) * block * world;
+      EXPECT_EQ(seen.size(), expected) << "n=" << n << " world=" << world;
+    }
+  EXPECT_THROW(epoch_order(10, 1, 0, true, 0, 1, 0), capflow::ConfigError);
 }
 
 TEST(EpochOrder, BadRankOrWorldIsAConfigError) {

@@ -12,6 +12,8 @@ PACKAGES=(
   libtbb-dev
   # model: LibTorch (CPU) with oneDNN, and a fast BLAS behind it
   libtorch-dev libdnnl-dev libopenblas0-openmp
+  # distributed: Gloo's headers (LibTorch's c10d ProcessGroupGloo needs them); ip netns and tc
+  libgloo-dev iproute2
   # image codecs
   libturbojpeg0-dev libspng-dev
   # configuration, command line, tests, benchmarks

@@ -44,15 +44,32 @@ class ReadFiles : public graph::SourceNode {
     if (listing->samples.empty()) throw ConfigError("no samples found under '" + root + "'");
     listing_ = std::move(listing);
     shuffle_ = ctx.args().get_bool("shuffle");
+    // Sharding in blocks: the batch node's size unless given; even shares where ranks must
+    // take equal numbers of steps (a gradient allreduce in the pipeline).
+    const auto block = ctx.args().get_int("shard_block");
+    const std::string even = ctx.args().get_string("even_shares");
+    bool averages = false;
+    for (const graph::NodeSpec& n : ctx.pipeline->nodes) {
+      if (block <= 0 && n.kind == "batch" && shard_block_ == 1) shard_block_ = static_cast<std::size_t>(n.args.get_int("size"));
+      if (n.kind == "allreduce") averages = true;
+    }
+    if (block > 0) shard_block_ = static_cast<std::size_t>(block);
+    even_ = even == "true" || (even == "auto" && averages);
+    if (even_ && world_size_ > 1 && listing_->samples.size() < shard_block_ * static_cast<std::size_t>(world_size_))
+      throw ConfigError("data.root has " + std::to_string(listing_->samples.size()) + " samples, fewer than one block of " +
+                        std::to_string(shard_block_) + " for each of " + std::to_string(world_size_) + " ranks");
     epochs_ = ctx.args().is_null("epochs") ? static_cast<std::uint64_t>(train.get_int("epochs"))
                                            : static_cast<std::uint64_t>(ctx.args().get_int("epochs"));
+    // Samples per epoch on this rank (about), for the progress line's epoch % and ETA.
+    const std::size_t ranks = static_cast<std::size_t>(world_size_ > 1 ? world_size_ : 1);
+    if (ctx.report) ctx.report("epoch_images", static_cast<double>((listing_->samples.size() + ranks - 1) / ranks), 0);
   }
 
   bool next(Item& item) override {
     while (position_ >= order_.size()) {
       if (started_) ++epoch_;
       if (epoch_ >= epochs_) return false;
-      order_ = io::epoch_order(listing_->samples.size(), seed_, epoch_, shuffle_, rank_, world_size_);
+      order_ = io::epoch_order(listing_->samples.size(), seed_, epoch_, shuffle_, rank_, world_size_, shard_block_, even_);
       position_ = 0;
       started_ = true;
     }
@@ -70,6 +87,8 @@ class ReadFiles : public graph::SourceNode {
   int rank_;
   int world_size_;
   bool shuffle_ = true;
+  std::size_t shard_block_ = 1;
+  bool even_ = false;
   std::uint64_t epochs_ = 1;
   std::uint64_t epoch_ = 0;
   bool started_ = false;
@@ -151,6 +170,12 @@ void register_io_nodes(graph::Registry& registry) {
            arg_bool("shuffle", "true", "shuffle every epoch from (seed, epoch); false: file order"),
            nullable(arg_int("epochs", "null", "passes over the data (null: train.epochs)", 1)),
            arg_int("limit", "0", "use only the first N samples of the listing (0: all)", 0),
+           arg_int_or_auto("shard_block", "auto",
+                           "ranks are dealt blocks of this many consecutive samples (auto: the batch node's "
+                           "size, so N ranks see what one rank accumulating N batches sees)"),
+           arg_choice("even_shares", "auto", {"auto", "true", "false"},
+                      "every rank gets the same number of whole blocks per epoch, the remainder sits the "
+                      "epoch out (auto: when the pipeline averages gradients across ranks)"),
        }});
 
   add_node<DecodeImage>(

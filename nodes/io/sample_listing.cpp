@@ -151,7 +151,8 @@ Listing list_image_folder(const std::string& dir) {
 }
 
 std::vector<std::size_t> epoch_order(std::size_t n, std::uint64_t seed, std::uint64_t epoch,
-                                     bool shuffle, int rank, int world_size) {
+                                     bool shuffle, int rank, int world_size, std::size_t block, bool even) {
+  if (block == 0) throw ConfigError("shard block size must be at least 1");
   if (world_size < 1 || rank < 0 || rank >= world_size) {
     throw ConfigError("rank " + std::to_string(rank) + " of world size " +
                       std::to_string(world_size) + " is not valid (need 0 <= rank < world size)");
@@ -163,9 +164,11 @@ std::vector<std::size_t> epoch_order(std::size_t n, std::uint64_t seed, std::uin
     for (std::size_t i = n - 1; i > 0; --i) std::swap(order[i], order[rng.index(i + 1)]);
   }
   const auto w = static_cast<std::size_t>(world_size), r = static_cast<std::size_t>(rank);
+  const std::size_t dealt = even && w > 1 ? n / (block * w) * (block * w) : n;
   std::vector<std::size_t> share;
-  share.reserve(n / w + 1);
-  for (std::size_t p = r; p < n; p += w) share.push_back(order[p]);
+  share.reserve(dealt / w + block);
+  for (std::size_t start = r * block; start < dealt; start += w * block)
+    for (std::size_t p = start; p < std::min(start + block, dealt); ++p) share.push_back(order[p]);
   return share;
 }
 

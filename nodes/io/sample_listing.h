@@ -46,10 +46,16 @@ Listing list_bms(const std::string& root, const std::string& labels_file,
 Listing list_image_folder(const std::string& dir);
 
 // The indices this rank reads in one epoch: a permutation of [0, n) drawn from the keys
-// (seed, epoch) (the identity when !shuffle), then the positions p with p % world_size ==
-// rank. Over all ranks every index appears exactly once; shares differ by at most one.
-// Depends only on its arguments. Throws ConfigError unless 0 <= rank < world_size.
+// (seed, epoch) (the identity when !shuffle), cut into blocks of `block` consecutive
+// positions, block g going to rank g % world_size. With block = the batch size, rank r's
+// k-th batch is batch k × world_size + r of the one-rank order, so N ranks see what one rank
+// accumulating N batches sees. Over all ranks every index appears exactly once. With `even`
+// (and world_size > 1) only the first floor(n / (block × world_size)) whole rounds are dealt,
+// so every rank gets the same number of whole blocks (ranks that average gradients must take
+// the same number of steps); the rest, fewer than block × world_size, sits this epoch out.
+// Depends only on its arguments. Throws ConfigError unless 0 <= rank < world_size, block > 0.
 std::vector<std::size_t> epoch_order(std::size_t n, std::uint64_t seed, std::uint64_t epoch,
-                                     bool shuffle, int rank, int world_size);
+                                     bool shuffle, int rank, int world_size, std::size_t block = 1,
+                                     bool even = false);
 
 }  // namespace capflow::io

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "graph/errors.h"
+#include "nodes/model/precision.h"
 
 namespace capflow::model {
 
@@ -58,8 +59,8 @@ torch::Tensor AttentionDecoderImpl::flatten_features(const torch::Tensor& featur
   const auto n = features.size(0);
   auto feats = features.permute({0, 2, 3, 1}).reshape({n, -1, features.size(1)});
   // Under autocast, cast once here rather than in every step's bmm.
-  if (at::autocast::is_cpu_enabled() && feats.is_floating_point()) {
-    feats = feats.to(at::autocast::get_autocast_cpu_dtype());
+  if (feats.is_floating_point()) {
+    if (const auto dtype = active_autocast_dtype(feats)) feats = feats.to(*dtype);
   }
   return feats;
 }
@@ -104,7 +105,8 @@ torch::Tensor AttentionDecoderImpl::forward(const torch::Tensor& features,
   // ignores. The logits come back in the callers' row order.
   const auto lengths = tokens.ne(0).sum(1);                       // <sos> ... <eos>
   const auto order = std::get<1>(lengths.sort(/*stable=*/true, /*dim=*/0, /*descending=*/true));
-  const auto sorted_lengths = lengths.index_select(0, order).to(torch::kLong).contiguous();
+  // Read on the host (a no-op on the CPU; one small copy from a GPU).
+  const auto sorted_lengths = lengths.index_select(0, order).to(torch::kCPU, torch::kLong).contiguous();
   const int64_t* len = sorted_lengths.data_ptr<int64_t>();
   const auto toks = tokens.index_select(0, order);
   const auto all_feats = flatten_features(features).index_select(0, order);  // [N, P, C]

@@ -15,7 +15,8 @@ std::vector<std::vector<int>> greedy_decode(AttentionDecoder& decoder,
   std::vector<std::vector<int>> out(n);
   if (n == 0 || max_length <= 0) return out;
   auto state = decoder->init_state(features);
-  auto tokens = torch::full({n}, sos, torch::kLong);
+  const auto on_device = torch::TensorOptions().dtype(torch::kLong).device(features.device());
+  auto tokens = torch::full({n}, sos, on_device);
   // rows[j]: the image of the j-th row still decoding; finished rows leave the batch, so the
   // later steps compute only the captions still open.
   std::vector<int64_t> rows(static_cast<std::size_t>(n));
@@ -23,7 +24,8 @@ std::vector<std::vector<int>> greedy_decode(AttentionDecoder& decoder,
   for (int t = 0; t < max_length && !rows.empty(); ++t) {
     const auto log_probs = decoder->step(state, tokens);
     tokens = log_probs.argmax(1);
-    const auto* next = tokens.data_ptr<int64_t>();
+    const auto tokens_host = tokens.to(torch::kCPU);  // a no-op on the CPU
+    const auto* next = tokens_host.data_ptr<int64_t>();
     std::vector<int64_t> keep;
     keep.reserve(rows.size());
     for (std::size_t j = 0; j < rows.size(); ++j) {
@@ -37,7 +39,7 @@ std::vector<std::vector<int>> greedy_decode(AttentionDecoder& decoder,
     for (const int64_t j : keep) still.push_back(rows[static_cast<std::size_t>(j)]);
     rows = std::move(still);
     if (rows.empty()) break;
-    const auto index = torch::tensor(keep, torch::kLong);
+    const auto index = torch::tensor(keep, torch::kLong).to(features.device());
     state.select_rows(index);
     tokens = tokens.index_select(0, index);
   }
@@ -58,16 +60,17 @@ std::vector<std::vector<int>> beam_search(AttentionDecoder& decoder,
   if (n == 0 || max_length <= 0) return out;
 
   auto state = decoder->init_state(features);
-  state.select_rows(torch::arange(n, torch::kLong).repeat_interleave(K));  // N*K rows
-  const auto row_base = (torch::arange(n, torch::kLong) * K).unsqueeze(1);  // [N, 1]
+  const auto on = torch::TensorOptions().device(features.device());
+  state.select_rows(torch::arange(n, on.dtype(torch::kLong)).repeat_interleave(K));  // N*K rows
+  const auto row_base = (torch::arange(n, on.dtype(torch::kLong)) * K).unsqueeze(1);  // [N, 1]
   const double inf = std::numeric_limits<double>::infinity();
   // All K beams start identical: only beam 0 may expand at the first step.
-  auto scores = torch::full({n, K}, -inf, torch::kDouble);
+  auto scores = torch::full({n, K}, -inf, on.dtype(torch::kDouble));
   scores.select(1, 0).zero_();
-  auto finished = torch::zeros({n, K}, torch::kBool);
-  auto tokens = torch::full({n * K}, sos, torch::kLong);
+  auto finished = torch::zeros({n, K}, on.dtype(torch::kBool));
+  auto tokens = torch::full({n * K}, sos, on.dtype(torch::kLong));
   // A finished hypothesis can only continue with <eos> at no cost.
-  auto eos_only = torch::full({V}, -std::numeric_limits<float>::infinity(), torch::kFloat);
+  auto eos_only = torch::full({V}, -std::numeric_limits<float>::infinity(), on.dtype(torch::kFloat));
   eos_only[eos] = 0.0f;
 
   std::vector<torch::Tensor> parents, chosen;  // per step, [N, K]
@@ -90,10 +93,10 @@ std::vector<std::vector<int>> beam_search(AttentionDecoder& decoder,
   }
 
   // Backtrack the best hypothesis of each image.
-  const auto best = scores.argmax(1);
+  const auto best = scores.argmax(1).to(torch::kCPU);  // read on the host
   const auto best_a = best.accessor<int64_t, 1>();
-  const auto parent_t = torch::stack(parents);  // [steps, N, K]
-  const auto chosen_t = torch::stack(chosen);
+  const auto parent_t = torch::stack(parents).to(torch::kCPU);  // [steps, N, K]
+  const auto chosen_t = torch::stack(chosen).to(torch::kCPU);
   const auto parent_a = parent_t.accessor<int64_t, 3>();
   const auto chosen_a = chosen_t.accessor<int64_t, 3>();
   const int64_t steps = parent_t.size(0);

@@ -19,6 +19,7 @@
 #include "nodes/model/torchscript_export.h"
 #include "nodes/model/caption_search.h"
 #include "nodes/model/checkpoint.h"
+#include "nodes/model/device_batch.h"
 #include "nodes/text/levenshtein.h"
 
 namespace capflow::model {
@@ -92,9 +93,11 @@ std::vector<Prediction> predict_captions(CaptionModel& model, const std::vector<
       torch::NoGradGuard no_grad;
       torch::Tensor x = to_model_input(pixels.data(), static_cast<int>(end - begin), h, w, model.channels_last);
       if (rows.size() != end - begin) x = x.index_select(0, torch::tensor(rows));
+      const torch::Device device = module_device(*model.encoder);  // a GPU run's evaluation: there
+      x = x.to(device);
       std::vector<std::vector<int>> sequences;
       {
-        AutocastGuard autocast(model.precision);
+        AutocastGuard autocast(model.precision, device.type());
         const torch::Tensor features = model.encoder->forward(x);
         sequences = options.beam > 1
                         ? beam_search(model.decoder, features, options.beam, options.max_length,

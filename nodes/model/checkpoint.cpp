@@ -31,12 +31,14 @@ void fsync_file(const std::string& path) {
   ::close(fd);
 }
 
-torch::serialize::InputArchive open_archive(const std::string& path) {
+// Tensors are mapped onto `device` as they are read: a checkpoint written by a GPU run loads
+// on a machine without one (and the optimizer state of a resumed run lands beside its weights).
+torch::serialize::InputArchive open_archive(const std::string& path, torch::Device device = torch::kCPU) {
   std::error_code ec;
   if (!fs::is_regular_file(path, ec)) throw ConfigError("checkpoint '" + path + "' does not exist");
   torch::serialize::InputArchive archive;
   try {
-    archive.load_from(path);
+    archive.load_from(path, device);
   } catch (const c10::Error& e) {
     throw ConfigError("checkpoint '" + path +
                       "' is truncated or not a LibTorch archive: " + e.what_without_backtrace());
@@ -166,7 +168,8 @@ void write_checkpoint(const std::string& path, const CheckpointInfo& info,
 void load_checkpoint(const std::string& path, torch::nn::Module& encoder, torch::nn::Module& decoder,
                      torch::optim::Optimizer* optimizer) {
   read_checkpoint_info(path);  // checks the format first
-  auto archive = open_archive(path);
+  const auto parameters = encoder.parameters();
+  auto archive = open_archive(path, parameters.empty() ? torch::Device(torch::kCPU) : parameters.front().device());
   load_module_archive(encoder, kEncoderPrefix, archive, path);
   load_module_archive(decoder, kDecoderPrefix, archive, path);
   if (optimizer) {

@@ -34,6 +34,15 @@ struct CheckpointInfo {
   std::string config_yaml;              // the resolved configuration of the training run
 };
 
+// The batches of epoch `info.epoch` each of `world_size` ranks skips on resume. Every step
+// took one batch per rank, so `groups_done × info.world_size` batches of the epoch are done;
+// with another world size they are re-sharded, and up to world_size - 1 of them are trained
+// on again when the count does not divide (none is skipped untrained).
+inline std::uint64_t resume_groups(const CheckpointInfo& info, int world_size) {
+  const std::uint64_t done = info.groups_done * static_cast<std::uint64_t>(info.world_size > 0 ? info.world_size : 1);
+  return done / static_cast<std::uint64_t>(world_size > 0 ? world_size : 1);
+}
+
 // Reads the fields (not the weights). ConfigError naming the file when it is missing,
 // truncated or not a capflow checkpoint.
 CheckpointInfo read_checkpoint_info(const std::string& path);

@@ -14,6 +14,7 @@
 #include "nodes/io/sample_listing.h"
 #include "nodes/model/captioning.h"
 #include "nodes/model/checkpoint.h"
+#include "nodes/model/device_batch.h"
 #include "nodes/model/model_share.h"
 #include "nodes/model/trainer.h"
 #include "nodes/model/weights_io.h"
@@ -31,7 +32,9 @@ using namespace model;
 
 class Encode : public graph::TransformNode {
  public:
-  explicit Encode(const NodeContext& ctx) : share_(model_share(ctx)), threads_(torch_threads(ctx)) {
+  explicit Encode(const NodeContext& ctx)
+      : share_(model_share(ctx)), threads_(torch_threads(ctx)), device_(node_device(ctx.spec->device)),
+        stager_(device_, ctx.args().get_bool("channels_last")) {
     const graph::Args& a = ctx.args();
     EncoderOptions options;
     options.depth = static_cast<int>(a.get_int("depth"));
@@ -44,6 +47,9 @@ class Encode : public graph::TransformNode {
     share_->frozen = a.get_bool("freeze");
     share_->channels_last = a.get_bool("channels_last");
     share_->encoder_precision = parse_precision(a.get_string("precision"));
+    share_->device = device_;
+    share_->encoder->to(device_);  // weights start on the CPU (seeded, loaded), then move
+    if (device_.is_cuda()) at::globalContext().setBenchmarkCuDNN(true);  // fixed shapes: pick the fastest
     if (share_->channels_last) to_channels_last(*share_->encoder);
     if (share_->frozen) {
       share_->encoder->eval();
@@ -59,10 +65,15 @@ class Encode : public graph::TransformNode {
     if (share_->done) return {};
     use_threads(threads_);
     auto step = std::make_shared<TrainStep>();
-    step->batch = graph::payload_as<const batch::ImageBatch>(item);
-    const batch::ImageBatch& b = *step->batch;
-    const torch::Tensor x = to_model_input(b.pixels.data(), b.size, b.height, b.width, share_->channels_last);
-    AutocastGuard autocast(share_->encoder_precision);
+    // From a transfer node (already on its way to the device), or a host batch staged here.
+    const auto* staged = std::any_cast<std::shared_ptr<const DeviceBatch>>(&item.payload);
+    const DeviceBatch d = staged != nullptr && *staged ? **staged
+                                                       : stager_.stage(graph::payload_as<const batch::ImageBatch>(item));
+    d.wait();
+    step->batch = d.host;
+    step->tokens = d.tokens;
+    const torch::Tensor x = share_->channels_last ? d.input : d.input.contiguous();
+    AutocastGuard autocast(share_->encoder_precision, device_.type());
     if (share_->frozen) {
       torch::NoGradGuard no_grad;
       step->features = share_->encoder->forward(x);
@@ -75,17 +86,24 @@ class Encode : public graph::TransformNode {
  private:
   std::shared_ptr<ModelShare> share_;
   int threads_;
+  torch::Device device_;
+  DeviceStager stager_;
 };
 
 class Lstm : public graph::TransformNode {
  public:
   explicit Lstm(const NodeContext& ctx)
-      : share_(model_share(ctx)), threads_(torch_threads(ctx)), seed_(ctx.pipeline->seed) {
+      : share_(model_share(ctx)), threads_(torch_threads(ctx)), seed_(ctx.pipeline->seed), rank_(ctx.rank),
+        world_size_(ctx.world_size) {
     const graph::Args& a = ctx.args();
     share_->vocabulary = ctx.shared->find<const text::Vocabulary>("vocabulary");
     if (!share_->vocabulary)
       throw ConfigError("needs a batch node before it (the vocabulary comes from there)");
     if (!share_->encoder) throw ConfigError("needs a resnet_encoder node before it");
+    const torch::Device device = node_device(ctx.spec->device);
+    if (device != share_->device)
+      throw ConfigError("runs on " + ctx.spec->device + " but the encoder runs on " + share_->device.str() +
+                        ": put resnet_encoder and attention_lstm on the same device");
     DecoderOptions& o = share_->decoder_options;
     o.vocab_size = static_cast<int>(share_->vocabulary->size());
     o.embed = static_cast<int>(a.get_int("embed"));
@@ -95,6 +113,7 @@ class Lstm : public graph::TransformNode {
     o.encoder_channels = share_->encoder->feature_channels();
     torch::manual_seed(hash_keys({seed_, 0x646563ULL /* "dec" */}));
     share_->decoder = AttentionDecoder(o);
+    share_->decoder->to(device);  // seeded on the CPU, then moved: the same weights on every device
     share_->decoder->train();
     share_->decoder_precision = parse_precision(a.get_string("precision"));
   }
@@ -107,15 +126,21 @@ class Lstm : public graph::TransformNode {
     const StepPtr& step = graph::payload_as<TrainStep>(item);
     const batch::ImageBatch& b = *step->batch;
     if (b.max_length < 2) throw DataError("the batch has no captions to learn from (empty labels)");
+    // On the model's device (staged with the batch by the encode node or a transfer node).
     const torch::Tensor tokens =
-        torch::from_blob(const_cast<std::int64_t*>(b.tokens.data()), {b.size, b.max_length}, torch::kInt64).clone();
+        step->tokens.defined()
+            ? step->tokens
+            : torch::from_blob(const_cast<std::int64_t*>(b.tokens.data()), {b.size, b.max_length}, torch::kInt64).clone();
     // Dropout draws depend on (seed, epoch, batch) only: a resumed run repeats them.
-    torch::manual_seed(hash_keys({seed_, item.epoch, item.index, 0x6c73746dULL}));
-    AutocastGuard autocast(share_->decoder_precision);
+    // The batch's index across ranks: N ranks draw what one rank accumulating N batches draws.
+    const std::uint64_t global_index = item.index * static_cast<std::uint64_t>(world_size_) + static_cast<std::uint64_t>(rank_);
+    torch::manual_seed(hash_keys({seed_, item.epoch, global_index, 0x6c73746dULL}));
+    AutocastGuard autocast(share_->decoder_precision, share_->device.type());
     const torch::Tensor logits = share_->decoder->forward(step->features, tokens);
     step->loss = caption_loss(logits.to(torch::kFloat), tokens);
     step->loss_value = step->loss.item<double>();
     step->features = torch::Tensor();
+    step->tokens = torch::Tensor();
     return step;
   }
 
@@ -123,6 +148,7 @@ class Lstm : public graph::TransformNode {
   std::shared_ptr<ModelShare> share_;
   int threads_;
   std::uint64_t seed_;
+  int rank_, world_size_;
 };
 
 class Backward : public graph::TransformNode {
@@ -177,10 +203,15 @@ class Optimize : public graph::SinkNode {
     keep_ = static_cast<int>(a.get_int("keep"));
     eval_every_ = static_cast<std::uint64_t>(a.get_int("eval_every"));
     beam_ = static_cast<int>(a.get_int("beam"));
-    if (!ctx.run_dir.empty()) checkpoint_dir_ = (fs::path(ctx.run_dir) / "checkpoints").string();
-    load_validation_set(ctx, static_cast<std::size_t>(a.get_int("eval_images")));
+    // Ranks hold equal weights: rank 0 alone writes checkpoints and evaluates.
+    if (!ctx.run_dir.empty() && ctx.rank == 0) checkpoint_dir_ = (fs::path(ctx.run_dir) / "checkpoints").string();
+    if (ctx.rank == 0) load_validation_set(ctx, static_cast<std::size_t>(a.get_int("eval_images")));
     if (!train.is_null("resume")) resume(resolve_checkpoint(train.get_string("resume")));
     started_ = std::chrono::steady_clock::now();
+    if (!checkpoint_dir_.empty())
+      share_->save_now = [this] {
+        if (trainer_->step() > 0 && trainer_->step() != last_checkpoint_step_) checkpoint();
+      };
   }
 
   std::string exclusive_span() const override { return kModelSpan; }
@@ -195,7 +226,7 @@ class Optimize : public graph::SinkNode {
     pending_epoch_ = item.epoch;
     pending_groups_ = item.index + 1;
     if (!trainer_->after_backward(step->loss_value)) return;
-    images_ += pending_images_;
+    images_ += pending_images_ * static_cast<std::uint64_t>(ctx_.world_size);  // ranks take equal shares
     pending_images_ = 0;
     epoch_ = pending_epoch_;
     groups_done_ = pending_groups_;
@@ -206,7 +237,7 @@ class Optimize : public graph::SinkNode {
     ctx_.report("images", static_cast<double>(images_), s);
     if (checkpoint_every_ > 0 && s % checkpoint_every_ == 0) checkpoint();
     if (eval_every_ > 0 && s % eval_every_ == 0) evaluate();
-    if (max_steps_ > 0 && s >= max_steps_) {
+    if ((max_steps_ > 0 && s >= max_steps_) || share_->stop_after_step) {
       share_->done = true;
       ctx_.request_stop();
     }
@@ -248,7 +279,7 @@ class Optimize : public graph::SinkNode {
     images_ = info.images;
     seconds_before_ = info.seconds;
     epoch_ = info.epoch;
-    groups_done_ = info.groups_done;
+    groups_done_ = resume_groups(info, ctx_.world_size);
     last_checkpoint_step_ = info.step;
   }
 
@@ -388,6 +419,13 @@ void register_model_nodes(graph::Registry& registry) {
                      /*input=*/"grads", /*output=*/"", /*default_concurrency=*/"serial", /*ordered=*/true,
                      optimizer_args("0.01")});
   registry.add_implementation("adamw", "cpu", [](const NodeContext& ctx) { return std::make_unique<Optimize>(ctx, true); });
+#ifdef CAPFLOW_WITH_CUDA
+  // The same adapters with the model on a CUDA device (docs/gpu.md); backward and the
+  // optimizer work on the model wherever it lives. The transfer in front of the encoder is
+  // registered by register_device_nodes().
+  registry.add_implementation("resnet_encoder", "cuda", [](const NodeContext& ctx) { return std::make_unique<Encode>(ctx); });
+  registry.add_implementation("attention_lstm", "cuda", [](const NodeContext& ctx) { return std::make_unique<Lstm>(ctx); });
+#endif
 }
 
 }  // namespace capflow::nodes

@@ -25,6 +25,7 @@ inline constexpr const char* kModelSpan = "model";
 struct TrainStep {
   BatchPtr batch;
   torch::Tensor features;
+  torch::Tensor tokens;  // on the model's device, from encode to lstm
   torch::Tensor loss;
   double loss_value = 0;
 };
@@ -33,6 +34,7 @@ using StepPtr = std::shared_ptr<TrainStep>;
 // The model the training nodes of one run share.
 struct ModelShare {
   model::ResNetEncoder encoder{nullptr};
+  torch::Device device{torch::kCPU};  // where encoder and decoder live (the encode node's device)
   bool frozen = false;
   bool channels_last = true;
   model::Precision encoder_precision = model::Precision::kBf16;
@@ -42,6 +44,12 @@ struct ModelShare {
   std::shared_ptr<const text::Vocabulary> vocabulary;
   std::atomic<bool> done{false};  // max_steps reached: nodes skip what is still in flight
   int accumulate = 1;
+  // Set by the reduce node when every rank agreed to stop: the optimizer ends the run after
+  // the current step.
+  std::atomic<bool> stop_after_step{false};
+  // Writes a checkpoint of the last finished step (set by the optimizer where this rank
+  // writes checkpoints; the reduce node calls it when a peer fails).
+  std::function<void()> save_now;
 };
 
 inline std::shared_ptr<ModelShare> model_share(const graph::NodeContext& ctx) {

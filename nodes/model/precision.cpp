@@ -1,12 +1,60 @@
-// Precision selection, scoped CPU autocast, and model-input conversion (see precision.h).
+// Precision selection, scoped autocast, and model-input conversion (see precision.h).
 #include "nodes/model/precision.h"
 
 #include <ATen/Parallel.h>
 #include <ATen/autocast_mode.h>
+#include <torch/version.h>
 
 #include "graph/errors.h"
 
+// LibTorch 2.4 replaced the per-device autocast functions (is_cpu_enabled, set_enabled for
+// CUDA, get_autocast_gpu_dtype, ...) by ones taking the device type.
+#if TORCH_VERSION_MAJOR > 2 || (TORCH_VERSION_MAJOR == 2 && TORCH_VERSION_MINOR >= 4)
+#define CAPFLOW_AUTOCAST_BY_DEVICE 1
+#endif
+
 namespace capflow::model {
+
+namespace {
+
+bool autocast_enabled(c10::DeviceType d) {
+#ifdef CAPFLOW_AUTOCAST_BY_DEVICE
+  return at::autocast::is_autocast_enabled(d);
+#else
+  return d == c10::DeviceType::CPU ? at::autocast::is_cpu_enabled() : at::autocast::is_enabled();
+#endif
+}
+
+void set_autocast_enabled(c10::DeviceType d, bool enabled) {
+#ifdef CAPFLOW_AUTOCAST_BY_DEVICE
+  at::autocast::set_autocast_enabled(d, enabled);
+#else
+  if (d == c10::DeviceType::CPU) at::autocast::set_cpu_enabled(enabled);
+  else at::autocast::set_enabled(enabled);
+#endif
+}
+
+at::ScalarType autocast_dtype(c10::DeviceType d) {
+#ifdef CAPFLOW_AUTOCAST_BY_DEVICE
+  return at::autocast::get_autocast_dtype(d);
+#else
+  return d == c10::DeviceType::CPU ? at::autocast::get_autocast_cpu_dtype() : at::autocast::get_autocast_gpu_dtype();
+#endif
+}
+
+void set_autocast_dtype(c10::DeviceType d, at::ScalarType dtype) {
+#ifdef CAPFLOW_AUTOCAST_BY_DEVICE
+  at::autocast::set_autocast_dtype(d, dtype);
+#else
+  if (d == c10::DeviceType::CPU) at::autocast::set_autocast_cpu_dtype(dtype);
+  else at::autocast::set_autocast_gpu_dtype(dtype);
+#endif
+}
+
+// Autocast covers the CPU and CUDA here; other device types run as they are.
+bool supported(c10::DeviceType d) { return d == c10::DeviceType::CPU || d == c10::DeviceType::CUDA; }
+
+}  // namespace
 
 Precision parse_precision(const std::string& text) {
   if (text == "fp32" || text == "float32") return Precision::kFp32;
@@ -18,18 +66,25 @@ const char* precision_name(Precision precision) {
   return precision == Precision::kBf16 ? "bf16" : "fp32";
 }
 
-AutocastGuard::AutocastGuard(Precision precision)
-    : previous_enabled_(at::autocast::is_cpu_enabled()),
-      previous_dtype_(at::autocast::get_autocast_cpu_dtype()) {
-  at::autocast::set_cpu_enabled(precision == Precision::kBf16);
-  at::autocast::set_autocast_cpu_dtype(at::kBFloat16);
+AutocastGuard::AutocastGuard(Precision precision, c10::DeviceType device)
+    : device_(supported(device) ? device : c10::DeviceType::CPU),
+      previous_enabled_(autocast_enabled(device_)),
+      previous_dtype_(autocast_dtype(device_)) {
+  set_autocast_enabled(device_, precision == Precision::kBf16);
+  set_autocast_dtype(device_, at::kBFloat16);
   at::autocast::increment_nesting();
 }
 
 AutocastGuard::~AutocastGuard() {
   if (at::autocast::decrement_nesting() == 0) at::autocast::clear_cache();
-  at::autocast::set_cpu_enabled(previous_enabled_);
-  at::autocast::set_autocast_cpu_dtype(previous_dtype_);
+  set_autocast_enabled(device_, previous_enabled_);
+  set_autocast_dtype(device_, previous_dtype_);
+}
+
+std::optional<at::ScalarType> active_autocast_dtype(const torch::Tensor& t) {
+  const c10::DeviceType d = t.device().type();
+  if (!supported(d) || !autocast_enabled(d)) return std::nullopt;
+  return autocast_dtype(d);
 }
 
 torch::Tensor to_model_input(const uint8_t* nhwc, int n, int h, int w, bool channels_last) {

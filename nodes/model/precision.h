@@ -1,8 +1,10 @@
-// Numeric precision of the model (fp32 or bf16 autocast on CPU), memory-format helpers, and
-// the conversion of a uint8 gray image batch into the model's float input.
+// Numeric precision of the model (fp32 or bf16 autocast, on the CPU or a CUDA device),
+// memory-format helpers, and the conversion of a uint8 gray image batch into the model's
+// float input.
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 
 #include <torch/torch.h>
@@ -15,22 +17,29 @@ enum class Precision { kFp32, kBf16 };
 Precision parse_precision(const std::string& text);
 const char* precision_name(Precision precision);
 
-// Scoped CPU autocast. kBf16 runs matmuls and convolutions in bfloat16 (oneDNN's AMX path);
-// kFp32 disables autocast inside the scope. The previous autocast state and dtype come back on
+// Scoped autocast for `device` (CPU: LibTorch's CPU autocast; CUDA: its CUDA autocast; the
+// same code on LibTorch 1.13 and 2.x). kBf16 runs matmuls and convolutions in bfloat16
+// (oneDNN's AMX path on the CPU, tensor cores on a GPU); kFp32 disables autocast inside the
+// scope. The previous autocast state and dtype come back on
 // destruction, and the cast-weight cache is cleared when the outermost guard ends. Autocast is
 // thread-local: create the guard on the thread that runs the forward pass. Close it before the
 // optimizer step, as the cache holds bf16 copies of the weights.
 class AutocastGuard {
  public:
-  explicit AutocastGuard(Precision precision);
+  explicit AutocastGuard(Precision precision, c10::DeviceType device = c10::DeviceType::CPU);
   ~AutocastGuard();
   AutocastGuard(const AutocastGuard&) = delete;
   AutocastGuard& operator=(const AutocastGuard&) = delete;
 
  private:
+  c10::DeviceType device_;
   bool previous_enabled_;
   at::ScalarType previous_dtype_;
 };
+
+// The dtype autocast computes in for tensors on `t`'s device, when autocast is on for that
+// device type on this thread; nullopt otherwise.
+std::optional<at::ScalarType> active_autocast_dtype(const torch::Tensor& t);
 
 // Converts a uint8 gray batch, NHWC with C = 1 (0 = black ink, 255 = white paper), into float
 // [N, 1, H, W] with value (255 - x) / 255: ink is 1 and paper 0, so zero padding and fill

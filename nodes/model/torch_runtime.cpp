@@ -2,7 +2,11 @@
 
 #include <ATen/Parallel.h>
 #include <ATen/Version.h>
+#include <torch/cuda.h>
 #include <torch/version.h>
+#ifdef CAPFLOW_WITH_CUDA
+#include <ATen/cuda/CUDAContext.h>
+#endif
 
 #include <fstream>
 #include <string>
@@ -37,6 +41,11 @@ TorchInfo torch_info() {
   info.mkldnn = at::hasMKLDNN();
   info.bf16_fast = cpu_has_flag("amx_bf16") || cpu_has_flag("avx512_bf16");
   info.build_config = at::show_config();
+#ifdef CAPFLOW_WITH_CUDA
+  info.cuda_built = true;
+  info.cuda_devices = static_cast<int>(torch::cuda::device_count());
+  if (info.cuda_devices > 0) info.cuda_device_name = at::cuda::getDeviceProperties(0)->name;
+#endif
   return info;
 }
 

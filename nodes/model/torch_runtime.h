@@ -15,6 +15,9 @@ struct TorchInfo {
   bool mkldnn = false;        // oneDNN (MKL-DNN) compiled in
   bool bf16_fast = false;     // the CPU has AVX512-BF16 or AMX (oneDNN's fast bf16 path)
   std::string build_config;   // at::show_config(): BLAS, oneDNN, OpenMP
+  bool cuda_built = false;    // capflow's cuda node implementations are compiled in
+  int cuda_devices = 0;       // CUDA devices LibTorch sees (0 without CUDA)
+  std::string cuda_device_name;  // of device 0, when there is one
 };
 
 TorchInfo torch_info();

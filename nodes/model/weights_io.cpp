@@ -471,10 +471,11 @@ std::vector<std::pair<std::string, torch::Tensor>> read_python_state_dict(const 
 void save_module_archive(const torch::nn::Module& module, const std::string& prefix,
                          torch::serialize::OutputArchive& archive) {
   for (const auto& p : module.named_parameters()) {
-    archive.write(key_of(prefix, p.key()), p.value().detach(), /*is_buffer=*/false);
+    // Written from the CPU, whatever device the module is on: the file loads anywhere.
+    archive.write(key_of(prefix, p.key()), p.value().detach().to(torch::kCPU), /*is_buffer=*/false);
   }
   for (const auto& b : module.named_buffers()) {
-    archive.write(key_of(prefix, b.key()), b.value().detach(), /*is_buffer=*/true);
+    archive.write(key_of(prefix, b.key()), b.value().detach().to(torch::kCPU), /*is_buffer=*/true);
   }
 }
 
@@ -515,7 +516,7 @@ void load_encoder_weights(ResNetEncoder& encoder, const std::string& path) {
   }
   torch::serialize::InputArchive archive;
   try {
-    archive.load_from(path);
+    archive.load_from(path, torch::Device(torch::kCPU));  // a GPU run's checkpoint too
   } catch (const c10::Error& e) {
     throw ConfigError(path + ": unreadable checkpoint (" + e.what_without_backtrace() + "); " +
                       kExpectedFiles);

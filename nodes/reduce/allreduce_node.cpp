@@ -1,7 +1,14 @@
-// The gradient-reduce node: averages gradients across ranks (passes through at world size 1).
+// The gradient-reduce node: averages gradients across ranks with c10d's ProcessGroupGloo
+// (bucketed, overlapped with backward), and makes the ranks agree on the loss they report
+// and on when to stop. At world size 1 it passes the step through.
+#include <cstdlib>
+#include <functional>
+
 #include "graph/errors.h"
 #include "graph/registry.h"
 #include "nodes/model/model_share.h"
+#include "nodes/reduce/communicator.h"
+#include "nodes/reduce/gradient_buckets.h"
 #include "nodes/register_nodes.h"
 
 namespace capflow::nodes {
@@ -11,26 +18,131 @@ namespace {
 using graph::Item;
 using graph::NodeContext;
 
+std::string text_digest(const std::string& text) {
+  std::uint64_t h = 1469598103934665603ULL;
+  for (const char c : text) {
+    h ^= static_cast<unsigned char>(c);
+    h *= 1099511628211ULL;
+  }
+  return std::to_string(h);
+}
+
 class AllReduce : public graph::TransformNode {
  public:
-  explicit AllReduce(const NodeContext& ctx) {
-    if (ctx.world_size > 1)
-      throw ConfigError("world size " + std::to_string(ctx.world_size) +
-                        ": gradient averaging across ranks is not in this build yet; run one rank");
+  explicit AllReduce(const NodeContext& ctx) : ctx_(ctx), share_(model_share(ctx)) {
+    if (ctx.world_size <= 1) return;
+    const graph::Args& a = ctx.args();
+    reduce::CommOptions o;
+    o.env = reduce::read_rank_env();
+    if (o.env.rank != ctx.rank || o.env.world_size != ctx.world_size)
+      throw ConfigError("the launcher's variables say rank " + std::to_string(o.env.rank) + " of " +
+                        std::to_string(o.env.world_size) + ", the run was started as rank " +
+                        std::to_string(ctx.rank) + " of " + std::to_string(ctx.world_size));
+    o.timeout = std::chrono::milliseconds(static_cast<long long>(a.get_float("timeout_s") * 1000));
+    const char* token = std::getenv("CAPFLOW_JOB_TOKEN");
+    o.token = token != nullptr && *token != '\0' ? token : (a.is_null("token") ? "" : a.get_string("token"));
+    o.gloo_threads = static_cast<int>(a.get_int("gloo_threads"));
+    bucket_bytes_ = static_cast<std::size_t>(a.get_float("bucket_mb") * 1024 * 1024);
+    comm_ = std::make_unique<reduce::Communicator>(o);
+    // The configuration without the token (it may legitimately come from the environment).
+    comm_->require_same("configuration", text_digest(ctx.pipeline->resolved_yaml));
+    ctx.coordinate_stops();
   }
+
+  ~AllReduce() override {
+    if (comm_ && finished_) comm_->finished();
+  }
+
   std::string exclusive_span() const override { return kModelSpan; }
-  std::any process(Item& item) override { return item.payload; }
+
+  // Every node exists now (the optimizer may have loaded a checkpoint): rank 0's weights
+  // become everyone's, checked by digest; then the gradient buckets and their hooks.
+  void start() override {
+    if (!comm_) return;
+    std::vector<torch::Tensor> parameters = share_->decoder->parameters();
+    if (!share_->frozen)
+      for (auto& p : share_->encoder->parameters()) parameters.push_back(p);
+    std::int64_t elements = 0;
+    for (const auto& p : parameters) elements += p.numel();
+    comm_->require_same("model shape", std::to_string(parameters.size()) + " tensors, " + std::to_string(elements) +
+                                           " values, " + std::to_string(share_->vocabulary->size()) + " tokens");
+    std::vector<torch::Tensor> everything = share_->decoder->parameters();
+    for (auto& p : share_->encoder->parameters()) everything.push_back(p);
+    for (auto& b : share_->encoder->buffers()) everything.push_back(b);  // batch-norm statistics
+    comm_->broadcast(everything);
+    comm_->require_same("weights after the broadcast", reduce::tensors_digest(everything));
+    buckets_ = std::make_unique<reduce::GradientBuckets>(std::move(parameters), *comm_, bucket_bytes_);
+    accumulate_ = std::max(1, share_->accumulate);
+    buckets_->arm(accumulate_ == 1);
+    ctx_.counters->add("buckets", buckets_->bucket_count());
+  }
+
+  std::any process(Item& item) override {
+    if (share_->done || !comm_) return item.payload;
+    const StepPtr& step = graph::payload_as<TrainStep>(item);
+    const bool completes_step = micro_ + 1 == accumulate_;
+    try {
+      if (completes_step) buckets_->finish_step();
+      const bool stop_wanted = completes_step && ctx_.stop_requests() >= 1;
+      const std::vector<double> sums =
+          comm_->sum({step->loss_value, stop_wanted ? 1.0 : 0.0, static_cast<double>(step->batch->size)},
+                     "agreeing on the loss and on stopping");
+      step->loss_value = sums[0] / comm_->world_size();
+      images_all_ranks_ += sums[2];
+      if (sums[1] > 0) share_->stop_after_step = true;
+    } catch (const CommError&) {
+      if (share_->save_now) {
+        try {
+          share_->save_now();  // the last finished step is not lost
+        } catch (const std::exception& e) {
+          ctx_.warn(std::string("could not write a checkpoint after the failure: ") + e.what());
+        }
+      }
+      throw;
+    }
+    micro_ = completes_step ? 0 : micro_ + 1;
+    if (completes_step) {
+      ++steps_;
+      comm_->set_step(steps_);
+      ctx_.report("images_all_ranks", images_all_ranks_, steps_);
+      ctx_.report("communication_seconds", buckets_->wait_seconds(), steps_);
+    }
+    buckets_->arm(micro_ + 1 == accumulate_);
+    return item.payload;
+  }
+
+  void finish() override { finished_ = true; }
+
+ private:
+  NodeContext ctx_;
+  std::shared_ptr<ModelShare> share_;
+  std::unique_ptr<reduce::Communicator> comm_;
+  std::unique_ptr<reduce::GradientBuckets> buckets_;
+  std::size_t bucket_bytes_ = 25u << 20;
+  int accumulate_ = 1;
+  int micro_ = 0;
+  std::uint64_t steps_ = 0;
+  double images_all_ranks_ = 0;
+  bool finished_ = false;
 };
 
 }  // namespace
 
 void register_reduce_nodes(graph::Registry& registry) {
   using namespace graph;
-  add_node<AllReduce>(registry, {"allreduce", "averages gradients across ranks (passes through at world size 1)",
-                                 NodeRole::kTransform, /*input=*/"grads", /*output=*/"grads",
-                                 /*default_concurrency=*/"serial", /*ordered=*/true,
-                                 {arg_choice("backend", "gloo", {"gloo"}, "c10d process group"),
-                                  arg_float("bucket_mb", "25", "gradient bucket size in MB", 0.001)}});
+  add_node<AllReduce>(
+      registry,
+      {"allreduce",
+       "averages gradients across ranks with c10d Gloo, bucketed and overlapped with backward (passes through at "
+       "world size 1)",
+       NodeRole::kTransform, /*input=*/"grads", /*output=*/"grads",
+       /*default_concurrency=*/"serial", /*ordered=*/true,
+       {arg_choice("backend", "gloo", {"gloo"}, "c10d process group"),
+        arg_float("bucket_mb", "25", "gradient bucket size in MB", 0.001),
+        arg_float("timeout_s", "60", "longest wait for a peer before the run fails naming it", 1),
+        arg_int("gloo_threads", "2", "Gloo's worker threads per rank", 1, 64),
+        nullable(arg_string("token", "null",
+                            "job token every rank must present beyond loopback (CAPFLOW_JOB_TOKEN wins)"))}});
 }
 
 }  // namespace capflow::nodes

@@ -1,7 +1,9 @@
 // capflow info: the facts a benchmark needs beside its numbers: versions, cores, NUMA nodes,
 // LibTorch threads and build (BLAS, oneDNN), and whether the CPU has a fast bf16 path.
 #include <CLI/CLI.hpp>
+#ifndef CAPFLOW_NO_CHEMISTRY
 #include <RDGeneral/versions.h>
+#endif
 #include <tbb/global_control.h>
 #include <tbb/info.h>
 #include <tbb/version.h>
@@ -29,7 +31,13 @@ void add_info_command(CLI::App& app) {
               << "LibTorch " << t.version << ", intra-op threads " << t.intra_op_threads << ", oneDNN "
               << (t.mkldnn ? "yes" : "no") << ", CPU fast bf16 (AMX/AVX512-BF16) " << (t.bf16_fast ? "yes" : "no")
               << "\n"
+              << "CUDA " << (t.cuda_built ? "built in" : "not built in (CPU-only LibTorch)") << ", devices "
+              << t.cuda_devices << (t.cuda_device_name.empty() ? "" : " (" + t.cuda_device_name + ")") << "\n"
+#ifndef CAPFLOW_NO_CHEMISTRY
               << "RDKit " << RDKit::rdkitVersion << ", Open Babel " << chem::openbabel_version() << "\n";
+#else
+              << "RDKit and Open Babel: not in this build (CAPFLOW_CHEMISTRY=OFF)\n";
+#endif
     if (*show_config) std::cout << t.build_config;
   });
 }

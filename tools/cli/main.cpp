@@ -60,6 +60,7 @@ int main(int argc, char** argv) {
   capflow::cli::add_run_command(app);
   capflow::cli::add_nodes_command(app);
   capflow::cli::add_model_commands(app);
+  capflow::cli::add_report_command(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

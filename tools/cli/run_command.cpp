@@ -28,8 +28,10 @@
 #include "nodes/register_nodes.h"
 #include "tools/cli/commands.h"
 #include "nodes/model/checkpoint_info.h"
+#include "nodes/reduce/rank_env.h"
 #include "tools/cli/dataset_on_demand.h"
 #include "tools/cli/pipeline_runner.h"
+#include "tools/cli/progress_line.h"
 #include "tools/cli/run_files.h"
 
 namespace capflow::cli {
@@ -43,15 +45,6 @@ std::string default_run_dir(const std::string& pipeline) {
   const std::time_t now = std::time(nullptr);
   std::strftime(stamp, sizeof stamp, "%Y%m%d-%H%M%S", std::localtime(&now));
   return (fs::path("runs") / (fs::path(pipeline).stem().string() + "-" + stamp)).string();
-}
-
-int env_int(const char* name, int fallback) {
-  const char* v = std::getenv(name);
-  if (v == nullptr || *v == '\0') return fallback;
-  char* end = nullptr;
-  const long n = std::strtol(v, &end, 10);
-  if (*end != '\0' || n < 0) throw ConfigError(std::string("environment variable ") + name + "='" + v + "' is not a count");
-  return static_cast<int>(n);
 }
 
 // Stops the run cleanly after train.max_seconds.
@@ -92,7 +85,56 @@ struct Reports {
   double loss_first = 0, loss_last = 0;
   std::uint64_t step = 0;
   nlohmann::json eval = nlohmann::json::object();
+  std::uint64_t epoch_images = 0;  // reported by the source (progress line)
+  double images_all_ranks = 0, communication_seconds = 0;  // from the reduce node
 };
+
+// A run name every rank of one job agrees on without talking: the launcher's job id.
+std::string job_run_id() {
+  for (const char* name : {"CAPFLOW_RUN_ID", "SLURM_JOB_ID", "TORCHELASTIC_RUN_ID"}) {
+    const char* v = std::getenv(name);
+    if (v != nullptr && *v != '\0') return v;
+  }
+  return "";
+}
+
+// summary.json's "scaling" for a run of several ranks: throughput over all ranks, the time
+// spent waiting for gradients, and the efficiency against a 1-rank baseline run when one is
+// named (train.baseline), else estimated from the exposed communication time.
+nlohmann::json scaling_json(const graph::RunStats& stats, const Reports& r, const graph::PipelineSpec& spec) {
+  nlohmann::json s;
+  const double seconds = stats.seconds > 0 ? stats.seconds : 1;
+  const double total = r.images_all_ranks > 0 ? r.images_all_ranks / seconds
+                                              : stats.images_per_second() * stats.world_size;
+  s["world_size"] = stats.world_size;
+  s["images_per_second_total"] = total;
+  s["images_per_second_per_rank"] = total / stats.world_size;
+  s["communication_seconds"] = r.communication_seconds;
+  s["communication_fraction"] = r.communication_seconds / seconds;
+  const graph::Args& train = spec.section("train");
+  if (!train.is_null("baseline")) {
+    fs::path base = train.get_string("baseline");
+    if (fs::is_directory(base)) base /= "summary.json";
+    std::ifstream in(base);
+    if (!in) throw ConfigError("train.baseline: cannot read " + base.string());
+    nlohmann::json b;
+    try {
+      in >> b;
+    } catch (const std::exception& e) {
+      throw ConfigError("train.baseline: " + base.string() + " is not a summary.json: " + e.what());
+    }
+    const double one = b.value("images_per_second", 0.0);
+    if (one <= 0) throw ConfigError("train.baseline: " + base.string() + " has no images_per_second");
+    s["baseline"] = {{"summary", base.string()}, {"images_per_second", one},
+                     {"world_size", b.value("world_size", 1)}};
+    s["efficiency"] = total / (stats.world_size * one);
+    s["efficiency_source"] = "measured against the baseline run";
+  } else {
+    s["efficiency"] = 1.0 - r.communication_seconds / seconds;
+    s["efficiency_source"] = "estimate: 1 - the share of time spent waiting for gradients";
+  }
+  return s;
+}
 
 }  // namespace
 
@@ -107,7 +149,7 @@ nlohmann::json run_pipeline_request(const PipelineRunRequest& o) {
     const model::CheckpointInfo info = model::read_checkpoint_info(checkpoint);
     sets.push_back("train.resume=" + checkpoint);
     resume_point.epoch = info.epoch;
-    resume_point.groups_done = info.groups_done;
+    resume_point.groups_done = model::resume_groups(info, reduce::read_rank_env().world_size);
     resumed_run_dir = fs::path(checkpoint).parent_path().parent_path().string();
     std::printf("resuming from %s: step %llu, epoch %llu, batch %llu\n", checkpoint.c_str(),
                 static_cast<unsigned long long>(info.step), static_cast<unsigned long long>(info.epoch),
@@ -118,19 +160,24 @@ nlohmann::json run_pipeline_request(const PipelineRunRequest& o) {
                                        : graph::parse_pipeline(o.yaml_text, o.pipeline, sets, registry);
   ensure_pipeline_datasets(spec);
 
-  const std::string run_dir = !o.out.empty() ? o.out
-                              : !resumed_run_dir.empty() ? resumed_run_dir
-                                                         : default_run_dir(o.pipeline);
+  const reduce::RankEnv ranks = reduce::read_rank_env();
+  std::string job_dir = !o.out.empty() ? o.out : !resumed_run_dir.empty() ? resumed_run_dir : "";
+  if (job_dir.empty()) {
+    const std::string id = ranks.world_size > 1 ? job_run_id() : "";
+    job_dir = id.empty() ? default_run_dir(o.pipeline)
+                         : (fs::path("runs") / (fs::path(o.pipeline).stem().string() + "-" + id)).string();
+  }
+  // Rank 0 owns the run folder (config, metrics, summary, checkpoints); the others write
+  // their own metrics and summary under it.
+  const std::string run_dir =
+      ranks.rank == 0 ? job_dir : (fs::path(job_dir) / ("rank-" + std::to_string(ranks.rank))).string();
   RunFiles files(run_dir, /*append_metrics=*/!o.resume.empty());
   files.write_config(spec.resolved_yaml);
 
   graph::RunOptions options;
-  options.rank = env_int("RANK", 0);
-  options.world_size = env_int("WORLD_SIZE", 1);
-  options.local_rank = env_int("LOCAL_RANK", 0);
-  if (options.world_size < 1 || options.rank >= options.world_size)
-    throw ConfigError("RANK=" + std::to_string(options.rank) + " is not below WORLD_SIZE=" +
-                      std::to_string(options.world_size));
+  options.rank = ranks.rank;
+  options.world_size = ranks.world_size;
+  options.local_rank = ranks.local_rank;
   options.run_dir = run_dir;
   options.resume = resume_point;
   options.trace_path = o.trace;
@@ -148,6 +195,12 @@ nlohmann::json run_pipeline_request(const PipelineRunRequest& o) {
       reports.have_loss = true;
       reports.loss_last = value;
       reports.step = step;
+    } else if (name == "images_all_ranks") {
+      reports.images_all_ranks = value;
+    } else if (name == "communication_seconds") {
+      reports.communication_seconds = value;
+    } else if (name == "epoch_images") {
+      reports.epoch_images = static_cast<std::uint64_t>(value);
     } else if (name.rfind("eval.", 0) == 0) {
       reports.eval[name.substr(5)] = value;
       reports.eval["step"] = step;
@@ -155,27 +208,37 @@ nlohmann::json run_pipeline_request(const PipelineRunRequest& o) {
   };
 
   const bool live = !o.quiet && isatty(STDERR_FILENO);
+  ProgressFigures progress_plan;  // the run's limits, for epoch % and ETA
+  {
+    const graph::Args& train = spec.section("train");
+    progress_plan.epochs = static_cast<std::uint64_t>(std::max<std::int64_t>(0, train.get_int("epochs")));
+    progress_plan.max_seconds = train.get_float("max_seconds");
+    for (const graph::NodeSpec& n : spec.nodes)
+      if (n.kind == "batch" && train.get_int("max_steps") > 0)
+        progress_plan.planned_images = static_cast<std::uint64_t>(train.get_int("max_steps") * n.args.get_int("size"));
+  }
   int ticks = 0;
   options.progress_interval = 1.0;
   options.on_progress = [&](const graph::RunProgress& p) {
     const double rate = p.seconds > 0 ? static_cast<double>(p.images) / p.seconds : 0.0;
     files.append_metrics({{"seconds", p.seconds}, {"images", p.images}, {"images_per_second", rate},
                           {"epoch", p.epoch}});
-    std::string loss;
+    ProgressFigures figures = progress_plan;
+    figures.seconds = p.seconds;
+    figures.images = p.images;
+    figures.epoch = p.epoch;
     {
       std::lock_guard<std::mutex> lock(reports.mutex);
-      if (reports.have_loss)
-        loss = ", step " + std::to_string(reports.step) + ", loss " + std::to_string(reports.loss_last).substr(0, 6);
+      figures.have_loss = reports.have_loss;
+      figures.loss = reports.loss_last;
+      figures.step = reports.step;
+      figures.epoch_images = reports.epoch_images;
     }
     ++ticks;
     if (live)
-      std::fprintf(stderr, "\rrun: %llu images, %.1f images/s, epoch %llu%s, %.0f s   ",
-                   static_cast<unsigned long long>(p.images), rate,
-                   static_cast<unsigned long long>(p.epoch), loss.c_str(), p.seconds);
+      std::fprintf(stderr, "\rrun: %s   ", format_progress(figures).c_str());
     else if (!o.quiet && ticks % 10 == 0)
-      std::fprintf(stderr, "run: %llu images, %.1f images/s, epoch %llu%s, %.0f s\n",
-                   static_cast<unsigned long long>(p.images), rate,
-                   static_cast<unsigned long long>(p.epoch), loss.c_str(), p.seconds);
+      std::fprintf(stderr, "run: %s\n", format_progress(figures).c_str());
   };
 
   StopSignals signals;
@@ -194,6 +257,13 @@ nlohmann::json run_pipeline_request(const PipelineRunRequest& o) {
   summary["loss_last"] = reports.have_loss ? nlohmann::json(reports.loss_last) : nlohmann::json(nullptr);
   summary["steps"] = reports.step;
   if (!reports.eval.empty()) summary["eval"] = reports.eval;
+  if (stats.world_size > 1) {
+    summary["scaling"] = scaling_json(stats, reports, spec);
+    // Totals over the ranks, as DESIGN.md's summary promises; this rank's own under "rank".
+    summary["rank"] = {{"rank", stats.rank}, {"images", stats.images}, {"images_per_second", stats.images_per_second()}};
+    summary["images_per_second"] = summary["scaling"]["images_per_second_total"];
+    summary["images"] = static_cast<std::uint64_t>(summary["images_per_second"].get<double>() * stats.seconds + 0.5);
+  }
   files.write_summary(summary);
 
   std::printf("%s: %llu images in %.2f s = %.1f images/s (%d threads, world size %d)%s\n",
@@ -203,6 +273,13 @@ nlohmann::json run_pipeline_request(const PipelineRunRequest& o) {
   if (reports.have_loss)
     std::printf("training: %llu steps, loss %.4f -> %.4f\n", static_cast<unsigned long long>(reports.step),
                 reports.loss_first, reports.loss_last);
+  if (stats.world_size > 1 && summary.contains("scaling")) {
+    const nlohmann::json& sc = summary["scaling"];
+    std::printf("scaling: %d ranks, %.1f images/s in all, %.1f%% of the time waiting for gradients, efficiency %.2f (%s)\n",
+                stats.world_size, sc["images_per_second_total"].get<double>(),
+                100 * sc["communication_fraction"].get<double>(), sc["efficiency"].get<double>(),
+                sc["efficiency_source"].get<std::string>().c_str());
+  }
   if (!reports.eval.empty())
     std::printf("evaluation on %s (%g images): Levenshtein %.2f, exact %.1f%%, valid InChI %.1f%%\n",
                 spec.section("data").get_string("val_root").c_str(), reports.eval.value("images", 0.0),

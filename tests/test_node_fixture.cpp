@@ -1,0 +1,94 @@
+// capflow-bench's generic fixture: it builds every registered node kind that has a cpu
+// implementation from a YAML pipeline (as the engine would), and drives a data node, the
+// collector and a whole training step once each on a tiny synthetic dataset.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <filesystem>
+#include <set>
+
+#include "bench/node_fixture.h"
+#include "graph/registry.h"
+#include "nodes/register_nodes.h"
+#include "tests/test_support.h"
+
+namespace fs = std::filesystem;
+using capflow::bench::NodeFixture;
+
+namespace {
+
+std::string pipeline(const std::string& root, const std::string& tail) {
+  return "seed: 3\n"
+         "data: {root: " + root + ", val_root: null}\n"
+         "resources: {threads: 1, max_in_flight: 2}\n"
+         "train: {epochs: 2}\n"
+         "nodes:\n"
+         "  read:     {kind: read_files}\n"
+         "  decode:   {kind: decode_image, fit: [64, 64]}\n"
+         "  augment:  {kind: bms_augment, size: [64, 64], noise: 0.001, jitter: 2}\n"
+         "  batch:    {kind: batch, size: 4}\n" + tail;
+}
+
+const std::string kTrainTail =
+    "  encode:   {kind: resnet_encoder, depth: 18, precision: fp32}\n"
+    "  lstm:     {kind: attention_lstm, embed: 16, hidden: 32, attention: 16, dropout: 0.0, precision: fp32}\n"
+    "  backward: {kind: backward}\n"
+    "  reduce:   {kind: allreduce}\n"
+    "  optimize: {kind: OPTIMIZER, warmup_steps: 0, schedule: constant, checkpoint_every: 0, eval_every: 0}\n"
+    "edges: [read, decode, augment, batch, encode, lstm, backward, reduce, optimize]\n";
+
+std::string train_tail(const std::string& optimizer) {
+  std::string tail = kTrainTail;
+  tail.replace(tail.find("OPTIMIZER"), 9, optimizer);
+  return tail;
+}
+
+class NodeFixtureTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    dir_ = capflow::testing::make_temp_dir("nodefixture");
+    capflow::bench::make_synthetic_dataset(dir_ + "/data", 12, 96, "png");
+  }
+  static void TearDownTestSuite() { fs::remove_all(dir_); }
+  static inline std::string dir_;
+};
+
+TEST_F(NodeFixtureTest, BuildsEveryRegisteredCpuNode) {
+  const std::string root = dir_ + "/data";
+  std::set<std::string> built;
+  for (const std::string& yaml :
+       {pipeline(root, train_tail("adam")), pipeline(root, train_tail("adamw")),
+        pipeline(root, "  sink: {kind: discard}\nedges: [read, decode, augment, batch, sink]\n")}) {
+    NodeFixture fixture(yaml);
+    for (const std::string& kind : fixture.kinds()) built.insert(kind);
+  }
+  capflow::graph::Registry registry;
+  capflow::nodes::register_all(registry);
+  for (const std::string& kind : registry.kinds()) {
+    const auto devices = registry.devices(kind);
+    if (std::find(devices.begin(), devices.end(), "cpu") == devices.end()) continue;
+    EXPECT_TRUE(built.count(kind)) << "node kind '" << kind
+                                   << "' has a cpu implementation but no pipeline of this test builds it";
+  }
+}
+
+TEST_F(NodeFixtureTest, DrivesDataNodesAndATrainingStep) {
+  NodeFixture fixture(pipeline(dir_ + "/data", train_tail("adam")));
+  ASSERT_EQ(fixture.prepare("decode", 5), 5u);
+  const NodeFixture::Step decoded = fixture.run_once("decode");
+  EXPECT_EQ(decoded.units, 1u);
+  EXPECT_GT(decoded.bytes, 0u);  // the PNG file's size
+
+  ASSERT_EQ(fixture.prepare("batch", 8), 8u);
+  const NodeFixture::Step batched = fixture.run_once("batch");
+  EXPECT_EQ(batched.units, 4u);
+  EXPECT_EQ(batched.bytes, 4u * 64 * 64);  // four augmented 64×64 images
+
+  ASSERT_EQ(fixture.prepare("encode", 1), 1u);
+  const NodeFixture::Step step = fixture.run_once("encode", "optimize");
+  EXPECT_EQ(step.units, 4u);
+  EXPECT_FALSE(step.skipped);
+  EXPECT_THROW(fixture.run_once("decode"), std::logic_error);  // inputs are for encode
+}
+
+}  // namespace

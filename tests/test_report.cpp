@@ -1,0 +1,251 @@
+// The report kernels: reading run folders (and refusing broken ones, naming the file), the
+// throughput model (calibration, link fit, shapes; its prediction for a measured run within its
+// stated error), and the Markdown and HTML renderings of a small recorded run.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <filesystem>
+
+#include "graph/errors.h"
+#include "tests/recorded_runs.h"
+#include "tests/test_support.h"
+#include "tools/report/report_content.h"
+#include "tools/report/run_record.h"
+#include "tools/report/svg_chart.h"
+#include "tools/report/throughput_model.h"
+
+namespace fs = std::filesystem;
+using namespace capflow::report;
+using capflow::testing::RecordedRun;
+using capflow::testing::bench_entry;
+using capflow::testing::write_recorded_run;
+using capflow::testing::write_text;
+
+namespace {
+
+// A real 1-rank run of pipelines/train-cpu.yaml (2 threads, bf16, batch 32) on this project's
+// 2-core machine, and capflow-bench figures of the same machine (docs/benchmarks.md).
+RecordedRun measured_one_rank() {
+  RecordedRun r;
+  r.images = 1280;
+  r.seconds = 106.2;
+  r.encode = 26.5;
+  r.lstm = 27.4;
+  r.backward = 45.3;
+  r.optimize = 3.9;
+  r.decode = 1.3;
+  r.augment = 0.5;
+  r.batch = 0.05;
+  r.reduce = 0.01;
+  return r;
+}
+
+std::string write_bench(const std::string& dir, bool with_allreduce) {
+  nlohmann::json benchmarks = nlohmann::json::array();
+  benchmarks.push_back(bench_entry("BM_decode_fit_224", 216.6, "us", 4617));
+  benchmarks.push_back(bench_entry("BM_augment_224", 78.7, "us", 12702));
+  benchmarks.push_back(bench_entry("BM_collate_32", 59.1, "us", 541323));
+  benchmarks.push_back(bench_entry("BM_encoder_forward_backward/batch:32/bf16:1/cl:1/threads:2/real_time", 1179, "ms", 27.14));
+  benchmarks.push_back(bench_entry("BM_encoder_forward_backward/batch:32/bf16:0/cl:1/threads:2/real_time", 2513, "ms", 12.73));
+  benchmarks.push_back(bench_entry("BM_decoder_forward_backward/batch:32/bf16:1/threads:1/real_time", 1372, "ms", 23.31));
+  benchmarks.push_back(bench_entry("BM_decoder_forward_backward/batch:32/bf16:1/threads:2/real_time", 882, "ms", 36.28));
+  benchmarks.push_back(bench_entry("BM_adamw_step/threads:2/real_time", 90, "ms", 0));
+  if (with_allreduce) {
+    benchmarks.push_back(bench_entry("BM_allreduce/1000000/real_time", 1.2, "ms", 0, 1e6 / 1.2e-3));
+    benchmarks.push_back(bench_entry("BM_allreduce/44000000/real_time", 36, "ms", 0, 44e6 / 36e-3));
+  }
+  const std::string path = dir + "/bench.json";
+  write_text(path, nlohmann::json({{"context", {{"num_cpus", 2}}}, {"benchmarks", benchmarks}}).dump(2));
+  return path;
+}
+
+class Report : public ::testing::Test {
+ protected:
+  void SetUp() override { dir_ = capflow::testing::make_temp_dir("report"); }
+  void TearDown() override { fs::remove_all(dir_); }
+  std::string dir_;
+};
+
+TEST_F(Report, ReadsARecordedRun) {
+  write_recorded_run(dir_ + "/one", measured_one_rank());
+  const RunRecord run = read_run(dir_ + "/one");
+  EXPECT_EQ(run.name, "one");
+  EXPECT_EQ(run.world_size, 1);
+  EXPECT_EQ(run.threads_per_rank, 2);
+  EXPECT_DOUBLE_EQ(run.images, 1280);
+  EXPECT_FALSE(run.gpu);
+  EXPECT_EQ(run.nodes.size(), 9u);
+  ASSERT_NE(run.node("backward"), nullptr);
+  EXPECT_EQ(run.node("backward")->kind, "backward");
+  EXPECT_EQ(run.images_over_time.size(), 10u);  // the half line at the end is skipped
+  EXPECT_EQ(run.loss_over_time.size(), 10u);
+  EXPECT_EQ(run.levenshtein_over_time.size(), 1u);
+  ASSERT_TRUE(run.levenshtein.has_value());
+  EXPECT_DOUBLE_EQ(*run.levenshtein, 80.5);
+  EXPECT_EQ(run.shape(), "1 rank × 2 threads");
+  EXPECT_FALSE(rate_over_time(run.images_over_time, 10).empty());
+}
+
+TEST_F(Report, CudaInConfigMakesAGpuRun) {
+  RecordedRun r = measured_one_rank();
+  r.gpu = true;
+  write_recorded_run(dir_ + "/gpu", r);
+  EXPECT_TRUE(read_run(dir_ + "/gpu").gpu);
+}
+
+TEST_F(Report, OptionalScalingFieldsAreRead) {
+  RecordedRun r = measured_one_rank();
+  r.world_size = 2;
+  r.threads_per_rank = 1;
+  r.with_scaling = true;
+  r.reduce = 4;
+  write_recorded_run(dir_ + "/two", r);
+  const RunRecord run = read_run(dir_ + "/two");
+  EXPECT_EQ(run.world_size, 2);
+  EXPECT_FALSE(run.scaling_efficiency.has_value());
+  ASSERT_TRUE(run.communication_seconds.has_value());
+  EXPECT_DOUBLE_EQ(*run.communication_seconds, 4);
+}
+
+TEST_F(Report, BadRunFoldersNameTheFile) {
+  try {
+    read_run(dir_ + "/absent");
+    FAIL() << "no error";
+  } catch (const capflow::ConfigError& e) {
+    EXPECT_NE(std::string(e.what()).find("absent"), std::string::npos) << e.what();
+  }
+  fs::create_directories(dir_ + "/broken");
+  write_text(dir_ + "/broken/summary.json", "{\"images\": 12, ");
+  try {
+    read_run(dir_ + "/broken");
+    FAIL() << "no error";
+  } catch (const capflow::ConfigError& e) {
+    EXPECT_NE(std::string(e.what()).find("broken/summary.json"), std::string::npos) << e.what();
+  }
+  write_text(dir_ + "/broken/summary.json", "{\"images\": 12, \"seconds\": 3}");
+  try {
+    read_run(dir_ + "/broken");
+    FAIL() << "no error";
+  } catch (const capflow::ConfigError& e) {
+    EXPECT_NE(std::string(e.what()).find("images_per_second"), std::string::npos) << e.what();
+  }
+}
+
+TEST(ThroughputModel, ParsesShapesRatesAndPrices) {
+  const ClusterShape s = parse_shape("hosts=4,cores=8,link=1gbit,gpu");
+  EXPECT_EQ(s.hosts, 4);
+  EXPECT_EQ(s.cores, 8);
+  EXPECT_DOUBLE_EQ(s.link_bits_per_second, 1e9);
+  EXPECT_TRUE(s.gpu);
+  EXPECT_DOUBLE_EQ(parse_link_rate("100mbit"), 1e8);
+  EXPECT_DOUBLE_EQ(parse_link_rate("25Gbit"), 25e9);
+  EXPECT_THROW(parse_shape("hosts=0"), capflow::ConfigError);
+  EXPECT_THROW(parse_shape("nodes=3"), capflow::ConfigError);
+  EXPECT_THROW(parse_link_rate("fast"), capflow::ConfigError);
+  const Prices p = parse_prices("cpu=0.04,gpu=3");
+  EXPECT_DOUBLE_EQ(p.cpu_core_per_hour, 0.04);
+  EXPECT_DOUBLE_EQ(p.gpu_per_hour, 3);
+  EXPECT_THROW(parse_prices("tpu=1"), capflow::ConfigError);
+}
+
+TEST_F(Report, CalibratesFromBenchAndFitsTheAllreduce) {
+  const std::string bench = write_bench(dir_, true);
+  const Calibration c = calibration_from_bench(bench);
+  EXPECT_EQ(c.threads, 2);
+  EXPECT_NEAR(c.model_seconds_per_image, 1 / 27.14 + 1 / 36.28, 1e-9);
+  EXPECT_GT(c.serial_fraction, 0.0);
+  EXPECT_LT(c.serial_fraction, 1.0);
+  EXPECT_NEAR(c.optimizer_seconds_per_step, 0.090, 1e-9);
+  const auto link = link_from_bench(bench);
+  ASSERT_TRUE(link.has_value());
+  EXPECT_NEAR(link->bytes_per_second, 43e6 / 34.8e-3, 0.01 * 43e6 / 34.8e-3);
+  EXPECT_FALSE(link_from_bench(write_bench(dir_, false)).has_value());
+  write_text(dir_ + "/empty.json", "{\"benchmarks\": []}");
+  EXPECT_THROW(calibration_from_bench(dir_ + "/empty.json"), capflow::ConfigError);
+}
+
+TEST_F(Report, PredictionForTheMeasuredRunIsWithinItsStatedError) {
+  write_recorded_run(dir_ + "/one", measured_one_rank());
+  const RunRecord run = read_run(dir_ + "/one");
+  const std::string bench = write_bench(dir_, true);
+  const Calibration c = calibration_from_bench(bench);
+  const LinkCost link = *link_from_bench(bench);
+  const ModelCheck check = check_against(c, link, run);
+  EXPECT_LE(std::fabs(check.relative_error), kStatedRelativeError)
+      << "measured " << check.measured_images_per_second << ", predicted " << check.predicted_images_per_second;
+}
+
+TEST(ThroughputModel, MoreRanksMoreThroughputLessEfficiency) {
+  Calibration c;
+  c.model_seconds_per_image = 0.06;
+  c.data_seconds_per_image = 0.0003;
+  c.optimizer_seconds_per_step = 0.09;
+  LinkCost link{1.25e9, 50e-6, "test"};
+  ClusterShape one;
+  one.cores = 2;
+  ClusterShape four = one;
+  four.hosts = 4;
+  four.link_bits_per_second = 1e9;
+  const Prediction p1 = predict(c, link, one), p4 = predict(c, link, four);
+  EXPECT_EQ(p4.ranks, 4);
+  EXPECT_GT(p4.images_per_second, p1.images_per_second);
+  EXPECT_LT(p4.images_per_second, 4 * p1.images_per_second);
+  EXPECT_GT(p4.communication_seconds, 0);
+  EXPECT_NEAR(p1.epoch_seconds, kBmsTrainImages / p1.images_per_second, 1e-6);
+  ClusterShape gpu = one;
+  gpu.gpu = true;
+  const Prediction pg = predict(c, link, gpu);
+  EXPECT_TRUE(pg.gpu_assumed);
+  EXPECT_GT(pg.images_per_second, p1.images_per_second);
+}
+
+TEST_F(Report, RendersTheStudyFromRecordedRuns) {
+  write_recorded_run(dir_ + "/one", measured_one_rank());
+  RecordedRun two = measured_one_rank();
+  two.world_size = 2;
+  two.threads_per_rank = 1;
+  two.seconds = 90;
+  write_recorded_run(dir_ + "/two", two);
+  std::vector<RunRecord> runs = {read_run(dir_ + "/one"), read_run(dir_ + "/two")};
+  ReportOptions options;
+  options.prices = parse_prices("cpu=0.05,gpu=2.5");
+  const capflow::report::Report r = build_report(runs, options);
+  ASSERT_EQ(r.study.size(), 3u);
+  EXPECT_TRUE(r.study[0].measured);
+  EXPECT_EQ(r.study[0].from, dir_ + "/one");
+  EXPECT_TRUE(r.study[1].measured);
+  EXPECT_EQ(r.study[1].from, dir_ + "/two");
+  EXPECT_FALSE(r.study[2].measured);  // no GPU run: the model fills it
+  EXPECT_NE(r.study[2].from.find("model"), std::string::npos);
+  ASSERT_TRUE(r.figures[1].scaling_efficiency.has_value());
+  EXPECT_NEAR(*r.figures[1].scaling_efficiency, (1280 / 90.0) / (2 * 1280 / 106.2), 1e-9);
+  EXPECT_EQ(r.checks.size(), 2u);
+
+  const std::string md = render_markdown(r);
+  EXPECT_NE(md.find("| single CPU box |"), std::string::npos) << md;
+  EXPECT_NE(md.find("| CPU cluster |"), std::string::npos);
+  EXPECT_NE(md.find("| single GPU |"), std::string::npos);
+  EXPECT_NE(md.find("measured: " + dir_ + "/one"), std::string::npos);
+  EXPECT_NE(md.find("Largest error"), std::string::npos);
+
+  const std::string html = render_html(r);
+  EXPECT_EQ(html.rfind("<!DOCTYPE html>", 0), 0u);
+  EXPECT_NE(html.find("<svg"), std::string::npos);
+  EXPECT_NE(html.find("Scaling efficiency"), std::string::npos);
+  EXPECT_NE(html.find("Training loss over time"), std::string::npos);
+  EXPECT_EQ(html.find("<script"), std::string::npos);  // self-contained: no scripts
+  EXPECT_EQ(html.find("src=\"http"), std::string::npos);
+  EXPECT_EQ(html.find("href=\"http"), std::string::npos);
+}
+
+TEST(SvgChart, EscapesTextAndHandlesEmptyData) {
+  EXPECT_EQ(escape_xml("a<b & \"c\">"), "a&lt;b &amp; &quot;c&quot;&gt;");
+  EXPECT_EQ(format_number(1234567.891, 1), "1,234,567.9");
+  EXPECT_NE(bar_chart_svg("t", {}, "x").find("no data"), std::string::npos);
+  EXPECT_NE(line_chart_svg("t", {}, "x", "y").find("no data"), std::string::npos);
+  const std::string svg = bar_chart_svg("<b>", {{"run <1>", 3, ""}}, "images/s");
+  EXPECT_EQ(svg.find("<b>"), std::string::npos);
+  EXPECT_NE(svg.find("run &lt;1&gt;"), std::string::npos);
+}
+
+}  // namespace

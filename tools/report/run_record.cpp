@@ -1,0 +1,173 @@
+// Reading a run folder.
+#include "tools/report/run_record.h"
+
+#include <yaml-cpp/yaml.h>
+
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include <nlohmann/json.hpp>
+
+#include "graph/errors.h"
+
+namespace capflow::report {
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+namespace {
+
+std::optional<double> number_at(const json& object, const char* key) {
+  if (!object.is_object()) return std::nullopt;
+  const auto it = object.find(key);
+  if (it == object.end() || !it->is_number()) return std::nullopt;
+  return it->get<double>();
+}
+
+double required_number(const json& summary, const char* key, const std::string& file) {
+  const auto v = number_at(summary, key);
+  if (!v) throw ConfigError(file + ": '" + key + "' is missing or not a number");
+  return *v;
+}
+
+std::string string_at(const json& object, const char* key) {
+  if (!object.is_object()) return {};
+  const auto it = object.find(key);
+  return it != object.end() && it->is_string() ? it->get<std::string>() : std::string();
+}
+
+// Any node of config.yaml with `device: cuda` (or cuda:N) makes it a GPU run.
+bool config_uses_gpu(const fs::path& config) {
+  std::error_code ec;
+  if (!fs::is_regular_file(config, ec)) return false;
+  YAML::Node root;
+  try {
+    root = YAML::LoadFile(config.string());
+  } catch (const YAML::Exception& e) {
+    throw ConfigError(config.string() + ": not YAML: " + e.what());
+  }
+  const YAML::Node nodes = root["nodes"];
+  if (!nodes || !nodes.IsMap()) return false;
+  for (const auto& entry : nodes) {
+    const YAML::Node device = entry.second["device"];
+    if (device && device.IsScalar() && device.Scalar().rfind("cuda", 0) == 0) return true;
+  }
+  return false;
+}
+
+void read_metrics(const fs::path& file, RunRecord& run) {
+  std::ifstream in(file);
+  if (!in) return;
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.empty()) continue;
+    const json m = json::parse(line, nullptr, /*allow_exceptions=*/false);
+    if (!m.is_object()) continue;
+    const auto seconds = number_at(m, "seconds");
+    if (!seconds) continue;
+    const bool from_node = m.contains("node");
+    if (!from_node) {
+      if (const auto images = number_at(m, "images")) run.images_over_time.push_back({*seconds, *images});
+    } else if (const auto loss = number_at(m, "loss")) {
+      run.loss_over_time.push_back({*seconds, *loss});
+    } else if (const auto lev = number_at(m, "eval.levenshtein_mean")) {
+      run.levenshtein_over_time.push_back({*seconds, *lev});
+    }
+  }
+}
+
+}  // namespace
+
+std::string RunRecord::shape() const {
+  std::ostringstream s;
+  s << world_size << (world_size == 1 ? " rank" : " ranks");
+  if (threads_per_rank > 0) s << " × " << threads_per_rank << (threads_per_rank == 1 ? " thread" : " threads");
+  if (gpu) s << ", GPU";
+  return s.str();
+}
+
+const NodeRecord* RunRecord::node(const std::string& node_name) const {
+  for (const NodeRecord& n : nodes)
+    if (n.name == node_name) return &n;
+  return nullptr;
+}
+
+RunRecord read_run(const std::string& dir) {
+  std::error_code ec;
+  if (!fs::is_directory(dir, ec)) throw ConfigError(dir + ": no such run folder");
+  const fs::path summary_path = fs::path(dir) / "summary.json";
+  const std::string file = summary_path.string();
+  std::ifstream in(summary_path);
+  if (!in) throw ConfigError(file + ": missing or unreadable (is '" + dir + "' a finished run folder?)");
+  json summary;
+  try {
+    summary = json::parse(in);
+  } catch (const json::exception& e) {
+    throw ConfigError(file + ": not valid JSON: " + e.what());
+  }
+  if (!summary.is_object()) throw ConfigError(file + ": not a JSON object");
+
+  RunRecord run;
+  run.dir = dir;
+  run.name = fs::path(dir).lexically_normal().filename().string();
+  if (run.name.empty()) run.name = fs::path(dir).lexically_normal().parent_path().filename().string();
+  run.images = required_number(summary, "images", file);
+  run.seconds = required_number(summary, "seconds", file);
+  run.images_per_second = required_number(summary, "images_per_second", file);
+  run.pipeline = string_at(summary, "pipeline");
+  run.world_size = static_cast<int>(number_at(summary, "world_size").value_or(1));
+  if (run.world_size < 1) throw ConfigError(file + ": 'world_size' must be at least 1");
+  run.threads_per_rank = static_cast<int>(number_at(summary, "threads_per_rank").value_or(0));
+  run.batch_size = static_cast<int>(number_at(summary, "group_size").value_or(0));
+  run.steps = number_at(summary, "steps").value_or(0);
+  run.loss_first = number_at(summary, "loss_first");
+  run.loss_last = number_at(summary, "loss_last");
+  run.bottleneck = string_at(summary, "bottleneck");
+  if (summary.contains("eval")) run.levenshtein = number_at(summary["eval"], "levenshtein_mean");
+  if (summary.contains("topology")) {
+    const json& t = summary["topology"];
+    run.cpu_model = string_at(t, "cpu_model");
+    run.available_threads = static_cast<int>(number_at(t, "available_threads").value_or(0));
+  }
+  if (summary.contains("scaling")) {
+    const json& s = summary["scaling"];
+    run.scaling_efficiency = number_at(s, "efficiency");
+    run.communication_seconds = number_at(s, "communication_seconds");
+    run.images_per_second_per_rank = number_at(s, "images_per_second_per_rank");
+  }
+  if (summary.contains("nodes") && summary["nodes"].is_object()) {
+    for (const auto& [name, n] : summary["nodes"].items()) {
+      NodeRecord node;
+      node.name = name;
+      node.kind = string_at(n, "kind");
+      const std::string device = string_at(n, "device");
+      if (!device.empty()) node.device = device;
+      node.role = string_at(n, "role");
+      node.items = number_at(n, "items").value_or(0);
+      node.busy_seconds = number_at(n, "busy_seconds").value_or(0);
+      node.busy_fraction = number_at(n, "busy_fraction").value_or(0);
+      node.wait_seconds = number_at(n, "wait_seconds").value_or(0);
+      node.concurrency = static_cast<int>(number_at(n, "concurrency").value_or(1));
+      if (node.device.rfind("cuda", 0) == 0) run.gpu = true;
+      run.nodes.push_back(std::move(node));
+    }
+  }
+  if (config_uses_gpu(fs::path(dir) / "config.yaml")) run.gpu = true;
+  read_metrics(fs::path(dir) / "metrics.jsonl", run);
+  return run;
+}
+
+std::vector<Point> rate_over_time(const std::vector<Point>& images, double window) {
+  std::vector<Point> out;
+  if (images.empty() || window <= 0) return out;
+  Point last = {0, 0};
+  for (const Point& p : images) {
+    if (p.x - last.x < window) continue;
+    out.push_back({p.x, (p.y - last.y) / (p.x - last.x)});
+    last = p;
+  }
+  return out;
+}
+
+}  // namespace capflow::report
