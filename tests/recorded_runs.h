@@ -84,7 +84,8 @@ inline void write_recorded_run(const std::string& dir, const RecordedRun& r) {
   write_text(fs::path(dir) / "metrics.jsonl", metrics);
   write_text(fs::path(dir) / "config.yaml",
              std::string("seed: 42\nnodes:\n  read:\n    kind: read_files\n    device: cpu\n  encode:\n    kind: resnet_encoder\n") +
-                 "    device: " + (r.gpu ? "cuda" : "cpu") + "\n");
+                 "    device: " + (r.gpu ? "cuda" : "cpu") + "\n" +
+                 "edges: [read, decode, augment, batch, encode, lstm, backward, reduce, optimize]\n");
 }
 
 inline nlohmann::json bench_entry(const std::string& name, double real_time, const std::string& unit,

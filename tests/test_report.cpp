@@ -75,6 +75,8 @@ TEST_F(Report, ReadsARecordedRun) {
   EXPECT_DOUBLE_EQ(run.images, 1280);
   EXPECT_FALSE(run.gpu);
   EXPECT_EQ(run.nodes.size(), 9u);
+  EXPECT_EQ(run.nodes.front().name, "read");  // pipeline order, from config.yaml's edges
+  EXPECT_EQ(run.nodes.back().name, "optimize");
   ASSERT_NE(run.node("backward"), nullptr);
   EXPECT_EQ(run.node("backward")->kind, "backward");
   EXPECT_EQ(run.images_over_time.size(), 10u);  // the half line at the end is skipped

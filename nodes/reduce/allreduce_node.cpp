@@ -71,6 +71,8 @@ class AllReduce : public graph::TransformNode {
     for (auto& b : share_->encoder->buffers()) everything.push_back(b);  // batch-norm statistics
     comm_->broadcast(everything);
     comm_->require_same("weights after the broadcast", reduce::tensors_digest(everything));
+    for (auto& b : share_->encoder->buffers())
+      if (b.is_floating_point()) statistics_.push_back(b);
     buckets_ = std::make_unique<reduce::GradientBuckets>(std::move(parameters), *comm_, bucket_bytes_);
     accumulate_ = std::max(1, share_->accumulate);
     buckets_->arm(accumulate_ == 1);
@@ -82,7 +84,10 @@ class AllReduce : public graph::TransformNode {
     const StepPtr& step = graph::payload_as<TrainStep>(item);
     const bool completes_step = micro_ + 1 == accumulate_;
     try {
-      if (completes_step) buckets_->finish_step();
+      if (completes_step) {
+        buckets_->finish_step();
+        average_statistics();
+      }
       const bool stop_wanted = completes_step && ctx_.stop_requests() >= 1;
       const std::vector<double> sums =
           comm_->sum({step->loss_value, stop_wanted ? 1.0 : 0.0, static_cast<double>(step->batch->size)},
@@ -114,10 +119,30 @@ class AllReduce : public graph::TransformNode {
   void finish() override { finished_ = true; }
 
  private:
+  // Batch-norm running statistics: each rank saw only its batches; their mean stands for
+  // what one rank seeing every batch would hold (DDP instead copies rank 0's).
+  void average_statistics() {
+    if (statistics_.empty() || share_->frozen) return;
+    torch::NoGradGuard no_grad;
+    std::vector<torch::Tensor> flat{torch::cat([&] {
+      std::vector<torch::Tensor> parts;
+      for (const auto& t : statistics_) parts.push_back(t.reshape({-1}).to(torch::kFloat32));
+      return parts;
+    }())};
+    comm_->wait(comm_->allreduce_async(flat), "averaging the batch-norm statistics");
+    flat[0].div_(comm_->world_size());
+    std::int64_t offset = 0;
+    for (auto& t : statistics_) {
+      t.copy_(flat[0].narrow(0, offset, t.numel()).view(t.sizes()));
+      offset += t.numel();
+    }
+  }
+
   NodeContext ctx_;
   std::shared_ptr<ModelShare> share_;
   std::unique_ptr<reduce::Communicator> comm_;
   std::unique_ptr<reduce::GradientBuckets> buckets_;
+  std::vector<torch::Tensor> statistics_;
   std::size_t bucket_bytes_ = 25u << 20;
   int accumulate_ = 1;
   int micro_ = 0;

@@ -46,6 +46,15 @@ void keep_freed_memory() {
   mallopt(M_TOP_PAD, 64 << 20);
 }
 
+// "rank R of N: " in a distributed run (messages that name it already are left alone).
+std::string rank_prefix(const std::string& message) {
+  if (message.find("rank ") != std::string::npos) return "";
+  const char* rank = std::getenv("RANK");
+  const char* world = std::getenv("WORLD_SIZE");
+  if (rank == nullptr || world == nullptr || std::string(world) == "1" || std::string(world).empty()) return "";
+  return std::string("[rank ") + rank + " of " + world + "] ";
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -60,6 +69,7 @@ int main(int argc, char** argv) {
   capflow::cli::add_run_command(app);
   capflow::cli::add_nodes_command(app);
   capflow::cli::add_model_commands(app);
+  capflow::cli::add_launch_command(app);
   capflow::cli::add_report_command(app);
   try {
     app.parse(argc, argv);
@@ -67,10 +77,10 @@ int main(int argc, char** argv) {
     const int code = app.exit(e);
     return code == 0 ? capflow::kExitOk : capflow::kExitUsage;
   } catch (const capflow::Error& e) {
-    std::cerr << "capflow: error: " << e.what() << std::endl;
+    std::cerr << "capflow: error: " << rank_prefix(e.what()) << e.what() << std::endl;
     return e.exit_status();
   } catch (const std::exception& e) {
-    std::cerr << "capflow: error: " << e.what() << std::endl;
+    std::cerr << "capflow: error: " << rank_prefix(e.what()) << e.what() << std::endl;
     return capflow::kExitFailure;
   }
   return capflow::kExitOk;

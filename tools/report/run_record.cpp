@@ -3,6 +3,7 @@
 
 #include <yaml-cpp/yaml.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -37,10 +38,15 @@ std::string string_at(const json& object, const char* key) {
   return it != object.end() && it->is_string() ? it->get<std::string>() : std::string();
 }
 
-// Any node of config.yaml with `device: cuda` (or cuda:N) makes it a GPU run.
-bool config_uses_gpu(const fs::path& config) {
+struct ConfigFacts {
+  bool gpu = false;                // any node with `device: cuda` (or cuda:N)
+  std::vector<std::string> edges;  // the pipeline order
+};
+
+ConfigFacts read_config(const fs::path& config) {
+  ConfigFacts facts;
   std::error_code ec;
-  if (!fs::is_regular_file(config, ec)) return false;
+  if (!fs::is_regular_file(config, ec)) return facts;
   YAML::Node root;
   try {
     root = YAML::LoadFile(config.string());
@@ -48,12 +54,17 @@ bool config_uses_gpu(const fs::path& config) {
     throw ConfigError(config.string() + ": not YAML: " + e.what());
   }
   const YAML::Node nodes = root["nodes"];
-  if (!nodes || !nodes.IsMap()) return false;
-  for (const auto& entry : nodes) {
-    const YAML::Node device = entry.second["device"];
-    if (device && device.IsScalar() && device.Scalar().rfind("cuda", 0) == 0) return true;
+  if (nodes && nodes.IsMap()) {
+    for (const auto& entry : nodes) {
+      const YAML::Node device = entry.second["device"];
+      if (device && device.IsScalar() && device.Scalar().rfind("cuda", 0) == 0) facts.gpu = true;
+    }
   }
-  return false;
+  const YAML::Node edges = root["edges"];
+  if (edges && edges.IsSequence())
+    for (const auto& e : edges)
+      if (e.IsScalar()) facts.edges.push_back(e.Scalar());
+  return facts;
 }
 
 void read_metrics(const fs::path& file, RunRecord& run) {
@@ -153,7 +164,15 @@ RunRecord read_run(const std::string& dir) {
       run.nodes.push_back(std::move(node));
     }
   }
-  if (config_uses_gpu(fs::path(dir) / "config.yaml")) run.gpu = true;
+  const ConfigFacts config = read_config(fs::path(dir) / "config.yaml");
+  if (config.gpu) run.gpu = true;
+  // Nodes in pipeline order (summary.json's object is sorted by name).
+  auto position = [&config](const std::string& node_name) {
+    const auto it = std::find(config.edges.begin(), config.edges.end(), node_name);
+    return static_cast<std::size_t>(it - config.edges.begin());
+  };
+  std::stable_sort(run.nodes.begin(), run.nodes.end(),
+                   [&](const NodeRecord& a, const NodeRecord& b) { return position(a.name) < position(b.name); });
   read_metrics(fs::path(dir) / "metrics.jsonl", run);
   return run;
 }
