@@ -72,7 +72,7 @@ std::string render_html(const Report& r) {
     std::vector<Series> rate, loss, lev;
     for (const RunRecord& run : r.runs) {
       Series s{run.name, {}, false, false};
-      const double window = std::max(5.0, run.seconds / 60);
+      const double window = std::max(15.0, run.seconds / 60);  // several steps per point
       for (const Point& p : rate_over_time(run.images_over_time, window)) s.points.emplace_back(p.x / 60, p.y);
       rate.push_back(s);
       Series l{run.name, {}, false, false};
