@@ -70,6 +70,7 @@ int main(int argc, char** argv) {
   capflow::cli::add_nodes_command(app);
   capflow::cli::add_model_commands(app);
   capflow::cli::add_launch_command(app);
+  capflow::cli::add_allreduce_command(app);
   capflow::cli::add_report_command(app);
   try {
     app.parse(argc, argv);
