@@ -124,6 +124,21 @@ TEST_F(DistributedCli, AHungRankEndsTheOtherWithinItsTimeout) {
   EXPECT_LT(ms, 4000 + 15000) << "timeout 4 s, plus the diagnosis and the checkpoint";
 }
 
+TEST_F(DistributedCli, CtrlCOnOneRankStopsEveryRankAfterTheSameStep) {
+  const auto r = two_ranks_then("ctrlc", "kill -INT $p1", test_port(5),
+                                "--set train.max_steps=2000 --set nodes.optimize.checkpoint_every=2");
+  EXPECT_NE(r.output.find("rank0_status=0 "), std::string::npos) << r.output;  // stopped by agreement
+  const auto zero = nlohmann::json::parse(read_text(base_ + "/ctrlc/summary.json"));
+  const auto one = nlohmann::json::parse(read_text(base_ + "/ctrlc/rank-1/summary.json"));
+  EXPECT_GT(zero.at("steps").get<int>(), 1);
+  EXPECT_EQ(zero.at("steps"), one.at("steps"));
+  EXPECT_TRUE(fs::exists(base_ + "/ctrlc/checkpoints/step-" + [&] {
+    char name[16];
+    std::snprintf(name, sizeof name, "%08d", zero.at("steps").get<int>());
+    return std::string(name);
+  }() + ".pt"));
+}
+
 TEST_F(DistributedCli, ARankWithAnotherConfigurationIsRefused) {
   const std::string port = std::to_string(test_port(4));
   const std::string env = "MASTER_ADDR=127.0.0.1 MASTER_PORT=" + port + " WORLD_SIZE=2 ";

@@ -23,28 +23,33 @@ using capflow::testing::write_text;
 
 namespace {
 
-// A real 1-rank run of pipelines/train-cpu.yaml (2 threads, bf16, batch 32) on this project's
-// 2-core machine, and capflow-bench figures of the same machine (docs/benchmarks.md).
+// A real 1-rank run of pipelines/train-cpu.yaml on data/demo (2 threads, bf16, batch 32, 20
+// steps: runs/report-1rank-2t of docs/benchmarks.md) on this project's 2-core machine...
 RecordedRun measured_one_rank() {
   RecordedRun r;
-  r.images = 1280;
-  r.seconds = 106.2;
-  r.encode = 26.5;
-  r.lstm = 27.4;
-  r.backward = 45.3;
-  r.optimize = 3.9;
-  r.decode = 1.3;
-  r.augment = 0.5;
-  r.batch = 0.05;
-  r.reduce = 0.01;
+  r.images = 640;
+  r.seconds = 49.41;
+  r.encode = 8.09;
+  r.lstm = 9.70;
+  r.backward = 28.32;
+  r.optimize = 3.25;
+  r.decode = 0.27;
+  r.augment = 0.13;
+  r.batch = 0.01;
+  r.reduce = 0.0;
   return r;
 }
 
-std::string write_bench(const std::string& dir, bool with_allreduce) {
+// ...and capflow-bench on the same machine just before it (CAPFLOW_BENCH_DATA=data/demo):
+// the training step through the nodes and the data kernels. `kernels_only` leaves out the
+// node step (the calibration then sums the encoder and decoder kernels).
+std::string write_bench(const std::string& dir, bool with_allreduce, bool kernels_only = true) {
   nlohmann::json benchmarks = nlohmann::json::array();
-  benchmarks.push_back(bench_entry("BM_decode_fit_224", 216.6, "us", 4617));
-  benchmarks.push_back(bench_entry("BM_augment_224", 78.7, "us", 12702));
-  benchmarks.push_back(bench_entry("BM_collate_32", 59.1, "us", 541323));
+  benchmarks.push_back(bench_entry("BM_decode_fit_224", 247, "us", 4106.53));
+  benchmarks.push_back(bench_entry("BM_augment_224", 80.0, "us", 12643.5));
+  benchmarks.push_back(bench_entry("BM_collate_32", 58.2, "us", 563546));
+  if (!kernels_only)
+    benchmarks.push_back(bench_entry("BM_node_train_step/batch:32/bf16:1/threads:2/real_time", 2157, "ms", 14.8321));
   benchmarks.push_back(bench_entry("BM_encoder_forward_backward/batch:32/bf16:1/cl:1/threads:2/real_time", 1179, "ms", 27.14));
   benchmarks.push_back(bench_entry("BM_encoder_forward_backward/batch:32/bf16:0/cl:1/threads:2/real_time", 2513, "ms", 12.73));
   benchmarks.push_back(bench_entry("BM_decoder_forward_backward/batch:32/bf16:1/threads:1/real_time", 1372, "ms", 23.31));
@@ -72,7 +77,7 @@ TEST_F(Report, ReadsARecordedRun) {
   EXPECT_EQ(run.name, "one");
   EXPECT_EQ(run.world_size, 1);
   EXPECT_EQ(run.threads_per_rank, 2);
-  EXPECT_DOUBLE_EQ(run.images, 1280);
+  EXPECT_DOUBLE_EQ(run.images, 640);
   EXPECT_FALSE(run.gpu);
   EXPECT_EQ(run.nodes.size(), 9u);
   EXPECT_EQ(run.nodes.front().name, "read");  // pipeline order, from config.yaml's edges
@@ -169,8 +174,9 @@ TEST_F(Report, CalibratesFromBenchAndFitsTheAllreduce) {
 TEST_F(Report, PredictionForTheMeasuredRunIsWithinItsStatedError) {
   write_recorded_run(dir_ + "/one", measured_one_rank());
   const RunRecord run = read_run(dir_ + "/one");
-  const std::string bench = write_bench(dir_, true);
+  const std::string bench = write_bench(dir_, true, /*kernels_only=*/false);
   const Calibration c = calibration_from_bench(bench);
+  EXPECT_NEAR(c.model_seconds_per_image, 1 / 14.8321, 1e-9);  // from the node step
   const LinkCost link = *link_from_bench(bench);
   const ModelCheck check = check_against(c, link, run);
   EXPECT_LE(std::fabs(check.relative_error), kStatedRelativeError)
@@ -220,7 +226,7 @@ TEST_F(Report, RendersTheStudyFromRecordedRuns) {
   EXPECT_FALSE(r.study[2].measured);  // no GPU run: the model fills it
   EXPECT_NE(r.study[2].from.find("model"), std::string::npos);
   ASSERT_TRUE(r.figures[1].scaling_efficiency.has_value());
-  EXPECT_NEAR(*r.figures[1].scaling_efficiency, (1280 / 90.0) / (2 * 1280 / 106.2), 1e-9);
+  EXPECT_NEAR(*r.figures[1].scaling_efficiency, (640 / 90.0) / (2 * 640 / 49.41), 1e-9);
   EXPECT_EQ(r.checks.size(), 2u);
 
   const std::string md = render_markdown(r);
