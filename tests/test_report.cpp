@@ -200,6 +200,11 @@ TEST(ThroughputModel, MoreRanksMoreThroughputLessEfficiency) {
   EXPECT_LT(p4.images_per_second, 4 * p1.images_per_second);
   EXPECT_GT(p4.communication_seconds, 0);
   EXPECT_NEAR(p1.epoch_seconds, kBmsTrainImages / p1.images_per_second, 1e-6);
+  ClusterShape shared = one;  // two ranks on the same 2 cores: no more than one rank with both
+  shared.ranks_per_host = 2;
+  const Prediction ps = predict(c, link, shared);
+  EXPECT_EQ(ps.threads_per_rank, 1);
+  EXPECT_LE(ps.images_per_second, p1.images_per_second);
   ClusterShape gpu = one;
   gpu.gpu = true;
   const Prediction pg = predict(c, link, gpu);

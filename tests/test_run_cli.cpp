@@ -159,7 +159,9 @@ TEST_F(RunCli, ShardsCoverEverySampleExactlyOnce) {
       ASSERT_EQ(cells.size(), 6u) << row;
       seen.insert(cells[4]);
     }
-    images += read_json(base_ + "/" + name + "/summary.json").at("images").get<std::size_t>();
+    // Rank 0 owns the run folder; rank r > 0 writes under RUN_DIR/rank-r.
+    const std::string dir = base_ + "/" + name + (rank == 0 ? "" : "/rank-" + std::to_string(rank));
+    images += read_json(dir + "/summary.json").at("images").get<std::size_t>();
   }
   EXPECT_EQ(images, 40u);
   std::multiset<std::string> all;

@@ -4,7 +4,9 @@
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
+#include <chrono>
 #include <filesystem>
+#include <thread>
 #include <iostream>
 
 #include "graph/errors.h"
@@ -44,7 +46,20 @@ void make_or_reuse(const data::DatasetOptions& o, const std::string& what) {
                 " images made in " + o.out_dir);
 }
 
-void ensure_pipeline_datasets(const graph::PipelineSpec& spec) {
+namespace {
+// Another rank makes it: wait until it is complete.
+void wait_for(const data::DatasetOptions& o, const std::string& what) {
+  std::cout << "waiting for rank 0 to make the " << what << " " << o.out_dir << "\n" << std::flush;
+  for (int seconds = 0; !already_made(o); ++seconds) {
+    if (seconds > 3600)
+      throw ConfigError("the " + what + " " + o.out_dir + " did not appear within an hour (rank 0 makes it; "
+                        "is data.root on a file system every rank sees?)");
+    std::this_thread::sleep_for(std::chrono::seconds(1));
+  }
+}
+}  // namespace
+
+void ensure_pipeline_datasets(const graph::PipelineSpec& spec, bool maker) {
   const graph::Args& data = spec.section("data");
   const auto count = static_cast<std::uint64_t>(data.get_int("make_count"));
   if (count == 0 || data.get_string("layout") != "bms") return;
@@ -53,7 +68,8 @@ void ensure_pipeline_datasets(const graph::PipelineSpec& spec) {
   train.count = count;
   train.seed = spec.seed;
   train.format = data.get_string("extension") == "jpg" ? "jpg" : "png";
-  if (!fs::exists(fs::path(train.out_dir) / data.get_string("labels"))) make_or_reuse(train, "training set");
+  if (!fs::exists(fs::path(train.out_dir) / data.get_string("labels")))
+    maker ? make_or_reuse(train, "training set") : wait_for(train, "training set");
   if (data.is_null("val_root")) return;
   data::DatasetOptions held_out = train;
   held_out.out_dir = data.get_string("val_root");
@@ -61,7 +77,8 @@ void ensure_pipeline_datasets(const graph::PipelineSpec& spec) {
   held_out.seed = spec.seed + 1;
   held_out.exclude_files = {(fs::path(train.out_dir) / data.get_string("labels")).string()};
   if (!fs::exists(fs::path(held_out.out_dir) / data.get_string("labels")))
-    make_or_reuse(held_out, "held-out set (molecules not in the training set)");
+    maker ? make_or_reuse(held_out, "held-out set (molecules not in the training set)")
+          : wait_for(held_out, "held-out set");
 }
 
 }  // namespace capflow::cli

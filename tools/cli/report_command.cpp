@@ -28,7 +28,7 @@ struct ReportRequest {
   std::vector<std::string> runs;
   std::string out = "report";
   std::string price;
-  std::string bench;
+  std::vector<std::string> bench;
   std::string link;
   double latency_us = 50;
   std::vector<std::string> predict;
@@ -125,7 +125,10 @@ void add_report_command(CLI::App& app) {
   cmd->add_option("--out", o->out, "Folder for report.md and report.html")->capture_default_str();
   cmd->add_option("--price", o->price, "USD per hour: cpu=PER_CORE,gpu=PER_GPU (default cpu=0.05,gpu=2.5)");
   cmd->add_option("--bench", o->bench,
-                  "capflow-bench JSON (--benchmark_out) to calibrate the model and its allreduce from");
+                  "capflow-bench JSON (--benchmark_out) to calibrate the model and its allreduce from "
+                  "(repeatable: each entry's fastest figure counts)")
+      ->expected(1)
+      ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
   cmd->add_option("--link", o->link, "Link between hosts for the model: 1gbit, 10gbit, 100mbit... (default 10gbit)");
   cmd->add_option("--latency-us", o->latency_us, "Link latency for the model, microseconds")->capture_default_str();
   cmd->add_option("--predict", o->predict,

@@ -104,8 +104,7 @@ std::string job_run_id() {
 nlohmann::json scaling_json(const graph::RunStats& stats, const Reports& r, const graph::PipelineSpec& spec) {
   nlohmann::json s;
   const double seconds = stats.seconds > 0 ? stats.seconds : 1;
-  const double total = r.images_all_ranks > 0 ? r.images_all_ranks / seconds
-                                              : stats.images_per_second() * stats.world_size;
+  const double total = r.images_all_ranks / seconds;
   s["world_size"] = stats.world_size;
   s["images_per_second_total"] = total;
   s["images_per_second_per_rank"] = total / stats.world_size;
@@ -158,9 +157,9 @@ nlohmann::json run_pipeline_request(const PipelineRunRequest& o) {
   const graph::PipelineSpec spec = o.yaml_text.empty()
                                        ? graph::load_pipeline(o.pipeline, sets, registry)
                                        : graph::parse_pipeline(o.yaml_text, o.pipeline, sets, registry);
-  ensure_pipeline_datasets(spec);
 
   const reduce::RankEnv ranks = reduce::read_rank_env();
+  ensure_pipeline_datasets(spec, /*maker=*/ranks.rank == 0);
   std::string job_dir = !o.out.empty() ? o.out : !resumed_run_dir.empty() ? resumed_run_dir : "";
   if (job_dir.empty()) {
     const std::string id = ranks.world_size > 1 ? job_run_id() : "";
@@ -257,12 +256,14 @@ nlohmann::json run_pipeline_request(const PipelineRunRequest& o) {
   summary["loss_last"] = reports.have_loss ? nlohmann::json(reports.loss_last) : nlohmann::json(nullptr);
   summary["steps"] = reports.step;
   if (!reports.eval.empty()) summary["eval"] = reports.eval;
-  if (stats.world_size > 1) {
-    summary["scaling"] = scaling_json(stats, reports, spec);
-    // Totals over the ranks, as DESIGN.md's summary promises; this rank's own under "rank".
+  if (stats.world_size > 1)
     summary["rank"] = {{"rank", stats.rank}, {"images", stats.images}, {"images_per_second", stats.images_per_second()}};
+  if (stats.world_size > 1 && reports.images_all_ranks > 0) {
+    // Ranks that averaged gradients: totals over the ranks, as DESIGN.md's summary promises
+    // (this rank's own figures stay under "rank"). Ranks that ran independently keep their own.
+    summary["scaling"] = scaling_json(stats, reports, spec);
     summary["images_per_second"] = summary["scaling"]["images_per_second_total"];
-    summary["images"] = static_cast<std::uint64_t>(summary["images_per_second"].get<double>() * stats.seconds + 0.5);
+    summary["images"] = static_cast<std::uint64_t>(reports.images_all_ranks + 0.5);
   }
   files.write_summary(summary);
 

@@ -97,7 +97,7 @@ Report build_report(std::vector<RunRecord> runs, const ReportOptions& options) {
   }
 
   // The throughput model: calibration and link.
-  if (!options.bench_json.empty()) {
+  if (!options.bench_json.empty()) {  // several files: the fastest figure of each entry
     r.calibration = calibration_from_bench(options.bench_json);
     if (auto link = link_from_bench(options.bench_json)) r.link = *link;
   } else {

@@ -47,7 +47,7 @@ struct ShapePrediction {
 
 struct ReportOptions {
   Prices prices;
-  std::string bench_json;          // capflow-bench JSON: calibration and allreduce ("" = none)
+  std::vector<std::string> bench_json;  // capflow-bench JSON files: calibration and allreduce
   double link_bits_per_second = 0; // --link for multi-host predictions (0 = 10 Gbit/s)
   double link_latency_seconds = 50e-6;
   std::vector<ClusterShape> predict;  // extra shapes asked for

@@ -65,9 +65,10 @@ Table calibration_table(const Calibration& c) {
   t.rows.push_back({"source", c.source});
   t.rows.push_back({"threads of the figures", std::to_string(c.threads)});
   t.rows.push_back({"batch per rank", std::to_string(c.batch)});
-  t.rows.push_back({"model span (encoder + decoder fwd+bwd)", num(c.model_seconds_per_image * 1e3, 1) + " ms/image"});
+  t.rows.push_back({"model span (encode … optimize, forward + backward)", num(c.model_seconds_per_image * 1e3, 1) + " ms/image"});
   t.rows.push_back({"data nodes (decode, augment, collate)", num(c.data_seconds_per_image * 1e3, 2) + " ms/image (1 thread)"});
-  t.rows.push_back({"optimizer step", num(c.optimizer_seconds_per_step * 1e3, 1) + " ms/step"});
+  t.rows.push_back({"optimizer step", c.optimizer_seconds_per_step > 0 ? num(c.optimizer_seconds_per_step * 1e3, 1) + " ms/step"
+                                                                       : "in the model span, or not measured"});
   t.rows.push_back({"Amdahl serial fraction", pct(c.serial_fraction)});
   t.rows.push_back({"GPU model span", c.gpu_model_seconds_per_image > 0
                                           ? num(c.gpu_model_seconds_per_image * 1e3, 2) + " ms/image (measured)"

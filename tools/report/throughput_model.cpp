@@ -82,6 +82,25 @@ std::vector<BenchEntry> read_bench(const std::string& path) {
   return out;
 }
 
+// The entries of several files; a name in more than one keeps its fastest measurement.
+std::vector<BenchEntry> read_benches(const std::vector<std::string>& paths) {
+  std::vector<BenchEntry> out;
+  for (const std::string& path : paths) {
+    for (const BenchEntry& e : read_bench(path)) {
+      auto it = std::find_if(out.begin(), out.end(), [&](const BenchEntry& o) { return o.name == e.name; });
+      if (it == out.end()) out.push_back(e);
+      else if (e.seconds_per_call > 0 && (it->seconds_per_call <= 0 || e.seconds_per_call < it->seconds_per_call)) *it = e;
+    }
+  }
+  return out;
+}
+
+std::string joined(const std::vector<std::string>& paths) {
+  std::string s;
+  for (const std::string& p : paths) s += (s.empty() ? "" : ", ") + p;
+  return s;
+}
+
 // "name/key:value/..." → value of key, or -1.
 long arg_of(const std::string& name, const std::string& key) {
   const std::string k = "/" + key + ":";
@@ -143,7 +162,12 @@ std::string ClusterShape::label() const {
 }
 
 Calibration calibration_from_bench(const std::string& path, bool bf16) {
-  const std::vector<BenchEntry> entries = read_bench(path);
+  return calibration_from_bench(std::vector<std::string>{path}, bf16);
+}
+
+Calibration calibration_from_bench(const std::vector<std::string>& paths, bool bf16) {
+  const std::vector<BenchEntry> entries = read_benches(paths);
+  const std::string path = joined(paths);
   const BenchEntry* encoder = pick(entries, "BM_encoder_forward_backward", bf16);
   const BenchEntry* decoder = pick(entries, "BM_decoder_forward_backward", bf16);
   // The whole training step through the real nodes (encode → … → optimize), when measured:
@@ -176,7 +200,11 @@ Calibration calibration_from_bench(const std::string& path, bool bf16) {
   if (one != nullptr && decoder != nullptr && many_threads > 1) {
     const double ratio = one->items_per_second / decoder->items_per_second;  // t_T / t_1
     const double T = static_cast<double>(many_threads);
-    c.serial_fraction = std::clamp((ratio - 1 / T) / (1 - 1 / T), 0.0, 1.0);
+    const double f = (ratio - 1 / T) / (1 - 1 / T);
+    c.serial_fraction = std::clamp(f, 0.0, 0.95);
+    if (f > 0.95)
+      c.notes.push_back("the decoder ran no faster on " + std::to_string(many_threads) +
+                        " threads than on 1 (a disturbed measurement?): serial fraction capped at 95%");
   } else {
     c.notes.push_back("serial fraction assumed " + percent(c.serial_fraction) + " (no 1-thread decoder entry)");
   }
@@ -231,7 +259,12 @@ void add_gpu_run(Calibration& c, const RunRecord& run) {
 }
 
 std::optional<LinkCost> link_from_bench(const std::string& path) {
-  const std::vector<BenchEntry> entries = read_bench(path);
+  return link_from_bench(std::vector<std::string>{path});
+}
+
+std::optional<LinkCost> link_from_bench(const std::vector<std::string>& paths) {
+  const std::vector<BenchEntry> entries = read_benches(paths);
+  const std::string path = joined(paths);
   std::vector<std::pair<double, double>> points;  // bytes, seconds
   for (const BenchEntry& e : entries) {
     if (!has_prefix(e.name, "BM_allreduce/") || e.seconds_per_call <= 0) continue;
@@ -329,6 +362,16 @@ Prediction predict(const Calibration& c, const LinkCost& link, const ClusterShap
     p.compute_seconds = std::max(B * model_gpu, B * c.data_seconds_per_image / T);
   } else {
     p.compute_seconds = B * (model_cpu + c.data_seconds_per_image / T) + optimizer;
+    if (shape.ranks_per_host > 1) {
+      // Ranks sharing a host share its cores, caches and memory bandwidth: together they get at
+      // most what one rank with all the host's cores gets (R ranks' steps take at least R of
+      // that rank's steps).
+      const double C = std::max(1, shape.cores);
+      const double amdahl_host = f + (1 - f) / C;
+      const double one_rank_step = B * (c.model_seconds_per_image / amdahl_cal * amdahl_host + c.data_seconds_per_image / C) +
+                                   c.optimizer_seconds_per_step / amdahl_cal * amdahl_host;
+      p.compute_seconds = std::max(p.compute_seconds, shape.ranks_per_host * one_rank_step);
+    }
   }
   const double N = p.ranks;
   if (p.ranks > 1) {

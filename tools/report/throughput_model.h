@@ -9,7 +9,9 @@
 // where m is the model span's time per image (encoder + decoder forward and backward), scaled
 // with threads by Amdahl's law m(T) = m(1) × (f + (1 − f) / T); d is the CPU time per image of
 // the data nodes (decode, augment, collate), sharing the rank's threads with the model span;
-// o the optimizer step; allreduce of G gradient bytes over N ranks is a ring:
+// o the optimizer step; R ranks sharing one host's C cores get together at most what one rank
+// with C threads gets (step ≥ R × step of that rank); allreduce of G gradient bytes over N
+// ranks is a ring:
 //   2 (N − 1) / N × G / β + 2 (N − 1) × α.
 // Throughput is N × B / step; epoch time is 2.42 M / throughput.
 #pragma once
@@ -80,6 +82,9 @@ struct Prediction {
 // BM_decode_fit_224, BM_augment_224, BM_collate_32, BM_adamw_step. Throws ConfigError naming
 // the file when it is unreadable or lacks the encoder and decoder entries.
 Calibration calibration_from_bench(const std::string& bench_json_path, bool bf16 = true);
+// Several files (repeated measurements on a shared machine): an entry measured in more than one
+// keeps its fastest figure, since interference only ever slows a benchmark down.
+Calibration calibration_from_bench(const std::vector<std::string>& bench_json_paths, bool bf16 = true);
 // Calibration from a measured 1-rank CPU run: its nodes' busy seconds per image.
 Calibration calibration_from_run(const RunRecord& run);
 // Adds the GPU model-span figure of a measured GPU run (world size 1).
@@ -88,6 +93,7 @@ void add_gpu_run(Calibration& calibration, const RunRecord& gpu_run);
 // The BM_allreduce/<bytes> entries of a capflow-bench JSON file, fitted to latency + bytes/rate
 // (least squares); nullopt when the file has none.
 std::optional<LinkCost> link_from_bench(const std::string& bench_json_path);
+std::optional<LinkCost> link_from_bench(const std::vector<std::string>& bench_json_paths);
 // A link given on the command line: "1gbit", "10gbit", "100mbit", "25gbit" or bits/s.
 double parse_link_rate(const std::string& text);
 // "hosts=4,cores=2,link=1gbit,ranks_per_host=1,latency_us=50,gpu": ConfigError on a bad key.
