@@ -132,10 +132,13 @@ NodeFixture::NodeFixture(const std::string& yaml, const std::vector<std::string>
       std::cerr << "node '" << node_name << "': " << message << '\n';
     };
     context.request_stop = [] {};
+    context.stop_requests = [] { return 0; };
+    context.coordinate_stops = [] {};
     context.report = [](const std::string&, double, std::uint64_t) {};
     context.shared = &m.shared;
     m.nodes.push_back(m.registry.create(context));
   }
+  for (auto& node : m.nodes) node->start();  // as the engine does once every node exists
 }
 
 NodeFixture::~NodeFixture() = default;

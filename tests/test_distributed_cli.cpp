@@ -10,26 +10,18 @@
 
 #include <nlohmann/json.hpp>
 
+#include "tests/run_metrics.h"
 #include "tests/test_support.h"
 
 namespace fs = std::filesystem;
 using capflow::testing::read_text;
+using capflow::testing::losses;
 using capflow::testing::run_command;
 
 namespace {
 
 const std::string kBin = CAPFLOW_BINARY;
 const std::string kPipeline = std::string(CAPFLOW_SOURCE_DIR) + "/tests/pipelines/tiny-train.yaml";
-
-std::map<int, double> losses(const std::string& run_dir) {
-  std::map<int, double> out;
-  std::istringstream in(read_text(run_dir + "/metrics.jsonl"));
-  for (std::string line; std::getline(in, line);) {
-    const auto m = nlohmann::json::parse(line);
-    if (m.contains("loss")) out[m.at("step").get<int>()] = m.at("loss").get<double>();
-  }
-  return out;
-}
 
 int test_port(int offset) { return 20000 + (static_cast<int>(::getpid()) * 7 + offset) % 30000; }
 

@@ -10,10 +10,12 @@
 #include <nlohmann/json.hpp>
 
 #include "nodes/io/labels_csv.h"
+#include "tests/run_metrics.h"
 #include "tests/test_support.h"
 
 namespace fs = std::filesystem;
 using capflow::testing::read_text;
+using capflow::testing::losses;
 using capflow::testing::run_command;
 
 namespace {
@@ -22,17 +24,6 @@ const std::string kBin = CAPFLOW_BINARY;
 const std::string kPipeline = std::string(CAPFLOW_SOURCE_DIR) + "/tests/pipelines/tiny-train.yaml";
 
 nlohmann::json read_json(const std::string& path) { return nlohmann::json::parse(read_text(path)); }
-
-// step -> loss, from a run's metrics.jsonl.
-std::map<int, double> losses(const std::string& run_dir) {
-  std::map<int, double> out;
-  std::istringstream in(read_text(run_dir + "/metrics.jsonl"));
-  for (std::string line; std::getline(in, line);) {
-    const auto m = nlohmann::json::parse(line);
-    if (m.contains("loss")) out[m.at("step").get<int>()] = m.at("loss").get<double>();
-  }
-  return out;
-}
 
 class TrainCli : public ::testing::Test {
  protected:

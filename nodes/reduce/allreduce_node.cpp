@@ -8,6 +8,7 @@
 #include "graph/registry.h"
 #include "nodes/model/model_share.h"
 #include "nodes/reduce/communicator.h"
+#include "nodes/reduce/digest.h"
 #include "nodes/reduce/gradient_buckets.h"
 #include "nodes/register_nodes.h"
 
@@ -17,15 +18,6 @@ namespace {
 
 using graph::Item;
 using graph::NodeContext;
-
-std::string text_digest(const std::string& text) {
-  std::uint64_t h = 1469598103934665603ULL;
-  for (const char c : text) {
-    h ^= static_cast<unsigned char>(c);
-    h *= 1099511628211ULL;
-  }
-  return std::to_string(h);
-}
 
 class AllReduce : public graph::TransformNode {
  public:
@@ -45,7 +37,7 @@ class AllReduce : public graph::TransformNode {
     bucket_bytes_ = static_cast<std::size_t>(a.get_float("bucket_mb") * 1024 * 1024);
     comm_ = std::make_unique<reduce::Communicator>(o);
     // The configuration without the token (it may legitimately come from the environment).
-    comm_->require_same("configuration", text_digest(ctx.pipeline->resolved_yaml));
+    comm_->require_same("configuration", reduce::Digest().add(ctx.pipeline->resolved_yaml).hex());
     ctx.coordinate_stops();
   }
 

@@ -18,6 +18,7 @@
 #include <torch/csrc/distributed/c10d/ProcessGroupGloo.hpp>
 
 #include "graph/errors.h"
+#include "nodes/reduce/digest.h"
 #include "nodes/reduce/key_value_server.h"
 #include "nodes/reduce/rendezvous_store.h"
 
@@ -62,19 +63,12 @@ std::string key(const char* prefix, int rank) { return std::string(prefix) + std
 }  // namespace
 
 std::string tensors_digest(const std::vector<torch::Tensor>& tensors) {
-  std::uint64_t h = 1469598103934665603ULL;
+  Digest d;
   for (const auto& t : tensors) {
     const torch::Tensor c = t.detach().contiguous().cpu();
-    const auto* p = static_cast<const unsigned char*>(c.data_ptr());
-    const std::size_t n = c.numel() * c.element_size();
-    for (std::size_t i = 0; i < n; ++i) {
-      h ^= p[i];
-      h *= 1099511628211ULL;
-    }
+    d.add(c.data_ptr(), static_cast<std::size_t>(c.numel()) * c.element_size());
   }
-  char out[17];
-  std::snprintf(out, sizeof out, "%016llx", static_cast<unsigned long long>(h));
-  return out;
+  return d.hex();
 }
 
 Communicator::Communicator(const CommOptions& o) : env_(o.env), timeout_(o.timeout) {

@@ -13,6 +13,7 @@
 #include <thread>
 
 #include "graph/errors.h"
+#include "nodes/reduce/digest.h"
 
 namespace capflow::reduce {
 
@@ -46,16 +47,7 @@ std::vector<uint8_t> bytes(const std::string& s) { return std::vector<uint8_t>(s
 
 }  // namespace
 
-std::string token_digest(const std::string& token) {
-  std::uint64_t h = 1469598103934665603ULL;
-  for (const char c : "capflow-job-token:" + token) {
-    h ^= static_cast<unsigned char>(c);
-    h *= 1099511628211ULL;
-  }
-  char out[17];
-  std::snprintf(out, sizeof out, "%016llx", static_cast<unsigned long long>(h));
-  return out;
-}
+std::string token_digest(const std::string& token) { return Digest().add("capflow-job-token:").add(token).hex(); }
 
 RendezvousStore::RendezvousStore(const std::string& host, int port, const std::string& token,
                                  std::chrono::milliseconds timeout)

@@ -26,7 +26,7 @@ namespace fs = std::filesystem;
 
 struct ReportRequest {
   std::vector<std::string> runs;
-  std::string out = "report";
+  std::string out = "runs/report";  // runs/ is where run folders live (and git ignores)
   std::string price;
   std::vector<std::string> bench;
   std::string link;
@@ -87,7 +87,8 @@ void run_report(const ReportRequest& o) {
     print_table(report::study_table(r));
   }
   if (r.calibration) {
-    std::printf("\nthroughput model: calibrated from %s; allreduce: %s\n", r.calibration->source.c_str(),
+    std::printf("%sthroughput model: calibrated from %s; allreduce: %s\n", r.runs.empty() ? "" : "\n",
+                r.calibration->source.c_str(),
                 r.link.source.c_str());
     double worst = 0;
     for (const auto& c : r.checks) {
