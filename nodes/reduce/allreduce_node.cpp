@@ -103,6 +103,8 @@ class AllReduce : public graph::TransformNode {
       comm_->set_step(steps_);
       ctx_.report("images_all_ranks", images_all_ranks_, steps_);
       ctx_.report("communication_seconds", buckets_->wait_seconds(), steps_);
+      ctx_.counters->add("buckets_overlapped", buckets_->started_during_backward() - overlapped_reported_);
+      overlapped_reported_ = buckets_->started_during_backward();
     }
     buckets_->arm(micro_ + 1 == accumulate_);
     return item.payload;
@@ -139,6 +141,7 @@ class AllReduce : public graph::TransformNode {
   int accumulate_ = 1;
   int micro_ = 0;
   std::uint64_t steps_ = 0;
+  std::uint64_t overlapped_reported_ = 0;
   double images_all_ranks_ = 0;
   bool finished_ = false;
 };

@@ -60,7 +60,10 @@ void GradientBuckets::on_gradient(std::size_t index, const torch::Tensor& grad) 
   // With accumulation, .grad holds the earlier micro-batches' sum; this one is added after us.
   fill(index, accumulated.defined() ? (accumulated + grad) : grad);
   Bucket& b = buckets_[slots_[index].bucket];
-  if (b.ready == b.members.size() && !b.work) launch(b);
+  if (b.ready == b.members.size() && !b.work) {
+    launch(b);
+    ++started_early_;
+  }
 }
 
 void GradientBuckets::launch(Bucket& b) {

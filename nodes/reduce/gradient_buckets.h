@@ -30,6 +30,8 @@ class GradientBuckets {
 
   std::size_t bucket_count() const { return buckets_.size(); }
   double wait_seconds() const { return wait_seconds_; }  // time blocked waiting (exposed)
+  // Buckets whose allreduce started during backward (overlapped), over all steps so far.
+  std::uint64_t started_during_backward() const { return started_early_; }
 
  private:
   struct Slot {
@@ -53,6 +55,7 @@ class GradientBuckets {
   Communicator& comm_;
   bool armed_ = false;
   double wait_seconds_ = 0;
+  std::uint64_t started_early_ = 0;
   std::mutex mutex_;
 };
 
