@@ -40,7 +40,7 @@ ResNetEncoder make_encoder(bool channels_last) {
 
 torch::Tensor make_images(int64_t batch, bool channels_last) {
   auto x = torch::rand({batch, 1, kSide, kSide});
-  return channels_last ? x.contiguous(at::MemoryFormat::ChannelsLast) : x;
+  return channels_last ? capflow::model::as_channels_last(x) : x;
 }
 
 void BM_encoder_forward(benchmark::State& state) {

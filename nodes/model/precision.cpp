@@ -104,14 +104,29 @@ torch::Tensor to_model_input(const uint8_t* nhwc, int n, int h, int w, bool chan
   return out;
 }
 
+namespace {
+// Channels-last strides, always: contiguous(ChannelsLast) keeps a one-channel tensor's NCHW
+// strides (both layouts store it alike), and then LibTorch takes the tensor for NCHW, so the
+// convolution behind it writes NCHW and the max-pool after the stem takes its slow NCHW
+// path (a third of the encoder's forward time in bf16).
+torch::Tensor restride_channels_last(const torch::Tensor& t) {
+  auto out = torch::empty(t.sizes(), t.options().memory_format(at::MemoryFormat::ChannelsLast));
+  out.copy_(t);
+  return out;
+}
+}  // namespace
+
+torch::Tensor as_channels_last(const torch::Tensor& t) {
+  if (t.dim() != 4 || t.suggest_memory_format() == at::MemoryFormat::ChannelsLast) return t;
+  return restride_channels_last(t);
+}
+
 void to_channels_last(torch::nn::Module& module) {
   torch::NoGradGuard no_grad;
-  for (auto& p : module.parameters()) {
-    if (p.dim() == 4) p.set_data(p.data().contiguous(at::MemoryFormat::ChannelsLast));
-  }
-  for (auto& b : module.buffers()) {
-    if (b.dim() == 4) b.set_data(b.data().contiguous(at::MemoryFormat::ChannelsLast));
-  }
+  for (auto& p : module.parameters())
+    if (p.dim() == 4) p.set_data(as_channels_last(p.data()));
+  for (auto& b : module.buffers())
+    if (b.dim() == 4) b.set_data(as_channels_last(b.data()));
 }
 
 }  // namespace capflow::model

@@ -51,6 +51,10 @@ torch::Tensor to_model_input(const uint8_t* nhwc, int n, int h, int w, bool chan
 // Converts every 4-D parameter and buffer of `module` (convolution weights) to channels-last
 // in place (the parameters stay the same objects, so optimizers keep working). With
 // channels-last weights, oneDNN convolutions run channels-last whatever the input's format.
+// The same values with channels-last strides (a copy unless LibTorch already takes it for
+// channels-last; one-channel tensors included).
+torch::Tensor as_channels_last(const torch::Tensor& t);
+
 void to_channels_last(torch::nn::Module& module);
 
 }  // namespace capflow::model
