@@ -27,10 +27,11 @@ data="$root/data/gpu-check"
 debs="$root/third_party/debs"
 work="${TMPDIR:-/tmp}/capflow-gpu-check"
 no_gpu=0
+steps_given=0
 while [[ $# -gt 0 ]]; do
   case "$1" in
     --out) out="$2"; shift 2 ;;
-    --steps) steps="$2"; shift 2 ;;
+    --steps) steps="$2"; steps_given=1; shift 2 ;;
     --cpu-steps) cpu_steps="$2"; shift 2 ;;
     --data) data="$2"; shift 2 ;;
     --debs) debs="$2"; shift 2 ;;
@@ -41,9 +42,12 @@ while [[ $# -gt 0 ]]; do
   esac
 done
 
+# Without a GPU the "GPU" run is on the CPU too: a few steps are enough to prove the path.
+[[ $no_gpu -eq 1 && $steps_given -eq 0 ]] && steps=3
 prefix="$work/prefix"
 build="$work/build"
 logs="$work/logs"
+export root debs prefix build logs  # read by the steps that run as shell functions
 mkdir -p "$work" "$logs" "$(dirname "$out")"
 started=$(date +%s)
 facts="$work/facts.env"  # key=value lines gathered for the JSON
@@ -126,7 +130,13 @@ step() {  # $1: name, $2: timeout in seconds, then the command; its output goes 
   local name="$1" limit="$2"; shift 2
   local t0; t0=$(date +%s%N)
   echo "gpu_check: $name (at most ${limit}s)" >&2
-  timeout --kill-after=10 "$limit" "$@" > "$logs/$name.log" 2>&1
+  if declare -F "$1" >/dev/null; then
+    # A shell function: `timeout` runs programs only, so run it in a child bash that has it.
+    export -f "$1"
+    timeout --kill-after=10 "$limit" bash -c "$*" > "$logs/$name.log" 2>&1
+  else
+    timeout --kill-after=10 "$limit" "$@" > "$logs/$name.log" 2>&1
+  fi
   local rc=$?
   fact "${name}_seconds" "$(awk -v a="$t0" -v b="$(date +%s%N)" 'BEGIN { printf "%.1f", (b - a) / 1e9 }')"
   if [[ $rc -eq 124 || $rc -eq 137 ]]; then fail "$name" "timed out after ${limit}s" "$logs/$name.log"; fi
@@ -185,6 +195,7 @@ fi
 # 2. Configure.
 cmake_prefix="$prefix/usr"
 [[ -n "$torch_prefix" && -d "$torch_prefix" ]] && cmake_prefix="$torch_prefix;$cmake_prefix"
+export cmake_prefix pkg_config libdir
 configure() {
   cmake -S "$root" -B "$build" -DCMAKE_BUILD_TYPE=Release -DCAPFLOW_CHEMISTRY=OFF -DCAPFLOW_BENCH=OFF \
     -DCMAKE_PREFIX_PATH="$cmake_prefix" -DPKG_CONFIG_EXECUTABLE="$pkg_config" \

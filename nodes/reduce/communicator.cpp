@@ -96,12 +96,24 @@ Communicator::Communicator(const CommOptions& o) : env_(o.env), timeout_(o.timeo
   }
   options->threads = std::max(1, o.gloo_threads);
   auto gloo_store = c10::make_intrusive<c10d::PrefixStore>("gloo", store_);
-  heartbeat_ = std::thread([this] { heartbeat_loop(); });
+  store_->set_text(key("arrived/", env_.rank), "1");
   try {
     group_ = c10::make_intrusive<c10d::ProcessGroupGloo>(gloo_store, env_.rank, env_.world_size, options);
   } catch (const std::exception& e) {
-    fail("connecting to the other ranks", e.what());
+    std::string missing;
+    try {
+      for (int r = 0; r < env_.world_size; ++r)
+        if (store_->peek_text(key("arrived/", r)).empty()) missing += (missing.empty() ? "" : ", ") + std::to_string(r);
+    } catch (const std::exception&) {
+      missing = "unknown (rank 0's store does not answer)";
+    }
+    throw CommError("rank " + std::to_string(env_.rank) + " of " + std::to_string(env_.world_size) +
+                    ": connecting to the other ranks failed" +
+                    (missing.empty() ? std::string() : "; rank(s) that never arrived: " + missing) + " (Gloo: " +
+                    first_line(e.what()) + ")");
   }
+  // Started once the object can no longer fail to construct (a running thread must be joined).
+  heartbeat_ = std::thread([this] { heartbeat_loop(); });
 }
 
 Communicator::~Communicator() {
