@@ -143,6 +143,14 @@ TEST_F(DistributedCli, ARankWithAnotherConfigurationIsRefused) {
   EXPECT_NE(r.output.find("configuration of rank(s) 1 differs from rank 0's"), std::string::npos) << r.output;
 }
 
+TEST_F(DistributedCli, ARankThatNeverArrivesIsNamedAfterTheTimeout) {
+  const auto r = run_command("env RANK=0 WORLD_SIZE=2 MASTER_ADDR=127.0.0.1 MASTER_PORT=" +
+                             std::to_string(test_port(6)) + " " + kBin +
+                             run_args("alone", "--set nodes.reduce.timeout_s=3"));
+  EXPECT_EQ(r.status, 1) << r.output;
+  EXPECT_NE(r.output.find("rank(s) that never arrived: 1"), std::string::npos) << r.output;
+}
+
 TEST_F(DistributedCli, BeyondLoopbackAJobTokenIsRequired) {
   const auto r = run_command("env RANK=0 WORLD_SIZE=2 MASTER_ADDR=192.0.2.1 MASTER_PORT=29500 " + kBin +
                              run_args("token", ""));
