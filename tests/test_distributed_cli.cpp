@@ -64,7 +64,7 @@ TEST_F(DistributedCli, TwoRanksEqualOneRankAccumulatingTwoBatches) {
   auto one = run_command(kBin + run_args("one", "--set nodes.optimize.accumulate=2"));
   ASSERT_EQ(one.status, 0) << one.output;
   auto two = run_command(kBin + " launch -n 2 --port " + std::to_string(test_port(1)) + " -- " + kBin +
-                         run_args("two", ""));
+                         run_args("two", "--set train.baseline=" + base_ + "/one"));
   ASSERT_EQ(two.status, 0) << two.output;
   EXPECT_NE(two.output.find("[rank 1] "), std::string::npos) << two.output;
   const auto a = losses(base_ + "/one"), b = losses(base_ + "/two");
@@ -74,7 +74,11 @@ TEST_F(DistributedCli, TwoRanksEqualOneRankAccumulatingTwoBatches) {
   const auto summary = nlohmann::json::parse(read_text(base_ + "/two/summary.json"));
   EXPECT_EQ(summary.at("world_size"), 2);
   EXPECT_EQ(summary.at("images"), 96);  // 6 steps × 2 ranks × 8
-  EXPECT_TRUE(summary.at("scaling").at("efficiency").is_number());
+  const auto& scaling = summary.at("scaling");
+  EXPECT_EQ(scaling.at("efficiency_source"), "measured against the baseline run");
+  const double one_rate = nlohmann::json::parse(read_text(base_ + "/one/summary.json")).at("images_per_second");
+  EXPECT_NEAR(scaling.at("efficiency").get<double>(),
+              summary.at("images_per_second").get<double>() / (2 * one_rate), 1e-9);
   EXPECT_TRUE(fs::exists(base_ + "/two/checkpoints/step-00000006.pt"));
   EXPECT_TRUE(fs::exists(base_ + "/two/rank-1/summary.json"));  // rank 1 writes no checkpoint
   EXPECT_FALSE(fs::exists(base_ + "/two/rank-1/checkpoints/step-00000006.pt"));
@@ -149,6 +153,13 @@ TEST_F(DistributedCli, ARankThatNeverArrivesIsNamedAfterTheTimeout) {
                              run_args("alone", "--set nodes.reduce.timeout_s=3"));
   EXPECT_EQ(r.status, 1) << r.output;
   EXPECT_NE(r.output.find("rank(s) that never arrived: 1"), std::string::npos) << r.output;
+}
+
+TEST_F(DistributedCli, AMissingBaselineIsRefusedBeforeTraining) {
+  const auto r = run_command(kBin + run_args("nobase", "--set train.baseline=" + base_ + "/no-such-run"));
+  EXPECT_EQ(r.status, 2) << r.output;
+  EXPECT_NE(r.output.find("train.baseline: cannot read " + base_ + "/no-such-run"), std::string::npos) << r.output;
+  EXPECT_FALSE(fs::exists(base_ + "/nobase/metrics.jsonl") && !read_text(base_ + "/nobase/metrics.jsonl").empty());
 }
 
 TEST_F(DistributedCli, BeyondLoopbackAJobTokenIsRequired) {

@@ -98,10 +98,30 @@ std::string job_run_id() {
   return "";
 }
 
+// train.baseline, read before the run (a wrong path must not wait for the end of training):
+// {"summary", "images_per_second", "world_size"}, or null when none is named.
+nlohmann::json read_baseline(const graph::PipelineSpec& spec) {
+  const graph::Args& train = spec.section("train");
+  if (train.is_null("baseline")) return nullptr;
+  fs::path base = train.get_string("baseline");
+  if (fs::is_directory(base)) base /= "summary.json";
+  std::ifstream in(base);
+  if (!in) throw ConfigError("train.baseline: cannot read " + base.string());
+  nlohmann::json b;
+  try {
+    in >> b;
+  } catch (const std::exception& e) {
+    throw ConfigError("train.baseline: " + base.string() + " is not a summary.json: " + e.what());
+  }
+  const double one = b.value("images_per_second", 0.0);
+  if (one <= 0) throw ConfigError("train.baseline: " + base.string() + " has no images_per_second");
+  return {{"summary", base.string()}, {"images_per_second", one}, {"world_size", b.value("world_size", 1)}};
+}
+
 // summary.json's "scaling" for a run of several ranks: throughput over all ranks, the time
 // spent waiting for gradients, and the efficiency against a 1-rank baseline run when one is
 // named (train.baseline), else estimated from the exposed communication time.
-nlohmann::json scaling_json(const graph::RunStats& stats, const Reports& r, const graph::PipelineSpec& spec) {
+nlohmann::json scaling_json(const graph::RunStats& stats, const Reports& r, const nlohmann::json& baseline) {
   nlohmann::json s;
   const double seconds = stats.seconds > 0 ? stats.seconds : 1;
   const double total = r.images_all_ranks / seconds;
@@ -110,23 +130,9 @@ nlohmann::json scaling_json(const graph::RunStats& stats, const Reports& r, cons
   s["images_per_second_per_rank"] = total / stats.world_size;
   s["communication_seconds"] = r.communication_seconds;
   s["communication_fraction"] = r.communication_seconds / seconds;
-  const graph::Args& train = spec.section("train");
-  if (!train.is_null("baseline")) {
-    fs::path base = train.get_string("baseline");
-    if (fs::is_directory(base)) base /= "summary.json";
-    std::ifstream in(base);
-    if (!in) throw ConfigError("train.baseline: cannot read " + base.string());
-    nlohmann::json b;
-    try {
-      in >> b;
-    } catch (const std::exception& e) {
-      throw ConfigError("train.baseline: " + base.string() + " is not a summary.json: " + e.what());
-    }
-    const double one = b.value("images_per_second", 0.0);
-    if (one <= 0) throw ConfigError("train.baseline: " + base.string() + " has no images_per_second");
-    s["baseline"] = {{"summary", base.string()}, {"images_per_second", one},
-                     {"world_size", b.value("world_size", 1)}};
-    s["efficiency"] = total / (stats.world_size * one);
+  if (!baseline.is_null()) {
+    s["baseline"] = baseline;
+    s["efficiency"] = total / (stats.world_size * baseline["images_per_second"].get<double>());
     s["efficiency_source"] = "measured against the baseline run";
   } else {
     s["efficiency"] = 1.0 - r.communication_seconds / seconds;
@@ -159,6 +165,7 @@ nlohmann::json run_pipeline_request(const PipelineRunRequest& o) {
                                        : graph::parse_pipeline(o.yaml_text, o.pipeline, sets, registry);
 
   const reduce::RankEnv ranks = reduce::read_rank_env();
+  const nlohmann::json baseline = read_baseline(spec);
   ensure_pipeline_datasets(spec, /*maker=*/ranks.rank == 0);
   std::string job_dir = !o.out.empty() ? o.out : !resumed_run_dir.empty() ? resumed_run_dir : "";
   if (job_dir.empty()) {
@@ -261,7 +268,7 @@ nlohmann::json run_pipeline_request(const PipelineRunRequest& o) {
   if (stats.world_size > 1 && reports.images_all_ranks > 0) {
     // Ranks that averaged gradients: totals over the ranks, as DESIGN.md's summary promises
     // (this rank's own figures stay under "rank"). Ranks that ran independently keep their own.
-    summary["scaling"] = scaling_json(stats, reports, spec);
+    summary["scaling"] = scaling_json(stats, reports, baseline);
     summary["images_per_second"] = summary["scaling"]["images_per_second_total"];
     summary["images"] = static_cast<std::uint64_t>(reports.images_all_ranks + 0.5);
   }
