@@ -105,11 +105,23 @@ torch::Tensor make_features(int64_t batch) {
   return torch::randn({batch, 512, 7, 7}).contiguous(at::MemoryFormat::ChannelsLast);
 }
 
-torch::Tensor make_tokens(int64_t batch) {
-  auto tokens = torch::randint(4, kVocab, {batch, kTokens}, torch::kLong);
-  tokens.select(1, 0).fill_(1);            // <sos>
-  tokens.select(1, kTokens - 1).fill_(2);  // <eos>
+torch::Tensor make_tokens(int64_t batch, int64_t length = kTokens) {
+  auto tokens = torch::randint(4, kVocab, {batch, length}, torch::kLong);
+  tokens.select(1, 0).fill_(1);           // <sos>
+  tokens.select(1, length - 1).fill_(2);  // <eos>
   return tokens;
+}
+
+// One teacher-forced forward (under autocast) and backward of the caption loss.
+void decoder_train_step(AttentionDecoder& decoder, const torch::Tensor& features, const torch::Tensor& tokens,
+                        Precision precision) {
+  decoder->zero_grad();
+  torch::Tensor logits;
+  {
+    AutocastGuard autocast(precision);
+    logits = decoder->forward(features, tokens);
+  }
+  capflow::model::caption_loss(logits, tokens).backward();
 }
 
 void BM_decoder_forward_backward(benchmark::State& state) {
@@ -122,15 +134,7 @@ void BM_decoder_forward_backward(benchmark::State& state) {
   decoder->train();
   const auto features = make_features(batch).requires_grad_(true);
   const auto tokens = make_tokens(batch);
-  for (auto _ : state) {
-    decoder->zero_grad();
-    torch::Tensor logits;
-    {
-      AutocastGuard autocast(precision);
-      logits = decoder->forward(features, tokens);
-    }
-    capflow::model::caption_loss(logits, tokens).backward();
-  }
+  for (auto _ : state) decoder_train_step(decoder, features, tokens, precision);
   state.SetItemsProcessed(state.iterations() * batch);
   set_label(state, precision, true, threads);
 }
@@ -178,18 +182,10 @@ void BM_decoder_sequence(benchmark::State& state) {
   AttentionDecoder decoder(decoder_options());
   decoder->train();
   const auto features = make_features(batch).requires_grad_(backward);
-  auto captions = torch::randint(4, kVocab, {batch, tokens}, torch::kLong);
-  captions.select(1, 0).fill_(1);
-  captions.select(1, tokens - 1).fill_(2);
+  const auto captions = make_tokens(batch, tokens);
   for (auto _ : state) {
     if (backward) {
-      decoder->zero_grad();
-      torch::Tensor logits;
-      {
-        AutocastGuard autocast(precision);
-        logits = decoder->forward(features, captions);
-      }
-      capflow::model::caption_loss(logits, captions).backward();
+      decoder_train_step(decoder, features, captions, precision);
     } else {
       torch::NoGradGuard no_grad;
       AutocastGuard autocast(precision);

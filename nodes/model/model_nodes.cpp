@@ -195,10 +195,7 @@ class Optimize : public graph::SinkNode {
     if (o.schedule.cosine && o.schedule.total_steps == 0)
       ctx.warn("schedule cosine without total_steps or train.max_steps: constant rate after warm-up");
     share_->accumulate = o.accumulate;
-    std::vector<torch::Tensor> parameters = share_->decoder->parameters();
-    if (!share_->frozen)
-      for (auto& p : share_->encoder->parameters()) parameters.push_back(p);
-    trainer_ = std::make_unique<Trainer>(std::move(parameters), o);
+    trainer_ = std::make_unique<Trainer>(share_->trainable_parameters(), o);
     checkpoint_every_ = static_cast<std::uint64_t>(a.get_int("checkpoint_every"));
     keep_ = static_cast<int>(a.get_int("keep"));
     eval_every_ = static_cast<std::uint64_t>(a.get_int("eval_every"));

@@ -8,6 +8,7 @@
 #include <atomic>
 #include <functional>
 #include <memory>
+#include <vector>
 
 #include "graph/node.h"
 #include "nodes/batch/image_batch.h"
@@ -50,6 +51,15 @@ struct ModelShare {
   // Writes a checkpoint of the last finished step (set by the optimizer where this rank
   // writes checkpoints; the reduce node calls it when a peer fails).
   std::function<void()> save_now;
+
+  // What the optimizer updates and the reduce node averages: the decoder's parameters, then
+  // the encoder's unless it is frozen (one order for both).
+  std::vector<torch::Tensor> trainable_parameters() const {
+    std::vector<torch::Tensor> out = decoder->parameters();
+    if (!frozen)
+      for (auto& p : encoder->parameters()) out.push_back(p);
+    return out;
+  }
 };
 
 inline std::shared_ptr<ModelShare> model_share(const graph::NodeContext& ctx) {

@@ -51,9 +51,7 @@ class AllReduce : public graph::TransformNode {
   // become everyone's, checked by digest; then the gradient buckets and their hooks.
   void start() override {
     if (!comm_) return;
-    std::vector<torch::Tensor> parameters = share_->decoder->parameters();
-    if (!share_->frozen)
-      for (auto& p : share_->encoder->parameters()) parameters.push_back(p);
+    std::vector<torch::Tensor> parameters = share_->trainable_parameters();
     std::int64_t elements = 0;
     for (const auto& p : parameters) elements += p.numel();
     comm_->require_same("model shape", std::to_string(parameters.size()) + " tensors, " + std::to_string(elements) +

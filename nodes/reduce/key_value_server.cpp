@@ -48,10 +48,14 @@ bool read_all(int fd, void* data, std::size_t size, bool eof_ok) {
   return true;
 }
 
+std::uint32_t decode_u32(const unsigned char* b) {
+  return b[0] | (b[1] << 8) | (b[2] << 16) | (static_cast<std::uint32_t>(b[3]) << 24);
+}
+
 std::uint32_t read_u32(int fd) {
   unsigned char b[4];
   read_all(fd, b, 4, false);
-  return b[0] | (b[1] << 8) | (b[2] << 16) | (static_cast<std::uint32_t>(b[3]) << 24);
+  return decode_u32(b);
 }
 
 void put_u32(std::string& out, std::uint32_t v) {
@@ -75,7 +79,7 @@ void send_message(int fd, const Message& message) {
 bool receive_message(int fd, Message& message) {
   unsigned char b[4];
   if (!read_all(fd, b, 4, true)) return false;
-  const std::uint32_t count = b[0] | (b[1] << 8) | (b[2] << 16) | (static_cast<std::uint32_t>(b[3]) << 24);
+  const std::uint32_t count = decode_u32(b);
   if (count > kMaxStrings) throw CommError("malformed rendezvous message (" + std::to_string(count) + " parts)");
   message.assign(count, std::string());
   for (auto& s : message) {

@@ -10,6 +10,7 @@
 #include <iostream>
 
 #include "graph/errors.h"
+#include "nodes/reduce/rank_env.h"
 #include "tools/cli/commands.h"
 
 namespace {
@@ -46,13 +47,17 @@ void keep_freed_memory() {
   mallopt(M_TOP_PAD, 64 << 20);
 }
 
-// "rank R of N: " in a distributed run (messages that name it already are left alone).
+// "[rank R of N] " in a distributed run, from whichever launcher's variables are set
+// (messages that name a rank already are left alone).
 std::string rank_prefix(const std::string& message) {
   if (message.find("rank ") != std::string::npos) return "";
-  const char* rank = std::getenv("RANK");
-  const char* world = std::getenv("WORLD_SIZE");
-  if (rank == nullptr || world == nullptr || std::string(world) == "1" || std::string(world).empty()) return "";
-  return std::string("[rank ") + rank + " of " + world + "] ";
+  try {
+    const capflow::reduce::RankEnv e = capflow::reduce::read_rank_env();
+    if (e.world_size <= 1) return "";
+    return "[rank " + std::to_string(e.rank) + " of " + std::to_string(e.world_size) + "] ";
+  } catch (const std::exception&) {
+    return "";  // malformed variables: the error being reported says more
+  }
 }
 
 }  // namespace

@@ -40,11 +40,15 @@ namespace {
 
 namespace fs = std::filesystem;
 
-std::string default_run_dir(const std::string& pipeline) {
-  char stamp[32];
-  const std::time_t now = std::time(nullptr);
-  std::strftime(stamp, sizeof stamp, "%Y%m%d-%H%M%S", std::localtime(&now));
-  return (fs::path("runs") / (fs::path(pipeline).stem().string() + "-" + stamp)).string();
+// runs/<pipeline>-<suffix>; the suffix is the date and time unless given (a job id).
+std::string default_run_dir(const std::string& pipeline, std::string suffix = "") {
+  if (suffix.empty()) {
+    char stamp[32];
+    const std::time_t now = std::time(nullptr);
+    std::strftime(stamp, sizeof stamp, "%Y%m%d-%H%M%S", std::localtime(&now));
+    suffix = stamp;
+  }
+  return (fs::path("runs") / (fs::path(pipeline).stem().string() + "-" + suffix)).string();
 }
 
 // Stops the run cleanly after train.max_seconds.
@@ -168,11 +172,7 @@ nlohmann::json run_pipeline_request(const PipelineRunRequest& o) {
   const nlohmann::json baseline = read_baseline(spec);
   ensure_pipeline_datasets(spec, /*maker=*/ranks.rank == 0);
   std::string job_dir = !o.out.empty() ? o.out : !resumed_run_dir.empty() ? resumed_run_dir : "";
-  if (job_dir.empty()) {
-    const std::string id = ranks.world_size > 1 ? job_run_id() : "";
-    job_dir = id.empty() ? default_run_dir(o.pipeline)
-                         : (fs::path("runs") / (fs::path(o.pipeline).stem().string() + "-" + id)).string();
-  }
+  if (job_dir.empty()) job_dir = default_run_dir(o.pipeline, ranks.world_size > 1 ? job_run_id() : "");
   // Rank 0 owns the run folder (config, metrics, summary, checkpoints); the others write
   // their own metrics and summary under it.
   const std::string run_dir =
