@@ -229,6 +229,62 @@ TEST(ModelDecoder, PaddedRowsOfDifferentLengthsMatchTheRowsAlone) {
   }
 }
 
+// The fused recurrence (hand-written backward) computes what autograd computes step by step:
+// the same logits and the same gradient for every parameter and for the features, with rows
+// of different lengths.
+TEST(ModelDecoder, FusedRecurrenceMatchesStepwiseAutograd) {
+  torch::manual_seed(6);
+  AttentionDecoder decoder(tiny_options());
+  {
+    torch::NoGradGuard no_grad;
+    for (auto& p : decoder->parameters()) p.normal_(0.0, 0.3);
+  }
+  const auto tokens = torch::tensor({1, 5, 2, 0, 0, 0,    // length 3
+                                     1, 9, 4, 10, 11, 2,  // length 6
+                                     1, 6, 7, 2, 0, 0},   // length 4
+                                    torch::kLong).view({3, 6});
+  using R = AttentionDecoderImpl::Recurrence;
+  struct Result {
+    torch::Tensor logits, feature_grad;
+    std::vector<torch::Tensor> grads;
+  };
+  auto run = [&](R recurrence, bool bf16) {
+    torch::manual_seed(7);
+    const auto features = torch::randn({3, 8, 2, 3}).requires_grad_();
+    decoder->zero_grad();
+    Result r;
+    {
+      AutocastGuard guard(bf16 ? Precision::kBf16 : Precision::kFp32);
+      r.logits = decoder->forward(features, tokens, recurrence);
+    }
+    // A loss that weighs every position and vocabulary entry differently.
+    (r.logits.to(torch::kFloat) * torch::linspace(-1.0, 1.0, r.logits.numel()).view(r.logits.sizes()))
+        .sum()
+        .backward();
+    r.feature_grad = features.grad().clone();
+    for (const auto& p : decoder->parameters()) r.grads.push_back(p.grad().clone());
+    return r;
+  };
+  for (const bool bf16 : {false, true}) {
+    const auto fused = run(R::kFused, bf16);
+    const auto stepwise = run(R::kStepwise, bf16);
+    // bf16 rounds each matmul's inputs: compare against the gradient's scale.
+    const double tol = bf16 ? 3e-2 : 1e-5;
+    auto close = [&](const torch::Tensor& a, const torch::Tensor& b) {
+      const double scale = b.abs().max().item<double>() + 1e-6;
+      return (a.to(torch::kFloat) - b.to(torch::kFloat)).abs().max().item<double>() <= tol * scale;
+    };
+    EXPECT_TRUE(close(fused.logits, stepwise.logits)) << (bf16 ? "bf16" : "fp32");
+    EXPECT_TRUE(close(fused.feature_grad, stepwise.feature_grad)) << (bf16 ? "bf16" : "fp32");
+    const auto names = decoder->named_parameters().keys();
+    for (size_t i = 0; i < names.size(); ++i) {
+      EXPECT_TRUE(close(fused.grads[i], stepwise.grads[i]))
+          << names[i] << (bf16 ? " bf16" : " fp32") << ": fused " << fused.grads[i].abs().sum().item<float>()
+          << " stepwise " << stepwise.grads[i].abs().sum().item<float>();
+    }
+  }
+}
+
 TEST(ModelDecoder, Bf16AutocastKeepsTheLstmStateInFloat) {
   torch::manual_seed(5);
   AttentionDecoder decoder(tiny_options());

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "graph/errors.h"
+#include "nodes/model/attention_recurrence.h"
 #include "nodes/model/precision.h"
 
 namespace capflow::model {
@@ -94,7 +95,7 @@ void AttentionDecoderImpl::cell(const torch::Tensor& feats, const torch::Tensor&
 }
 
 torch::Tensor AttentionDecoderImpl::forward(const torch::Tensor& features,
-                                            const torch::Tensor& tokens) {
+                                            const torch::Tensor& tokens, Recurrence recurrence) {
   TORCH_CHECK(tokens.dim() == 2 && tokens.size(1) >= 2 && tokens.size(0) == features.size(0),
               "attention decoder: tokens must be int64 [N, T>=2] with N = features' batch, got ",
               tokens.sizes(), " for features ", features.sizes());
@@ -116,31 +117,43 @@ torch::Tensor AttentionDecoderImpl::forward(const torch::Tensor& features,
   auto c = init_c(mean).to(torch::kFloat);
 
   const int64_t steps = tokens.size(1) - 1;
-  // Input-gate contribution of every input token, one matmul for all steps, then split by
-  // step (unbind: one stack in backward, where per-step select would zero-fill the whole
-  // tensor every step).
-  const auto in_gates = embed_gates(embedding(toks.narrow(1, 0, steps).t()))
-                            .to(torch::kFloat)
-                            .unbind(0);                            // T-1 × [N, 4H]
-  std::vector<torch::Tensor> hs;
-  hs.reserve(steps);
-  int64_t active = n;
-  for (int64_t t = 0; t < steps; ++t) {
-    while (active > 0 && len[active - 1] - 1 <= t) --active;      // row done: no target at t+1
-    if (active == 0) {
-      hs.push_back(torch::zeros({n, options_.hidden}, h.options()));
-      continue;
+  // Input-gate contribution of every input token, one matmul for all steps.
+  const auto in_gates =
+      embed_gates(embedding(toks.narrow(1, 0, steps).t())).to(torch::kFloat);  // [T-1, N, 4H]
+  std::vector<int64_t> active(steps);
+  for (int64_t t = 0, rows = n; t < steps; ++t) {
+    while (rows > 0 && len[rows - 1] - 1 <= t) --rows;             // row done: no target at t+1
+    active[t] = rows;
+  }
+  torch::Tensor all_h;                                             // [N, T-1, H]
+  if (recurrence == Recurrence::kFused) {
+    all_h = attention_lstm_recurrence({all_feats, all_proj, in_gates, h, c, hidden_proj->weight,
+                                       hidden_proj->bias, context_gates->weight,
+                                       full_att->weight, active})
+                .transpose(0, 1);
+  } else {
+    // Step by step under autograd (unbind: one stack in backward, where per-step select would
+    // zero-fill the whole tensor every step).
+    const auto step_gates = in_gates.unbind(0);                    // T-1 × [N, 4H]
+    std::vector<torch::Tensor> hs;
+    hs.reserve(steps);
+    for (int64_t t = 0; t < steps; ++t) {
+      const int64_t rows = active[t];
+      if (rows == 0) {
+        hs.push_back(torch::zeros({n, options_.hidden}, h.options()));
+        continue;
+      }
+      if (rows < h.size(0)) {
+        h = h.narrow(0, 0, rows);
+        c = c.narrow(0, 0, rows);
+      }
+      const auto gates = rows == n ? step_gates[t] : step_gates[t].narrow(0, 0, rows);
+      cell(all_feats.narrow(0, 0, rows), all_proj.narrow(0, 0, rows), gates, h, c);
+      hs.push_back(rows == n ? h : torch::cat({h, torch::zeros({n - rows, h.size(1)}, h.options())}));
     }
-    if (active < h.size(0)) {
-      h = h.narrow(0, 0, active);
-      c = c.narrow(0, 0, active);
-    }
-    const auto gates = active == n ? in_gates[t] : in_gates[t].narrow(0, 0, active);
-    cell(all_feats.narrow(0, 0, active), all_proj.narrow(0, 0, active), gates, h, c);
-    hs.push_back(active == n ? h : torch::cat({h, torch::zeros({n - active, h.size(1)}, h.options())}));
+    all_h = torch::stack(hs, 1);
   }
   // Output layer once over all steps.
-  const auto all_h = torch::stack(hs, 1);                          // [N, T-1, H]
   const auto logits = fc(torch::dropout(all_h, options_.dropout, is_training()));
   return logits.index_select(0, order.argsort());
 }

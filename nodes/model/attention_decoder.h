@@ -4,7 +4,8 @@
 // embeddings of all input tokens and their LSTM input-gate contribution, and the output layer
 // (one matmul over all steps). The LSTM cell uses explicit gate matmuls; the three
 // projections of the previous hidden state (attention, β gate, hidden-to-gates) are one fused
-// matmul per step.
+// matmul per step. In training the recurrence runs as one autograd function whose backward
+// computes each weight gradient as one matmul over all steps (attention_recurrence.h).
 #pragma once
 
 #include <torch/torch.h>
@@ -55,10 +56,16 @@ class AttentionDecoderImpl : public torch::nn::Module {
  public:
   explicit AttentionDecoderImpl(const DecoderOptions& options);
 
+  // How teacher forcing runs the recurrence: kFused is one autograd function with a
+  // hand-written backward (attention_recurrence.h), the default; kStepwise records every
+  // step's operations with autograd, the reference kFused is tested against.
+  enum class Recurrence { kFused, kStepwise };
+
   // Teacher forcing. features [N, C, h, w] (any memory format; P = h*w pixels), tokens int64
   // [N, T] starting with <sos> and padded with <pad>=0 → logits [N, T-1, V] predicting
   // tokens[:, 1:]. Dropout applies in training mode only.
-  torch::Tensor forward(const torch::Tensor& features, const torch::Tensor& tokens);
+  torch::Tensor forward(const torch::Tensor& features, const torch::Tensor& tokens,
+                        Recurrence recurrence = Recurrence::kFused);
 
   // Step API shared by greedy decoding and beam search (no dropout, ever).
   // features [N, C, h, w] → state with N rows, h and c from the mean feature.
