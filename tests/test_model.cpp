@@ -11,6 +11,7 @@
 
 #include "graph/errors.h"
 #include "nodes/model/attention_decoder.h"
+#include "nodes/model/attention_kernels.h"
 #include "nodes/model/caption_search.h"
 #include "nodes/model/precision.h"
 #include "nodes/model/resnet_encoder.h"
@@ -473,6 +474,44 @@ TEST(ModelPrecision, ModelInputValuesAndLayout) {
       EXPECT_EQ(x.strides().vec(), (std::vector<int64_t>{12, 12, 4, 1}));
       EXPECT_EQ(x.suggest_memory_format(), at::MemoryFormat::Contiguous);
     }
+  }
+}
+
+
+// The fused attention passes against the same formulas in double, forward and backward, for
+// float and bfloat16 (the hand-written loops) and double (the ATen fallback), with the decoder
+// side as a strided column block (as in the decoder).
+TEST(ModelAttentionKernels, MatchTheFormulasInDouble) {
+  for (float x = -12.0f; x <= 12.0f; x += 0.01f) {
+    ASSERT_NEAR(fast_tanh(x), std::tanh(static_cast<double>(x)), 5e-7) << x;
+  }
+  torch::manual_seed(8);
+  const int64_t n = 5, P = 7, A = 19;
+  for (const auto dtype : {torch::kFloat, torch::kBFloat16, torch::kDouble}) {
+    const auto enc = torch::randn({n, P, A}).to(dtype);
+    const auto wide = torch::randn({n, A + 3}).to(dtype);
+    const auto dec = wide.narrow(1, 2, A);
+    const auto w = torch::randn({A}).to(dtype);
+    auto u = torch::empty({n, P, A}, dtype);
+    auto scores = torch::empty({n, P});
+    attention_scores(enc, dec, w, u, scores);
+    const auto ud = torch::tanh(enc.to(torch::kDouble) + dec.to(torch::kDouble).unsqueeze(1));
+    const double tol = dtype == torch::kBFloat16 ? 2e-2 : 1e-5;
+    EXPECT_LT((u.to(torch::kDouble) - ud).abs().max().item<double>(), tol) << dtype;
+    EXPECT_LT((scores.to(torch::kDouble) - torch::matmul(ud, w.to(torch::kDouble))).abs().max().item<double>(),
+              tol * A) << dtype;
+
+    const auto d_scores = torch::randn({n, P});
+    auto d_enc = torch::ones({n, P, A});  // accumulates
+    auto wide_grad = torch::zeros({n, A + 3}, dtype);
+    auto d_dec = wide_grad.narrow(1, 2, A);
+    attention_scores_backward(u, d_scores, w, d_enc, d_dec);
+    const auto g = d_scores.to(torch::kDouble).unsqueeze(2) * w.to(torch::kDouble) *
+                   (1 - u.to(torch::kDouble).square());
+    EXPECT_LT((d_enc.to(torch::kDouble) - 1 - g).abs().max().item<double>(), 1e-5) << dtype;
+    EXPECT_LT((d_dec.to(torch::kDouble) - g.sum(1)).abs().max().item<double>(),
+              dtype == torch::kBFloat16 ? 2e-2 * g.sum(1).abs().max().item<double>() : 1e-5) << dtype;
+    EXPECT_EQ(wide_grad.narrow(1, 0, 2).abs().sum().item<double>(), 0.0);  // only its block written
   }
 }
 

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "graph/errors.h"
+#include "nodes/model/attention_kernels.h"
 #include "nodes/model/attention_recurrence.h"
 #include "nodes/model/precision.h"
 
@@ -76,8 +77,16 @@ void AttentionDecoderImpl::cell(const torch::Tensor& feats, const torch::Tensor&
   const auto& dec_att = hp[0];  // stays in the compute dtype, like enc_proj
   const auto beta = torch::sigmoid(hp[1]);
 
-  // Soft attention over the P pixels, in the compute dtype (bf16 under autocast).
-  const auto scores = full_att(torch::tanh(enc_proj + dec_att.unsqueeze(1))).squeeze(2);
+  // Soft attention over the P pixels, in the compute dtype (bf16 under autocast). Without
+  // autograd (decoding), one fused pass computes the scores.
+  torch::Tensor scores;
+  if (torch::GradMode::is_enabled()) {
+    scores = full_att(torch::tanh(enc_proj + dec_att.unsqueeze(1))).squeeze(2);
+  } else {
+    auto u = torch::empty_like(enc_proj);
+    scores = torch::empty({enc_proj.size(0), enc_proj.size(1)}, enc_proj.options().dtype(torch::kFloat));
+    attention_scores(enc_proj, dec_att, full_att->weight.to(enc_proj.scalar_type()), u, scores);
+  }
   const auto alpha = torch::softmax(scores, 1);                                   // [B, P]
   const auto context =
       torch::bmm(alpha.unsqueeze(1).to(feats.scalar_type()), feats).squeeze(1);   // [B, C]

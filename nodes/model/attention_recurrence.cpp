@@ -7,6 +7,7 @@
 #include <string>
 #include <utility>
 
+#include "nodes/model/attention_kernels.h"
 #include "nodes/model/precision.h"
 
 namespace capflow::model {
@@ -112,10 +113,10 @@ class Recurrence : public torch::autograd::Function<Recurrence> {
       auto b = beta.narrow(0, o, n);
       at::sigmoid_out(b, hp.narrow(1, A, C));
       auto u = tanh_att.narrow(0, o, n);
-      at::add_out(u, enc_proj.narrow(0, 0, n), hp.narrow(1, 0, A).unsqueeze(1));
-      u.tanh_();
+      auto scores = at::empty({n, P}, fl);
+      attention_scores(enc_proj.narrow(0, 0, n), hp.narrow(1, 0, A), ws, u, scores);
       auto a = alpha[t].narrow(0, 0, n);
-      a.copy_(at::softmax(at::matmul(u, ws), 1, at::kFloat));
+      a.copy_(at::softmax(scores, 1));
       auto ctx_t = context.narrow(0, o, n);
       auto ctx_rows = ctx_t.unsqueeze(1);
       at::bmm_out(ctx_rows, a.unsqueeze(1), features.narrow(0, 0, n));
@@ -204,10 +205,8 @@ class Recurrence : public torch::autograd::Function<Recurrence> {
       const auto a = alpha[t].narrow(0, 0, n).to(at::kFloat);
       const auto ds = a * (d_alpha - (a * d_alpha).sum(1, /*keepdim=*/true));      // [n, P]
       d_scores.narrow(0, o, n).copy_(ds);
-      const auto u = tanh_att.narrow(0, o, n);
-      const auto d_pre = ds.unsqueeze(2) * ws * (1 - u * u);        // [n, P, A] float
-      d_enc.narrow(0, 0, n).add_(d_pre);
-      dp_att.copy_(d_pre.sum(1));
+      auto d_enc_rows = d_enc.narrow(0, 0, n);
+      attention_scores_backward(tanh_att.narrow(0, o, n), ds, ws, d_enc_rows, dp_att);
       dh.narrow(0, 0, n).copy_(at::mm(dp, wh));
     }
     // Weight gradients: one matmul each over the rows of all steps.

@@ -1,0 +1,224 @@
+// Additive attention's elementwise passes, fused (see attention_kernels.h).
+#include "nodes/model/attention_kernels.h"
+
+#include <ATen/ATen.h>
+#include <ATen/Parallel.h>
+#include <c10/util/BFloat16.h>
+
+#include <algorithm>
+#include <cstdint>
+#include <cstring>
+#include <vector>
+
+namespace capflow::model {
+
+namespace {
+
+// Rational minimax approximation of tanh on [-7.9, 7.9] (odd degree-13 numerator over even
+// degree-6 denominator), saturating beyond, where tanh is 1 to float precision. Pure
+// multiply-add and one division, so the loops below vectorize.
+inline float rational_tanh(float x) {
+  constexpr float kClamp = 7.90531110763549805f;
+  x = std::min(std::max(x, -kClamp), kClamp);
+  const float x2 = x * x;
+  float p = -2.76076847742355e-16f;
+  p = p * x2 + 2.00018790482477e-13f;
+  p = p * x2 - 8.60467152213735e-11f;
+  p = p * x2 + 5.12229709037114e-08f;
+  p = p * x2 + 1.48572235717979e-05f;
+  p = p * x2 + 6.37261928875436e-04f;
+  p = p * x2 + 4.89352455891786e-03f;
+  float q = 1.19825839466702e-06f;
+  q = q * x2 + 1.18534705686654e-04f;
+  q = q * x2 + 2.26843463243900e-03f;
+  q = q * x2 + 4.89352518554385e-03f;
+  return x * p / q;
+}
+
+inline float load(float v) { return v; }
+inline float load(c10::BFloat16 v) {
+  const uint32_t bits = static_cast<uint32_t>(v.x) << 16;
+  float f;
+  std::memcpy(&f, &bits, sizeof f);
+  return f;
+}
+inline void store(float& to, float v) { to = v; }
+// Round to nearest even, as LibTorch's own conversion (finite values; NaN stays NaN except
+// for NaNs with only low mantissa bits, which never come out of tanh or a sum here).
+inline void store(c10::BFloat16& to, float v) {
+  uint32_t bits;
+  std::memcpy(&bits, &v, sizeof bits);
+  bits += 0x7fffu + ((bits >> 16) & 1u);
+  to.x = static_cast<uint16_t>(bits >> 16);
+}
+
+constexpr int kLanes = 16;
+
+// Σ a[i]·b[i] with kLanes partial sums, a pattern compilers turn into vector code.
+inline float dot(const float* a, const float* b, int64_t len) {
+  float acc[kLanes] = {};
+  int64_t i = 0;
+  for (; i + kLanes <= len; i += kLanes) {
+    for (int k = 0; k < kLanes; ++k) acc[k] += a[i + k] * b[i + k];
+  }
+  float sum = 0.0f;
+  for (; i < len; ++i) sum += a[i] * b[i];
+  for (float v : acc) sum += v;
+  return sum;
+}
+
+// Rows [b0, b1) of the forward; scratch holds 3·A floats.
+template <typename T>
+inline void scores_rows(const T* enc, const T* dec, int64_t dec_stride, const T* w, T* u,
+                        float* scores, int64_t b0, int64_t b1, int64_t P, int64_t A,
+                        float* scratch) {
+  float* wf = scratch;
+  float* df = scratch + A;
+  float* t = scratch + 2 * A;
+  for (int64_t a = 0; a < A; ++a) wf[a] = load(w[a]);
+  for (int64_t b = b0; b < b1; ++b) {
+    for (int64_t a = 0; a < A; ++a) df[a] = load(dec[b * dec_stride + a]);
+    for (int64_t p = 0; p < P; ++p) {
+      const T* e = enc + (b * P + p) * A;
+      T* out = u + (b * P + p) * A;
+      for (int64_t a = 0; a < A; ++a) t[a] = rational_tanh(load(e[a]) + df[a]);
+      for (int64_t a = 0; a < A; ++a) store(out[a], t[a]);
+      scores[b * P + p] = dot(t, wf, A);
+    }
+  }
+}
+
+// Rows [b0, b1) of the backward; scratch holds 2·A floats.
+template <typename T>
+inline void scores_backward_rows(const T* u, const float* d_scores, const T* w, float* d_enc,
+                                 T* d_dec, int64_t dec_stride, int64_t b0, int64_t b1,
+                                 int64_t P, int64_t A, float* scratch) {
+  float* wf = scratch;
+  float* dd = scratch + A;
+  for (int64_t a = 0; a < A; ++a) wf[a] = load(w[a]);
+  for (int64_t b = b0; b < b1; ++b) {
+    std::fill(dd, dd + A, 0.0f);
+    for (int64_t p = 0; p < P; ++p) {
+      const T* uu = u + (b * P + p) * A;
+      float* ge = d_enc + (b * P + p) * A;
+      const float s = d_scores[b * P + p];
+      for (int64_t a = 0; a < A; ++a) {
+        const float uf = load(uu[a]);
+        const float g = s * wf[a] * (1.0f - uf * uf);
+        ge[a] += g;
+        dd[a] += g;
+      }
+    }
+    for (int64_t a = 0; a < A; ++a) store(d_dec[b * dec_stride + a], dd[a]);
+  }
+}
+
+// One compiled copy per instruction set level, chosen when the program loads.
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
+#define CAPFLOW_VECTOR_CLONES __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
+#else
+#define CAPFLOW_VECTOR_CLONES
+#endif
+
+CAPFLOW_VECTOR_CLONES void scores_rows_float(const float* enc, const float* dec, int64_t ds,
+                                             const float* w, float* u, float* scores, int64_t b0,
+                                             int64_t b1, int64_t P, int64_t A, float* scratch) {
+  scores_rows(enc, dec, ds, w, u, scores, b0, b1, P, A, scratch);
+}
+CAPFLOW_VECTOR_CLONES void scores_rows_bf16(const c10::BFloat16* enc, const c10::BFloat16* dec,
+                                            int64_t ds, const c10::BFloat16* w, c10::BFloat16* u,
+                                            float* scores, int64_t b0, int64_t b1, int64_t P,
+                                            int64_t A, float* scratch) {
+  scores_rows(enc, dec, ds, w, u, scores, b0, b1, P, A, scratch);
+}
+CAPFLOW_VECTOR_CLONES void backward_rows_float(const float* u, const float* d_scores,
+                                               const float* w, float* d_enc, float* d_dec,
+                                               int64_t ds, int64_t b0, int64_t b1, int64_t P,
+                                               int64_t A, float* scratch) {
+  scores_backward_rows(u, d_scores, w, d_enc, d_dec, ds, b0, b1, P, A, scratch);
+}
+CAPFLOW_VECTOR_CLONES void backward_rows_bf16(const c10::BFloat16* u, const float* d_scores,
+                                              const c10::BFloat16* w, float* d_enc,
+                                              c10::BFloat16* d_dec, int64_t ds, int64_t b0,
+                                              int64_t b1, int64_t P, int64_t A,
+                                              float* scratch) {
+  scores_backward_rows(u, d_scores, w, d_enc, d_dec, ds, b0, b1, P, A, scratch);
+}
+
+// The hand-written loops cover CPU tensors of float or bfloat16 laid out as documented.
+bool fused_path(const at::Tensor& block, const at::Tensor& rows) {
+  return block.device().is_cpu() &&
+         (block.scalar_type() == at::kFloat || block.scalar_type() == at::kBFloat16) &&
+         block.is_contiguous() && rows.stride(1) == 1;
+}
+
+}  // namespace
+
+float fast_tanh(float x) { return rational_tanh(x); }
+
+void attention_scores(const at::Tensor& enc, const at::Tensor& dec, const at::Tensor& w,
+                      at::Tensor& u, at::Tensor& scores) {
+  const int64_t n = enc.size(0), P = enc.size(1), A = enc.size(2);
+  TORCH_CHECK(dec.dim() == 2 && dec.size(0) == n && dec.size(1) == A && w.numel() == A &&
+                  u.sizes() == enc.sizes() && scores.dim() == 2 && scores.size(0) == n &&
+                  scores.size(1) == P && scores.scalar_type() == at::kFloat &&
+                  dec.scalar_type() == enc.scalar_type() && w.scalar_type() == enc.scalar_type() &&
+                  u.scalar_type() == enc.scalar_type(),
+              "attention_scores: enc [n, P, A], dec [n, A], w [A] and u of one dtype, scores "
+              "float [n, P] expected");
+  if (!(fused_path(enc, dec) && u.is_contiguous() && scores.is_contiguous())) {
+    at::add_out(u, enc, dec.unsqueeze(1));
+    u.tanh_();
+    scores.copy_(at::matmul(u, w.reshape({A})));
+    return;
+  }
+  const auto wc = w.contiguous();
+  const int64_t ds = dec.stride(0);
+  float* s = scores.data_ptr<float>();
+  at::parallel_for(0, n, 1, [&](int64_t b0, int64_t b1) {
+    std::vector<float> scratch(3 * A);
+    if (enc.scalar_type() == at::kFloat) {
+      scores_rows_float(enc.data_ptr<float>(), dec.data_ptr<float>(), ds, wc.data_ptr<float>(),
+                        u.data_ptr<float>(), s, b0, b1, P, A, scratch.data());
+    } else {
+      scores_rows_bf16(enc.data_ptr<c10::BFloat16>(), dec.data_ptr<c10::BFloat16>(), ds,
+                       wc.data_ptr<c10::BFloat16>(), u.data_ptr<c10::BFloat16>(), s, b0, b1, P,
+                       A, scratch.data());
+    }
+  });
+}
+
+void attention_scores_backward(const at::Tensor& u, const at::Tensor& d_scores,
+                               const at::Tensor& w, at::Tensor& d_enc, at::Tensor& d_dec) {
+  const int64_t n = u.size(0), P = u.size(1), A = u.size(2);
+  TORCH_CHECK(d_scores.dim() == 2 && d_scores.size(0) == n && d_scores.size(1) == P &&
+                  d_scores.scalar_type() == at::kFloat && w.numel() == A &&
+                  d_enc.sizes() == u.sizes() && d_enc.scalar_type() == at::kFloat &&
+                  d_dec.dim() == 2 && d_dec.size(0) == n && d_dec.size(1) == A &&
+                  d_dec.scalar_type() == u.scalar_type() && w.scalar_type() == u.scalar_type(),
+              "attention_scores_backward: u [n, P, A], d_scores float [n, P], w [A], d_enc "
+              "float [n, P, A] and d_dec [n, A] in u's dtype expected");
+  if (!(fused_path(u, d_dec) && d_scores.is_contiguous() && d_enc.is_contiguous())) {
+    const auto uf = u.to(at::kFloat);
+    const auto g = d_scores.unsqueeze(2) * w.reshape({A}).to(at::kFloat) * (1 - uf * uf);
+    d_enc.add_(g);
+    d_dec.copy_(g.sum(1));
+    return;
+  }
+  const auto wc = w.contiguous();
+  const int64_t ds = d_dec.stride(0);
+  const float* dsc = d_scores.data_ptr<float>();
+  float* de = d_enc.data_ptr<float>();
+  at::parallel_for(0, n, 1, [&](int64_t b0, int64_t b1) {
+    std::vector<float> scratch(2 * A);
+    if (u.scalar_type() == at::kFloat) {
+      backward_rows_float(u.data_ptr<float>(), dsc, wc.data_ptr<float>(), de,
+                          d_dec.data_ptr<float>(), ds, b0, b1, P, A, scratch.data());
+    } else {
+      backward_rows_bf16(u.data_ptr<c10::BFloat16>(), dsc, wc.data_ptr<c10::BFloat16>(), de,
+                         d_dec.data_ptr<c10::BFloat16>(), ds, b0, b1, P, A, scratch.data());
+    }
+  });
+}
+
+}  // namespace capflow::model
