@@ -3,12 +3,12 @@
 
 #include <ATen/ATen.h>
 #include <ATen/Parallel.h>
-#include <c10/util/BFloat16.h>
 
 #include <algorithm>
 #include <cstdint>
-#include <cstring>
 #include <vector>
+
+#include "nodes/model/cpu_vector.h"
 
 namespace capflow::model {
 
@@ -35,22 +35,8 @@ inline float rational_tanh(float x) {
   return x * p / q;
 }
 
-inline float load(float v) { return v; }
-inline float load(c10::BFloat16 v) {
-  const uint32_t bits = static_cast<uint32_t>(v.x) << 16;
-  float f;
-  std::memcpy(&f, &bits, sizeof f);
-  return f;
-}
-inline void store(float& to, float v) { to = v; }
-// Round to nearest even, as LibTorch's own conversion (finite values; NaN stays NaN except
-// for NaNs with only low mantissa bits, which never come out of tanh or a sum here).
-inline void store(c10::BFloat16& to, float v) {
-  uint32_t bits;
-  std::memcpy(&bits, &v, sizeof bits);
-  bits += 0x7fffu + ((bits >> 16) & 1u);
-  to.x = static_cast<uint16_t>(bits >> 16);
-}
+using cpu::load;
+using cpu::store;
 
 constexpr int kLanes = 16;
 
@@ -112,13 +98,6 @@ inline void scores_backward_rows(const T* u, const float* d_scores, const T* w, 
     for (int64_t a = 0; a < A; ++a) store(d_dec[b * dec_stride + a], dd[a]);
   }
 }
-
-// One compiled copy per instruction set level, chosen when the program loads.
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
-#define CAPFLOW_VECTOR_CLONES __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
-#else
-#define CAPFLOW_VECTOR_CLONES
-#endif
 
 CAPFLOW_VECTOR_CLONES void scores_rows_float(const float* enc, const float* dec, int64_t ds,
                                              const float* w, float* u, float* scores, int64_t b0,

@@ -1,0 +1,38 @@
+// Small helpers for the hand-written CPU loops of the model kernels: bfloat16 <-> float
+// conversion that compilers vectorize, and one compiled copy of a function per x86-64
+// instruction set level (AVX-512, AVX2 + FMA, baseline), chosen when the program loads.
+#pragma once
+
+#include <c10/util/BFloat16.h>
+
+#include <cstdint>
+#include <cstring>
+
+namespace capflow::model::cpu {
+
+inline float load(float v) { return v; }
+inline float load(c10::BFloat16 v) {
+  const uint32_t bits = static_cast<uint32_t>(v.x) << 16;
+  float f;
+  std::memcpy(&f, &bits, sizeof f);
+  return f;
+}
+inline void store(float& to, float v) { to = v; }
+// Round to nearest even, as LibTorch's own conversion does for finite values. (A NaN whose
+// mantissa has only low bits set would round to infinity; the kernels' sums and activations
+// do not produce those.)
+inline void store(c10::BFloat16& to, float v) {
+  uint32_t bits;
+  std::memcpy(&bits, &v, sizeof bits);
+  bits += 0x7fffu + ((bits >> 16) & 1u);
+  to.x = static_cast<uint16_t>(bits >> 16);
+}
+
+}  // namespace capflow::model::cpu
+
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
+#define CAPFLOW_VECTOR_CLONES \
+  __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
+#else
+#define CAPFLOW_VECTOR_CLONES
+#endif
