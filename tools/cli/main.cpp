@@ -2,9 +2,6 @@
 // 1 a failure while running.
 #include <CLI/CLI.hpp>
 
-#include <malloc.h>
-#include <unistd.h>
-
 #include <cstdlib>
 #include <cstring>
 #include <iostream>
@@ -12,39 +9,20 @@
 #include "graph/errors.h"
 #include "nodes/reduce/rank_env.h"
 #include "tools/cli/commands.h"
+#include "tools/process/process_settings.h"
 
 namespace {
 
-// LibTorch runs its intra-op work on OpenMP (libgomp). By default idle OpenMP workers spin for
-// a long time, and here they share the cores with the flow graph's threads: a spinning worker
-// then steals the core that the thread it waits for needs (training measured 1.7 images/s
-// against 4.8 under load). Never spinning (OMP_WAIT_POLICY=PASSIVE) pays a futex wake-up per
-// parallel region, which the decoder's many small steps feel: a short spin, then sleep, was
-// fastest (2 cores, 8 steps of train-cpu.yaml: 15-18 images/s against 13.8 passive).
-// libgomp reads its settings once, when it is loaded, before main(); so the commands that run
-// LibTorch start themselves again with them, unless the caller chose a policy.
+// The commands that run LibTorch restart themselves with short OpenMP spins (libgomp reads
+// its settings before main()), unless the caller chose a policy.
 void use_short_openmp_spins(int argc, char** argv) {
-  if (argc < 2 || std::getenv("OMP_WAIT_POLICY") != nullptr || std::getenv("GOMP_SPINCOUNT") != nullptr)
-    return;
-  const char* command = argv[1];
+  if (argc < 2) return;
   for (const char* torch_command : {"run", "demo", "eval", "predict", "export"}) {
-    if (std::strcmp(command, torch_command) == 0) {
-      ::setenv("OMP_WAIT_POLICY", "ACTIVE", 1);
-      ::setenv("GOMP_SPINCOUNT", "30000", 1);
-      ::execv("/proc/self/exe", argv);
-      return;  // exec failed: go on with the default policy
+    if (std::strcmp(argv[1], torch_command) == 0) {
+      capflow::process::restart_with_short_openmp_spins(argv);
+      return;
     }
   }
-}
-
-// Training allocates and frees the same large activation tensors every step. By default glibc
-// serves blocks above its mmap threshold with fresh mappings and returns freed heap tops to
-// the kernel, so every step faults and zero-fills hundreds of MB again (a sixth of a training
-// run's time went to the kernel). Keep freed memory in the process instead.
-void keep_freed_memory() {
-  mallopt(M_MMAP_MAX, 0);
-  mallopt(M_TRIM_THRESHOLD, 1 << 30);
-  mallopt(M_TOP_PAD, 64 << 20);
 }
 
 // "[rank R of N] " in a distributed run, from whichever launcher's variables are set
@@ -64,7 +42,7 @@ std::string rank_prefix(const std::string& message) {
 
 int main(int argc, char** argv) {
   use_short_openmp_spins(argc, argv);
-  keep_freed_memory();
+  capflow::process::keep_freed_memory();
   CLI::App app{"capflow: train and benchmark an image-to-InChI captioner on oneTBB flow graphs", "capflow"};
   app.require_subcommand(1);
   app.set_version_flag("--version", std::string(CAPFLOW_VERSION));
