@@ -5,6 +5,7 @@
 
 #include <ATen/autocast_mode.h>
 
+#include <algorithm>
 #include <cmath>
 #include <utility>
 #include <vector>
@@ -240,10 +241,13 @@ TEST(ModelDecoder, FusedRecurrenceMatchesStepwiseAutograd) {
     torch::NoGradGuard no_grad;
     for (auto& p : decoder->parameters()) p.normal_(0.0, 0.3);
   }
-  const auto tokens = torch::tensor({1, 5, 2, 0, 0, 0,    // length 3
-                                     1, 9, 4, 10, 11, 2,  // length 6
-                                     1, 6, 7, 2, 0, 0},   // length 4
-                                    torch::kLong).view({3, 6});
+  // Rows that end at different steps, one with <sos> only (no step at all), and a padding
+  // column past the longest caption (a last step with no row).
+  const auto tokens = torch::tensor({1, 5, 2, 0, 0, 0, 0,     // length 3
+                                     1, 9, 4, 10, 11, 2, 0,  // length 6
+                                     1, 0, 0, 0, 0, 0, 0,    // length 1
+                                     1, 6, 7, 2, 0, 0, 0},   // length 4
+                                    torch::kLong).view({4, 7});
   using R = AttentionDecoderImpl::Recurrence;
   struct Result {
     torch::Tensor logits, feature_grad;
@@ -251,7 +255,7 @@ TEST(ModelDecoder, FusedRecurrenceMatchesStepwiseAutograd) {
   };
   auto run = [&](R recurrence, bool bf16) {
     torch::manual_seed(7);
-    const auto features = torch::randn({3, 8, 2, 3}).requires_grad_();
+    const auto features = torch::randn({4, 8, 2, 3}).requires_grad_();
     decoder->zero_grad();
     Result r;
     {
@@ -259,9 +263,8 @@ TEST(ModelDecoder, FusedRecurrenceMatchesStepwiseAutograd) {
       r.logits = decoder->forward(features, tokens, recurrence);
     }
     // A loss that weighs every position and vocabulary entry differently.
-    (r.logits.to(torch::kFloat) * torch::linspace(-1.0, 1.0, r.logits.numel()).view(r.logits.sizes()))
-        .sum()
-        .backward();
+    const auto weights = torch::linspace(-1.0, 1.0, r.logits.numel()).view(r.logits.sizes());
+    (r.logits.to(torch::kFloat) * weights).sum().backward();
     r.feature_grad = features.grad().clone();
     for (const auto& p : decoder->parameters()) r.grads.push_back(p.grad().clone());
     return r;
@@ -277,11 +280,24 @@ TEST(ModelDecoder, FusedRecurrenceMatchesStepwiseAutograd) {
     };
     EXPECT_TRUE(close(fused.logits, stepwise.logits)) << (bf16 ? "bf16" : "fp32");
     EXPECT_TRUE(close(fused.feature_grad, stepwise.feature_grad)) << (bf16 ? "bf16" : "fp32");
+    // hidden_proj's three row blocks (attention, β gate, gates) on their own scales too.
     const auto names = decoder->named_parameters().keys();
+    const auto hp = static_cast<size_t>(
+        std::find(names.begin(), names.end(), "hidden_proj.weight") - names.begin());
+    ASSERT_LT(hp, names.size());
+    const int64_t A = tiny_options().attention, C = tiny_options().encoder_channels;
+    const int64_t G = fused.grads[hp].size(0);
+    const std::pair<int64_t, int64_t> blocks[] = {{0, A}, {A, C}, {A + C, G - A - C}};
+    for (const auto& [from, count] : blocks) {
+      EXPECT_TRUE(close(fused.grads[hp].narrow(0, from, count),
+                        stepwise.grads[hp].narrow(0, from, count)))
+          << "hidden_proj.weight rows from " << from << (bf16 ? " bf16" : " fp32");
+    }
     for (size_t i = 0; i < names.size(); ++i) {
       EXPECT_TRUE(close(fused.grads[i], stepwise.grads[i]))
-          << names[i] << (bf16 ? " bf16" : " fp32") << ": fused " << fused.grads[i].abs().sum().item<float>()
-          << " stepwise " << stepwise.grads[i].abs().sum().item<float>();
+          << names[i] << (bf16 ? " bf16" : " fp32") << ": fused "
+          << fused.grads[i].abs().sum().item<float>() << " stepwise "
+          << stepwise.grads[i].abs().sum().item<float>();
     }
   }
 }
@@ -477,7 +493,6 @@ TEST(ModelPrecision, ModelInputValuesAndLayout) {
   }
 }
 
-
 // The fused attention passes against the same formulas in double, forward and backward, for
 // float and bfloat16 (the hand-written loops) and double (the ATen fallback), with the decoder
 // side as a strided column block (as in the decoder).
@@ -498,20 +513,29 @@ TEST(ModelAttentionKernels, MatchTheFormulasInDouble) {
     const auto ud = torch::tanh(enc.to(torch::kDouble) + dec.to(torch::kDouble).unsqueeze(1));
     const double tol = dtype == torch::kBFloat16 ? 2e-2 : 1e-5;
     EXPECT_LT((u.to(torch::kDouble) - ud).abs().max().item<double>(), tol) << dtype;
-    EXPECT_LT((scores.to(torch::kDouble) - torch::matmul(ud, w.to(torch::kDouble))).abs().max().item<double>(),
-              tol * A) << dtype;
+    // The scores come from the unrounded tanh: the rational tanh's error only, for any dtype.
+    const auto expected_scores = torch::matmul(ud, w.to(torch::kDouble));
+    EXPECT_LT((scores.to(torch::kDouble) - expected_scores).abs().max().item<double>(), 1e-4)
+        << dtype;
 
     const auto d_scores = torch::randn({n, P});
     auto d_enc = torch::ones({n, P, A});  // accumulates
     auto wide_grad = torch::zeros({n, A + 3}, dtype);
     auto d_dec = wide_grad.narrow(1, 2, A);
-    attention_scores_backward(u, d_scores, w, d_enc, d_dec);
+    auto d_w = torch::full({A}, 2.0);  // accumulates
+    attention_scores_backward(u, d_scores, w, d_enc, d_dec, d_w);
     const auto g = d_scores.to(torch::kDouble).unsqueeze(2) * w.to(torch::kDouble) *
                    (1 - u.to(torch::kDouble).square());
     EXPECT_LT((d_enc.to(torch::kDouble) - 1 - g).abs().max().item<double>(), 1e-5) << dtype;
-    EXPECT_LT((d_dec.to(torch::kDouble) - g.sum(1)).abs().max().item<double>(),
-              dtype == torch::kBFloat16 ? 2e-2 * g.sum(1).abs().max().item<double>() : 1e-5) << dtype;
-    EXPECT_EQ(wide_grad.narrow(1, 0, 2).abs().sum().item<double>(), 0.0);  // only its block written
+    const auto expected_dw =
+        (d_scores.to(torch::kDouble).unsqueeze(2) * u.to(torch::kDouble)).sum(at::IntArrayRef{0, 1});
+    EXPECT_LT((d_w.to(torch::kDouble) - 2 - expected_dw).abs().max().item<double>(), 1e-4) << dtype;
+    const double dec_tol =
+        dtype == torch::kBFloat16 ? 2e-2 * g.sum(1).abs().max().item<double>() : 1e-5;
+    EXPECT_LT((d_dec.to(torch::kDouble) - g.sum(1)).abs().max().item<double>(), dec_tol) << dtype;
+    // Only its block written.
+    EXPECT_EQ(wide_grad.narrow(1, 0, 2).abs().sum().item<double>(), 0.0);
+    EXPECT_EQ(wide_grad.narrow(1, A + 2, 1).abs().sum().item<double>(), 0.0);
   }
 }
 

@@ -141,6 +141,9 @@ def main():
     p.add_argument("--steps", type=int, default=10, help="timed steps")
     p.add_argument("--warmup", type=int, default=2, help="untimed steps first")
     p.add_argument("--freeze", action="store_true", help="frozen encoder (eval mode, no gradients)")
+    p.add_argument("--profile", action="store_true",
+                   help="profile the timed steps and report the seconds per step spent in convolutions "
+                        "(forward and backward), the part of the step that capflow runs in the same oneDNN kernels")
     a = p.parse_args()
     torch.set_num_threads(a.threads)
     torch.manual_seed(42)
@@ -158,10 +161,13 @@ def main():
     else:
         params += list(encoder.parameters())
     opt = torch.optim.Adam(params, lr=3e-4)
-    losses, t0, done = [], None, 0
+    losses, t0, done, profiler = [], None, 0, None
     while done < a.warmup + a.steps:
         for x, y in loader:
             if done == a.warmup:
+                if a.profile:
+                    profiler = torch.profiler.profile(activities=[torch.profiler.ProfilerActivity.CPU])
+                    profiler.__enter__()
                 t0 = time.perf_counter()
             if channels_last:
                 x = x.contiguous(memory_format=torch.channels_last)
@@ -179,7 +185,14 @@ def main():
             if done == a.warmup + a.steps:
                 break
     seconds = time.perf_counter() - t0
-    json.dump({"peer": "pytorch " + torch.__version__, "images_per_second": a.steps * a.batch / seconds,
+    profile = {}
+    if profiler is not None:
+        profiler.__exit__(None, None, None)
+        conv_ops = ("aten::mkldnn_convolution", "aten::convolution_backward")
+        conv = sum(e.self_cpu_time_total for e in profiler.key_averages() if e.key in conv_ops) / 1e6
+        profile = {"profile": {"step_seconds": seconds / a.steps, "convolution_seconds_per_step": conv / a.steps,
+                               "convolution_share": conv / seconds, "note": "with the profiler's own overhead"}}
+    json.dump({**profile, "peer": "pytorch " + torch.__version__, "images_per_second": a.steps * a.batch / seconds,
                "seconds": seconds, "steps": a.steps, "batch": a.batch, "size": a.size, "precision": a.precision,
                "threads": a.threads, "workers": a.workers, "freeze": a.freeze, "losses": losses}, sys.stdout)
     print()

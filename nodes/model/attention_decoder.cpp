@@ -84,7 +84,8 @@ void AttentionDecoderImpl::cell(const torch::Tensor& feats, const torch::Tensor&
     scores = full_att(torch::tanh(enc_proj + dec_att.unsqueeze(1))).squeeze(2);
   } else {
     auto u = torch::empty_like(enc_proj);
-    scores = torch::empty({enc_proj.size(0), enc_proj.size(1)}, enc_proj.options().dtype(torch::kFloat));
+    scores = torch::empty({enc_proj.size(0), enc_proj.size(1)},
+                          enc_proj.options().dtype(torch::kFloat));
     attention_scores(enc_proj, dec_att, full_att->weight.to(enc_proj.scalar_type()), u, scores);
   }
   const auto alpha = torch::softmax(scores, 1);                                   // [B, P]
@@ -158,7 +159,8 @@ torch::Tensor AttentionDecoderImpl::forward(const torch::Tensor& features,
       }
       const auto gates = rows == n ? step_gates[t] : step_gates[t].narrow(0, 0, rows);
       cell(all_feats.narrow(0, 0, rows), all_proj.narrow(0, 0, rows), gates, h, c);
-      hs.push_back(rows == n ? h : torch::cat({h, torch::zeros({n - rows, h.size(1)}, h.options())}));
+      hs.push_back(rows == n ? h
+                             : torch::cat({h, torch::zeros({n - rows, h.size(1)}, h.options())}));
     }
     all_h = torch::stack(hs, 1);
   }

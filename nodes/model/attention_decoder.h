@@ -4,7 +4,7 @@
 // embeddings of all input tokens and their LSTM input-gate contribution, and the output layer
 // (one matmul over all steps). The LSTM cell uses explicit gate matmuls; the three
 // projections of the previous hidden state (attention, β gate, hidden-to-gates) are one fused
-// matmul per step. In training the recurrence runs as one autograd function whose backward
+// matmul per step. Teacher forcing runs the recurrence as one autograd function whose backward
 // computes each weight gradient as one matmul over all steps (attention_recurrence.h).
 #pragma once
 
@@ -49,9 +49,10 @@ struct DecoderState {
 //   init_h, init_c Linear(C → H)         initial state from the mean feature
 //   fc            Linear(H → V)          output layer
 // Attention: e = full_att(tanh(enc_att(f) + W_dec·h)), α = softmax over pixels, context =
-// sigmoid(f_beta(h)) ⊙ Σ α f. Under bf16 autocast the matmuls and the attention run in bf16,
-// while the LSTM gates and state (h, c) stay float: 100 steps of recurrence in bf16 would
-// accumulate its 8-bit-mantissa rounding.
+// sigmoid(f_beta(h)) ⊙ Σ α f. Under bf16 autocast the matmuls and the attention's tanh run in
+// bf16 (the attention scores and their softmax in float, except on the kStepwise path with
+// autograd), while the LSTM gates and state (h, c) stay float: 100 steps of recurrence in bf16
+// would accumulate its 8-bit-mantissa rounding.
 class AttentionDecoderImpl : public torch::nn::Module {
  public:
   explicit AttentionDecoderImpl(const DecoderOptions& options);

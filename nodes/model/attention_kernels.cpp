@@ -15,7 +15,7 @@ namespace capflow::model {
 namespace {
 
 // Rational minimax approximation of tanh on [-7.9, 7.9] (odd degree-13 numerator over even
-// degree-6 denominator), saturating beyond, where tanh is 1 to float precision. Pure
+// degree-6 denominator), held at its end value beyond (tanh(7.9) is 1 − 3e-7). Pure
 // multiply-add and one division, so the loops below vectorize.
 inline float rational_tanh(float x) {
   constexpr float kClamp = 7.90531110763549805f;
@@ -74,16 +74,19 @@ inline void scores_rows(const T* enc, const T* dec, int64_t dec_stride, const T*
   }
 }
 
-// Rows [b0, b1) of the backward; scratch holds 2·A floats.
+// Rows [b0, b1) of the backward; scratch holds 2·A floats; dw_rows [n, A] gets each row's
+// Σ_p d_scores · u.
 template <typename T>
 inline void scores_backward_rows(const T* u, const float* d_scores, const T* w, float* d_enc,
-                                 T* d_dec, int64_t dec_stride, int64_t b0, int64_t b1,
-                                 int64_t P, int64_t A, float* scratch) {
+                                 T* d_dec, int64_t dec_stride, float* dw_rows, int64_t b0,
+                                 int64_t b1, int64_t P, int64_t A, float* scratch) {
   float* wf = scratch;
   float* dd = scratch + A;
   for (int64_t a = 0; a < A; ++a) wf[a] = load(w[a]);
   for (int64_t b = b0; b < b1; ++b) {
+    float* dw = dw_rows + b * A;
     std::fill(dd, dd + A, 0.0f);
+    std::fill(dw, dw + A, 0.0f);
     for (int64_t p = 0; p < P; ++p) {
       const T* uu = u + (b * P + p) * A;
       float* ge = d_enc + (b * P + p) * A;
@@ -93,6 +96,7 @@ inline void scores_backward_rows(const T* u, const float* d_scores, const T* w, 
         const float g = s * wf[a] * (1.0f - uf * uf);
         ge[a] += g;
         dd[a] += g;
+        dw[a] += s * uf;
       }
     }
     for (int64_t a = 0; a < A; ++a) store(d_dec[b * dec_stride + a], dd[a]);
@@ -112,21 +116,23 @@ CAPFLOW_VECTOR_CLONES void scores_rows_bf16(const c10::BFloat16* enc, const c10:
 }
 CAPFLOW_VECTOR_CLONES void backward_rows_float(const float* u, const float* d_scores,
                                                const float* w, float* d_enc, float* d_dec,
-                                               int64_t ds, int64_t b0, int64_t b1, int64_t P,
-                                               int64_t A, float* scratch) {
-  scores_backward_rows(u, d_scores, w, d_enc, d_dec, ds, b0, b1, P, A, scratch);
+                                               int64_t ds, float* dw_rows, int64_t b0, int64_t b1,
+                                               int64_t P, int64_t A, float* scratch) {
+  scores_backward_rows(u, d_scores, w, d_enc, d_dec, ds, dw_rows, b0, b1, P, A, scratch);
 }
 CAPFLOW_VECTOR_CLONES void backward_rows_bf16(const c10::BFloat16* u, const float* d_scores,
                                               const c10::BFloat16* w, float* d_enc,
-                                              c10::BFloat16* d_dec, int64_t ds, int64_t b0,
-                                              int64_t b1, int64_t P, int64_t A,
+                                              c10::BFloat16* d_dec, int64_t ds, float* dw_rows,
+                                              int64_t b0, int64_t b1, int64_t P, int64_t A,
                                               float* scratch) {
-  scores_backward_rows(u, d_scores, w, d_enc, d_dec, ds, b0, b1, P, A, scratch);
+  scores_backward_rows(u, d_scores, w, d_enc, d_dec, ds, dw_rows, b0, b1, P, A, scratch);
 }
 
-// The hand-written loops cover CPU tensors of float or bfloat16 laid out as documented.
+// The hand-written loops cover CPU tensors of float or bfloat16 laid out as documented (rows
+// of `rows` contiguous and not overlapping).
 bool fused_path(const at::Tensor& block, const at::Tensor& rows) {
-  return block.device().is_cpu() &&
+  return block.device().is_cpu() && rows.device().is_cpu() &&
+         (rows.size(0) == 1 || rows.stride(0) >= rows.size(1)) &&
          (block.scalar_type() == at::kFloat || block.scalar_type() == at::kBFloat16) &&
          block.is_contiguous() && rows.stride(1) == 1;
 }
@@ -145,6 +151,9 @@ void attention_scores(const at::Tensor& enc, const at::Tensor& dec, const at::Te
                   u.scalar_type() == enc.scalar_type(),
               "attention_scores: enc [n, P, A], dec [n, A], w [A] and u of one dtype, scores "
               "float [n, P] expected");
+  TORCH_CHECK(dec.device() == enc.device() && w.device() == enc.device() &&
+                  u.device() == enc.device() && scores.device() == enc.device(),
+              "attention_scores: all tensors on one device expected");
   if (!(fused_path(enc, dec) && u.is_contiguous() && scores.is_contiguous())) {
     at::add_out(u, enc, dec.unsqueeze(1));
     u.tanh_();
@@ -161,43 +170,57 @@ void attention_scores(const at::Tensor& enc, const at::Tensor& dec, const at::Te
                         u.data_ptr<float>(), s, b0, b1, P, A, scratch.data());
     } else {
       scores_rows_bf16(enc.data_ptr<c10::BFloat16>(), dec.data_ptr<c10::BFloat16>(), ds,
-                       wc.data_ptr<c10::BFloat16>(), u.data_ptr<c10::BFloat16>(), s, b0, b1, P,
-                       A, scratch.data());
+                       wc.data_ptr<c10::BFloat16>(), u.data_ptr<c10::BFloat16>(), s, b0, b1, P, A,
+                       scratch.data());
     }
   });
 }
 
-void attention_scores_backward(const at::Tensor& u, const at::Tensor& d_scores,
-                               const at::Tensor& w, at::Tensor& d_enc, at::Tensor& d_dec) {
+void attention_scores_backward(const at::Tensor& u, const at::Tensor& d_scores, const at::Tensor& w,
+                               at::Tensor& d_enc, at::Tensor& d_dec, at::Tensor& d_w) {
   const int64_t n = u.size(0), P = u.size(1), A = u.size(2);
   TORCH_CHECK(d_scores.dim() == 2 && d_scores.size(0) == n && d_scores.size(1) == P &&
                   d_scores.scalar_type() == at::kFloat && w.numel() == A &&
                   d_enc.sizes() == u.sizes() && d_enc.scalar_type() == at::kFloat &&
                   d_dec.dim() == 2 && d_dec.size(0) == n && d_dec.size(1) == A &&
-                  d_dec.scalar_type() == u.scalar_type() && w.scalar_type() == u.scalar_type(),
+                  d_dec.scalar_type() == u.scalar_type() && w.scalar_type() == u.scalar_type() &&
+                  d_w.numel() == A && d_w.scalar_type() == at::kFloat,
               "attention_scores_backward: u [n, P, A], d_scores float [n, P], w [A], d_enc "
-              "float [n, P, A] and d_dec [n, A] in u's dtype expected");
-  if (!(fused_path(u, d_dec) && d_scores.is_contiguous() && d_enc.is_contiguous())) {
+              "float [n, P, A], d_dec [n, A] in u's dtype and d_w float [A] expected");
+  TORCH_CHECK(d_scores.device() == u.device() && w.device() == u.device() &&
+                  d_enc.device() == u.device() && d_dec.device() == u.device() &&
+                  d_w.device() == u.device(),
+              "attention_scores_backward: all tensors on one device expected");
+  if (!(fused_path(u, d_dec) && d_scores.is_contiguous() && d_enc.is_contiguous() &&
+        d_w.is_contiguous())) {
     const auto uf = u.to(at::kFloat);
     const auto g = d_scores.unsqueeze(2) * w.reshape({A}).to(at::kFloat) * (1 - uf * uf);
     d_enc.add_(g);
     d_dec.copy_(g.sum(1));
+    d_w.add_((d_scores.unsqueeze(2) * uf).sum(at::IntArrayRef{0, 1}).view(d_w.sizes()));
     return;
   }
   const auto wc = w.contiguous();
   const int64_t ds = d_dec.stride(0);
   const float* dsc = d_scores.data_ptr<float>();
   float* de = d_enc.data_ptr<float>();
+  std::vector<float> dw_rows(static_cast<size_t>(n * A));
   at::parallel_for(0, n, 1, [&](int64_t b0, int64_t b1) {
     std::vector<float> scratch(2 * A);
     if (u.scalar_type() == at::kFloat) {
       backward_rows_float(u.data_ptr<float>(), dsc, wc.data_ptr<float>(), de,
-                          d_dec.data_ptr<float>(), ds, b0, b1, P, A, scratch.data());
+                          d_dec.data_ptr<float>(), ds, dw_rows.data(), b0, b1, P, A,
+                          scratch.data());
     } else {
       backward_rows_bf16(u.data_ptr<c10::BFloat16>(), dsc, wc.data_ptr<c10::BFloat16>(), de,
-                         d_dec.data_ptr<c10::BFloat16>(), ds, b0, b1, P, A, scratch.data());
+                         d_dec.data_ptr<c10::BFloat16>(), ds, dw_rows.data(), b0, b1, P, A,
+                         scratch.data());
     }
   });
+  float* dw = d_w.data_ptr<float>();
+  for (int64_t b = 0; b < n; ++b) {
+    for (int64_t a = 0; a < A; ++a) dw[a] += dw_rows[b * A + a];
+  }
 }
 
 }  // namespace capflow::model

@@ -18,10 +18,11 @@ void attention_scores(const at::Tensor& enc, const at::Tensor& dec, const at::Te
 
 // Backward of attention_scores given d_scores (float [n, P] contiguous): with
 // g[b, p, a] = d_scores[b, p] · w[a] · (1 − u[b, p, a]²), adds g to d_enc (float [n, P, A]
-// contiguous) and writes d_dec[b, a] = Σ_p g[b, p, a] (d_dec [n, A] in u's dtype, rows may be
-// strided). w's gradient is not computed here: it is Σ d_scores · u, one matmul over all steps.
-void attention_scores_backward(const at::Tensor& u, const at::Tensor& d_scores,
-                               const at::Tensor& w, at::Tensor& d_enc, at::Tensor& d_dec);
+// contiguous), writes d_dec[b, a] = Σ_p g[b, p, a] (d_dec [n, A] in u's dtype, rows may be
+// strided) and adds Σ_{b,p} d_scores[b, p] · u[b, p, :] to d_w (float [A]), summed over rows in
+// order whatever the thread count.
+void attention_scores_backward(const at::Tensor& u, const at::Tensor& d_scores, const at::Tensor& w,
+                               at::Tensor& d_enc, at::Tensor& d_dec, at::Tensor& d_w);
 
 // The rational tanh the CPU kernels use (exposed for its accuracy test).
 float fast_tanh(float x);

@@ -17,29 +17,42 @@ namespace {
 using torch::autograd::AutogradContext;
 using torch::autograd::variable_list;
 
+// The row buffers that the weight gradients multiply over are padded with zero rows to a
+// multiple of this: oneDNN makes (and caches) one matmul primitive per shape, and the
+// caption lengths would otherwise give a new shape almost every batch.
+constexpr int64_t kRowQuantum = 256;
+
 // Sizes of one call and where each step's rows start in the [Σ active, ...] buffers.
 struct Shape {
-  int64_t T = 0, N = 0, P = 0, C = 0, A = 0, H = 0, G = 0, total = 0;
+  int64_t T = 0, N = 0, P = 0, C = 0, A = 0, H = 0, G = 0, total = 0, padded = 0;
   std::vector<int64_t> active, offset;
 
   // features [N, P, C]; A attention, H hidden size; one active count per step.
   Shape(const at::Tensor& features, int64_t attention, int64_t hidden, std::vector<int64_t> rows)
-      : N(features.size(0)), P(features.size(1)), C(features.size(2)), A(attention), H(hidden),
-        G(A + C + 4 * H), active(std::move(rows)) {
+      : N(features.size(0)),
+        P(features.size(1)),
+        C(features.size(2)),
+        A(attention),
+        H(hidden),
+        G(A + C + 4 * H),
+        active(std::move(rows)) {
     T = static_cast<int64_t>(active.size());
     offset.reserve(active.size());
     for (const int64_t n : active) {
       offset.push_back(total);
       total += n;
     }
+    padded = (total + kRowQuantum - 1) / kRowQuantum * kRowQuantum;
   }
 };
 
 void check_inputs(const RecurrenceInputs& in) {
   TORCH_CHECK(in.features.dim() == 3 && in.enc_proj.dim() == 3 && in.in_gates.dim() == 3,
               "attention recurrence: features [N, P, C], enc_proj [N, P, A] and in_gates "
-              "[T, N, 4H] expected, got ", in.features.sizes(), ", ", in.enc_proj.sizes(), ", ",
-              in.in_gates.sizes());
+              "[T, N, 4H] expected, got ",
+              in.features.sizes(), ", ", in.enc_proj.sizes(), ", ", in.in_gates.sizes());
+  TORCH_CHECK(in.h0.dim() == 2 && in.c0.dim() == 2,
+              "attention recurrence: h0 and c0 must be float [N, H]");
   const int64_t N = in.features.size(0), P = in.features.size(1), C = in.features.size(2);
   const int64_t A = in.enc_proj.size(2), H = in.h0.size(1);
   TORCH_CHECK(in.enc_proj.size(0) == N && in.enc_proj.size(1) == P &&
@@ -60,7 +73,8 @@ void check_inputs(const RecurrenceInputs& in) {
               "attention recurrence: one active count per step expected");
   int64_t previous = N;
   for (const int64_t n : in.active) {
-    TORCH_CHECK(n >= 0 && n <= previous, "attention recurrence: active rows must be "
+    TORCH_CHECK(n >= 0 && n <= previous,
+                "attention recurrence: active rows must be "
                 "non-increasing within [0, N]");
     previous = n;
   }
@@ -70,11 +84,13 @@ void check_inputs(const RecurrenceInputs& in) {
 struct Gates {
   at::Tensor i, f, g, o;  // views: writing into them writes the gates
   Gates(const at::Tensor& act, int64_t H)
-      : i(act.narrow(1, 0, H)), f(act.narrow(1, H, H)), g(act.narrow(1, 2 * H, H)),
+      : i(act.narrow(1, 0, H)),
+        f(act.narrow(1, H, H)),
+        g(act.narrow(1, 2 * H, H)),
         o(act.narrow(1, 3 * H, H)) {}
 };
 
-class Recurrence : public torch::autograd::Function<Recurrence> {
+class AttentionLstmRecurrence : public torch::autograd::Function<AttentionLstmRecurrence> {
  public:
   static variable_list forward(AutogradContext* ctx, const at::Tensor& features,
                                const at::Tensor& enc_proj, const at::Tensor& in_gates,
@@ -85,7 +101,7 @@ class Recurrence : public torch::autograd::Function<Recurrence> {
     AutocastGuard no_autocast(Precision::kFp32, features.device().type());
     const Shape s(features, enc_proj.size(2), h0.size(1), std::move(active));
     const int64_t A = s.A, C = s.C, H = s.H, P = s.P;
-    const auto cd = features.options();             // compute dtype (bf16 under autocast)
+    const auto cd = features.options();  // compute dtype (bf16 under autocast)
     const auto fl = h0.options().dtype(at::kFloat);
     // The weights in the compute dtype, once for all steps.
     const auto wh = hidden_w.to(features.scalar_type());
@@ -93,13 +109,15 @@ class Recurrence : public torch::autograd::Function<Recurrence> {
     const auto wc = context_w.to(features.scalar_type());
     const auto ws = score_w.to(features.scalar_type()).reshape({A});
     // What backward needs, rows of step t at [offset[t], offset[t] + active[t]).
-    auto hprev = at::empty({s.total, H}, cd);       // h before the step (input of every projection)
+    auto hprev = at::empty({s.padded, H}, cd);  // h before the step (input of every projection)
     auto beta = at::empty({s.total, C}, cd);
     auto context = at::empty({s.total, C}, cd);
-    auto gated = at::empty({s.total, C}, cd);       // β ⊙ context
+    auto gated = at::empty({s.padded, C}, cd);  // β ⊙ context
+    hprev.narrow(0, s.total, s.padded - s.total).zero_();
+    gated.narrow(0, s.total, s.padded - s.total).zero_();
     auto tanh_att = at::empty({s.total, P, A}, cd);
-    auto alpha = at::zeros({s.T, s.N, P}, cd);       // [T, N, P]: one batched matmul in backward
-    auto act = at::empty({s.total, 4 * H}, fl);     // activated gates
+    auto alpha = at::zeros({s.T, s.N, P}, cd);   // [T, N, P]: one batched matmul in backward
+    auto act = at::empty({s.total, 4 * H}, fl);  // activated gates
     auto cells = at::empty({s.total, H}, fl);
     auto hs = at::zeros({s.T, s.N, H}, fl);
 
@@ -109,7 +127,7 @@ class Recurrence : public torch::autograd::Function<Recurrence> {
       if (n == 0) break;
       auto hb = hprev.narrow(0, o, n);
       hb.copy_(h.narrow(0, 0, n));
-      const auto hp = at::addmm(bh, hb, wh.t());                        // [n, A + C + 4H]
+      const auto hp = at::addmm(bh, hb, wh.t());  // [n, A + C + 4H]
       auto b = beta.narrow(0, o, n);
       at::sigmoid_out(b, hp.narrow(1, A, C));
       auto u = tanh_att.narrow(0, o, n);
@@ -138,11 +156,17 @@ class Recurrence : public torch::autograd::Function<Recurrence> {
       h = hn;
       c = cn;
     }
-    ctx->save_for_backward({features, c0});
-    for (auto& [name, tensor] :
-         {std::pair<const char*, at::Tensor>{"wh", wh}, {"wc", wc}, {"ws", ws}, {"hprev", hprev},
-          {"beta", beta}, {"context", context}, {"gated", gated}, {"tanh_att", tanh_att},
-          {"alpha", alpha}, {"act", act}, {"cells", cells}}) {
+    // The inputs under autograd's version check (a weight changed in place before backward is
+    // an error, not a wrong gradient); the buffers made here in saved_data.
+    ctx->save_for_backward({features, c0, hidden_w, context_w, score_w});
+    for (auto& [name, tensor] : {std::pair<const char*, at::Tensor>{"hprev", hprev},
+                                 {"beta", beta},
+                                 {"context", context},
+                                 {"gated", gated},
+                                 {"tanh_att", tanh_att},
+                                 {"alpha", alpha},
+                                 {"act", act},
+                                 {"cells", cells}}) {
       ctx->saved_data[name] = tensor;
     }
     ctx->saved_data["active"] = s.active;
@@ -154,8 +178,11 @@ class Recurrence : public torch::autograd::Function<Recurrence> {
     const auto saved = ctx->get_saved_variables();
     const auto& features = saved[0];
     const auto& c0 = saved[1];
+    const auto wh = saved[2].to(features.scalar_type());
+    const auto wc = saved[3].to(features.scalar_type());
+    const auto ws = saved[4].to(features.scalar_type()).reshape({-1});
     auto get = [&](const char* name) { return ctx->saved_data.at(name).toTensor(); };
-    const auto wh = get("wh"), wc = get("wc"), ws = get("ws"), hprev = get("hprev");
+    const auto hprev = get("hprev");
     const auto beta = get("beta"), context = get("context"), gated = get("gated");
     const auto tanh_att = get("tanh_att"), alpha = get("alpha"), act = get("act");
     const auto cells = get("cells");
@@ -166,14 +193,15 @@ class Recurrence : public torch::autograd::Function<Recurrence> {
     const bool features_grad = ctx->needs_input_grad(0);
     const auto cd = features.options();
     const auto fl = c0.options().dtype(at::kFloat);
-    const auto& grad_hs = grad_outputs[0];                           // [T, N, H] float
+    const auto& grad_hs = grad_outputs[0];  // [T, N, H] float
 
-    auto d_proj = at::empty({s.total, s.G}, cd);    // per-step gradients of the hidden projections
-    auto d_scores = at::empty({s.total, P}, cd);
+    auto d_proj = at::empty({s.padded, s.G}, cd);  // per-step gradients of the hidden projections
+    d_proj.narrow(0, s.total, s.padded - s.total).zero_();
+    auto d_ws = at::zeros({A}, fl);
     auto d_context = features_grad ? at::zeros({T, N, C}, cd) : at::Tensor();
     auto d_enc = at::zeros({N, P, A}, fl);
     auto d_in = at::zeros({T, N, 4 * H}, fl);
-    auto dh = at::zeros({N, H}, fl);                 // carried from step t + 1 to step t
+    auto dh = at::zeros({N, H}, fl);  // carried from step t + 1 to step t
     auto dc = at::zeros({N, H}, fl);
     for (int64_t t = s.T - 1; t >= 0; --t) {
       const int64_t n = s.active[t], o = s.offset[t];
@@ -184,18 +212,19 @@ class Recurrence : public torch::autograd::Function<Recurrence> {
       const auto tc = at::tanh(cells.narrow(0, o, n));
       const auto dht = grad_hs[t].narrow(0, 0, n) + dh.narrow(0, 0, n);
       const auto dct = dc.narrow(0, 0, n) + dht * gs.o * (1 - tc * tc);
-      auto dg = d_in[t].narrow(0, 0, n);                             // pre-activation gates
+      auto dg = d_in[t].narrow(0, 0, n);  // pre-activation gates
       Gates dgs(dg, H);
       at::mul_out(dgs.i, dct * gs.g, gs.i * (1 - gs.i));
       at::mul_out(dgs.f, dct * c_prev, gs.f * (1 - gs.f));
       at::mul_out(dgs.g, dct * gs.i, 1 - gs.g * gs.g);
       at::mul_out(dgs.o, dht * tc, gs.o * (1 - gs.o));
       dc.narrow(0, 0, n).copy_(dct * gs.f);
-      auto dp = d_proj.narrow(0, o, n);                              // [n, A | C | 4H]
-      auto dp_att = dp.narrow(1, 0, A), dp_beta = dp.narrow(1, A, C), dp_gates = dp.narrow(1, A + C, 4 * H);
+      auto dp = d_proj.narrow(0, o, n);  // [n, A | C | 4H]
+      auto dp_att = dp.narrow(1, 0, A), dp_beta = dp.narrow(1, A, C),
+           dp_gates = dp.narrow(1, A + C, 4 * H);
       dp_gates.copy_(dg);
       // Context gate and soft attention.
-      const auto dz = at::mm(dp_gates, wc);                          // [n, C]
+      const auto dz = at::mm(dp_gates, wc);  // [n, C]
       const auto b = beta.narrow(0, o, n);
       at::mul_out(dp_beta, dz * context.narrow(0, o, n), b * (1 - b));
       const auto d_ctx = dz * b;
@@ -203,24 +232,29 @@ class Recurrence : public torch::autograd::Function<Recurrence> {
       const auto d_alpha =
           at::bmm(features.narrow(0, 0, n), d_ctx.unsqueeze(2)).squeeze(2).to(at::kFloat);
       const auto a = alpha[t].narrow(0, 0, n).to(at::kFloat);
-      const auto ds = a * (d_alpha - (a * d_alpha).sum(1, /*keepdim=*/true));      // [n, P]
-      d_scores.narrow(0, o, n).copy_(ds);
+      const auto ds = a * (d_alpha - (a * d_alpha).sum(1, /*keepdim=*/true));  // [n, P]
       auto d_enc_rows = d_enc.narrow(0, 0, n);
-      attention_scores_backward(tanh_att.narrow(0, o, n), ds, ws, d_enc_rows, dp_att);
+      attention_scores_backward(tanh_att.narrow(0, o, n), ds, ws, d_enc_rows, dp_att, d_ws);
       dh.narrow(0, 0, n).copy_(at::mm(dp, wh));
     }
     // Weight gradients: one matmul each over the rows of all steps.
     const auto d_wh = at::mm(d_proj.t(), hprev).to(at::kFloat);
     const auto d_bh = d_proj.sum(0, /*keepdim=*/false, at::kFloat);
     const auto d_wc = at::mm(d_proj.narrow(1, A + C, 4 * H).t(), gated).to(at::kFloat);
-    const auto d_ws = at::mm(d_scores.view({1, s.total * P}), tanh_att.view({s.total * P, A}))
-                          .to(at::kFloat);
     at::Tensor d_features;
     if (features_grad) {  // Σ_t α_t ⊗ dcontext_t per image: [N, P, T] × [N, T, C]
       d_features = at::bmm(alpha.permute({1, 2, 0}), d_context.permute({1, 0, 2}));
     }
-    return {d_features, d_enc.to(features.scalar_type()), d_in, dh, dc, d_wh, d_bh, d_wc,
-            d_ws, at::Tensor()};
+    return {d_features,
+            d_enc.to(features.scalar_type()),
+            d_in,
+            dh,
+            dc,
+            d_wh,
+            d_bh,
+            d_wc,
+            d_ws.view({1, A}),
+            at::Tensor()};
   }
 };
 
@@ -228,8 +262,9 @@ class Recurrence : public torch::autograd::Function<Recurrence> {
 
 at::Tensor attention_lstm_recurrence(const RecurrenceInputs& in) {
   check_inputs(in);
-  return Recurrence::apply(in.features, in.enc_proj, in.in_gates, in.h0, in.c0, in.hidden_w,
-                           in.hidden_b, in.context_w, in.score_w, in.active)[0];
+  return AttentionLstmRecurrence::apply(in.features, in.enc_proj, in.in_gates, in.h0, in.c0,
+                                        in.hidden_w, in.hidden_b, in.context_w, in.score_w,
+                                        in.active)[0];
 }
 
 }  // namespace capflow::model

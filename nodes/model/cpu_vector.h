@@ -18,19 +18,19 @@ inline float load(c10::BFloat16 v) {
   return f;
 }
 inline void store(float& to, float v) { to = v; }
-// Round to nearest even, as LibTorch's own conversion does for finite values. (A NaN whose
-// mantissa has only low bits set would round to infinity; the kernels' sums and activations
-// do not produce those.)
+// Round to nearest even, as LibTorch's own conversion; NaN stays a (quiet) NaN.
 inline void store(c10::BFloat16& to, float v) {
   uint32_t bits;
   std::memcpy(&bits, &v, sizeof bits);
   bits += 0x7fffu + ((bits >> 16) & 1u);
-  to.x = static_cast<uint16_t>(bits >> 16);
+  to.x = v != v ? static_cast<uint16_t>(0x7fc0) : static_cast<uint16_t>(bits >> 16);
 }
 
 }  // namespace capflow::model::cpu
 
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
+// (GCC 11 or later on Linux: the x86-64 levels as targets, and ifunc to pick a copy.)
+#if defined(__x86_64__) && defined(__linux__) && defined(__GNUC__) && !defined(__clang__) && \
+    __GNUC__ >= 11
 #define CAPFLOW_VECTOR_CLONES \
   __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
 #else

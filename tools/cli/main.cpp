@@ -2,7 +2,6 @@
 // 1 a failure while running.
 #include <CLI/CLI.hpp>
 
-#include <cstdlib>
 #include <cstring>
 #include <iostream>
 
