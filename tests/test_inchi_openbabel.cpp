@@ -2,6 +2,7 @@
 
 #include <thread>
 
+#include "nodes/chem/inchi_isolated.h"
 #include "nodes/chem/inchi_openbabel.h"
 
 using namespace capflow::chem;
@@ -43,6 +44,20 @@ TEST(InchiOpenBabel, SafeFromSeveralThreads) {
   }
   for (auto& t : threads) t.join();
   EXPECT_EQ(good.load(), 200);
+}
+
+// A model's prediction that makes the InChI library free an invalid pointer (abort) counts as
+// invalid, and the texts after it are still checked, in a new child process.
+TEST(InchiOpenBabel, IsolatedChecksSurviveACrashingInput) {
+  const std::string crashing =
+      "InChI=1S/C5H6N2O3S2.C2H3O2S2.(H3,2)4(3,5)6(7,11)12(13,14)15-1(2,3)4(10,11)12(H,9,13)"
+      "(H,3,4,5);/q;;+4/p-2";
+  const std::vector<std::string> texts = {"InChI=1S/CH4/h1H4", "InChI=1S/not an inchi", "",
+                                          crashing, "InChI=1S/C2H6O/c1-2-3/h3H,2H2,1H3"};
+  const auto checks = check_inchis_isolated(texts);
+  EXPECT_EQ(checks.valid, (std::vector<bool>{true, false, false, false, true}));
+  EXPECT_EQ(checks.crashed, (std::vector<std::size_t>{3}));
+  EXPECT_TRUE(check_inchis_isolated({}).valid.empty());
 }
 
 }  // namespace

@@ -10,9 +10,10 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <iostream>
 
 #include "graph/errors.h"
-#include "nodes/chem/inchi_openbabel.h"
+#include "nodes/chem/inchi_isolated.h"
 #include "nodes/io/image_codec.h"
 #include "nodes/io/labels_csv.h"
 #include "nodes/model/inference.h"
@@ -126,12 +127,23 @@ EvalResult score_predictions(const std::vector<Prediction>& predictions,
   if (samples.empty()) return r;
   double distance = 0;
   std::size_t exact = 0, valid = 0;
+  std::vector<std::string> texts;  // what validity is checked on (empty: unreadable image)
+  texts.reserve(predictions.size());
   for (std::size_t i = 0; i < samples.size(); ++i) {
     const Prediction& p = predictions[i];
     if (!p.ok) ++r.unreadable;
     distance += static_cast<double>(text::levenshtein(p.inchi, samples[i].label));
     if (p.ok && p.inchi == samples[i].label) ++exact;
-    if (p.ok && !p.inchi.empty() && chem::check_inchi(p.inchi).valid) ++valid;
+    texts.push_back(p.ok ? p.inchi : std::string());
+  }
+  // The InChI library can crash on a malformed prediction: check in child processes.
+  const chem::IsolatedChecks checks = chem::check_inchis_isolated(texts);
+  for (const bool v : checks.valid) valid += v ? 1 : 0;
+  if (!checks.crashed.empty()) {
+    std::cerr << "warning: " << checks.crashed.size() << " of " << texts.size()
+              << " predictions crashed the InChI library's parser and count as invalid InChIs "
+              << "(first: image " << samples[checks.crashed.front()].id << ", predicted '"
+              << texts[checks.crashed.front()] << "')\n";
   }
   const double n = static_cast<double>(samples.size());
   r.levenshtein_mean = distance / n;
