@@ -10,6 +10,7 @@
 #include "nodes/model/attention_kernels.h"
 #include "nodes/model/attention_recurrence.h"
 #include "nodes/model/precision.h"
+#include "nodes/text/inchi_formula.h"
 
 namespace capflow::model {
 
@@ -27,7 +28,8 @@ void DecoderState::select_lstm_rows(const torch::Tensor& rows) {
 AttentionDecoderImpl::AttentionDecoderImpl(const DecoderOptions& options) : options_(options) {
   const auto& o = options;
   if (o.vocab_size < 4 || o.embed < 1 || o.hidden < 1 || o.attention < 1 ||
-      o.encoder_channels < 1 || o.dropout < 0.0 || o.dropout >= 1.0) {
+      o.encoder_channels < 1 || o.dropout < 0.0 || o.dropout >= 1.0 ||
+      o.formula_head < 0) {
     throw ConfigError("attention decoder: need vocab_size >= 4, positive sizes and dropout in "
                       "[0, 1); got vocab_size " + std::to_string(o.vocab_size) + ", embed " +
                       std::to_string(o.embed) + ", hidden " + std::to_string(o.hidden) +
@@ -47,6 +49,11 @@ AttentionDecoderImpl::AttentionDecoderImpl(const DecoderOptions& options) : opti
   init_h = register_module("init_h", Linear(C, H));
   init_c = register_module("init_c", Linear(C, H));
   fc = register_module("fc", Linear(H, o.vocab_size));
+  if (o.formula_head > 0) {
+    formula_head = register_module(
+        "formula_head", torch::nn::Sequential(Linear(2 * C, o.formula_head), torch::nn::ReLU(),
+                                              Linear(o.formula_head, text::kFormulaSlots)));
+  }
   // As in Show, Attend and Tell implementations: small uniform embedding and output layer.
   torch::NoGradGuard no_grad;
   embedding->weight.uniform_(-0.1, 0.1);
@@ -184,6 +191,17 @@ torch::Tensor AttentionDecoderImpl::step(DecoderState& state, const torch::Tenso
   cell(state.features, state.enc_proj, state.token_gates.index_select(0, tokens), state.h,
        state.c);
   return torch::log_softmax(fc(state.h).to(torch::kFloat), 1);
+}
+
+torch::Tensor AttentionDecoderImpl::predict_formula(const torch::Tensor& features) {
+  TORCH_CHECK(!formula_head.is_empty(), "attention decoder: no formula head (formula_head 0)");
+  const auto feats = flatten_features(features);  // [N, P, C]
+  const auto pooled = torch::cat({feats.mean(1), std::get<0>(feats.max(1))}, 1);
+  return formula_head->forward(pooled).to(torch::kFloat);
+}
+
+torch::Tensor formula_loss(const torch::Tensor& predicted, const torch::Tensor& counts) {
+  return torch::mse_loss(predicted.to(torch::kFloat), torch::log1p(counts.to(torch::kFloat)));
 }
 
 torch::Tensor caption_loss(const torch::Tensor& logits, const torch::Tensor& tokens) {

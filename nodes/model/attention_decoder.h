@@ -19,6 +19,7 @@ struct DecoderOptions {
   int attention = 256;         // A, attention MLP size
   int encoder_channels = 512;  // C, channels of the encoder's feature map
   double dropout = 0.5;        // dropout on the hidden state before the output layer (training)
+  int formula_head = 0;        // hidden size of the auxiliary formula head (0: no head)
 };
 
 // Decoding state of B rows (images, or images × beams): what init_state computes once and
@@ -48,6 +49,9 @@ struct DecoderState {
 //   full_att      Linear(A → 1, no bias) attention score
 //   init_h, init_c Linear(C → H)         initial state from the mean feature
 //   fc            Linear(H → V)          output layer
+//   formula_head  Sequential(Linear(2C → F), ReLU, Linear(F → kFormulaSlots)), only when
+//                 options.formula_head = F > 0: atom counts per element from the pooled
+//                 features, an auxiliary loss that reaches the encoder without the recurrence
 // Attention: e = full_att(tanh(enc_att(f) + W_dec·h)), α = softmax over pixels, context =
 // sigmoid(f_beta(h)) ⊙ Σ α f. Under bf16 autocast the matmuls and the attention's tanh run in
 // bf16 (the attention scores and their softmax in float, except on the kStepwise path with
@@ -75,12 +79,18 @@ class AttentionDecoderImpl : public torch::nn::Module {
   // log-probabilities of the next token, float [B, V].
   torch::Tensor step(DecoderState& state, const torch::Tensor& tokens);
 
+  // The formula head's prediction, log(1 + count) per element slot (text/inchi_formula.h),
+  // float [N, kFormulaSlots], from features [N, C, h, w] pooled by mean and max over the pixels.
+  // Requires options().formula_head > 0.
+  torch::Tensor predict_formula(const torch::Tensor& features);
+
   const DecoderOptions& options() const { return options_; }
 
   torch::nn::Embedding embedding{nullptr};
   torch::nn::Linear embed_gates{nullptr}, context_gates{nullptr}, hidden_proj{nullptr};
   torch::nn::Linear enc_att{nullptr}, full_att{nullptr};
   torch::nn::Linear init_h{nullptr}, init_c{nullptr}, fc{nullptr};
+  torch::nn::Sequential formula_head{nullptr};
 
  private:
   // [N, C, h, w] → [N, P, C] (a view for channels-last features), in the autocast dtype
@@ -97,5 +107,9 @@ TORCH_MODULE(AttentionDecoder);
 // Mean cross entropy of logits [N, T-1, V] against tokens[:, 1:] (tokens int64 [N, T]),
 // ignoring <pad>=0 targets. Computed in float whatever the logits' dtype.
 torch::Tensor caption_loss(const torch::Tensor& logits, const torch::Tensor& tokens);
+
+// Mean squared error between predict_formula's output [N, S] and log(1 + counts), counts float
+// [N, S] (text::formula_counts per row).
+torch::Tensor formula_loss(const torch::Tensor& predicted, const torch::Tensor& counts);
 
 }  // namespace capflow::model

@@ -32,6 +32,8 @@ CaptionModel load_caption_model(const std::string& checkpoint_path, CheckpointIn
   m.vocabulary = text::Vocabulary::from_tokens(info.vocabulary, path);
   EncoderOptions eo;
   eo.depth = static_cast<int>(info.encoder_depth);
+  eo.stages = static_cast<int>(info.encoder_stages);
+  eo.width = static_cast<int>(info.encoder_width);
   m.encoder = ResNetEncoder(eo);
   DecoderOptions d;
   d.vocab_size = static_cast<int>(m.vocabulary.size());
@@ -39,6 +41,7 @@ CaptionModel load_caption_model(const std::string& checkpoint_path, CheckpointIn
   d.hidden = static_cast<int>(info.hidden);
   d.attention = static_cast<int>(info.attention);
   d.dropout = info.dropout;
+  d.formula_head = static_cast<int>(info.formula_head);
   d.encoder_channels = m.encoder->feature_channels();
   m.decoder = AttentionDecoder(d);
   load_checkpoint(path, *m.encoder, *m.decoder, nullptr);

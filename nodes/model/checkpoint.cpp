@@ -66,6 +66,11 @@ const std::pair<const char*, std::int64_t CheckpointInfo::*> kIntFields[] = {
     {"embed", &CheckpointInfo::embed},             {"hidden", &CheckpointInfo::hidden},
     {"attention", &CheckpointInfo::attention},     {"image_width", &CheckpointInfo::image_width},
     {"image_height", &CheckpointInfo::image_height}};
+// Fields added later: a checkpoint without them keeps CheckpointInfo's default.
+const std::pair<const char*, std::int64_t CheckpointInfo::*> kOptionalIntFields[] = {
+    {"encoder_stages", &CheckpointInfo::encoder_stages},
+    {"encoder_width", &CheckpointInfo::encoder_width},
+    {"formula_head", &CheckpointInfo::formula_head}};
 const std::pair<const char*, double CheckpointInfo::*> kRealFields[] = {
     {"loss", &CheckpointInfo::loss}, {"seconds", &CheckpointInfo::seconds}, {"dropout", &CheckpointInfo::dropout}};
 const std::pair<const char*, std::string CheckpointInfo::*> kTextFields[] = {
@@ -116,6 +121,10 @@ CheckpointInfo read_checkpoint_info(const std::string& path) {
     for (const auto& [name, field] : kCountFields)
       info.*field = static_cast<std::uint64_t>(read_field(archive, path, name).toInt());
     for (const auto& [name, field] : kIntFields) info.*field = read_field(archive, path, name).toInt();
+    for (const auto& [name, field] : kOptionalIntFields) {
+      c10::IValue value;
+      if (archive.try_read(kKey + name, value)) info.*field = value.toInt();
+    }
     for (const auto& [name, field] : kRealFields) info.*field = read_field(archive, path, name).toDouble();
     for (const auto& [name, field] : kTextFields) info.*field = read_field(archive, path, name).toStringRef();
     for (const auto& token : read_field(archive, path, "vocabulary").toListRef())
@@ -134,6 +143,7 @@ void write_checkpoint(const std::string& path, const CheckpointInfo& info,
   for (const auto& [name, field] : kCountFields)
     archive.write(kKey + name, c10::IValue(static_cast<std::int64_t>(info.*field)));
   for (const auto& [name, field] : kIntFields) archive.write(kKey + name, c10::IValue(info.*field));
+  for (const auto& [name, field] : kOptionalIntFields) archive.write(kKey + name, c10::IValue(info.*field));
   for (const auto& [name, field] : kRealFields) archive.write(kKey + name, c10::IValue(info.*field));
   for (const auto& [name, field] : kTextFields) archive.write(kKey + name, c10::IValue(info.*field));
   c10::List<std::string> vocabulary;

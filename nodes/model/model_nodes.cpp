@@ -19,6 +19,7 @@
 #include "nodes/model/trainer.h"
 #include "nodes/model/weights_io.h"
 #include "nodes/payloads.h"
+#include "nodes/text/inchi_formula.h"
 #include "nodes/register_nodes.h"
 
 namespace capflow::nodes {
@@ -38,6 +39,8 @@ class Encode : public graph::TransformNode {
     const graph::Args& a = ctx.args();
     EncoderOptions options;
     options.depth = static_cast<int>(a.get_int("depth"));
+    options.stages = static_cast<int>(a.get_int("stages"));
+    options.width = static_cast<int>(a.get_int("width"));
     if (options.depth != 18 && options.depth != 34)
       throw ConfigError("depth must be 18 or 34, got " + std::to_string(options.depth));
     // Initial weights from the pipeline's seed (LibTorch's default generator starts random).
@@ -110,6 +113,8 @@ class Lstm : public graph::TransformNode {
     o.hidden = static_cast<int>(a.get_int("hidden"));
     o.attention = static_cast<int>(a.get_int("attention"));
     o.dropout = a.get_float("dropout");
+    formula_weight_ = a.get_float("formula_loss");
+    o.formula_head = formula_weight_ > 0 ? static_cast<int>(a.get_int("formula_hidden")) : 0;
     o.encoder_channels = share_->encoder->feature_channels();
     torch::manual_seed(hash_keys({seed_, 0x646563ULL /* "dec" */}));
     share_->decoder = AttentionDecoder(o);
@@ -139,16 +144,39 @@ class Lstm : public graph::TransformNode {
     const torch::Tensor logits = share_->decoder->forward(step->features, tokens);
     step->loss = caption_loss(logits.to(torch::kFloat), tokens);
     step->loss_value = step->loss.item<double>();
+    if (formula_weight_ > 0) {
+      const torch::Tensor aux = formula_loss(share_->decoder->predict_formula(step->features),
+                                             formula_targets(b).to(step->features.device()));
+      step->formula_loss_value = aux.item<double>();
+      step->loss = step->loss + formula_weight_ * aux;
+    }
     step->features = torch::Tensor();
     step->tokens = torch::Tensor();
     return step;
   }
 
  private:
+  // Atom counts per element of every row's label, float [rows, kFormulaSlots].
+  static torch::Tensor formula_targets(const batch::ImageBatch& b) {
+    auto counts = torch::zeros({b.size, static_cast<int64_t>(text::kFormulaSlots)});
+    auto acc = counts.accessor<float, 2>();
+    for (int r = 0; r < b.size; ++r) {
+      text::FormulaCounts c;
+      try {
+        c = text::formula_counts(b.labels.at(static_cast<std::size_t>(r)));
+      } catch (const std::invalid_argument& e) {
+        throw DataError("sample " + b.ids.at(static_cast<std::size_t>(r)) + ": " + e.what());
+      }
+      for (std::size_t k = 0; k < c.size(); ++k) acc[r][static_cast<int64_t>(k)] = c[k];
+    }
+    return counts;
+  }
+
   std::shared_ptr<ModelShare> share_;
   int threads_;
   std::uint64_t seed_;
   int rank_, world_size_;
+  double formula_weight_ = 0;
 };
 
 class Backward : public graph::TransformNode {
@@ -192,13 +220,17 @@ class Optimize : public graph::SinkNode {
     o.schedule.min_ratio = a.get_float("min_lr_ratio");
     max_steps_ = static_cast<std::uint64_t>(train.get_int("max_steps"));
     o.schedule.total_steps = a.get_int("total_steps") > 0 ? static_cast<std::uint64_t>(a.get_int("total_steps")) : max_steps_;
-    if (o.schedule.cosine && o.schedule.total_steps == 0)
-      ctx.warn("schedule cosine without total_steps or train.max_steps: constant rate after warm-up");
+    max_seconds_ = train.get_float("max_seconds");
+    // A run bounded by time alone decays over its time: the rate ends low when the time does.
+    o.schedule.by_time = o.schedule.cosine && o.schedule.total_steps == 0 && max_seconds_ > 0;
+    if (o.schedule.cosine && o.schedule.total_steps == 0 && !o.schedule.by_time)
+      ctx.warn("schedule cosine without total_steps, train.max_steps or train.max_seconds: constant rate after warm-up");
     share_->accumulate = o.accumulate;
-    trainer_ = std::make_unique<Trainer>(share_->trainable_parameters(), o);
+    trainer_ = std::make_unique<Trainer>(share_->parameter_groups(a.get_float("encoder_lr_scale")), o);
     checkpoint_every_ = static_cast<std::uint64_t>(a.get_int("checkpoint_every"));
     keep_ = static_cast<int>(a.get_int("keep"));
     eval_every_ = static_cast<std::uint64_t>(a.get_int("eval_every"));
+    eval_every_seconds_ = a.get_float("eval_every_seconds");
     beam_ = static_cast<int>(a.get_int("beam"));
     // Ranks hold equal weights: rank 0 alone writes checkpoints and evaluates.
     if (!ctx.run_dir.empty() && ctx.rank == 0) checkpoint_dir_ = (fs::path(ctx.run_dir) / "checkpoints").string();
@@ -222,6 +254,7 @@ class Optimize : public graph::SinkNode {
     pending_images_ += static_cast<std::uint64_t>(b.size);
     pending_epoch_ = item.epoch;
     pending_groups_ = item.index + 1;
+    if (max_seconds_ > 0) trainer_->set_progress(seconds_since(started_) / max_seconds_);
     if (!trainer_->after_backward(step->loss_value)) return;
     images_ += pending_images_ * static_cast<std::uint64_t>(ctx_.world_size);  // ranks take equal shares
     pending_images_ = 0;
@@ -231,9 +264,14 @@ class Optimize : public graph::SinkNode {
     ctx_.report("loss", trainer_->last_loss(), s);
     ctx_.report("lr", trainer_->last_lr(), s);
     if (trainer_->options().clip_norm > 0) ctx_.report("grad_norm", trainer_->last_grad_norm(), s);
+    for (std::size_t g = 0; g < trainer_->groups().size(); ++g)
+      ctx_.report("grad_norm." + trainer_->groups()[g].name, trainer_->last_group_norms()[g], s);
+    if (step->formula_loss_value >= 0) ctx_.report("loss.formula", step->formula_loss_value, s);
     ctx_.report("images", static_cast<double>(images_), s);
     if (checkpoint_every_ > 0 && s % checkpoint_every_ == 0) checkpoint();
-    if (eval_every_ > 0 && s % eval_every_ == 0) evaluate();
+    if ((eval_every_ > 0 && s % eval_every_ == 0) ||
+        (eval_every_seconds_ > 0 && train_seconds() - last_eval_train_seconds_ >= eval_every_seconds_))
+      evaluate();
     if ((max_steps_ > 0 && s >= max_steps_) || share_->stop_after_step) {
       share_->done = true;
       ctx_.request_stop();
@@ -275,6 +313,7 @@ class Optimize : public graph::SinkNode {
     trainer_->set_step(info.step);
     images_ = info.images;
     seconds_before_ = info.seconds;
+    last_eval_train_seconds_ = info.seconds;
     epoch_ = info.epoch;
     groups_done_ = resume_groups(info, ctx_.world_size);
     last_checkpoint_step_ = info.step;
@@ -287,10 +326,13 @@ class Optimize : public graph::SinkNode {
     i.groups_done = groups_done_;
     i.images = images_;
     i.loss = trainer_->last_loss();
-    i.seconds = seconds_before_ + std::chrono::duration<double>(std::chrono::steady_clock::now() - started_).count();
+    i.seconds = seconds_before_ + seconds_since(started_);
     i.world_size = ctx_.world_size;
     i.precision = precision_name(share_->encoder_precision);
     i.encoder_depth = share_->encoder->options().depth;
+    i.encoder_stages = share_->encoder->options().stages;
+    i.encoder_width = share_->encoder->options().width;
+    i.formula_head = share_->decoder_options.formula_head;
     i.embed = share_->decoder_options.embed;
     i.hidden = share_->decoder_options.hidden;
     i.attention = share_->decoder_options.attention;
@@ -328,6 +370,9 @@ class Optimize : public graph::SinkNode {
     const EvalResult r = score_predictions(predictions, validation_);
     if (share_->frozen) share_->encoder->eval();  // predict_captions restores train mode
     const std::uint64_t s = trainer_->step();
+    eval_seconds_ += seconds_since(t0);  // prediction and scoring
+    last_eval_train_seconds_ = train_seconds();
+    ctx_.report("eval.train_seconds", last_eval_train_seconds_, s);
     ctx_.report("eval.levenshtein_mean", r.levenshtein_mean, s);
     ctx_.report("eval.exact_match", r.exact_match, s);
     ctx_.report("eval.valid_inchi_fraction", r.valid_inchi_fraction, s);
@@ -335,10 +380,17 @@ class Optimize : public graph::SinkNode {
     ctx_.report("eval.images_per_second", seconds > 0 ? static_cast<double>(r.images) / seconds : 0.0, s);
   }
 
+  static double seconds_since(std::chrono::steady_clock::time_point t0) {
+    return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  }
+  // Training time so far: earlier runs of a resumed training plus this one, less evaluations.
+  double train_seconds() const { return seconds_before_ + seconds_since(started_) - eval_seconds_; }
+
   NodeContext ctx_;
   std::shared_ptr<ModelShare> share_;
   int threads_;
   std::unique_ptr<Trainer> trainer_;
+  double max_seconds_ = 0, eval_every_seconds_ = 0, eval_seconds_ = 0, last_eval_train_seconds_ = 0;
   std::uint64_t max_steps_ = 0;
   std::uint64_t checkpoint_every_ = 0, eval_every_ = 0, last_checkpoint_step_ = 0;
   int keep_ = 3, beam_ = 1;
@@ -367,6 +419,8 @@ std::vector<graph::ArgSpec> optimizer_args(const char* weight_decay) {
       arg_int("checkpoint_every", "500", "steps between checkpoints (0: only at the end)", 0),
       arg_int("keep", "3", "checkpoints kept (0: all)", 0),
       arg_int("eval_every", "0", "steps between evaluations on data.val_root (0: only at the end)", 0),
+      arg_float("eval_every_seconds", "0", "training seconds between evaluations on data.val_root (0: by steps only)", 0),
+      arg_float("encoder_lr_scale", "1", "the encoder's learning rate is lr times this", 0),
       arg_int("eval_images", "200", "images of data.val_root evaluated (0: no evaluation)", 0),
       arg_int("beam", "1", "beam width of the evaluation (1: greedy)", 1, 64),
       arg_int_or_auto("threads", "auto", "LibTorch intra-op threads (auto: the run's budget)"),
@@ -384,6 +438,8 @@ void register_model_nodes(graph::Registry& registry) {
        /*default_concurrency=*/"serial", /*ordered=*/true,
        {
            arg_int("depth", "18", "18 or 34", 18, 34),
+           arg_int("stages", "4", "residual stages kept: 4 (output stride 32, 7x7 at 224) or 3 (stride 16, 14x14)", 1, 4),
+           arg_int("width", "64", "channels of the stem and layer1 (doubling per stage; torchvision: 64)", 8, 256),
            nullable(arg_string("weights", "null",
                                "torchvision state_dict (torch.save) or capflow checkpoint to start from")),
            arg_bool("freeze", "false", "no gradients: a fixed feature extractor (transfer learning)"),
@@ -401,6 +457,8 @@ void register_model_nodes(graph::Registry& registry) {
            arg_int("hidden", "512", "LSTM hidden size", 1),
            arg_int("attention", "256", "attention size", 1),
            arg_float("dropout", "0.5", "dropout before the output layer", 0, 0.95),
+           arg_float("formula_loss", "0", "weight of the auxiliary formula loss (atom counts per element from pooled features; 0: no head)", 0),
+           arg_int("formula_hidden", "256", "hidden size of the formula head", 1),
            arg_choice("precision", "bf16", {"bf16", "fp32"}, "bf16: autocast; fp32: full precision"),
            arg_int_or_auto("threads", "auto", "LibTorch intra-op threads (auto: the run's budget)"),
        }});

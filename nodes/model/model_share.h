@@ -15,6 +15,7 @@
 #include "nodes/model/attention_decoder.h"
 #include "nodes/model/precision.h"
 #include "nodes/model/resnet_encoder.h"
+#include "nodes/model/trainer.h"
 #include "nodes/payloads.h"
 #include "nodes/text/vocabulary.h"
 
@@ -28,7 +29,8 @@ struct TrainStep {
   torch::Tensor features;
   torch::Tensor tokens;  // on the model's device, from encode to lstm
   torch::Tensor loss;
-  double loss_value = 0;
+  double loss_value = 0;          // the caption loss (what the run reports as "loss")
+  double formula_loss_value = -1;  // the auxiliary formula loss (< 0: no formula head)
 };
 using StepPtr = std::shared_ptr<TrainStep>;
 
@@ -55,9 +57,15 @@ struct ModelShare {
   // What the optimizer updates and the reduce node averages: the decoder's parameters, then
   // the encoder's unless it is frozen (one order for both).
   std::vector<torch::Tensor> trainable_parameters() const {
-    std::vector<torch::Tensor> out = decoder->parameters();
-    if (!frozen)
-      for (auto& p : encoder->parameters()) out.push_back(p);
+    std::vector<torch::Tensor> out;
+    for (const auto& g : parameter_groups(1.0)) out.insert(out.end(), g.parameters.begin(), g.parameters.end());
+    return out;
+  }
+  // The same parameters as named groups for the optimizer: "decoder" (with its formula head)
+  // and, unless frozen, "encoder" at encoder_lr_scale times the learning rate.
+  std::vector<model::ParameterGroup> parameter_groups(double encoder_lr_scale) const {
+    std::vector<model::ParameterGroup> out{{"decoder", decoder->parameters(), 1.0}};
+    if (!frozen) out.push_back({"encoder", encoder->parameters(), encoder_lr_scale});
     return out;
   }
 };

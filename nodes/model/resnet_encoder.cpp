@@ -62,11 +62,16 @@ ResNetEncoderImpl::ResNetEncoderImpl(const EncoderOptions& options) : options_(o
     throw ConfigError("resnet encoder: in_channels must be at least 1, got " +
                       std::to_string(options.in_channels));
   }
-  conv1 = register_module("conv1", conv(options.in_channels, 64, 7, 2, 3));
-  bn1 = register_module("bn1", torch::nn::BatchNorm2d(64));
-  const int planes[4] = {64, 128, 256, 512};
-  int in_planes = 64;
-  for (int stage = 0; stage < 4; ++stage) {
+  if (options.stages < 1 || options.stages > 4 || options.width < 8 || options.width > 256) {
+    throw ConfigError("resnet encoder: stages must be 1..4 and width 8..256, got stages " +
+                      std::to_string(options.stages) + ", width " + std::to_string(options.width));
+  }
+  const int w = options.width;
+  conv1 = register_module("conv1", conv(options.in_channels, w, 7, 2, 3));
+  bn1 = register_module("bn1", torch::nn::BatchNorm2d(w));
+  const int planes[4] = {w, 2 * w, 4 * w, 8 * w};
+  int in_planes = w;
+  for (int stage = 0; stage < options.stages; ++stage) {
     torch::nn::Sequential layer;
     for (int b = 0; b < blocks[stage]; ++b) {
       const int stride = (stage > 0 && b == 0) ? 2 : 1;

@@ -1,23 +1,62 @@
 // Optimizer steps with accumulation, clipping and the schedule.
 #include "nodes/model/trainer.h"
 
+#include <cmath>
+
 #include "graph/errors.h"
 
 namespace capflow::model {
 
-Trainer::Trainer(std::vector<torch::Tensor> parameters, const TrainerOptions& options)
-    : parameters_(std::move(parameters)), options_(options) {
+namespace {
+
+// The optimizer's parameter groups: all parameters in one when no group has its own rate.
+std::vector<torch::optim::OptimizerParamGroup> optimizer_groups(const std::vector<ParameterGroup>& groups,
+                                                                std::vector<double>& scales) {
+  bool scaled = false;
+  for (const auto& g : groups) scaled = scaled || g.lr_scale != 1.0;
+  std::vector<torch::optim::OptimizerParamGroup> out;
+  if (!scaled) {
+    std::vector<torch::Tensor> all;
+    for (const auto& g : groups) all.insert(all.end(), g.parameters.begin(), g.parameters.end());
+    out.emplace_back(all);
+    scales = {1.0};
+    return out;
+  }
+  for (const auto& g : groups) {
+    if (g.parameters.empty()) continue;
+    out.emplace_back(g.parameters);
+    scales.push_back(g.lr_scale);
+  }
+  return out;
+}
+
+double norm_of_grads(const std::vector<torch::Tensor>& parameters) {
+  double sum = 0;
+  for (const auto& p : parameters)
+    if (p.grad().defined()) sum += p.grad().to(torch::kFloat).pow(2).sum().item<double>();
+  return std::sqrt(sum);
+}
+
+}  // namespace
+
+Trainer::Trainer(std::vector<ParameterGroup> groups, const TrainerOptions& options)
+    : groups_(std::move(groups)), options_(options) {
   if (options_.accumulate < 1) throw ConfigError("accumulate must be at least 1");
+  for (const auto& g : groups_) {
+    if (g.lr_scale <= 0) throw ConfigError("the learning-rate scale of '" + g.name + "' must be positive");
+    parameters_.insert(parameters_.end(), g.parameters.begin(), g.parameters.end());
+  }
   if (parameters_.empty()) throw ConfigError("the model has no trainable parameters");
+  auto param_groups = optimizer_groups(groups_, lr_scales_);
   const double lr = options_.schedule.at(0);
   if (options_.decoupled_weight_decay) {
     torch::optim::AdamWOptions o(lr);
     o.betas({options_.beta1, options_.beta2}).eps(options_.eps).weight_decay(options_.weight_decay);
-    optimizer_ = std::make_unique<torch::optim::AdamW>(parameters_, o);
+    optimizer_ = std::make_unique<torch::optim::AdamW>(std::move(param_groups), o);
   } else {
     torch::optim::AdamOptions o(lr);
     o.betas({options_.beta1, options_.beta2}).eps(options_.eps).weight_decay(options_.weight_decay);
-    optimizer_ = std::make_unique<torch::optim::Adam>(parameters_, o);
+    optimizer_ = std::make_unique<torch::optim::Adam>(std::move(param_groups), o);
   }
 }
 
@@ -27,11 +66,15 @@ bool Trainer::after_backward(double loss) {
   last_loss_ = loss_sum_ / options_.accumulate;
   loss_sum_ = 0;
   micro_ = 0;
+  last_group_norms_.clear();
+  for (const auto& g : groups_) last_group_norms_.push_back(norm_of_grads(g.parameters));
   last_grad_norm_ = options_.clip_norm > 0
                         ? torch::nn::utils::clip_grad_norm_(parameters_, options_.clip_norm)
                         : 0.0;
-  last_lr_ = options_.schedule.at(step_);
-  for (auto& group : optimizer_->param_groups()) group.options().set_lr(last_lr_);
+  last_lr_ = options_.schedule.at(step_, progress_);
+  auto& param_groups = optimizer_->param_groups();
+  for (std::size_t i = 0; i < param_groups.size(); ++i)
+    param_groups[i].options().set_lr(last_lr_ * lr_scales_[i]);
   optimizer_->step();
   optimizer_->zero_grad();
   ++step_;
