@@ -105,6 +105,10 @@ void run_report(const ReportRequest& o) {
   } else if (!o.predict.empty()) {
     throw ConfigError("--predict needs a calibration: --bench FILE (capflow-bench JSON) or a 1-rank CPU run folder");
   }
+  if (report::has_evaluations(r)) {
+    std::printf("\ntime to quality (held-out Levenshtein):\n");
+    print_table(report::time_to_quality_table(r));
+  }
   for (const auto& note : r.notes) std::printf("note: %s\n", note.c_str());
 
   if (!r.runs.empty()) {
@@ -113,6 +117,8 @@ void run_report(const ReportRequest& o) {
     if (ec) throw Error("cannot create " + o.out + ": " + ec.message());
     write_file(fs::path(o.out) / "report.md", report::render_markdown(r));
     write_file(fs::path(o.out) / "report.html", report::render_html(r));
+    if (report::has_evaluations(r))
+      write_file(fs::path(o.out) / report::kTimeToQualitySvg, report::time_to_quality_chart(r));
     std::printf("\nwrote %s and %s\n", (fs::path(o.out) / "report.md").c_str(), (fs::path(o.out) / "report.html").c_str());
   }
 }
