@@ -13,12 +13,12 @@ usage() {
   cat <<'EOF'
 usage: bash bench/time_to_quality.sh [PIPELINE] [options]
   --pipeline FILE          training pipeline (default pipelines/train-cpu.yaml)
-  --seconds S              training seconds, evaluations left out (default 3600)
+  --seconds S              training budget, train.max_seconds (default 3600)
   --train-count N          generated training images (default 20000)
   --holdout-count N        held-out images of real molecules not in training (default 500)
   --seed S                 dataset seed; the held-out set uses S+1 (default 1)
   --train-dir DIR          training set (default data/ttq-generated-N-sS; reused when present)
-  --holdout-dir DIR        held-out set (default data/ttq-real-N-for-<train dir>; reused)
+  --holdout-dir DIR        held-out set (default TRAIN_DIR-holdout-real-N; reused when present)
   --eval-every-seconds S   evaluate every S training seconds (default 300; needs the optimizer's
                            eval_every_seconds argument)
   --eval-every N           evaluate every N steps instead (the fallback when the optimizer has
@@ -81,6 +81,7 @@ check_build() {
          "-DCMAKE_BUILD_TYPE=Release && cmake --build build --target capflow)" >&2
     exit 77
   fi
+  command -v python3 > /dev/null || { echo "time_to_quality: skipped: no python3 (reads metrics.jsonl)" >&2; exit 77; }
 }
 
 # Makes DIR with `capflow data make ARGS…`, or reuses it when a finished one is there.
@@ -99,7 +100,7 @@ make_or_reuse() {
 
 make_datasets() {
   train_dir=${train_dir:-data/ttq-generated-$train_count-s$seed}
-  holdout_dir=${holdout_dir:-data/ttq-real-$holdout_count-for-$(basename "$train_dir")}
+  holdout_dir=${holdout_dir:-${train_dir%/}-holdout-real-$holdout_count}
   make_or_reuse "training set (generated molecules)" "$train_dir" \
     --source generated --count "$train_count" --seed "$seed"
   make_or_reuse "held-out set (real molecules absent from training)" "$holdout_dir" \
@@ -125,9 +126,12 @@ eval_settings() {
 
 # Prints each held-out evaluation as it lands in RUN/metrics.jsonl, until process PID ends.
 watch_evaluations() {
-  tail -n +1 -F --pid="$2" "$1/metrics.jsonl" 2>/dev/null |
-    grep --line-buffered '"eval.levenshtein_mean"' |
-    sed -u -E 's/.*"eval.levenshtein_mean":([^,}]*).*"seconds":([0-9.]*).*"step":([0-9]*).*/  evaluation at step \3 (\2 s of wall time): held-out Levenshtein \1/'
+  local line re='"eval.levenshtein_mean":([^,}]*).*"seconds":([0-9.]*).*"step":([0-9]*)'
+  tail -n +1 -F --pid="$2" "$1/metrics.jsonl" 2>/dev/null | while IFS= read -r line; do
+    [[ $line =~ $re ]] || continue
+    printf '  evaluation at step %s, %.0f s into the run: held-out Levenshtein %s\n' \
+      "${BASH_REMATCH[3]}" "${BASH_REMATCH[2]}" "${BASH_REMATCH[1]}"
+  done
 }
 
 train() {
@@ -152,37 +156,60 @@ train() {
   grep -E '^(training|evaluation on)' "$out/run.log" || true
 }
 
-# The curve, the time to each target, and RUN/time_to_quality.json, from RUN/metrics.jsonl.
+# The curve, the time to each target, and RUN/time_to_quality.json, from RUN/metrics.jsonl
+# (and RUN/config.yaml, RUN/summary.json for the budget, the datasets and the pipeline).
 report() {
-  python3 - "$1" "$seconds" "$pipeline" "$train_dir" "$holdout_dir" <<'PY'
-import json, sys
-run, budget, pipeline, train_dir, holdout_dir = sys.argv[1], float(sys.argv[2]), *sys.argv[3:]
+  [[ -f "$1/metrics.jsonl" ]] || { echo "time_to_quality: no $1/metrics.jsonl" >&2; exit 2; }
+  python3 - "$1" <<'PY'
+import json, os, re, sys
+run = sys.argv[1]
 targets = [60, 40, 20, 10]
-steps = {}
-for line in open(f"{run}/metrics.jsonl"):
-    try:
-        m = json.loads(line)
-    except ValueError:
-        continue  # a run killed mid-write leaves half a line
-    if "node" not in m or "step" not in m:
-        continue
-    s = steps.setdefault(m["step"], {})
-    for k, v in m.items():
-        if k.startswith("eval."):
-            s[k[5:]] = v
-            if k == "eval.levenshtein_mean":
-                s["wall_seconds"] = m["seconds"]
-curve = []
-for step in sorted(steps):
-    s = steps[step]
-    if "levenshtein_mean" not in s:
-        continue
-    clock = "training" if "train_seconds" in s else "wall"
-    curve.append({"step": step, "seconds": s.get("train_seconds", s["wall_seconds"]), "clock": clock,
-                  "levenshtein": s["levenshtein_mean"], "exact_match": s.get("exact_match"),
-                  "valid_inchi_fraction": s.get("valid_inchi_fraction")})
+
+def config_values(path):  # {"section.key": "value"} of the resolved config's block layout
+    values, section = {}, ""
+    for line in open(path) if os.path.exists(path) else []:
+        top = re.match(r"^(\w+):", line)
+        sub = re.match(r"^  (\w+): *(.*?)\s*$", line)
+        if top:
+            section = top.group(1)
+        elif sub:
+            values[f"{section}.{sub.group(1)}"] = sub.group(2).strip('"')
+    return values
+
+def eval_rows_by_step(path):
+    steps = {}
+    for line in open(path):
+        try:
+            m = json.loads(line)
+        except ValueError:
+            continue  # a run killed mid-write leaves half a line
+        if "node" not in m or "step" not in m:
+            continue
+        s = steps.setdefault(m["step"], {})
+        for k, v in m.items():
+            if k.startswith("eval."):
+                s[k[5:]] = v
+                if k == "eval.levenshtein_mean":
+                    s["wall_seconds"] = m["seconds"]
+    return steps
+
+def curve_of(steps):  # eval.train_seconds of the step when recorded, else the row's seconds
+    curve = []
+    for step in sorted(steps):
+        s = steps[step]
+        if "levenshtein_mean" in s:
+            curve.append({"step": step, "seconds": s.get("train_seconds", s["wall_seconds"]),
+                          "clock": "training" if "train_seconds" in s else "wall",
+                          "levenshtein": s["levenshtein_mean"], "exact_match": s.get("exact_match"),
+                          "valid_inchi_fraction": s.get("valid_inchi_fraction")})
+    return curve
+
 def pct(v):
-    return "–" if v is None else f"{100 * v:.1f}"
+    return "-" if v is None else f"{100 * v:.1f}"
+
+config = config_values(f"{run}/config.yaml")
+budget = float(config.get("train.max_seconds", "0") or 0)
+curve = curve_of(eval_rows_by_step(f"{run}/metrics.jsonl"))
 print(f"\n{'minutes':>8} {'step':>7} {'Levenshtein':>12} {'exact %':>8} {'valid %':>8}")
 for p in curve:
     print(f"{p['seconds'] / 60:8.1f} {p['step']:7d} {p['levenshtein']:12.2f} "
@@ -202,10 +229,14 @@ for t in targets:
     results.append({"target": t, "reached": hit is not None,
                     "seconds": hit["seconds"] if hit else None, "step": hit["step"] if hit else None})
 if any(p["clock"] == "wall" for p in curve):
-    print("note: some evaluations have no eval.train_seconds: their times are wall time (evaluations included)")
-out = {"pipeline": pipeline, "run": run, "train_data": train_dir, "held_out_data": holdout_dir,
-       "max_seconds": budget, "targets": results, "best": best, "curve": curve}
-json.dump(out, open(f"{run}/time_to_quality.json", "w"), indent=2)
+    print("note: evaluations without eval.train_seconds are placed at wall time (evaluations included)")
+summary = json.load(open(f"{run}/summary.json")) if os.path.exists(f"{run}/summary.json") else {}
+out = {"run": run, "pipeline": summary.get("pipeline"), "train_data": config.get("data.root"),
+       "held_out_data": config.get("data.val_root"), "max_seconds": budget,
+       "images_per_second": summary.get("images_per_second"), "targets": results, "best": best,
+       "final": curve[-1] if curve else None, "curve": curve}
+with open(f"{run}/time_to_quality.json", "w") as f:
+    json.dump(out, f, indent=2)
 print(f"\nwrote {run}/time_to_quality.json")
 PY
 }
@@ -213,6 +244,7 @@ PY
 main() {
   parse_args "$@"
   if [[ -n "$report_only" ]]; then
+    command -v python3 > /dev/null || { echo "time_to_quality: no python3" >&2; exit 77; }
     report "$report_only"
     return
   fi
