@@ -1,18 +1,22 @@
-// The report kernels: reading run folders (and refusing broken ones, naming the file), the
+// The report kernels: reading run folders (and refusing broken ones, naming the file), time to
+// quality (crossings, not reached, training seconds before wall seconds, no evaluations), the
 // throughput model (calibration, link fit, shapes; its prediction for a measured run within its
 // stated error), and the Markdown and HTML renderings of a small recorded run.
 #include <gtest/gtest.h>
 
 #include <cmath>
 #include <filesystem>
+#include <optional>
 
 #include "graph/errors.h"
 #include "tests/recorded_runs.h"
 #include "tests/test_support.h"
 #include "tools/report/report_content.h"
+#include "tools/report/report_tables.h"
 #include "tools/report/run_record.h"
 #include "tools/report/svg_chart.h"
 #include "tools/report/throughput_model.h"
+#include "tools/report/time_to_quality.h"
 
 namespace fs = std::filesystem;
 using namespace capflow::report;
@@ -249,6 +253,120 @@ TEST_F(Report, RendersTheStudyFromRecordedRuns) {
   EXPECT_EQ(html.find("<script"), std::string::npos);  // self-contained: no scripts
   EXPECT_EQ(html.find("src=\"http"), std::string::npos);
   EXPECT_EQ(html.find("href=\"http"), std::string::npos);
+}
+
+// A metrics.jsonl node row as `capflow run` writes it: one metric per row.
+std::string metric_row(int step, double seconds, const std::string& name, double value) {
+  return nlohmann::json({{"step", step}, {"node", "optimize"}, {name, value}, {"seconds", seconds}})
+             .dump() +
+         "\n";
+}
+
+// An evaluation at `step`: its rows at wall `seconds`, eval.train_seconds when given.
+std::string eval_rows(int step, double seconds, double levenshtein, std::optional<double> train) {
+  std::string rows = metric_row(step, seconds, "eval.levenshtein_mean", levenshtein) +
+                     metric_row(step, seconds, "eval.exact_match", 0.1) +
+                     metric_row(step, seconds, "eval.valid_inchi_fraction", 0.5);
+  if (train) rows += metric_row(step, seconds, "eval.train_seconds", *train);
+  return rows;
+}
+
+std::vector<MetricRow> rows_of(const std::vector<std::pair<double, double>>& seconds_lev) {
+  std::vector<MetricRow> rows;
+  double step = 0;
+  for (const auto& [seconds, lev] : seconds_lev)
+    rows.push_back({step += 100, seconds, "eval.levenshtein_mean", lev});
+  return rows;
+}
+
+TEST(TimeToQuality, CrossingIsTheFirstEvaluationAtOrBelowTheTarget) {
+  const auto curve = eval_curve(rows_of({{60, 95}, {120, 60}, {180, 45}, {240, 38}, {300, 19.5}}));
+  ASSERT_EQ(curve.size(), 5u);
+  const TimeToQuality q = time_to_quality(curve);
+  ASSERT_EQ(q.targets.size(), 4u);
+  EXPECT_DOUBLE_EQ(*q.targets[0].seconds, 120);  // exactly 60 reaches 60
+  EXPECT_DOUBLE_EQ(*q.targets[0].step, 200);
+  EXPECT_DOUBLE_EQ(*q.targets[1].seconds, 240);
+  EXPECT_DOUBLE_EQ(*q.targets[2].seconds, 300);
+  EXPECT_FALSE(q.targets[3].seconds.has_value());
+  EXPECT_EQ(describe_target(q.targets[1], q), "4.0 min");
+  EXPECT_DOUBLE_EQ(q.last->levenshtein, 19.5);
+}
+
+TEST(TimeToQuality, NotReachedNamesTheBest) {
+  const auto curve = eval_curve(rows_of({{600, 80}, {1200, 62.14}, {1800, 66}}));
+  const TimeToQuality q = time_to_quality(curve, {60});
+  EXPECT_FALSE(q.targets[0].seconds.has_value());
+  ASSERT_TRUE(q.best.has_value());
+  EXPECT_DOUBLE_EQ(q.best->levenshtein, 62.14);
+  EXPECT_DOUBLE_EQ(q.last->levenshtein, 66);  // a later, worse evaluation does not undo a crossing
+  EXPECT_EQ(describe_target(q.targets[0], q), "not reached, best 62.1 at 20.0 min");
+  const TimeToQuality later = time_to_quality(eval_curve(rows_of({{60, 59}, {120, 70}})), {60});
+  EXPECT_DOUBLE_EQ(*later.targets[0].seconds, 60);
+}
+
+TEST(TimeToQuality, TrainSecondsArePreferredOverWallSeconds) {
+  std::vector<MetricRow> rows = {{100, 130, "eval.levenshtein_mean", 70},
+                                 {100, 130, "eval.train_seconds", 100},
+                                 {100, 130, "eval.exact_match", 0.02},
+                                 {200, 260, "eval.levenshtein_mean", 55},
+                                 {200, 90, "loss", 1.2}};
+  const auto curve = eval_curve(rows);
+  ASSERT_EQ(curve.size(), 2u);
+  EXPECT_DOUBLE_EQ(curve[0].seconds, 100);
+  EXPECT_TRUE(curve[0].train_seconds);
+  EXPECT_DOUBLE_EQ(*curve[0].exact, 0.02);
+  EXPECT_FALSE(curve[0].valid.has_value());
+  EXPECT_DOUBLE_EQ(curve[1].seconds, 260);  // no eval.train_seconds at step 200: the row's seconds
+  EXPECT_FALSE(curve[1].train_seconds);
+}
+
+TEST(TimeToQuality, EmptyCurveReachesNothing) {
+  EXPECT_TRUE(eval_curve({{100, 5, "eval.train_seconds", 4}}).empty());  // no Levenshtein
+  const TimeToQuality q = time_to_quality({});
+  ASSERT_EQ(q.targets.size(), kQualityTargets.size());
+  for (const TargetTime& t : q.targets) EXPECT_FALSE(t.seconds.has_value());
+  EXPECT_FALSE(q.best.has_value());
+  EXPECT_FALSE(q.last.has_value());
+  EXPECT_EQ(describe_target(q.targets[0], q), "not reached, no evaluation");
+}
+
+TEST_F(Report, TimeToQualityFromARecordedMetricsFile) {
+  write_recorded_run(dir_ + "/ttq", measured_one_rank());
+  std::string metrics = metric_row(50, 40, "loss", 2.5) + eval_rows(50, 45, 75, 40.5) +
+                        eval_rows(100, 95, 58, 84) + metric_row(150, 120, "loss", 1.9) +
+                        eval_rows(150, 150, 39, std::nullopt);
+  write_text(dir_ + "/ttq/metrics.jsonl", metrics);
+  const RunRecord run = read_run(dir_ + "/ttq");
+  ASSERT_EQ(run.evaluations.size(), 3u);
+  ASSERT_EQ(run.levenshtein_over_time.size(), 3u);
+  EXPECT_DOUBLE_EQ(run.levenshtein_over_time[0].x, 40.5);  // training seconds, not the row's 45
+  EXPECT_DOUBLE_EQ(run.levenshtein_over_time[2].x, 150);
+  const capflow::report::Report r = build_report({run}, ReportOptions{});
+  const TimeToQuality& q = r.figures[0].quality;
+  EXPECT_DOUBLE_EQ(*q.targets[0].seconds, 84);
+  EXPECT_DOUBLE_EQ(*q.targets[1].seconds, 150);
+  const std::string md = render_markdown(r);
+  EXPECT_NE(md.find("## Time to quality"), std::string::npos) << md;
+  EXPECT_NE(md.find("](time_to_quality.svg)"), std::string::npos) << md;
+  EXPECT_NE(md.find("| 1.4 min | 2.5 min | not reached, best 39.0 at 2.5 min |"), std::string::npos)
+      << md;
+  EXPECT_NE(md.find("| 39.00 | 10.0 % | 50.0 % | 3 | training, wall from step 150 |"),
+            std::string::npos)
+      << md;
+  const std::string html = render_html(r);
+  EXPECT_NE(html.find("Held-out Levenshtein against training time"), std::string::npos);
+  EXPECT_NE(html.find("stroke-dasharray=\"3 3\""), std::string::npos);  // the target lines
+  EXPECT_NE(time_to_quality_chart(r).find("<svg"), std::string::npos);
+}
+
+TEST_F(Report, NoEvaluationsSaysSo) {
+  write_recorded_run(dir_ + "/none", measured_one_rank());
+  write_text(dir_ + "/none/metrics.jsonl", metric_row(10, 9, "loss", 3));
+  const capflow::report::Report r = build_report({read_run(dir_ + "/none")}, ReportOptions{});
+  EXPECT_FALSE(has_evaluations(r));
+  EXPECT_NE(render_markdown(r).find("No held-out evaluations"), std::string::npos);
+  EXPECT_TRUE(time_to_quality_table(r).rows.empty());
 }
 
 TEST(SvgChart, EscapesTextAndHandlesEmptyData) {

@@ -46,6 +46,9 @@ TEST_F(ReportCli, WritesMarkdownAndHtmlWithTheStudyTable) {
   EXPECT_NE(md.find("| single CPU box |"), std::string::npos);
   EXPECT_NE(md.find("measured: " + dir_ + "/two-ranks"), std::string::npos) << md;
   EXPECT_NE(md.find("| single GPU |"), std::string::npos);
+  EXPECT_NE(md.find("## Time to quality"), std::string::npos) << md;
+  EXPECT_NE(r.output.find("time to quality"), std::string::npos) << r.output;
+  EXPECT_TRUE(fs::exists(dir_ + "/report/time_to_quality.svg"));  // report.md links to it
   const std::string html = read_text(dir_ + "/report/report.html");
   EXPECT_NE(html.find("<svg"), std::string::npos);
   EXPECT_EQ(html.find("<script"), std::string::npos);

@@ -1,9 +1,10 @@
 // capflow report RUN_DIR... [--out DIR] [--price cpu=USD/h,gpu=USD/h] [--bench FILE.json]
 //                [--link RATE] [--latency-us N] [--predict SHAPE]... [--gpu-speedup X]
 //
-// Reads the run folders, writes DIR/report.md and DIR/report.html (self-contained, SVG
-// charts) and prints the study table and the throughput model's error. With --predict (and
-// --bench or a 1-rank run to calibrate from) it also prints the model's figures for the shapes.
+// Reads the run folders, writes DIR/report.md, DIR/report.html (self-contained, SVG
+// charts) and DIR/time_to_quality.svg, and prints the study table, the time to quality and the
+// throughput model's error. With --predict (and --bench or a 1-rank run to calibrate from) it
+// also prints the model's figures for the shapes.
 #include <CLI/CLI.hpp>
 
 #include <cmath>
@@ -105,6 +106,10 @@ void run_report(const ReportRequest& o) {
   } else if (!o.predict.empty()) {
     throw ConfigError("--predict needs a calibration: --bench FILE (capflow-bench JSON) or a 1-rank CPU run folder");
   }
+  if (report::has_evaluations(r)) {
+    std::printf("\ntime to quality (held-out Levenshtein):\n");
+    print_table(report::time_to_quality_table(r));
+  }
   for (const auto& note : r.notes) std::printf("note: %s\n", note.c_str());
 
   if (!r.runs.empty()) {
@@ -114,6 +119,11 @@ void run_report(const ReportRequest& o) {
     write_file(fs::path(o.out) / "report.md", report::render_markdown(r));
     write_file(fs::path(o.out) / "report.html", report::render_html(r));
     std::printf("\nwrote %s and %s\n", (fs::path(o.out) / "report.md").c_str(), (fs::path(o.out) / "report.html").c_str());
+    if (report::has_evaluations(r)) {  // report.md links to the time-to-quality chart
+      const fs::path chart = fs::path(o.out) / report::kTimeToQualitySvg;
+      write_file(chart, report::time_to_quality_chart(r));
+      std::printf("wrote %s\n", chart.c_str());
+    }
   }
 }
 
@@ -123,7 +133,8 @@ void add_report_command(CLI::App& app) {
   auto o = std::make_shared<ReportRequest>();
   auto* cmd = app.add_subcommand("report", "Report on run folders: study table, charts, throughput model");
   cmd->add_option("runs", o->runs, "Run folders (RUN_DIR with summary.json)");
-  cmd->add_option("--out", o->out, "Folder for report.md and report.html")->capture_default_str();
+  cmd->add_option("--out", o->out, "Folder for report.md, report.html and time_to_quality.svg")
+      ->capture_default_str();
   cmd->add_option("--price", o->price, "USD per hour: cpu=PER_CORE,gpu=PER_GPU (default cpu=0.05,gpu=2.5)");
   cmd->add_option("--bench", o->bench,
                   "capflow-bench JSON (--benchmark_out) to calibrate the model and its allreduce from "

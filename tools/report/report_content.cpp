@@ -93,6 +93,7 @@ Report build_report(std::vector<RunRecord> runs, const ReportOptions& options) {
       if (single != nullptr && single->images_per_second > 0)
         f.scaling_efficiency = run.images_per_second / (run.world_size * single->images_per_second);
     }
+    f.quality = time_to_quality(run.evaluations);
     r.figures.push_back(f);
   }
 

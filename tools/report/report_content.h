@@ -9,6 +9,7 @@
 
 #include "tools/report/run_record.h"
 #include "tools/report/throughput_model.h"
+#include "tools/report/time_to_quality.h"
 
 namespace capflow::report {
 
@@ -27,6 +28,7 @@ struct RunFigures {
   double cost_per_epoch = 0; // USD
   double cores = 0;          // ranks × threads per rank (CPU runs)
   std::optional<double> scaling_efficiency;  // recorded, or against a 1-rank run of the same threads
+  TimeToQuality quality;                     // the held-out evaluations against kQualityTargets
 };
 
 struct StudyRow {
@@ -73,6 +75,22 @@ double cost_of(const Prices& prices, double epoch_seconds, double cores, int gpu
 // Builds the report. ConfigError for a bad bench file; a model that cannot be calibrated
 // (no bench file and no 1-rank CPU run) leaves calibration empty and says so in notes.
 Report build_report(std::vector<RunRecord> runs, const ReportOptions& options);
+
+// Held-out Levenshtein against training minutes, every run with evaluations on one chart, the
+// targets as guide lines: the SVG of the "Time to quality" section (report.html inline;
+// time_to_quality.svg beside report.md).
+std::string time_to_quality_chart(const Report& report);
+bool has_evaluations(const Report& report);
+// The chart's file beside report.md (report.md links to it).
+inline const char* const kTimeToQualitySvg = "time_to_quality.svg";
+// The section's explanation, and its text when no run evaluated on held-out data.
+inline const char* const kTimeToQualityNote =
+    "Held-out mean Levenshtein against training minutes (evaluation time left out where the run "
+    "recorded eval.train_seconds, else wall time since the run started); a target's time is the "
+    "first evaluation at or below it.";
+inline const char* const kNoEvaluations =
+    "No held-out evaluations in these runs (set data.val_root, and nodes.optimize.eval_every or "
+    "eval_every_seconds for a curve).";
 
 std::string render_markdown(const Report& report);
 std::string render_html(const Report& report);

@@ -30,7 +30,36 @@ const char* kStyle =
     "font-size:13px;text-align:left}th{background:#f3f3f3}svg{display:block;margin:0.8em 0}"
     ".note{color:#555;font-size:13px}";
 
+void write_time_to_quality(std::ostringstream& out, const Report& r) {
+  out << "<h2>Time to quality</h2>\n";
+  if (!has_evaluations(r)) {
+    out << "<p>" << escape_xml(kNoEvaluations) << "</p>\n";
+    return;
+  }
+  out << "<p class=\"note\">" << escape_xml(kTimeToQualityNote) << "</p>\n";
+  out << time_to_quality_chart(r);
+  write_table(out, time_to_quality_table(r));
+}
+
 }  // namespace
+
+bool has_evaluations(const Report& report) {
+  for (const RunRecord& run : report.runs)
+    if (!run.evaluations.empty()) return true;
+  return false;
+}
+
+std::string time_to_quality_chart(const Report& report) {
+  std::vector<Series> series;
+  for (const RunRecord& run : report.runs) {
+    if (run.evaluations.empty()) continue;
+    Series s{run.name, {}, false, false};
+    for (const EvalPoint& p : run.evaluations) s.points.emplace_back(p.seconds / 60, p.levenshtein);
+    series.push_back(std::move(s));
+  }
+  return line_chart_svg("Held-out Levenshtein against training time", series, "training minutes",
+                        "mean Levenshtein", true, kQualityTargets);
+}
 
 std::string render_html(const Report& r) {
   std::ostringstream out;
@@ -86,6 +115,8 @@ std::string render_html(const Report& r) {
         << line_chart_svg("Training loss over time", loss, "minutes", "loss")
         << line_chart_svg("Held-out Levenshtein over time", lev, "minutes", "mean Levenshtein");
   }
+
+  write_time_to_quality(out, r);
 
   out << "<h2>Scaling efficiency against ranks</h2>\n";
   {

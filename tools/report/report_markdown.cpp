@@ -54,6 +54,15 @@ std::string render_markdown(const Report& r) {
   out << "## Runs\n\n";
   write_table(out, runs_table(r));
 
+  out << "## Time to quality\n\n";
+  if (!has_evaluations(r)) {
+    out << kNoEvaluations << "\n\n";
+  } else {
+    out << kTimeToQualityNote << "\n\n![Held-out Levenshtein against training time]("
+        << kTimeToQualitySvg << ")\n\n";
+    write_table(out, time_to_quality_table(r));
+  }
+
   out << "## Per-node utilisation\n\n";
   for (const RunRecord& run : r.runs) {
     out << "### " << cell(run.dir) << "\n\n";

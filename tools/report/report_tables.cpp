@@ -1,6 +1,7 @@
 // Report tables.
 #include "tools/report/report_tables.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 
@@ -15,6 +16,17 @@ std::string usd(double v) { return v > 0 ? "$" + format_number(v, v < 10 ? 2 : 0
 std::string pct(double v) { return format_number(100 * v, 1) + " %"; }
 std::string signed_pct(double v) { return (v >= 0 ? "+" : "") + format_number(100 * v, 1) + " %"; }
 std::string opt(const std::optional<double>& v, int decimals) { return v ? num(*v, decimals) : "–"; }
+
+// Which clock a run's evaluation times are on: "training", "wall", or "training, wall from step N".
+std::string clock_of(const std::vector<EvalPoint>& curve) {
+  const auto wall =
+      std::find_if(curve.begin(), curve.end(), [](const EvalPoint& p) { return !p.train_seconds; });
+  if (wall == curve.end()) return "training";
+  if (wall == curve.begin() &&
+      std::none_of(curve.begin(), curve.end(), [](const EvalPoint& p) { return p.train_seconds; }))
+    return "wall";
+  return "training, wall from step " + num(wall->step, 0);
+}
 
 }  // namespace
 
@@ -95,6 +107,28 @@ Table predictions_table(const Report& report) {
                       num(p.prediction.images_per_second, 2), num(p.prediction.step_seconds, 3),
                       num(p.prediction.communication_seconds, 3), format_duration(p.prediction.epoch_seconds),
                       usd(p.cost_per_epoch)});
+  return t;
+}
+
+Table time_to_quality_table(const Report& report) {
+  Table t;
+  t.header = {"run"};
+  for (double target : kQualityTargets) t.header.push_back("Levenshtein ≤ " + num(target, 0));
+  for (const char* h :
+       {"final Levenshtein", "final exact %", "final valid %", "evaluations", "clock"})
+    t.header.push_back(h);
+  for (std::size_t i = 0; i < report.runs.size(); ++i) {
+    const TimeToQuality& q = report.figures[i].quality;
+    if (!q.last) continue;
+    std::vector<std::string> row = {report.runs[i].dir};
+    for (const TargetTime& target : q.targets) row.push_back(describe_target(target, q));
+    row.push_back(num(q.last->levenshtein, 2));
+    row.push_back(q.last->exact ? pct(*q.last->exact) : "–");
+    row.push_back(q.last->valid ? pct(*q.last->valid) : "–");
+    row.push_back(std::to_string(report.runs[i].evaluations.size()));
+    row.push_back(clock_of(report.runs[i].evaluations));
+    t.rows.push_back(std::move(row));
+  }
   return t;
 }
 

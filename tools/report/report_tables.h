@@ -19,5 +19,8 @@ Table node_table(const RunRecord& run);         // per-node utilisation of one r
 Table calibration_table(const Calibration& c);  // the model's inputs
 Table checks_table(const Report& report);       // predicted vs measured
 Table predictions_table(const Report& report);  // cluster shapes
+// Per run with held-out evaluations: time to Levenshtein 60/40/20/10 (or "not reached, best X at
+// Y min"), the final Levenshtein, exact % and valid %, and the clock the times are on.
+Table time_to_quality_table(const Report& report);
 
 }  // namespace capflow::report

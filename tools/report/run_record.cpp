@@ -67,9 +67,18 @@ ConfigFacts read_config(const fs::path& config) {
   return facts;
 }
 
+// The eval.* metrics of a node row, one MetricRow each.
+void add_eval_rows(const json& m, double seconds, std::vector<MetricRow>& rows) {
+  const double step = number_at(m, "step").value_or(0);
+  for (const auto& [key, value] : m.items())
+    if (key.rfind("eval.", 0) == 0 && value.is_number())
+      rows.push_back({step, seconds, key, value.get<double>()});
+}
+
 void read_metrics(const fs::path& file, RunRecord& run) {
   std::ifstream in(file);
   if (!in) return;
+  std::vector<MetricRow> eval_rows;
   std::string line;
   while (std::getline(in, line)) {
     if (line.empty()) continue;
@@ -82,10 +91,13 @@ void read_metrics(const fs::path& file, RunRecord& run) {
       if (const auto images = number_at(m, "images")) run.images_over_time.push_back({*seconds, *images});
     } else if (const auto loss = number_at(m, "loss")) {
       run.loss_over_time.push_back({*seconds, *loss});
-    } else if (const auto lev = number_at(m, "eval.levenshtein_mean")) {
-      run.levenshtein_over_time.push_back({*seconds, *lev});
+    } else {
+      add_eval_rows(m, *seconds, eval_rows);
     }
   }
+  run.evaluations = eval_curve(eval_rows);
+  for (const EvalPoint& p : run.evaluations)
+    run.levenshtein_over_time.push_back({p.seconds, p.levenshtein});
 }
 
 }  // namespace

@@ -7,6 +7,8 @@
 #include <string>
 #include <vector>
 
+#include "tools/report/time_to_quality.h"
+
 namespace capflow::report {
 
 struct NodeRecord {
@@ -49,7 +51,10 @@ struct RunRecord {
   std::vector<NodeRecord> nodes;  // in summary order (by name)
   std::vector<Point> images_over_time;       // metrics.jsonl progress lines: images done
   std::vector<Point> loss_over_time;         // metrics.jsonl "loss"
-  std::vector<Point> levenshtein_over_time;  // metrics.jsonl "eval.levenshtein_mean"
+  // metrics.jsonl "eval.levenshtein_mean" against eval.train_seconds of its step when recorded
+  // (training time, evaluations left out), else against the row's seconds
+  std::vector<Point> levenshtein_over_time;
+  std::vector<EvalPoint> evaluations;  // the held-out evaluations, by step
 
   // "1 rank × 2 threads" style label of the shape it ran with.
   std::string shape() const;

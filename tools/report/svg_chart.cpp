@@ -33,6 +33,20 @@ std::string tick_label(double v, double step) {
   return format_number(v, decimals);
 }
 
+// Dashed horizontal lines at `guides` that fall inside [y0, y1], their value at the right end.
+template <typename Py>
+void write_guides(std::ostringstream& s, const std::vector<double>& guides, double y0, double y1,
+                  int left, int plot_w, const Py& py) {
+  for (double g : guides) {
+    if (!(g >= y0 && g <= y1)) continue;
+    s << "<line x1=\"" << left << "\" x2=\"" << left + plot_w << "\" y1=\"" << num(py(g))
+      << "\" y2=\"" << num(py(g)) << "\" stroke=\"#999\" stroke-dasharray=\"3 3\"/>\n";
+    s << "<text x=\"" << left + plot_w - 4 << "\" y=\"" << num(py(g) - 3)
+      << "\" text-anchor=\"end\" fill=\"#777\" font-size=\"10\">" << escape_xml(format_number(g, 0))
+      << "</text>\n";
+  }
+}
+
 }  // namespace
 
 std::string escape_xml(const std::string& text) {
@@ -97,7 +111,8 @@ std::string bar_chart_svg(const std::string& title, const std::vector<Bar>& bars
 }
 
 std::string line_chart_svg(const std::string& title, const std::vector<Series>& series,
-                           const std::string& x_label, const std::string& y_label, bool y_from_zero) {
+                           const std::string& x_label, const std::string& y_label, bool y_from_zero,
+                           const std::vector<double>& y_guides) {
   const int width = 720, height = 320, left = 70, right = 170, top = 34, bottom = 46;
   const int plot_w = width - left - right, plot_h = height - top - bottom;
   double x0 = INFINITY, x1 = -INFINITY, y0 = INFINITY, y1 = -INFINITY;
@@ -137,6 +152,7 @@ std::string line_chart_svg(const std::string& title, const std::vector<Series>& 
   }
   s << "<rect x=\"" << left << "\" y=\"" << top << "\" width=\"" << plot_w << "\" height=\"" << plot_h
     << "\" fill=\"none\" stroke=\"#333\"/>\n";
+  write_guides(s, y_guides, y0, y1, left, plot_w, py);
   s << "<text x=\"" << left + plot_w / 2 << "\" y=\"" << height - 8 << "\" text-anchor=\"middle\">"
     << escape_xml(x_label) << "</text>\n";
   s << "<text x=\"14\" y=\"" << top + plot_h / 2 << "\" text-anchor=\"middle\" transform=\"rotate(-90 14 "

@@ -24,9 +24,11 @@ struct Series {
 // `unit` follows each value ("images/s"); `decimals` for the printed values.
 std::string bar_chart_svg(const std::string& title, const std::vector<Bar>& bars, const std::string& unit,
                           int decimals = 1);
-// x and y axes from the data (y from 0 unless `y_from_zero` is false).
+// x and y axes from the data (y from 0 unless `y_from_zero` is false); `y_guides`: dashed
+// horizontal lines, labelled with their value, at those y values inside the axis range.
 std::string line_chart_svg(const std::string& title, const std::vector<Series>& series,
-                           const std::string& x_label, const std::string& y_label, bool y_from_zero = true);
+                           const std::string& x_label, const std::string& y_label,
+                           bool y_from_zero = true, const std::vector<double>& y_guides = {});
 
 // &, <, >, " escaped for HTML and SVG text.
 std::string escape_xml(const std::string& text);
