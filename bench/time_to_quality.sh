@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Time to quality (MLPerf Training's measure, docs/benchmarks.md): trains a shipped pipeline
-# from scratch on a generated training set, evaluates it every few minutes on a held-out set of
-# REAL molecules absent from training, then prints the curve and the training time to a held-out
+# from scratch on a made training set (the real molecules not held out, then generated ones),
+# evaluates it every few minutes on a held-out set of REAL molecules absent from training,
+# then prints the curve and the training time to a held-out
 # mean Levenshtein of 60, 40, 20 and 10. Writes RUN/time_to_quality.json.
 #   bash bench/time_to_quality.sh [PIPELINE] [options]          (an hour by default)
 #   bash bench/time_to_quality.sh --report RUN                  (the table of a finished run)
@@ -16,9 +17,11 @@ usage: bash bench/time_to_quality.sh [PIPELINE] [options]
   --seconds S              training budget, train.max_seconds (default 3600)
   --train-count N          generated training images (default 20000)
   --holdout-count N        held-out images of real molecules not in training (default 500)
+  --train-source SOURCE    molecules of the training set: both (real ones not held out, then
+                           generated ones; default) or generated
   --seed S                 dataset seed; the held-out set uses S+1 (default 1)
-  --train-dir DIR          training set (default data/ttq-generated-N-sS; reused when present)
-  --holdout-dir DIR        held-out set (default TRAIN_DIR-holdout-real-N; reused when present)
+  --train-dir DIR          training set (default data/ttq-SOURCE-N-sS; reused when present)
+  --holdout-dir DIR        held-out set (default data/ttq-holdout-real-N-sS+1; reused when present)
   --eval-every-seconds S   evaluate every S training seconds (default 300; needs the optimizer's
                            eval_every_seconds argument)
   --eval-every N           evaluate every N steps instead (the fallback when the optimizer has
@@ -35,6 +38,7 @@ pipeline=pipelines/train-cpu.yaml
 seconds=3600
 train_count=20000
 holdout_count=500
+train_source=both
 seed=1
 train_dir=""
 holdout_dir=""
@@ -58,6 +62,7 @@ parse_args() {
       --seconds) need_value "$@"; seconds=$2; shift ;;
       --train-count) need_value "$@"; train_count=$2; shift ;;
       --holdout-count) need_value "$@"; holdout_count=$2; shift ;;
+      --train-source) need_value "$@"; train_source=$2; shift ;;
       --seed) need_value "$@"; seed=$2; shift ;;
       --train-dir) need_value "$@"; train_dir=$2; shift ;;
       --holdout-dir) need_value "$@"; holdout_dir=$2; shift ;;
@@ -98,14 +103,16 @@ make_or_reuse() {
   echo "== $what: made in $((SECONDS - start)) s"
 }
 
+# The held-out real molecules are drawn first; the training set excludes them, so it can still
+# use every other real molecule (--train-source both: real ones first, then generated ones).
 make_datasets() {
-  train_dir=${train_dir:-data/ttq-generated-$train_count-s$seed}
-  holdout_dir=${holdout_dir:-${train_dir%/}-holdout-real-$holdout_count}
-  make_or_reuse "training set (generated molecules)" "$train_dir" \
-    --source generated --count "$train_count" --seed "$seed"
-  make_or_reuse "held-out set (real molecules absent from training)" "$holdout_dir" \
-    --source real --count "$holdout_count" --seed "$((seed + 1))" \
-    --exclude "$train_dir/train_labels.csv"
+  holdout_dir=${holdout_dir:-data/ttq-holdout-real-$holdout_count-s$((seed + 1))}
+  train_dir=${train_dir:-data/ttq-$train_source-$train_count-s$seed}
+  make_or_reuse "held-out set (real molecules)" "$holdout_dir" \
+    --source real --count "$holdout_count" --seed "$((seed + 1))"
+  make_or_reuse "training set ($train_source molecules, none of the held-out ones)" "$train_dir" \
+    --source "$train_source" --count "$train_count" --seed "$seed" \
+    --exclude "$holdout_dir/train_labels.csv"
 }
 
 # The evaluation schedule: eval_every_seconds when the optimizer has it, else eval_every steps.
