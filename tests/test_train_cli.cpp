@@ -152,6 +152,25 @@ TEST_F(TrainCli, EvalPrintsSaneNumbers) {
   EXPECT_EQ(b3.status, 0) << b3.output;
 }
 
+TEST_F(TrainCli, BeamPrefersValidInchis) {
+  const auto eval = [](const std::string& flags) {
+    const auto r = run_command(kBin + " eval --checkpoint " + base_ + "/whole --data " + base_ +
+                               "/holdout --limit 8 " + flags + " 2>/dev/null");
+    EXPECT_EQ(r.status, 0) << r.output;
+    return nlohmann::json::parse(r.output.substr(r.output.find('{')));
+  };
+  const auto greedy = eval("--beam 1"), valid_first = eval("--beam 3"),
+             best_first = eval("--beam 3 --no-prefer-valid");
+  EXPECT_FALSE(greedy.at("prefer_valid").get<bool>());
+  EXPECT_TRUE(valid_first.at("prefer_valid").get<bool>());
+  EXPECT_FALSE(best_first.at("prefer_valid").get<bool>());
+  const double v_greedy = greedy.at("valid_inchi_fraction"),
+               v_valid = valid_first.at("valid_inchi_fraction"),
+               v_best = best_first.at("valid_inchi_fraction");
+  EXPECT_GE(v_valid, v_greedy);
+  EXPECT_GE(v_valid, v_best);  // the best hypothesis is among the candidates
+}
+
 TEST_F(TrainCli, PredictWritesOneRowPerImageEvenUnreadableOnes) {
   const std::string images = base_ + "/test-images";
   fs::create_directories(images + "/x");

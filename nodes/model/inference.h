@@ -10,6 +10,7 @@ namespace capflow::model {
 
 struct InferenceOptions {
   int beam = 1;        // 1: greedy
+  bool prefer_valid = true;  // beam > 1: the best hypothesis that is a valid InChI, else the best
   int batch = 32;
   int max_length = 256;
   std::function<void(std::size_t done, std::size_t total)> progress;

@@ -1,5 +1,6 @@
-// capflow eval --checkpoint PATH --data DIR [--limit N] [--beam K]
+// capflow eval --checkpoint PATH --data DIR [--limit N] [--beam K] [--no-prefer-valid]
 // capflow predict --checkpoint PATH --images DIR --out submission.csv [--beam K]
+//                 [--no-prefer-valid]
 #include <CLI/CLI.hpp>
 
 #include <oneapi/tbb/global_control.h>
@@ -38,6 +39,10 @@ std::unique_ptr<tbb::global_control> use_threads(int threads) {
 void add_common(CLI::App* cmd, ModelCommandOptions& o) {
   cmd->add_option("--checkpoint", o.checkpoint, "Checkpoint file, checkpoints folder or run folder")->required();
   cmd->add_option("--beam", o.inference.beam, "Beam width (1: greedy)")->capture_default_str()->check(CLI::Range(1, 64));
+  cmd->add_flag_callback(
+      "--no-prefer-valid", [&o] { o.inference.prefer_valid = false; },
+      "With --beam > 1: keep the best-scoring hypothesis even when it is not a valid InChI "
+      "(default: the best valid one)");
   cmd->add_option("--batch", o.inference.batch, "Images per batch")->capture_default_str()->check(CLI::Range(1, 4096));
   cmd->add_option("--max-length", o.inference.max_length, "Decoding steps at most")
       ->capture_default_str()
@@ -60,15 +65,17 @@ void add_model_commands(CLI::App& app) {
   eval->callback([e] {
     const auto threads = use_threads(e->threads);
     const model::EvalReport r = model::evaluate_checkpoint(e->checkpoint, e->data, e->limit, e->inference);
-    const nlohmann::json out = {{"levenshtein_mean", r.levenshtein_mean},
-                                {"exact_match", r.exact_match},
-                                {"valid_inchi_fraction", r.valid_inchi_fraction},
-                                {"images", r.images},
-                                {"unreadable", r.unreadable},
-                                {"images_per_second", r.images_per_second},
-                                {"seconds", r.seconds},
-                                {"beam", e->inference.beam},
-                                {"checkpoint", r.checkpoint}};
+    const nlohmann::json out = {
+        {"levenshtein_mean", r.levenshtein_mean},
+        {"exact_match", r.exact_match},
+        {"valid_inchi_fraction", r.valid_inchi_fraction},
+        {"images", r.images},
+        {"unreadable", r.unreadable},
+        {"images_per_second", r.images_per_second},
+        {"seconds", r.seconds},
+        {"beam", e->inference.beam},
+        {"prefer_valid", e->inference.prefer_valid && e->inference.beam > 1},
+        {"checkpoint", r.checkpoint}};
     std::cout << out.dump(2) << std::endl;
   });
 
