@@ -438,6 +438,26 @@ TEST(ModelSearch, BeamFindsAtLeastGreedysLogProb) {
   EXPECT_GT(strictly_better, 0);  // the search does explore beyond the greedy path
 }
 
+TEST(ModelSearch, StepReportsAttentionWeightsWhenAsked) {
+  auto decoder = random_decoder(40);
+  const auto features = torch::randn({3, 8, 2, 3});
+  auto plain = decoder->init_state(features);
+  auto traced = decoder->init_state(features);
+  auto tokens = torch::full({3}, kSos, torch::kLong);
+  torch::NoGradGuard no_grad;
+  for (int t = 0; t < 4; ++t) {
+    torch::Tensor alpha;
+    const auto expected = decoder->step(plain, tokens);
+    const auto got = decoder->step(traced, tokens, &alpha);
+    EXPECT_TRUE(torch::equal(got, expected)) << "step " << t;
+    ASSERT_EQ(alpha.sizes(), (std::vector<int64_t>{3, 6}));
+    EXPECT_EQ(alpha.scalar_type(), torch::kFloat);
+    EXPECT_TRUE(torch::allclose(alpha.sum(1), torch::ones({3}), 1e-5, 1e-5));
+    EXPECT_TRUE(alpha.ge(0).all().item<bool>());
+    tokens = expected.argmax(1);
+  }
+}
+
 TEST(ModelSearch, RankedBeamListsKHypothesesBestFirst) {
   constexpr int kMax = 12, kBeam = 4;
   auto decoder = random_decoder(30);
