@@ -7,6 +7,7 @@
 #include "nodes/io/image_codec.h"
 #include "nodes/model/attention_maps.h"
 #include "nodes/model/hypothesis_choice.h"
+#include "nodes/model/image_reliance.h"
 #include "nodes/model/rgb_canvas.h"
 
 namespace capflow::model {
@@ -45,6 +46,37 @@ int inked(const RgbImage& image, int x0, int y0, int x1, int y1) {
   for (int y = y0; y < y1; ++y)
     for (int x = x0; x < x1; ++x) n += pixel(image, x, y) != Rgb{255, 255, 255};
   return n;
+}
+
+TEST(ImageReliance, DerangementHasNoFixedPoint) {
+  for (std::size_t n = 2; n <= 40; ++n) {
+    const auto p = derangement(n);
+    ASSERT_EQ(p.size(), n);
+    std::vector<bool> seen(n, false);
+    for (std::size_t i = 0; i < n; ++i) {
+      EXPECT_NE(p[i], i) << "n " << n;
+      ASSERT_LT(p[i], n);
+      EXPECT_FALSE(seen[p[i]]) << "not a permutation, n " << n;
+      seen[p[i]] = true;
+    }
+    EXPECT_EQ(derangement(n), p);  // fixed: the same pairing every time
+  }
+  // Not merely a rotation: some n pairs an image with a non-neighbour.
+  bool shuffled = false;
+  for (std::size_t i = 0; i < 10; ++i) shuffled |= derangement(10)[i] != (i + 1) % 10;
+  EXPECT_TRUE(shuffled);
+  EXPECT_EQ(derangement(1), std::vector<std::size_t>{0});
+  EXPECT_TRUE(derangement(0).empty());
+}
+
+TEST(ImageReliance, BatchesNeverHoldASingleImage) {
+  using Sizes = std::vector<std::size_t>;
+  EXPECT_EQ(reliance_batches(10, 4), (Sizes{4, 4, 2}));
+  EXPECT_EQ(reliance_batches(9, 4), (Sizes{4, 5}));
+  EXPECT_EQ(reliance_batches(8, 4), (Sizes{4, 4}));
+  EXPECT_EQ(reliance_batches(3, 1), (Sizes{3}));  // batch 1 would pair nothing: 2 at least
+  EXPECT_EQ(reliance_batches(1, 32), (Sizes{1}));
+  EXPECT_TRUE(reliance_batches(0, 32).empty());
 }
 
 TEST(AttentionSheet, LayoutFollowsTheDocumentedFormula) {

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <cmath>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -207,6 +208,33 @@ TEST_F(TrainCli, ExplainDrawsTheAttentionOfEveryToken) {
   EXPECT_EQ(j.at("sheet").at("width"), png.width);
   EXPECT_EQ(j.at("sheet").at("height"), png.height);
   EXPECT_TRUE(fs::exists(out + "/tokens.txt"));
+}
+
+TEST_F(TrainCli, EvalMeasuresImageReliance) {
+  const auto r = run_command(kBin + " eval --checkpoint " + base_ + "/whole --data " + base_ +
+                             "/holdout --limit 7 --batch 4 --reliance 2>/dev/null");
+  ASSERT_EQ(r.status, 0) << r.output;
+  const auto j = nlohmann::json::parse(r.output.substr(r.output.find('{')));
+  const auto& rel = j.at("reliance");
+  for (const char* key :
+       {"loss_real", "loss_shuffled", "levenshtein_real", "levenshtein_shuffled", "ratio"}) {
+    ASSERT_TRUE(rel.at(key).is_number()) << key << ": " << rel.dump();
+    EXPECT_TRUE(std::isfinite(rel.at(key).get<double>())) << key;
+    EXPECT_GT(rel.at(key).get<double>(), 0.0) << key;
+  }
+  EXPECT_EQ(rel.at("images"), 7);  // batches of 4 and 3: none of a single image
+  // The real side is eval's own greedy prediction.
+  EXPECT_NEAR(rel.at("levenshtein_real").get<double>(), j.at("levenshtein_mean").get<double>(),
+              1e-9);
+  EXPECT_NEAR(
+      rel.at("ratio").get<double>(),
+      rel.at("levenshtein_shuffled").get<double>() / rel.at("levenshtein_real").get<double>(),
+      1e-9);
+  // Without the flag, no reliance object.
+  const auto plain = run_command(kBin + " eval --checkpoint " + base_ + "/whole --data " + base_ +
+                                 "/holdout --limit 2 2>/dev/null");
+  EXPECT_FALSE(
+      nlohmann::json::parse(plain.output.substr(plain.output.find('{'))).contains("reliance"));
 }
 
 TEST_F(TrainCli, PredictWritesOneRowPerImageEvenUnreadableOnes) {

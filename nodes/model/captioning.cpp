@@ -242,6 +242,8 @@ EvalReport evaluate_checkpoint(const std::string& checkpoint, const std::string&
   out.seconds = seconds;
   out.images_per_second = seconds > 0 ? static_cast<double>(r.images) / seconds : 0.0;
   out.checkpoint = info.path;
+  if (options.reliance)
+    out.reliance = measure_image_reliance(m, listing.samples, options.batch, options.max_length);
   return out;
 }
 

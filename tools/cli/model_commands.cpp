@@ -1,4 +1,5 @@
 // capflow eval --checkpoint PATH --data DIR [--limit N] [--beam K] [--no-prefer-valid]
+//              [--reliance]
 // capflow predict --checkpoint PATH --images DIR --out submission.csv [--beam K]
 //                 [--no-prefer-valid]
 #include <CLI/CLI.hpp>
@@ -51,6 +52,16 @@ void add_common(CLI::App* cmd, ModelCommandOptions& o) {
   o.inference.warn = [](const std::string& line) { std::cerr << "capflow: warning: " << line << std::endl; };
 }
 
+nlohmann::json reliance_json(const model::RelianceResult& r) {
+  return {{"loss_real", r.loss_real},
+          {"loss_shuffled", r.loss_shuffled},
+          {"levenshtein_real", r.levenshtein_real},
+          {"levenshtein_shuffled", r.levenshtein_shuffled},
+          {"ratio", r.ratio},  // null when infinite
+          {"images", r.images},
+          {"skipped", r.skipped}};
+}
+
 }  // namespace
 
 void add_export_command(CLI::App& app);
@@ -62,20 +73,23 @@ void add_model_commands(CLI::App& app) {
   add_common(eval, *e);
   eval->add_option("--data", e->data, "Dataset folder (BMS layout: train_labels.csv, train/a/b/c/)")->required();
   eval->add_option("--limit", e->limit, "Only the first N images (0: all)")->capture_default_str();
+  eval->add_flag("--reliance", e->inference.reliance,
+                 "Also measure how much the model relies on the image: loss and Levenshtein with "
+                 "each image vs with the images swapped across the batch");
   eval->callback([e] {
     const auto threads = use_threads(e->threads);
     const model::EvalReport r = model::evaluate_checkpoint(e->checkpoint, e->data, e->limit, e->inference);
-    const nlohmann::json out = {
-        {"levenshtein_mean", r.levenshtein_mean},
-        {"exact_match", r.exact_match},
-        {"valid_inchi_fraction", r.valid_inchi_fraction},
-        {"images", r.images},
-        {"unreadable", r.unreadable},
-        {"images_per_second", r.images_per_second},
-        {"seconds", r.seconds},
-        {"beam", e->inference.beam},
-        {"prefer_valid", e->inference.prefer_valid && e->inference.beam > 1},
-        {"checkpoint", r.checkpoint}};
+    nlohmann::json out = {{"levenshtein_mean", r.levenshtein_mean},
+                          {"exact_match", r.exact_match},
+                          {"valid_inchi_fraction", r.valid_inchi_fraction},
+                          {"images", r.images},
+                          {"unreadable", r.unreadable},
+                          {"images_per_second", r.images_per_second},
+                          {"seconds", r.seconds},
+                          {"beam", e->inference.beam},
+                          {"prefer_valid", e->inference.prefer_valid && e->inference.beam > 1},
+                          {"checkpoint", r.checkpoint}};
+    if (r.reliance) out["reliance"] = reliance_json(*r.reliance);
     std::cout << out.dump(2) << std::endl;
   });
 
