@@ -26,6 +26,20 @@ TEST(ImageCodec, PngRoundTripIsLossless) {
   EXPECT_EQ(back.pixels, img.pixels);
 }
 
+TEST(ImageCodec, RgbPngDecodesToItsSizeAndGrayValues) {
+  // Gray pixels (R = G = B) come back unchanged; a pure red pixel becomes darker than white.
+  const auto gray = pattern(31, 17);
+  std::vector<std::uint8_t> rgb;
+  for (const auto v : gray.pixels) rgb.insert(rgb.end(), {v, v, v});
+  rgb[0] = 255, rgb[1] = 0, rgb[2] = 0;
+  const auto bytes = encode_png_rgb(rgb.data(), 31, 17);
+  const auto back = decode_image_gray(bytes.data(), bytes.size(), "mem.png");
+  ASSERT_EQ(back.width, 31);
+  ASSERT_EQ(back.height, 17);
+  EXPECT_LT(back.pixels[0], 200);
+  EXPECT_TRUE(std::equal(back.pixels.begin() + 1, back.pixels.end(), gray.pixels.begin() + 1));
+}
+
 TEST(ImageCodec, JpegRoundTripIsClose) {
   GrayImage img(64, 48, 255);
   for (int x = 8; x < 56; ++x) img.at(x, 24) = 0;

@@ -438,6 +438,49 @@ TEST(ModelSearch, BeamFindsAtLeastGreedysLogProb) {
   EXPECT_GT(strictly_better, 0);  // the search does explore beyond the greedy path
 }
 
+TEST(ModelSearch, StepReportsAttentionWeightsWhenAsked) {
+  auto decoder = random_decoder(40);
+  const auto features = torch::randn({3, 8, 2, 3});
+  auto plain = decoder->init_state(features);
+  auto traced = decoder->init_state(features);
+  auto tokens = torch::full({3}, kSos, torch::kLong);
+  torch::NoGradGuard no_grad;
+  for (int t = 0; t < 4; ++t) {
+    torch::Tensor alpha;
+    const auto expected = decoder->step(plain, tokens);
+    const auto got = decoder->step(traced, tokens, &alpha);
+    EXPECT_TRUE(torch::equal(got, expected)) << "step " << t;
+    ASSERT_EQ(alpha.sizes(), (std::vector<int64_t>{3, 6}));
+    EXPECT_EQ(alpha.scalar_type(), torch::kFloat);
+    EXPECT_TRUE(torch::allclose(alpha.sum(1), torch::ones({3}), 1e-5, 1e-5));
+    EXPECT_TRUE(alpha.ge(0).all().item<bool>());
+    tokens = expected.argmax(1);
+  }
+}
+
+TEST(ModelSearch, RankedBeamListsKHypothesesBestFirst) {
+  constexpr int kMax = 12, kBeam = 4;
+  auto decoder = random_decoder(30);
+  const auto features = torch::randn({3, 8, 2, 2});
+  const auto ranked = beam_search_ranked(decoder, features, kBeam, kMax, kSos, kEos);
+  const auto best = beam_search(decoder, features, kBeam, kMax, kSos, kEos);
+  ASSERT_EQ(ranked.size(), 3u);
+  for (int i = 0; i < 3; ++i) {
+    ASSERT_EQ(ranked[i].size(), static_cast<size_t>(kBeam));
+    EXPECT_EQ(ranked[i].front().tokens, best[i]);
+    for (int k = 0; k < kBeam; ++k) {
+      const auto& h = ranked[i][k];
+      if (k > 0) {
+        EXPECT_GE(ranked[i][k - 1].score, h.score);
+      }
+      for (int token : h.tokens) EXPECT_NE(token, kEos);
+      // The score is the hypothesis' own log-probability (<eos> included when it ended).
+      EXPECT_NEAR(h.score, sequence_log_prob(decoder, features, i, h.tokens, kMax), 1e-3)
+          << "row " << i << " hypothesis " << k;
+    }
+  }
+}
+
 TEST(ModelPrecision, ParsesNames) {
   EXPECT_EQ(parse_precision("fp32"), Precision::kFp32);
   EXPECT_EQ(parse_precision("bf16"), Precision::kBf16);

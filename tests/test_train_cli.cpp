@@ -2,13 +2,15 @@
 // dataset with a small pipeline (tests/pipelines/tiny-train.yaml).
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <cmath>
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <nlohmann/json.hpp>
 #include <sstream>
 
-#include <nlohmann/json.hpp>
-
+#include "nodes/io/image_codec.h"
 #include "nodes/io/labels_csv.h"
 #include "tests/run_metrics.h"
 #include "tests/test_support.h"
@@ -150,6 +152,89 @@ TEST_F(TrainCli, EvalPrintsSaneNumbers) {
   const auto b3 = run_command(kBin + " eval --checkpoint " + base_ + "/whole --data " + base_ +
                               "/holdout --limit 6 --beam 3 2>/dev/null");
   EXPECT_EQ(b3.status, 0) << b3.output;
+}
+
+TEST_F(TrainCli, BeamPrefersValidInchis) {
+  const auto eval = [](const std::string& flags) {
+    const auto r = run_command(kBin + " eval --checkpoint " + base_ + "/whole --data " + base_ +
+                               "/holdout --limit 8 " + flags + " 2>/dev/null");
+    EXPECT_EQ(r.status, 0) << r.output;
+    return nlohmann::json::parse(r.output.substr(r.output.find('{')));
+  };
+  const auto greedy = eval("--beam 1"), valid_first = eval("--beam 3"),
+             best_first = eval("--beam 3 --no-prefer-valid");
+  EXPECT_FALSE(greedy.at("prefer_valid").get<bool>());
+  EXPECT_TRUE(valid_first.at("prefer_valid").get<bool>());
+  EXPECT_FALSE(best_first.at("prefer_valid").get<bool>());
+  const double v_greedy = greedy.at("valid_inchi_fraction"),
+               v_valid = valid_first.at("valid_inchi_fraction"),
+               v_best = best_first.at("valid_inchi_fraction");
+  EXPECT_GE(v_valid, v_greedy);
+  EXPECT_GE(v_valid, v_best);  // the best hypothesis is among the candidates
+}
+
+TEST_F(TrainCli, ExplainDrawsTheAttentionOfEveryToken) {
+  std::string image;
+  for (const auto& e : fs::recursive_directory_iterator(base_ + "/holdout/train"))
+    if (e.is_regular_file()) image = e.path().string();
+  const std::string out = base_ + "/explained";
+  const auto r = run_command(kBin + " explain --checkpoint " + base_ + "/whole --image " + image +
+                             " --out " + out + " --max-length 30");
+  ASSERT_EQ(r.status, 0) << r.output;
+  const auto j = read_json(out + "/attention.json");
+  EXPECT_NE(r.output.find(j.at("inchi").get<std::string>()), std::string::npos) << r.output;
+  const auto& alpha = j.at("alpha");
+  const std::size_t steps = alpha.size();
+  ASSERT_GT(steps, 0u);
+  ASSERT_LE(steps, 30u);
+  EXPECT_EQ(j.at("tokens").size(), steps);
+  const int gh = j.at("grid").at("height"), gw = j.at("grid").at("width");
+  EXPECT_EQ(gh, 2);  // a 64x64 input through ResNet-18: 2x2
+  EXPECT_EQ(gw, 2);
+  for (const auto& row : alpha) {
+    ASSERT_EQ(row.size(), static_cast<std::size_t>(gh * gw));
+    double sum = 0;
+    for (const auto& a : row) sum += a.get<double>();
+    EXPECT_NEAR(sum, 1.0, 1e-4);
+  }
+  // The sheet: one 128x128 frame per step (the 64x64 input doubled), 8 per row, and its label.
+  const int columns = static_cast<int>(std::min<std::size_t>(steps, 8));
+  const int rows = static_cast<int>((steps + 7) / 8);
+  const auto bytes = read_text(out + "/attention.png");
+  const auto png = capflow::io::decode_image_gray(
+      reinterpret_cast<const std::uint8_t*>(bytes.data()), bytes.size(), out + "/attention.png");
+  EXPECT_EQ(png.width, columns * (128 + 4) + 4);
+  EXPECT_EQ(png.height, rows * (128 + 11 + 4) + 4);
+  EXPECT_EQ(j.at("sheet").at("width"), png.width);
+  EXPECT_EQ(j.at("sheet").at("height"), png.height);
+  EXPECT_TRUE(fs::exists(out + "/tokens.txt"));
+}
+
+TEST_F(TrainCli, EvalMeasuresImageReliance) {
+  const auto r = run_command(kBin + " eval --checkpoint " + base_ + "/whole --data " + base_ +
+                             "/holdout --limit 7 --batch 4 --reliance 2>/dev/null");
+  ASSERT_EQ(r.status, 0) << r.output;
+  const auto j = nlohmann::json::parse(r.output.substr(r.output.find('{')));
+  const auto& rel = j.at("reliance");
+  for (const char* key :
+       {"loss_real", "loss_shuffled", "levenshtein_real", "levenshtein_shuffled", "ratio"}) {
+    ASSERT_TRUE(rel.at(key).is_number()) << key << ": " << rel.dump();
+    EXPECT_TRUE(std::isfinite(rel.at(key).get<double>())) << key;
+    EXPECT_GT(rel.at(key).get<double>(), 0.0) << key;
+  }
+  EXPECT_EQ(rel.at("images"), 7);  // batches of 4 and 3: none of a single image
+  // The real side is eval's own greedy prediction.
+  EXPECT_NEAR(rel.at("levenshtein_real").get<double>(), j.at("levenshtein_mean").get<double>(),
+              1e-9);
+  EXPECT_NEAR(
+      rel.at("ratio").get<double>(),
+      rel.at("levenshtein_shuffled").get<double>() / rel.at("levenshtein_real").get<double>(),
+      1e-9);
+  // Without the flag, no reliance object.
+  const auto plain = run_command(kBin + " eval --checkpoint " + base_ + "/whole --data " + base_ +
+                                 "/holdout --limit 2 2>/dev/null");
+  EXPECT_FALSE(
+      nlohmann::json::parse(plain.output.substr(plain.output.find('{'))).contains("reliance"));
 }
 
 TEST_F(TrainCli, PredictWritesOneRowPerImageEvenUnreadableOnes) {

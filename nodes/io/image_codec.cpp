@@ -73,7 +73,11 @@ ImageFormat format_from_name(const std::string& name) {
   return ImageFormat::kUnknown;
 }
 
-std::vector<std::uint8_t> encode_png_gray(const GrayImage& image, int compression_level) {
+namespace {
+
+// One 8-bit PNG of `channels` (1: gray, 3: RGB) interleaved samples per pixel.
+std::vector<std::uint8_t> encode_png(const std::uint8_t* pixels, int width, int height,
+                                     int channels, int compression_level) {
   SpngPtr ctx(spng_ctx_new(SPNG_CTX_ENCODER));
   if (!ctx) throw Error("libspng: cannot create an encoder");
   spng_set_option(ctx.get(), SPNG_ENCODE_TO_BUFFER, 1);
@@ -81,14 +85,14 @@ std::vector<std::uint8_t> encode_png_gray(const GrayImage& image, int compressio
   // Line drawings gain nothing from per-row filter search, which costs more than deflate.
   spng_set_option(ctx.get(), SPNG_FILTER_CHOICE, SPNG_DISABLE_FILTERING);
   spng_ihdr ihdr{};
-  ihdr.width = static_cast<std::uint32_t>(image.width);
-  ihdr.height = static_cast<std::uint32_t>(image.height);
+  ihdr.width = static_cast<std::uint32_t>(width);
+  ihdr.height = static_cast<std::uint32_t>(height);
   ihdr.bit_depth = 8;
-  ihdr.color_type = SPNG_COLOR_TYPE_GRAYSCALE;
+  ihdr.color_type = channels == 3 ? SPNG_COLOR_TYPE_TRUECOLOR : SPNG_COLOR_TYPE_GRAYSCALE;
   int err = spng_set_ihdr(ctx.get(), &ihdr);
   if (!err) {
-    err = spng_encode_image(ctx.get(), image.pixels.data(), image.pixels.size(), SPNG_FMT_PNG,
-                            SPNG_ENCODE_FINALIZE);
+    const std::size_t bytes = static_cast<std::size_t>(width) * height * channels;
+    err = spng_encode_image(ctx.get(), pixels, bytes, SPNG_FMT_PNG, SPNG_ENCODE_FINALIZE);
   }
   if (err) throw Error(spng_error("PNG encoder", "encode", err));
   std::size_t len = 0;
@@ -97,6 +101,17 @@ std::vector<std::uint8_t> encode_png_gray(const GrayImage& image, int compressio
   std::vector<std::uint8_t> out(static_cast<std::uint8_t*>(buf), static_cast<std::uint8_t*>(buf) + len);
   std::free(buf);
   return out;
+}
+
+}  // namespace
+
+std::vector<std::uint8_t> encode_png_gray(const GrayImage& image, int compression_level) {
+  return encode_png(image.pixels.data(), image.width, image.height, 1, compression_level);
+}
+
+std::vector<std::uint8_t> encode_png_rgb(const std::uint8_t* rgb, int width, int height,
+                                         int compression_level) {
+  return encode_png(rgb, width, height, 3, compression_level);
 }
 
 GrayImage decode_png_gray(const std::uint8_t* data, std::size_t size, const std::string& source,

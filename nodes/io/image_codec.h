@@ -1,6 +1,7 @@
-// Encoding and decoding of 8-bit grayscale images: PNG through libspng, JPEG through the
-// TurboJPEG API. Decoding checks the declared dimensions against a limit before allocating
-// (decompression bombs) and throws DataError naming the source on corrupt or truncated data.
+// Encoding and decoding of 8-bit grayscale images (and encoding of RGB ones): PNG through libspng,
+// JPEG through the TurboJPEG API. Decoding checks the declared dimensions against a limit before
+// allocating (decompression bombs) and throws DataError naming the source on corrupt or truncated
+// data.
 #pragma once
 
 #include <cstdint>
@@ -25,6 +26,10 @@ ImageFormat format_from_name(const std::string& name);  // "png", "jpg"/"jpeg"; 
 
 // compression_level: zlib level 0..9.
 std::vector<std::uint8_t> encode_png_gray(const GrayImage& image, int compression_level = 6);
+// rgb: width * height * 3 bytes, row-major, R G B interleaved (for pictures made to be looked
+// at, such as attention maps; the data path stays gray).
+std::vector<std::uint8_t> encode_png_rgb(const std::uint8_t* rgb, int width, int height,
+                                         int compression_level = 6);
 // quality: 1..100.
 std::vector<std::uint8_t> encode_jpeg_gray(const GrayImage& image, int quality = 90);
 

@@ -75,8 +75,8 @@ torch::Tensor AttentionDecoderImpl::flatten_features(const torch::Tensor& featur
 }
 
 void AttentionDecoderImpl::cell(const torch::Tensor& feats, const torch::Tensor& enc_proj,
-                                const torch::Tensor& in_gates, torch::Tensor& h,
-                                torch::Tensor& c) {
+                                const torch::Tensor& in_gates, torch::Tensor& h, torch::Tensor& c,
+                                torch::Tensor* alpha_out) {
   const int64_t A = options_.attention, C = options_.encoder_channels, H = options_.hidden;
   // One matmul for everything that reads the previous hidden state. split (not narrow or
   // select) so that backward concatenates once instead of zero-filling per slice.
@@ -96,6 +96,7 @@ void AttentionDecoderImpl::cell(const torch::Tensor& feats, const torch::Tensor&
     attention_scores(enc_proj, dec_att, full_att->weight.to(enc_proj.scalar_type()), u, scores);
   }
   const auto alpha = torch::softmax(scores, 1);                                   // [B, P]
+  if (alpha_out) *alpha_out = alpha.to(torch::kFloat);
   const auto context =
       torch::bmm(alpha.unsqueeze(1).to(feats.scalar_type()), feats).squeeze(1);   // [B, C]
 
@@ -187,9 +188,10 @@ DecoderState AttentionDecoderImpl::init_state(const torch::Tensor& features) {
   return s;
 }
 
-torch::Tensor AttentionDecoderImpl::step(DecoderState& state, const torch::Tensor& tokens) {
-  cell(state.features, state.enc_proj, state.token_gates.index_select(0, tokens), state.h,
-       state.c);
+torch::Tensor AttentionDecoderImpl::step(DecoderState& state, const torch::Tensor& tokens,
+                                         torch::Tensor* alpha) {
+  cell(state.features, state.enc_proj, state.token_gates.index_select(0, tokens), state.h, state.c,
+       alpha);
   return torch::log_softmax(fc(state.h).to(torch::kFloat), 1);
 }
 

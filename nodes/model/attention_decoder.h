@@ -76,8 +76,10 @@ class AttentionDecoderImpl : public torch::nn::Module {
   // features [N, C, h, w] → state with N rows, h and c from the mean feature.
   DecoderState init_state(const torch::Tensor& features);
   // Feeds tokens (int64 [B]) to the LSTM, advances state.h/state.c, and returns the
-  // log-probabilities of the next token, float [B, V].
-  torch::Tensor step(DecoderState& state, const torch::Tensor& tokens);
+  // log-probabilities of the next token, float [B, V]. When `alpha` is given, it receives the
+  // step's attention weights over the P = h*w pixels, float [B, P] (rows sum to 1).
+  torch::Tensor step(DecoderState& state, const torch::Tensor& tokens,
+                     torch::Tensor* alpha = nullptr);
 
   // The formula head's prediction, log(1 + count) per element slot (text/inchi_formula.h),
   // float [N, kFormulaSlots], from features [N, C, h, w] pooled by mean and max over the pixels.
@@ -97,8 +99,10 @@ class AttentionDecoderImpl : public torch::nn::Module {
   // when autocast is on.
   torch::Tensor flatten_features(const torch::Tensor& features) const;
   // One LSTM step with attention: in_gates [B, 4H] is the token's input-gate contribution.
+  // alpha_out, when given, receives the attention weights [B, P].
   void cell(const torch::Tensor& feats, const torch::Tensor& enc_proj,
-            const torch::Tensor& in_gates, torch::Tensor& h, torch::Tensor& c);
+            const torch::Tensor& in_gates, torch::Tensor& h, torch::Tensor& c,
+            torch::Tensor* alpha_out = nullptr);
 
   DecoderOptions options_;
 };

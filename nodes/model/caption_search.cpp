@@ -1,6 +1,7 @@
 // Greedy decoding and beam search over the attention decoder's step API.
 #include "nodes/model/caption_search.h"
 
+#include <algorithm>
 #include <limits>
 #include <stdexcept>
 #include <string>
@@ -46,9 +47,49 @@ std::vector<std::vector<int>> greedy_decode(AttentionDecoder& decoder,
   return out;
 }
 
-std::vector<std::vector<int>> beam_search(AttentionDecoder& decoder,
-                                          const torch::Tensor& features, int beam_width,
-                                          int max_length, int sos, int eos) {
+namespace {
+
+// Follows the back pointers of every final beam: the K hypotheses of each image, best first.
+std::vector<std::vector<Hypothesis>> backtrack(const std::vector<torch::Tensor>& parents,
+                                               const std::vector<torch::Tensor>& chosen,
+                                               const torch::Tensor& scores, int eos) {
+  const auto scores_t = scores.to(torch::kCPU);  // read on the host
+  const auto scores_a = scores_t.accessor<double, 2>();
+  const auto parent_t = torch::stack(parents).to(torch::kCPU);  // [steps, N, K]
+  const auto chosen_t = torch::stack(chosen).to(torch::kCPU);
+  const auto parent_a = parent_t.accessor<int64_t, 3>();
+  const auto chosen_a = chosen_t.accessor<int64_t, 3>();
+  const int64_t steps = parent_t.size(0), n = scores_t.size(0), K = scores_t.size(1);
+  std::vector<std::vector<Hypothesis>> out(static_cast<std::size_t>(n));
+  std::vector<int> seq(static_cast<std::size_t>(steps));
+  for (int64_t i = 0; i < n; ++i) {
+    auto& hyps = out[static_cast<std::size_t>(i)];
+    for (int64_t k = 0; k < K; ++k) {
+      int64_t beam = k;
+      for (int64_t t = steps - 1; t >= 0; --t) {
+        seq[static_cast<std::size_t>(t)] = static_cast<int>(chosen_a[t][i][beam]);
+        beam = parent_a[t][i][beam];
+      }
+      Hypothesis h;
+      h.score = scores_a[i][k];
+      for (const int token : seq) {
+        if (token == eos) break;
+        h.tokens.push_back(token);
+      }
+      hyps.push_back(std::move(h));
+    }
+    std::stable_sort(hyps.begin(), hyps.end(),
+                     [](const Hypothesis& a, const Hypothesis& b) { return a.score > b.score; });
+  }
+  return out;
+}
+
+}  // namespace
+
+std::vector<std::vector<Hypothesis>> beam_search_ranked(AttentionDecoder& decoder,
+                                                        const torch::Tensor& features,
+                                                        int beam_width, int max_length, int sos,
+                                                        int eos) {
   const int64_t V = decoder->options().vocab_size;
   if (beam_width < 1 || beam_width > V) {
     throw std::invalid_argument("beam_search: beam_width must be in [1, " + std::to_string(V) +
@@ -56,8 +97,10 @@ std::vector<std::vector<int>> beam_search(AttentionDecoder& decoder,
   }
   torch::NoGradGuard no_grad;
   const int64_t n = features.size(0), K = beam_width;
-  std::vector<std::vector<int>> out(n);
-  if (n == 0 || max_length <= 0) return out;
+  if (n == 0 || max_length <= 0) {
+    return std::vector<std::vector<Hypothesis>>(static_cast<std::size_t>(n),
+                                                std::vector<Hypothesis>(1));
+  }
 
   auto state = decoder->init_state(features);
   const auto on = torch::TensorOptions().device(features.device());
@@ -91,27 +134,15 @@ std::vector<std::vector<int>> beam_search(AttentionDecoder& decoder,
     chosen.push_back(token);
     if (finished.all().item<bool>()) break;
   }
+  return backtrack(parents, chosen, scores, eos);
+}
 
-  // Backtrack the best hypothesis of each image.
-  const auto best = scores.argmax(1).to(torch::kCPU);  // read on the host
-  const auto best_a = best.accessor<int64_t, 1>();
-  const auto parent_t = torch::stack(parents).to(torch::kCPU);  // [steps, N, K]
-  const auto chosen_t = torch::stack(chosen).to(torch::kCPU);
-  const auto parent_a = parent_t.accessor<int64_t, 3>();
-  const auto chosen_a = chosen_t.accessor<int64_t, 3>();
-  const int64_t steps = parent_t.size(0);
-  for (int64_t i = 0; i < n; ++i) {
-    std::vector<int> seq(steps);
-    int64_t beam = best_a[i];
-    for (int64_t t = steps - 1; t >= 0; --t) {
-      seq[t] = static_cast<int>(chosen_a[t][i][beam]);
-      beam = parent_a[t][i][beam];
-    }
-    for (int token : seq) {
-      if (token == eos) break;
-      out[i].push_back(token);
-    }
-  }
+std::vector<std::vector<int>> beam_search(AttentionDecoder& decoder, const torch::Tensor& features,
+                                          int beam_width, int max_length, int sos, int eos) {
+  auto ranked = beam_search_ranked(decoder, features, beam_width, max_length, sos, eos);
+  std::vector<std::vector<int>> out;
+  out.reserve(ranked.size());
+  for (auto& hyps : ranked) out.push_back(std::move(hyps.front().tokens));
   return out;
 }
 

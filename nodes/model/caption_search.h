@@ -18,6 +18,12 @@ std::vector<std::vector<int>> greedy_decode(AttentionDecoder& decoder,
                                             const torch::Tensor& features, int max_length,
                                             int sos, int eos);
 
+// One final hypothesis of a beam search.
+struct Hypothesis {
+  std::vector<int> tokens;  // without <sos> and <eos>
+  double score = 0;         // summed log-probability, the <eos> token's included
+};
+
 // Beam search with beam_width K per image, all images' beams batched as N*K decoder rows.
 // Hypotheses are ranked by their plain summed log-probability (the <eos> token's included; no
 // length normalisation), and a finished hypothesis keeps its score and its slot in the beam.
@@ -27,5 +33,12 @@ std::vector<std::vector<int>> greedy_decode(AttentionDecoder& decoder,
 std::vector<std::vector<int>> beam_search(AttentionDecoder& decoder,
                                           const torch::Tensor& features, int beam_width,
                                           int max_length, int sos, int eos);
+
+// The same search, returning all K final hypotheses of each image, best first (equal scores
+// keep their beam order); beam_search returns the first of each. Same exceptions.
+std::vector<std::vector<Hypothesis>> beam_search_ranked(AttentionDecoder& decoder,
+                                                        const torch::Tensor& features,
+                                                        int beam_width, int max_length, int sos,
+                                                        int eos);
 
 }  // namespace capflow::model

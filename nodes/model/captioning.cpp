@@ -1,11 +1,10 @@
 // Inference and scoring.
 #include "nodes/model/captioning.h"
 
-
 #include <oneapi/tbb/parallel_for.h>
 
-#include <chrono>
 #include <cerrno>
+#include <chrono>
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
@@ -16,11 +15,12 @@
 #include "nodes/chem/inchi_isolated.h"
 #include "nodes/io/image_codec.h"
 #include "nodes/io/labels_csv.h"
-#include "nodes/model/inference.h"
-#include "nodes/model/torchscript_export.h"
 #include "nodes/model/caption_search.h"
 #include "nodes/model/checkpoint.h"
 #include "nodes/model/device_batch.h"
+#include "nodes/model/hypothesis_choice.h"
+#include "nodes/model/inference.h"
+#include "nodes/model/torchscript_export.h"
 #include "nodes/text/levenshtein.h"
 
 namespace capflow::model {
@@ -55,16 +55,91 @@ CaptionModel load_caption_model(const std::string& checkpoint_path, CheckpointIn
   return m;
 }
 
+io::GrayImage load_model_image(const CaptionModel& model, const std::string& path,
+                               const image::AugmentOptions& augment) {
+  image::AugmentOptions fixed = augment;
+  fixed.width = model.width;
+  fixed.height = model.height;
+  fixed.rotate = 0;
+  fixed.noise = 0;
+  fixed.jitter = 0;
+  const auto bytes = io::read_file(path);
+  const io::GrayImage img =
+      io::decode_image_gray_fit(bytes.data(), bytes.size(), path, {}, model.width, model.height);
+  SeededRng unused{0};
+  return image::bms_augment(img, fixed, unused);
+}
+
+namespace {
+
+// Beam search keeping, per image, the best hypothesis that is a valid InChI (else the best).
+std::vector<std::string> decode_preferring_valid(CaptionModel& model, const torch::Tensor& features,
+                                                 const PredictOptions& options) {
+  const auto ranked = beam_search_ranked(model.decoder, features, options.beam, options.max_length,
+                                         text::Vocabulary::kSos, text::Vocabulary::kEos);
+  std::vector<std::string> texts;  // every candidate of the batch: one round of checks
+  for (const auto& hyps : ranked)
+    for (const auto& h : hyps) texts.push_back(model.vocabulary.decode(h.tokens));
+  const chem::IsolatedChecks checks = chem::check_inchis_isolated(texts);
+  std::vector<std::string> out;
+  out.reserve(ranked.size());
+  std::size_t first = 0;  // the image's first candidate in `texts`
+  for (const auto& hyps : ranked) {
+    std::vector<double> scores;
+    std::vector<bool> valid;
+    for (std::size_t k = 0; k < hyps.size(); ++k) {
+      scores.push_back(hyps[k].score);
+      valid.push_back(checks.valid[first + k]);
+    }
+    out.push_back(std::move(texts[first + choose_hypothesis(scores, valid)]));
+    first += hyps.size();
+  }
+  return out;
+}
+
+// The InChI of each image of a batch of features.
+std::vector<std::string> decode_batch(CaptionModel& model, const torch::Tensor& features,
+                                      const PredictOptions& options) {
+  if (options.beam > 1 && options.prefer_valid)
+    return decode_preferring_valid(model, features, options);
+  const auto sequences =
+      options.beam > 1 ? beam_search(model.decoder, features, options.beam, options.max_length,
+                                     text::Vocabulary::kSos, text::Vocabulary::kEos)
+                       : greedy_decode(model.decoder, features, options.max_length,
+                                       text::Vocabulary::kSos, text::Vocabulary::kEos);
+  std::vector<std::string> out;
+  out.reserve(sequences.size());
+  for (const auto& seq : sequences) out.push_back(model.vocabulary.decode(seq));
+  return out;
+}
+
+// Reads and preprocesses samples [begin, end) in parallel into `pixels` (white when a sample
+// fails), setting each prediction's id, ok and error; never throws for a bad image.
+void load_batch(const CaptionModel& model, const std::vector<io::SampleRef>& samples,
+                std::size_t begin, std::size_t end, const image::AugmentOptions& augment,
+                std::vector<std::uint8_t>& pixels, std::vector<Prediction>& out) {
+  const std::size_t frame = static_cast<std::size_t>(model.width) * model.height;
+  pixels.assign((end - begin) * frame, 255);
+  tbb::parallel_for(begin, end, [&](std::size_t i) {
+    Prediction& p = out[i];
+    p.id = samples[i].id;
+    try {
+      const io::GrayImage fitted = load_model_image(model, samples[i].path, augment);
+      std::memcpy(&pixels[(i - begin) * frame], fitted.pixels.data(), fitted.pixels.size());
+      p.ok = true;
+    } catch (const std::exception& e) {
+      p.ok = false;
+      p.error = e.what();
+    }
+  });
+}
+
+}  // namespace
+
 std::vector<Prediction> predict_captions(CaptionModel& model, const std::vector<io::SampleRef>& samples,
                                          const PredictOptions& options) {
   std::vector<Prediction> out(samples.size());
   const int w = model.width, h = model.height;
-  image::AugmentOptions augment = options.augment;
-  augment.width = w;
-  augment.height = h;
-  augment.rotate = 0;
-  augment.noise = 0;
-  augment.jitter = 0;
   const bool was_training = model.encoder->is_training() || model.decoder->is_training();
   model.encoder->eval();
   model.decoder->eval();
@@ -72,24 +147,7 @@ std::vector<Prediction> predict_captions(CaptionModel& model, const std::vector<
   std::vector<std::uint8_t> pixels;
   for (std::size_t begin = 0; begin < samples.size(); begin += batch) {
     const std::size_t end = std::min(samples.size(), begin + batch);
-    pixels.assign((end - begin) * static_cast<std::size_t>(w) * h, 255);
-    // Read, decode and preprocess in parallel; a failure marks the sample, never throws.
-    tbb::parallel_for(begin, end, [&](std::size_t i) {
-      Prediction& p = out[i];
-      p.id = samples[i].id;
-      try {
-        const auto bytes = io::read_file(samples[i].path);
-        const io::GrayImage img = io::decode_image_gray_fit(bytes.data(), bytes.size(), samples[i].path, {}, w, h);
-        SeededRng unused{0};
-        const io::GrayImage fitted = image::bms_augment(img, augment, unused);
-        std::memcpy(&pixels[(i - begin) * static_cast<std::size_t>(w) * h], fitted.pixels.data(),
-                    fitted.pixels.size());
-        p.ok = true;
-      } catch (const std::exception& e) {
-        p.ok = false;
-        p.error = e.what();
-      }
-    });
+    load_batch(model, samples, begin, end, options.augment, pixels, out);
     std::vector<std::int64_t> rows;
     for (std::size_t i = begin; i < end; ++i)
       if (out[i].ok) rows.push_back(static_cast<std::int64_t>(i - begin));
@@ -99,18 +157,13 @@ std::vector<Prediction> predict_captions(CaptionModel& model, const std::vector<
       if (rows.size() != end - begin) x = x.index_select(0, torch::tensor(rows));
       const torch::Device device = module_device(*model.encoder);  // a GPU run's evaluation: there
       x = x.to(device);
-      std::vector<std::vector<int>> sequences;
+      std::vector<std::string> texts;
       {
         AutocastGuard autocast(model.precision, device.type());
-        const torch::Tensor features = model.encoder->forward(x);
-        sequences = options.beam > 1
-                        ? beam_search(model.decoder, features, options.beam, options.max_length,
-                                      text::Vocabulary::kSos, text::Vocabulary::kEos)
-                        : greedy_decode(model.decoder, features, options.max_length,
-                                        text::Vocabulary::kSos, text::Vocabulary::kEos);
+        texts = decode_batch(model, model.encoder->forward(x), options);
       }
       for (std::size_t r = 0; r < rows.size(); ++r)
-        out[begin + static_cast<std::size_t>(rows[r])].inchi = model.vocabulary.decode(sequences[r]);
+        out[begin + static_cast<std::size_t>(rows[r])].inchi = std::move(texts[r]);
     }
     if (options.progress) options.progress(end, samples.size());
   }
@@ -159,6 +212,7 @@ namespace {
 PredictOptions predict_options(const InferenceOptions& o) {
   PredictOptions p;
   p.beam = o.beam;
+  p.prefer_valid = o.prefer_valid;
   p.batch = o.batch;
   p.max_length = o.max_length;
   p.progress = o.progress;
@@ -191,6 +245,8 @@ EvalReport evaluate_checkpoint(const std::string& checkpoint, const std::string&
   out.seconds = seconds;
   out.images_per_second = seconds > 0 ? static_cast<double>(r.images) / seconds : 0.0;
   out.checkpoint = info.path;
+  if (options.reliance)
+    out.reliance = measure_image_reliance(m, listing.samples, options.batch, options.max_length);
   return out;
 }
 

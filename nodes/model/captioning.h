@@ -36,11 +36,21 @@ CaptionModel load_caption_model(const std::string& checkpoint_path, CheckpointIn
 struct PredictOptions {
   int batch = 32;
   int beam = 1;           // 1: greedy
+  // With beam > 1: keep, per image, the best-scoring of the K final hypotheses that is a valid
+  // standard InChI (checked in child processes, one batch of candidates at a time), else the
+  // best-scoring one. Without effect on greedy decoding.
+  bool prefer_valid = true;
   int max_length = 256;   // decoding steps at most
   // Preprocessing: the training run's augmentation without the random parts.
   image::AugmentOptions augment;
   std::function<void(std::size_t done, std::size_t total)> progress;
 };
+
+// The picture as prediction feeds it to the model: decoded for a fit into the model's input
+// size, then `augment` (its size and random parts overridden: the model's size, no rotation,
+// noise or jitter). Throws what reading and decoding throw (DataError naming the file).
+io::GrayImage load_model_image(const CaptionModel& model, const std::string& path,
+                               const image::AugmentOptions& augment = {});
 
 struct Prediction {
   std::string id;

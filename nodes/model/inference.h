@@ -4,14 +4,19 @@
 
 #include <cstddef>
 #include <functional>
+#include <optional>
 #include <string>
+
+#include "nodes/model/image_reliance.h"
 
 namespace capflow::model {
 
 struct InferenceOptions {
   int beam = 1;        // 1: greedy
+  bool prefer_valid = true;  // beam > 1: the best hypothesis that is a valid InChI, else the best
   int batch = 32;
   int max_length = 256;
+  bool reliance = false;  // eval: also measure the image reliance (image_reliance.h)
   std::function<void(std::size_t done, std::size_t total)> progress;
   std::function<void(const std::string&)> warn;  // one line per unreadable image
 };
@@ -21,6 +26,7 @@ struct EvalReport {
   std::size_t images = 0, unreadable = 0;
   double seconds = 0, images_per_second = 0;  // prediction only (scoring excluded)
   std::string checkpoint;                      // the file used
+  std::optional<RelianceResult> reliance;      // when asked for
 };
 
 // Predicts the first `limit` (0: all) images of a BMS-layout dataset and scores them.

@@ -16,7 +16,7 @@ namespace {
 // its settings before main()), unless the caller chose a policy.
 void use_short_openmp_spins(int argc, char** argv) {
   if (argc < 2) return;
-  for (const char* torch_command : {"run", "demo", "eval", "predict", "export"}) {
+  for (const char* torch_command : {"run", "demo", "eval", "predict", "export", "explain"}) {
     if (std::strcmp(argv[1], torch_command) == 0) {
       capflow::process::restart_with_short_openmp_spins(argv);
       return;
@@ -51,6 +51,7 @@ int main(int argc, char** argv) {
   capflow::cli::add_run_command(app);
   capflow::cli::add_nodes_command(app);
   capflow::cli::add_model_commands(app);
+  capflow::cli::add_explain_command(app);
   capflow::cli::add_launch_command(app);
   capflow::cli::add_allreduce_command(app);
   capflow::cli::add_report_command(app);

@@ -1,5 +1,7 @@
-// capflow eval --checkpoint PATH --data DIR [--limit N] [--beam K]
+// capflow eval --checkpoint PATH --data DIR [--limit N] [--beam K] [--no-prefer-valid]
+//              [--reliance]
 // capflow predict --checkpoint PATH --images DIR --out submission.csv [--beam K]
+//                 [--no-prefer-valid]
 #include <CLI/CLI.hpp>
 
 #include <oneapi/tbb/global_control.h>
@@ -38,12 +40,26 @@ std::unique_ptr<tbb::global_control> use_threads(int threads) {
 void add_common(CLI::App* cmd, ModelCommandOptions& o) {
   cmd->add_option("--checkpoint", o.checkpoint, "Checkpoint file, checkpoints folder or run folder")->required();
   cmd->add_option("--beam", o.inference.beam, "Beam width (1: greedy)")->capture_default_str()->check(CLI::Range(1, 64));
+  cmd->add_flag_callback(
+      "--no-prefer-valid", [&o] { o.inference.prefer_valid = false; },
+      "With --beam > 1: keep the best-scoring hypothesis even when it is not a valid InChI "
+      "(default: the best valid one)");
   cmd->add_option("--batch", o.inference.batch, "Images per batch")->capture_default_str()->check(CLI::Range(1, 4096));
   cmd->add_option("--max-length", o.inference.max_length, "Decoding steps at most")
       ->capture_default_str()
       ->check(CLI::Range(2, 4096));
   cmd->add_option("--threads", o.threads, "Threads (0: all cores)")->capture_default_str();
   o.inference.warn = [](const std::string& line) { std::cerr << "capflow: warning: " << line << std::endl; };
+}
+
+nlohmann::json reliance_json(const model::RelianceResult& r) {
+  return {{"loss_real", r.loss_real},
+          {"loss_shuffled", r.loss_shuffled},
+          {"levenshtein_real", r.levenshtein_real},
+          {"levenshtein_shuffled", r.levenshtein_shuffled},
+          {"ratio", r.ratio},  // null when infinite
+          {"images", r.images},
+          {"skipped", r.skipped}};
 }
 
 }  // namespace
@@ -57,18 +73,23 @@ void add_model_commands(CLI::App& app) {
   add_common(eval, *e);
   eval->add_option("--data", e->data, "Dataset folder (BMS layout: train_labels.csv, train/a/b/c/)")->required();
   eval->add_option("--limit", e->limit, "Only the first N images (0: all)")->capture_default_str();
+  eval->add_flag("--reliance", e->inference.reliance,
+                 "Also measure how much the model relies on the image: loss and Levenshtein with "
+                 "each image vs with the images swapped across the batch");
   eval->callback([e] {
     const auto threads = use_threads(e->threads);
     const model::EvalReport r = model::evaluate_checkpoint(e->checkpoint, e->data, e->limit, e->inference);
-    const nlohmann::json out = {{"levenshtein_mean", r.levenshtein_mean},
-                                {"exact_match", r.exact_match},
-                                {"valid_inchi_fraction", r.valid_inchi_fraction},
-                                {"images", r.images},
-                                {"unreadable", r.unreadable},
-                                {"images_per_second", r.images_per_second},
-                                {"seconds", r.seconds},
-                                {"beam", e->inference.beam},
-                                {"checkpoint", r.checkpoint}};
+    nlohmann::json out = {{"levenshtein_mean", r.levenshtein_mean},
+                          {"exact_match", r.exact_match},
+                          {"valid_inchi_fraction", r.valid_inchi_fraction},
+                          {"images", r.images},
+                          {"unreadable", r.unreadable},
+                          {"images_per_second", r.images_per_second},
+                          {"seconds", r.seconds},
+                          {"beam", e->inference.beam},
+                          {"prefer_valid", e->inference.prefer_valid && e->inference.beam > 1},
+                          {"checkpoint", r.checkpoint}};
+    if (r.reliance) out["reliance"] = reliance_json(*r.reliance);
     std::cout << out.dump(2) << std::endl;
   });
 
