@@ -15,7 +15,8 @@ float count(const FormulaCounts& c, const char* element) {
 }
 
 TEST(InchiFormula, CountsElementsOfAStandardInchi) {
-  const auto c = formula_counts("InChI=1S/C9H8O4/c1-6(10)13-8-5-3-2-4-7(8)9(11)12/h2-5H,1H3,(H,11,12)");
+  const auto c =
+      formula_counts("InChI=1S/C9H8O4/c1-6(10)13-8-5-3-2-4-7(8)9(11)12/h2-5H,1H3,(H,11,12)");
   EXPECT_EQ(count(c, "C"), 9);
   EXPECT_EQ(count(c, "H"), 8);
   EXPECT_EQ(count(c, "O"), 4);

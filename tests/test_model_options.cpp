@@ -40,7 +40,8 @@ TEST(ModelOptions, EncoderStagesSetTheOutputStrideAndWidthTheChannels) {
   ResNetEncoder four(o);
   EXPECT_EQ(four->feature_channels(), 128);
   EXPECT_EQ(shape_of(four->forward(x)), (std::vector<int64_t>{2, 128, 2, 3}));  // stride 32
-  EXPECT_EQ(shape_of(four->named_parameters()["conv1.weight"]), (std::vector<int64_t>{16, 1, 7, 7}));
+  EXPECT_EQ(shape_of(four->named_parameters()["conv1.weight"]),
+            (std::vector<int64_t>{16, 1, 7, 7}));
   o.stages = 5;
   EXPECT_THROW(ResNetEncoder{o}, ConfigError);
   o.stages = 3;
@@ -69,14 +70,16 @@ TEST(ModelOptions, FormulaHeadShapesAndItsGradientReachesTheEncoder) {
   AttentionDecoder decoder(decoder_options(encoder->feature_channels(), 32));
   const auto features = encoder->forward(torch::randn({3, 1, 32, 32}));
   const auto predicted = decoder->predict_formula(features);
-  EXPECT_EQ(shape_of(predicted), (std::vector<int64_t>{3, static_cast<int64_t>(text::kFormulaSlots)}));
+  EXPECT_EQ(shape_of(predicted),
+            (std::vector<int64_t>{3, static_cast<int64_t>(text::kFormulaSlots)}));
   const auto counts = torch::full({3, static_cast<int64_t>(text::kFormulaSlots)}, 2.0);
   formula_loss(predicted, counts).backward();
   // The loss alone (no captions) moves the encoder's first convolution and the head.
   EXPECT_GT(encoder->conv1->weight.grad().abs().sum().item<float>(), 0.0f);
   for (const auto& p : decoder->named_parameters()) {
     const bool head = p.key().rfind("formula_head.", 0) == 0;
-    const bool has_grad = p.value().grad().defined() && p.value().grad().abs().sum().item<float>() > 0;
+    const bool has_grad =
+        p.value().grad().defined() && p.value().grad().abs().sum().item<float>() > 0;
     EXPECT_EQ(has_grad, head) << p.key();
   }
   // log(1 + count) targets: a prediction of log(3) for counts of 2 has zero loss.
@@ -145,15 +148,15 @@ TEST(ModelOptions, ScheduleDecaysOverTheTimeBudget) {
   s.warmup_steps = 10;
   s.min_ratio = 0.1;
   s.by_time = true;
-  EXPECT_NEAR(s.at(4, 0.5), 0.5, 1e-12);            // warm-up still by steps
+  EXPECT_NEAR(s.at(4, 0.5), 0.5, 1e-12);  // warm-up still by steps
   EXPECT_NEAR(s.at(100, 0.0), 1.0, 1e-12);
-  EXPECT_NEAR(s.at(100, 0.5), 0.55, 1e-12);         // half-way down the cosine
+  EXPECT_NEAR(s.at(100, 0.5), 0.55, 1e-12);  // half-way down the cosine
   EXPECT_NEAR(s.at(100, 1.0), 0.1, 1e-12);
-  EXPECT_NEAR(s.at(100, 1.7), 0.1, 1e-12);          // past the budget: the floor
+  EXPECT_NEAR(s.at(100, 1.7), 0.1, 1e-12);               // past the budget: the floor
   EXPECT_NEAR(s.at(5000, 0.25), s.at(20, 0.25), 1e-12);  // steps do not matter
   s.by_time = false;
   s.total_steps = 110;
-  EXPECT_NEAR(s.at(60, 0.99), 0.55, 1e-12);          // by steps: progress is ignored
+  EXPECT_NEAR(s.at(60, 0.99), 0.55, 1e-12);  // by steps: progress is ignored
 }
 
 }  // namespace

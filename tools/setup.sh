@@ -21,7 +21,7 @@ PACKAGES=(
   # dataset maker: RDKit depiction, Open Babel InChI
   librdkit-dev rdkit-data libboost-dev libcairo2-dev libopenbabel-dev
   # the PyTorch peer and the TorchScript export checks
-  python3 python3-torch python3-numpy python3-pil
+  python3 python3-torch python3-numpy python3-pil python3-yaml
 )
 
 missing=()

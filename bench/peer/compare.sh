@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # capflow against its PyTorch peer, back to back, on the same image files: training images/s
-# (ResNet-18 + attention LSTM, 224×224, batch 32, bf16 + channels-last, THREADS threads), each
+# (the pipeline's ResNet encoder + attention LSTM, as its config sets them: stages, width,
+# embed, hidden, attention, formula head; 224×224, batch 32, bf16 + channels-last, THREADS threads), each
 # measured in steady state (after WARMUP steps), and their ratio.
 #   bash bench/peer/compare.sh [DATA_DIR] [STEPS] [THREADS] [PRECISION] [PIPELINE]
 #   (defaults: data/demo, 10 timed steps after 2 warm-up steps, 2 threads, bf16,
@@ -23,8 +24,19 @@ build/capflow run "$pipeline" --quiet --out "$out/capflow" --set data.root="$dat
   --set data.val_root=null --set train.max_steps=$((warmup + steps)) --set resources.threads="$threads" \
   --set nodes.encode.precision="$precision" --set nodes.lstm.precision="$precision" \
   --set nodes.optimize.checkpoint_every=0 --set nodes.optimize.eval_images=0 >/dev/null
+# The peer builds the architecture the pipeline ran (capflow's resolved config.yaml).
+read -r -a arch < <(/usr/bin/python3 - "$out/capflow/config.yaml" <<'PY'
+import sys, yaml
+nodes = yaml.safe_load(open(sys.argv[1]))["nodes"]
+enc = next(n for n in nodes.values() if n["kind"] == "resnet_encoder")
+dec = next(n for n in nodes.values() if n["kind"] == "attention_lstm")
+formula = dec["formula_hidden"] if dec.get("formula_loss", 0) > 0 else 0
+print(f"--stages {enc['stages']} --width {enc['width']} --embed {dec['embed']} --hidden {dec['hidden']} "
+      f"--attention {dec['attention']} --formula-hidden {formula}")
+PY
+)
 /usr/bin/python3 bench/peer/peer_train.py --data "$data" --steps "$steps" --warmup "$warmup" \
-  --threads "$threads" --workers 1 --precision "$precision" $freeze > "$out/peer.json"
+  --threads "$threads" --workers 1 --precision "$precision" $freeze "${arch[@]}" > "$out/peer.json"
 
 /usr/bin/python3 - "$out" "$warmup" <<'PY'
 import json, sys
@@ -43,5 +55,6 @@ print(f"PyTorch peer (Python, DataLoader x{peer['workers']}): {peer['images_per_
       f"(steps {warmup + 1}-{warmup + peer['steps']})")
 print(f"ratio capflow / peer: {capflow / peer['images_per_second']:.2f}  "
       f"({peer['precision']}, batch {peer['batch']}, {peer['size']}x{peer['size']}, {peer['threads']} threads"
-      f"{', frozen encoder' if peer['freeze'] else ''})")
+      f"{', frozen encoder' if peer['freeze'] else ''}; encoder stages {peer['stages']} width {peer['width']}, "
+      f"decoder {peer['embed']}/{peer['hidden']}/{peer['attention']}, formula head {peer['formula_hidden']})")
 PY

@@ -1,8 +1,9 @@
 #!/usr/bin/python3
 """The PyTorch peer of capflow's training pipeline, for a like-for-like throughput comparison.
 
-Same architecture (ResNet-18 with a 1-channel stem + Show-Attend-Tell attention LSTM: embed
-256, hidden 512, attention 256), batch size, image size, precision (bf16 autocast with
+Same architecture (ResNet-18 with a 1-channel stem, or its first --stages stages at stem width
+--width, + Show-Attend-Tell attention LSTM: --embed, --hidden, --attention, and the auxiliary
+formula head with --formula-hidden; compare.sh passes what the pipeline sets), batch size, image size, precision (bf16 autocast with
 channels-last, or fp32), optimizer (Adam) and image files (a BMS-layout dataset made by
 `capflow data make`), read through a DataLoader (PIL decode, aspect-preserving resize with
 padding) with worker processes, written the way a PyTorch user would. Run with Debian's
@@ -86,23 +87,27 @@ class BasicBlock(nn.Module):
 
 
 class ResNet18(nn.Module):
-    def __init__(self):
+    """capflow's resnet_encoder: the first `stages` stages of ResNet-18, stem width `width`."""
+
+    def __init__(self, stages=4, width=64):
         super().__init__()
-        self.conv1 = nn.Conv2d(1, 64, 7, 2, 3, bias=False)
-        self.bn1 = nn.BatchNorm2d(64)
-        layers, cin = [], 64
-        for cout, stride in ((64, 1), (128, 2), (256, 2), (512, 2)):
+        self.conv1 = nn.Conv2d(1, width, 7, 2, 3, bias=False)
+        self.bn1 = nn.BatchNorm2d(width)
+        layers, cin = [], width
+        for s in range(stages):
+            cout, stride = width << s, (1 if s == 0 else 2)
             layers.append(nn.Sequential(BasicBlock(cin, cout, stride), BasicBlock(cout, cout, 1)))
             cin = cout
-        self.layer1, self.layer2, self.layer3, self.layer4 = layers
+        self.layers = nn.Sequential(*layers)
+        self.channels = cin
 
     def forward(self, x):
         x = F.max_pool2d(F.relu(self.bn1(self.conv1(x))), 3, 2, 1)
-        return self.layer4(self.layer3(self.layer2(self.layer1(x))))
+        return self.layers(x)
 
 
 class AttentionDecoder(nn.Module):
-    def __init__(self, vocab, embed=256, hidden=512, attention=256, channels=512, dropout=0.5):
+    def __init__(self, vocab, embed=256, hidden=512, attention=256, channels=512, dropout=0.5, formula_hidden=0):
         super().__init__()
         self.embedding = nn.Embedding(vocab, embed)
         self.enc_att = nn.Linear(channels, attention)
@@ -114,6 +119,13 @@ class AttentionDecoder(nn.Module):
         self.lstm = nn.LSTMCell(embed + channels, hidden)
         self.dropout = nn.Dropout(dropout)
         self.fc = nn.Linear(hidden, vocab)
+        # capflow's formula head (attention_lstm formula_loss > 0): atom counts from pooled features
+        self.formula_head = (nn.Sequential(nn.Linear(2 * channels, formula_hidden), nn.ReLU(),
+                                           nn.Linear(formula_hidden, 13)) if formula_hidden else None)
+
+    def formula(self, features):
+        feats = features.flatten(2)
+        return self.formula_head(torch.cat([feats.mean(2), feats.amax(2)], 1)).float()
 
     def forward(self, features, tokens):
         feats = features.flatten(2).transpose(1, 2)  # [N, P, C]
@@ -141,6 +153,13 @@ def main():
     p.add_argument("--steps", type=int, default=10, help="timed steps")
     p.add_argument("--warmup", type=int, default=2, help="untimed steps first")
     p.add_argument("--freeze", action="store_true", help="frozen encoder (eval mode, no gradients)")
+    p.add_argument("--stages", type=int, default=4, help="encoder stages (capflow resnet_encoder stages)")
+    p.add_argument("--width", type=int, default=64, help="encoder stem width (resnet_encoder width)")
+    p.add_argument("--embed", type=int, default=256)
+    p.add_argument("--hidden", type=int, default=512)
+    p.add_argument("--attention", type=int, default=256)
+    p.add_argument("--formula-hidden", type=int, default=0,
+                   help="formula head size (attention_lstm formula_hidden when formula_loss > 0; 0: none)")
     p.add_argument("--profile", action="store_true",
                    help="profile the timed steps and report the seconds per step spent in convolutions "
                         "(forward and backward), the part of the step that capflow runs in the same oneDNN kernels")
@@ -150,7 +169,9 @@ def main():
     data = BmsDataset(a.data, a.size)
     loader = torch.utils.data.DataLoader(data, batch_size=a.batch, shuffle=True, num_workers=a.workers,
                                          collate_fn=collate, drop_last=True, persistent_workers=a.workers > 0)
-    encoder, decoder = ResNet18(), AttentionDecoder(len(data.vocab))
+    encoder = ResNet18(a.stages, a.width)
+    decoder = AttentionDecoder(len(data.vocab), a.embed, a.hidden, a.attention, encoder.channels,
+                               formula_hidden=a.formula_hidden)
     channels_last = a.precision == "bf16"
     if channels_last:
         encoder = encoder.to(memory_format=torch.channels_last)
@@ -177,6 +198,8 @@ def main():
                 logits = decoder(features, y)
                 loss = F.cross_entropy(logits.float().reshape(-1, logits.size(-1)), y[:, 1:].reshape(-1),
                                        ignore_index=0)
+                if decoder.formula_head is not None:  # the same work as capflow's head (targets do not matter here)
+                    loss = loss + F.mse_loss(decoder.formula(features), torch.zeros(x.size(0), 13))
             opt.zero_grad()
             loss.backward()
             opt.step()
@@ -194,7 +217,9 @@ def main():
                                "convolution_share": conv / seconds, "note": "with the profiler's own overhead"}}
     json.dump({**profile, "peer": "pytorch " + torch.__version__, "images_per_second": a.steps * a.batch / seconds,
                "seconds": seconds, "steps": a.steps, "batch": a.batch, "size": a.size, "precision": a.precision,
-               "threads": a.threads, "workers": a.workers, "freeze": a.freeze, "losses": losses}, sys.stdout)
+               "threads": a.threads, "workers": a.workers, "freeze": a.freeze, "stages": a.stages, "width": a.width,
+               "embed": a.embed, "hidden": a.hidden, "attention": a.attention, "formula_hidden": a.formula_hidden,
+               "losses": losses}, sys.stdout)
     print()
 
 

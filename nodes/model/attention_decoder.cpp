@@ -28,8 +28,7 @@ void DecoderState::select_lstm_rows(const torch::Tensor& rows) {
 AttentionDecoderImpl::AttentionDecoderImpl(const DecoderOptions& options) : options_(options) {
   const auto& o = options;
   if (o.vocab_size < 4 || o.embed < 1 || o.hidden < 1 || o.attention < 1 ||
-      o.encoder_channels < 1 || o.dropout < 0.0 || o.dropout >= 1.0 ||
-      o.formula_head < 0) {
+      o.encoder_channels < 1 || o.dropout < 0.0 || o.dropout >= 1.0 || o.formula_head < 0) {
     throw ConfigError("attention decoder: need vocab_size >= 4, positive sizes and dropout in "
                       "[0, 1); got vocab_size " + std::to_string(o.vocab_size) + ", embed " +
                       std::to_string(o.embed) + ", hidden " + std::to_string(o.hidden) +

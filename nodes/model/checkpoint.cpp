@@ -143,7 +143,8 @@ void write_checkpoint(const std::string& path, const CheckpointInfo& info,
   for (const auto& [name, field] : kCountFields)
     archive.write(kKey + name, c10::IValue(static_cast<std::int64_t>(info.*field)));
   for (const auto& [name, field] : kIntFields) archive.write(kKey + name, c10::IValue(info.*field));
-  for (const auto& [name, field] : kOptionalIntFields) archive.write(kKey + name, c10::IValue(info.*field));
+  for (const auto& [name, field] : kOptionalIntFields)
+    archive.write(kKey + name, c10::IValue(info.*field));
   for (const auto& [name, field] : kRealFields) archive.write(kKey + name, c10::IValue(info.*field));
   for (const auto& [name, field] : kTextFields) archive.write(kKey + name, c10::IValue(info.*field));
   c10::List<std::string> vocabulary;

@@ -19,8 +19,8 @@
 #include "nodes/model/trainer.h"
 #include "nodes/model/weights_io.h"
 #include "nodes/payloads.h"
-#include "nodes/text/inchi_formula.h"
 #include "nodes/register_nodes.h"
+#include "nodes/text/inchi_formula.h"
 
 namespace capflow::nodes {
 
@@ -224,9 +224,12 @@ class Optimize : public graph::SinkNode {
     // A run bounded by time alone decays over its time: the rate ends low when the time does.
     o.schedule.by_time = o.schedule.cosine && o.schedule.total_steps == 0 && max_seconds_ > 0;
     if (o.schedule.cosine && o.schedule.total_steps == 0 && !o.schedule.by_time)
-      ctx.warn("schedule cosine without total_steps, train.max_steps or train.max_seconds: constant rate after warm-up");
+      ctx.warn(
+          "schedule cosine without total_steps, train.max_steps or train.max_seconds: constant "
+          "rate after warm-up");
     share_->accumulate = o.accumulate;
-    trainer_ = std::make_unique<Trainer>(share_->parameter_groups(a.get_float("encoder_lr_scale")), o);
+    trainer_ =
+        std::make_unique<Trainer>(share_->parameter_groups(a.get_float("encoder_lr_scale")), o);
     checkpoint_every_ = static_cast<std::uint64_t>(a.get_int("checkpoint_every"));
     keep_ = static_cast<int>(a.get_int("keep"));
     eval_every_ = static_cast<std::uint64_t>(a.get_int("eval_every"));
@@ -270,7 +273,8 @@ class Optimize : public graph::SinkNode {
     ctx_.report("images", static_cast<double>(images_), s);
     if (checkpoint_every_ > 0 && s % checkpoint_every_ == 0) checkpoint();
     if ((eval_every_ > 0 && s % eval_every_ == 0) ||
-        (eval_every_seconds_ > 0 && train_seconds() - last_eval_train_seconds_ >= eval_every_seconds_))
+        (eval_every_seconds_ > 0 &&
+         train_seconds() - last_eval_train_seconds_ >= eval_every_seconds_))
       evaluate();
     if ((max_steps_ > 0 && s >= max_steps_) || share_->stop_after_step) {
       share_->done = true;
@@ -411,15 +415,18 @@ std::vector<graph::ArgSpec> optimizer_args(const char* weight_decay) {
       arg_float("eps", "1.0e-8", "Adam's epsilon", 0),
       arg_float("weight_decay", weight_decay, "weight decay (AdamW: decoupled)", 0),
       arg_int("warmup_steps", "100", "steps of linear warm-up", 0),
-      arg_choice("schedule", "cosine", {"cosine", "constant"}, "after warm-up: cosine decay or constant"),
+      arg_choice("schedule", "cosine", {"cosine", "constant"},
+                 "after warm-up: cosine decay or constant"),
       arg_int("total_steps", "0", "steps of the cosine (0: train.max_steps)", 0),
       arg_float("min_lr_ratio", "0.05", "the cosine ends at this share of lr", 0, 1),
       arg_float("clip_norm", "5.0", "clip gradients to this global norm (0: no clipping)", 0),
       arg_int("accumulate", "1", "micro-batches per optimizer step", 1, 1024),
       arg_int("checkpoint_every", "500", "steps between checkpoints (0: only at the end)", 0),
       arg_int("keep", "3", "checkpoints kept (0: all)", 0),
-      arg_int("eval_every", "0", "steps between evaluations on data.val_root (0: only at the end)", 0),
-      arg_float("eval_every_seconds", "0", "training seconds between evaluations on data.val_root (0: by steps only)", 0),
+      arg_int("eval_every", "0", "steps between evaluations on data.val_root (0: only at the end)",
+              0),
+      arg_float("eval_every_seconds", "0",
+                "training seconds between evaluations on data.val_root (0: by steps only)", 0),
       arg_float("encoder_lr_scale", "1", "the encoder's learning rate is lr times this", 0),
       arg_int("eval_images", "200", "images of data.val_root evaluated (0: no evaluation)", 0),
       arg_int("beam", "1", "beam width of the evaluation (1: greedy)", 1, 64),
@@ -433,33 +440,51 @@ void register_model_nodes(graph::Registry& registry) {
   using namespace graph;
   add_node<Encode>(
       registry,
-      {"resnet_encoder", "ResNet-18/34 (torchvision layout, 1-channel stem) turning a batch into features",
-       NodeRole::kTransform, /*input=*/"batch", /*output=*/"features",
-       /*default_concurrency=*/"serial", /*ordered=*/true,
+      {"resnet_encoder",
+       "ResNet-18/34 (torchvision layout, 1-channel stem) turning a batch into features",
+       NodeRole::kTransform,
+       /*input=*/"batch",
+       /*output=*/"features",
+       /*default_concurrency=*/"serial",
+       /*ordered=*/true,
        {
            arg_int("depth", "18", "18 or 34", 18, 34),
-           arg_int("stages", "4", "residual stages kept: 4 (output stride 32, 7x7 at 224) or 3 (stride 16, 14x14)", 1, 4),
-           arg_int("width", "64", "channels of the stem and layer1 (doubling per stage; torchvision: 64)", 8, 256),
-           nullable(arg_string("weights", "null",
-                               "torchvision state_dict (torch.save) or capflow checkpoint to start from")),
-           arg_bool("freeze", "false", "no gradients: a fixed feature extractor (transfer learning)"),
-           arg_choice("precision", "bf16", {"bf16", "fp32"}, "bf16: autocast (oneDNN/AMX); fp32: full precision"),
+           arg_int("stages", "4",
+                   "residual stages kept: 4 (output stride 32, 7x7 at 224) or 3 (stride 16, 14x14)",
+                   1, 4),
+           arg_int("width", "64",
+                   "channels of the stem and layer1 (doubling per stage; torchvision: 64)", 8, 256),
+           nullable(arg_string(
+               "weights", "null",
+               "torchvision state_dict (torch.save) or capflow checkpoint to start from")),
+           arg_bool("freeze", "false",
+                    "no gradients: a fixed feature extractor (transfer learning)"),
+           arg_choice("precision", "bf16", {"bf16", "fp32"},
+                      "bf16: autocast (oneDNN/AMX); fp32: full precision"),
            arg_bool("channels_last", "true", "channels-last tensors (the fast oneDNN path)"),
            arg_int_or_auto("threads", "auto", "LibTorch intra-op threads (auto: the run's budget)"),
        }});
   add_node<Lstm>(
       registry,
-      {"attention_lstm", "Show, Attend and Tell decoder: teacher-forced logits and the loss",
-       NodeRole::kTransform, /*input=*/"features", /*output=*/"loss",
-       /*default_concurrency=*/"serial", /*ordered=*/true,
+      {"attention_lstm",
+       "Show, Attend and Tell decoder: teacher-forced logits and the loss",
+       NodeRole::kTransform,
+       /*input=*/"features",
+       /*output=*/"loss",
+       /*default_concurrency=*/"serial",
+       /*ordered=*/true,
        {
            arg_int("embed", "256", "token embedding size", 1),
            arg_int("hidden", "512", "LSTM hidden size", 1),
            arg_int("attention", "256", "attention size", 1),
            arg_float("dropout", "0.5", "dropout before the output layer", 0, 0.95),
-           arg_float("formula_loss", "0", "weight of the auxiliary formula loss (atom counts per element from pooled features; 0: no head)", 0),
+           arg_float("formula_loss", "0",
+                     "weight of the auxiliary formula loss (atom counts per element from pooled "
+                     "features; 0: no head)",
+                     0),
            arg_int("formula_hidden", "256", "hidden size of the formula head", 1),
-           arg_choice("precision", "bf16", {"bf16", "fp32"}, "bf16: autocast; fp32: full precision"),
+           arg_choice("precision", "bf16", {"bf16", "fp32"},
+                      "bf16: autocast; fp32: full precision"),
            arg_int_or_auto("threads", "auto", "LibTorch intra-op threads (auto: the run's budget)"),
        }});
   add_node<Backward>(registry, {"backward", "back-propagates the loss into the model's gradients",

@@ -29,7 +29,7 @@ struct TrainStep {
   torch::Tensor features;
   torch::Tensor tokens;  // on the model's device, from encode to lstm
   torch::Tensor loss;
-  double loss_value = 0;          // the caption loss (what the run reports as "loss")
+  double loss_value = 0;           // the caption loss (what the run reports as "loss")
   double formula_loss_value = -1;  // the auxiliary formula loss (< 0: no formula head)
 };
 using StepPtr = std::shared_ptr<TrainStep>;
@@ -58,7 +58,8 @@ struct ModelShare {
   // the encoder's unless it is frozen (one order for both).
   std::vector<torch::Tensor> trainable_parameters() const {
     std::vector<torch::Tensor> out;
-    for (const auto& g : parameter_groups(1.0)) out.insert(out.end(), g.parameters.begin(), g.parameters.end());
+    for (const auto& g : parameter_groups(1.0))
+      out.insert(out.end(), g.parameters.begin(), g.parameters.end());
     return out;
   }
   // The same parameters as named groups for the optimizer: "decoder" (with its formula head)

@@ -11,7 +11,7 @@ struct EncoderOptions {
   int depth = 18;        // 18 or 34 (BasicBlock ResNets)
   int in_channels = 1;   // input image channels (1: gray)
   int stages = 4;        // residual stages kept: 4 (output stride 32), 3 (16: a 14x14 grid at 224)
-  int width = 64;        // channels of the stem and layer1 (torchvision: 64); stage s has width·2^s
+  int width = 64;  // channels of the stem and layer1 (torchvision: 64); stage s has width·2^s
 };
 
 // torchvision's BasicBlock: conv3x3(stride) → bn → relu → conv3x3 → bn, plus the identity
@@ -39,8 +39,8 @@ class ResNetEncoderImpl : public torch::nn::Module {
   explicit ResNetEncoderImpl(const EncoderOptions& options = {});
 
   // x: float [N, in_channels, H, W] in any memory format → features [N, feature_channels(),
-  // H/s, W/s] with s = 2^(stages+1) (rounded up as the strided convolutions do). Channels-last input or weights (see
-  // to_channels_last in precision.h) give channels-last features.
+  // H/s, W/s] with s = 2^(stages+1) (rounded up as the strided convolutions do). Channels-last
+  // input or weights (see to_channels_last in precision.h) give channels-last features.
   torch::Tensor forward(const torch::Tensor& x);
 
   int feature_channels() const { return options_.width << (options_.stages - 1); }

@@ -10,8 +10,8 @@ namespace capflow::model {
 namespace {
 
 // The optimizer's parameter groups: all parameters in one when no group has its own rate.
-std::vector<torch::optim::OptimizerParamGroup> optimizer_groups(const std::vector<ParameterGroup>& groups,
-                                                                std::vector<double>& scales) {
+std::vector<torch::optim::OptimizerParamGroup> optimizer_groups(
+    const std::vector<ParameterGroup>& groups, std::vector<double>& scales) {
   bool scaled = false;
   for (const auto& g : groups) scaled = scaled || g.lr_scale != 1.0;
   std::vector<torch::optim::OptimizerParamGroup> out;
@@ -43,7 +43,8 @@ Trainer::Trainer(std::vector<ParameterGroup> groups, const TrainerOptions& optio
     : groups_(std::move(groups)), options_(options) {
   if (options_.accumulate < 1) throw ConfigError("accumulate must be at least 1");
   for (const auto& g : groups_) {
-    if (g.lr_scale <= 0) throw ConfigError("the learning-rate scale of '" + g.name + "' must be positive");
+    if (g.lr_scale <= 0)
+      throw ConfigError("the learning-rate scale of '" + g.name + "' must be positive");
     parameters_.insert(parameters_.end(), g.parameters.begin(), g.parameters.end());
   }
   if (parameters_.empty()) throw ConfigError("the model has no trainable parameters");

@@ -2,11 +2,11 @@
 // parameters, gradient accumulation, clipping by global norm, the learning-rate schedule.
 #pragma once
 
+#include <torch/torch.h>
+
 #include <memory>
 #include <string>
 #include <vector>
-
-#include <torch/torch.h>
 
 #include "nodes/model/lr_schedule.h"
 

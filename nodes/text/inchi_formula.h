@@ -9,7 +9,7 @@
 namespace capflow::text {
 
 // The elements counted, in this order; every other element is summed into the last slot.
-inline constexpr std::array<const char*, 12> kFormulaElements = {"C",  "H", "N", "O", "S", "F",
+inline constexpr std::array<const char*, 12> kFormulaElements = {"C",  "H",  "N", "O", "S", "F",
                                                                  "Cl", "Br", "I", "P", "B", "Si"};
 inline constexpr std::size_t kFormulaSlots = kFormulaElements.size() + 1;  // + "other"
 
