@@ -237,6 +237,64 @@ TEST_F(TrainCli, EvalMeasuresImageReliance) {
       nlohmann::json::parse(plain.output.substr(plain.output.find('{'))).contains("reliance"));
 }
 
+// Every metric row named `name`, as step -> value, from RUN_DIR/metrics.jsonl.
+std::map<int, double> metric(const std::string& run_dir, const std::string& name) {
+  std::map<int, double> out;
+  std::istringstream in(read_text(run_dir + "/metrics.jsonl"));
+  for (std::string line; std::getline(in, line);) {
+    const auto m = nlohmann::json::parse(line);
+    if (m.contains(name)) out[m.at("step").get<int>()] = m.at(name).get<double>();
+  }
+  return out;
+}
+
+TEST_F(TrainCli, RecipeOptionsTrainReportAndLoadBack) {
+  // The time-to-quality options together: a 3-stage narrow encoder, the formula head, the
+  // encoder's own rate, evaluations by training time.
+  const std::string run = base_ + "/recipe";
+  const auto r = train("recipe", "--set nodes.encode.stages=3 --set nodes.encode.width=16 "
+                                 "--set nodes.lstm.formula_loss=1 --set nodes.optimize.encoder_lr_scale=2 "
+                                 "--set nodes.optimize.eval_every_seconds=0.001 --set train.max_steps=4");
+  ASSERT_EQ(r.status, 0) << r.output;
+  for (const char* name : {"loss.formula", "grad_norm.encoder", "grad_norm.decoder"}) {
+    const auto rows = metric(run, name);
+    ASSERT_EQ(rows.size(), 4u) << name;
+    for (const auto& [step, value] : rows) EXPECT_TRUE(std::isfinite(value) && value > 0) << name << " " << step;
+  }
+  // An evaluation after every step, each with its training time: rising, and less than the
+  // wall time of the run (the evaluations are left out).
+  const auto train_seconds = metric(run, "eval.train_seconds");
+  ASSERT_GE(train_seconds.size(), 4u);
+  double previous = 0;
+  for (const auto& [step, seconds] : train_seconds) {
+    EXPECT_GT(seconds, previous) << step;
+    previous = seconds;
+  }
+  const auto summary = read_json(run + "/summary.json");
+  EXPECT_LT(previous, summary.at("seconds").get<double>());
+  // The checkpoint records the shapes: eval rebuilds the same model and loads it.
+  const auto e = run_command(kBin + " eval --checkpoint " + run + " --data " + base_ + "/holdout");
+  ASSERT_EQ(e.status, 0) << e.output;
+  const auto out = nlohmann::json::parse(e.output.substr(e.output.find('{')));
+  EXPECT_EQ(out.at("images"), 8);
+}
+
+TEST_F(TrainCli, ATimeBoundRunDecaysItsRateOverItsTime) {
+  const std::string run = base_ + "/by-time";
+  const auto r = train("by-time", "--set train.max_steps=0 --set train.max_seconds=4 "
+                                  "--set nodes.optimize.schedule=cosine --set nodes.optimize.min_lr_ratio=0.01 "
+                                  "--set nodes.optimize.checkpoint_every=0 --set nodes.optimize.eval_images=0");
+  ASSERT_EQ(r.status, 0) << r.output;
+  const auto lr = metric(run, "lr");
+  ASSERT_GE(lr.size(), 3u) << r.output;
+  double previous = 1;
+  for (const auto& [step, rate] : lr) {
+    EXPECT_LE(rate, previous + 1e-12) << step;  // never rises (no warm-up in this pipeline)
+    previous = rate;
+  }
+  EXPECT_LT(lr.rbegin()->second, 0.5 * lr.begin()->second);  // most of the way down at the end
+}
+
 TEST_F(TrainCli, PredictWritesOneRowPerImageEvenUnreadableOnes) {
   const std::string images = base_ + "/test-images";
   fs::create_directories(images + "/x");
