@@ -222,8 +222,13 @@ class Optimize : public graph::SinkNode {
     o.schedule.total_steps = a.get_int("total_steps") > 0 ? static_cast<std::uint64_t>(a.get_int("total_steps")) : max_steps_;
     max_seconds_ = train.get_float("max_seconds");
     // A run bounded by time alone decays over its time: the rate ends low when the time does.
-    o.schedule.by_time = o.schedule.cosine && o.schedule.total_steps == 0 && max_seconds_ > 0;
-    if (o.schedule.cosine && o.schedule.total_steps == 0 && !o.schedule.by_time)
+    // Each rank would read its own clock, and ranks must apply equal rates: one rank only.
+    o.schedule.by_time = o.schedule.cosine && o.schedule.total_steps == 0 && max_seconds_ > 0 &&
+                         ctx.world_size == 1;
+    if (o.schedule.cosine && o.schedule.total_steps == 0 && max_seconds_ > 0 && ctx.world_size > 1)
+      ctx.warn("a cosine over train.max_seconds needs one clock; with " + std::to_string(ctx.world_size) +
+               " ranks set total_steps (or train.max_steps): constant rate after warm-up");
+    else if (o.schedule.cosine && o.schedule.total_steps == 0 && !o.schedule.by_time)
       ctx.warn(
           "schedule cosine without total_steps, train.max_steps or train.max_seconds: constant "
           "rate after warm-up");
