@@ -15,6 +15,7 @@
 #include <string>
 #include <vector>
 
+#include "tests/one_torch_thread.h"
 #include "graph/errors.h"
 #include "nodes/batch/image_batch.h"
 #include "nodes/model/attention_decoder.h"
@@ -27,12 +28,6 @@
 
 namespace capflow::model {
 namespace {
-
-class OneTorchThread : public ::testing::Environment {
- public:
-  void SetUp() override { set_torch_threads(1); }
-};
-const auto* const kEnv = ::testing::AddGlobalTestEnvironment(new OneTorchThread);
 
 constexpr int kSos = 1, kEos = 2, kVocab = 40;
 

@@ -10,6 +10,7 @@
 #include <utility>
 #include <vector>
 
+#include "tests/one_torch_thread.h"
 #include "graph/errors.h"
 #include "nodes/model/attention_decoder.h"
 #include "nodes/model/attention_kernels.h"
@@ -20,12 +21,6 @@
 
 namespace capflow::model {
 namespace {
-
-class OneTorchThread : public ::testing::Environment {
- public:
-  void SetUp() override { set_torch_threads(1); }
-};
-const auto* const kEnv = ::testing::AddGlobalTestEnvironment(new OneTorchThread);
 
 constexpr int kSos = 1, kEos = 2;
 

@@ -6,22 +6,16 @@
 #include <cmath>
 #include <vector>
 
+#include "tests/one_torch_thread.h"
 #include "graph/errors.h"
 #include "nodes/model/attention_decoder.h"
 #include "nodes/model/lr_schedule.h"
 #include "nodes/model/resnet_encoder.h"
-#include "nodes/model/torch_runtime.h"
 #include "nodes/model/trainer.h"
 #include "nodes/text/inchi_formula.h"
 
 namespace capflow::model {
 namespace {
-
-class OneTorchThread : public ::testing::Environment {
- public:
-  void SetUp() override { set_torch_threads(1); }
-};
-const auto* const kEnv = ::testing::AddGlobalTestEnvironment(new OneTorchThread);
 
 std::vector<int64_t> shape_of(const torch::Tensor& t) { return t.sizes().vec(); }
 
@@ -140,6 +134,12 @@ TEST(ModelOptions, TrainerScalesTheEncoderRateAndReportsNormsPerGroup) {
   Trainer plain({{"decoder", {a}, 1.0}, {"encoder", {b}, 1.0}}, o);
   EXPECT_EQ(plain.optimizer().param_groups().size(), 1u);
   EXPECT_THROW(Trainer({{"decoder", {a}, 0.0}}, o), ConfigError);
+  // With clipping, the global norm reported is that of both groups together.
+  o.clip_norm = 1.0;
+  Trainer clipped({{"decoder", {a}, 1.0}, {"encoder", {b}, 4.0}}, o);
+  (a.sum() * 2 + b.sum() * 3).backward();
+  ASSERT_TRUE(clipped.after_backward(1.0));
+  EXPECT_NEAR(clipped.last_grad_norm(), std::sqrt(3 * 4.0 + 2 * 9.0), 1e-5);
 }
 
 TEST(ModelOptions, ScheduleDecaysOverTheTimeBudget) {

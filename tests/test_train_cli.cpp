@@ -18,6 +18,7 @@
 namespace fs = std::filesystem;
 using capflow::testing::read_text;
 using capflow::testing::losses;
+using capflow::testing::metric;
 using capflow::testing::run_command;
 
 namespace {
@@ -235,17 +236,6 @@ TEST_F(TrainCli, EvalMeasuresImageReliance) {
                                  "/holdout --limit 2 2>/dev/null");
   EXPECT_FALSE(
       nlohmann::json::parse(plain.output.substr(plain.output.find('{'))).contains("reliance"));
-}
-
-// Every metric row named `name`, as step -> value, from RUN_DIR/metrics.jsonl.
-std::map<int, double> metric(const std::string& run_dir, const std::string& name) {
-  std::map<int, double> out;
-  std::istringstream in(read_text(run_dir + "/metrics.jsonl"));
-  for (std::string line; std::getline(in, line);) {
-    const auto m = nlohmann::json::parse(line);
-    if (m.contains(name)) out[m.at("step").get<int>()] = m.at(name).get<double>();
-  }
-  return out;
 }
 
 TEST_F(TrainCli, RecipeOptionsTrainReportAndLoadBack) {

@@ -223,15 +223,15 @@ class Optimize : public graph::SinkNode {
     max_seconds_ = train.get_float("max_seconds");
     // A run bounded by time alone decays over its time: the rate ends low when the time does.
     // Each rank would read its own clock, and ranks must apply equal rates: one rank only.
-    o.schedule.by_time = o.schedule.cosine && o.schedule.total_steps == 0 && max_seconds_ > 0 &&
-                         ctx.world_size == 1;
-    if (o.schedule.cosine && o.schedule.total_steps == 0 && max_seconds_ > 0 && ctx.world_size > 1)
-      ctx.warn("a cosine over train.max_seconds needs one clock; with " + std::to_string(ctx.world_size) +
-               " ranks set total_steps (or train.max_steps): constant rate after warm-up");
-    else if (o.schedule.cosine && o.schedule.total_steps == 0 && !o.schedule.by_time)
-      ctx.warn(
-          "schedule cosine without total_steps, train.max_steps or train.max_seconds: constant "
-          "rate after warm-up");
+    const bool open_cosine = o.schedule.cosine && o.schedule.total_steps == 0;
+    o.schedule.by_time = open_cosine && max_seconds_ > 0 && ctx.world_size == 1;
+    if (open_cosine && !o.schedule.by_time)
+      ctx.warn(max_seconds_ > 0
+                   ? "a cosine over train.max_seconds needs one clock; with " +
+                         std::to_string(ctx.world_size) +
+                         " ranks set total_steps (or train.max_steps): constant rate after warm-up"
+                   : std::string("schedule cosine without total_steps, train.max_steps or "
+                                 "train.max_seconds: constant rate after warm-up"));
     share_->accumulate = o.accumulate;
     trainer_ =
         std::make_unique<Trainer>(share_->parameter_groups(a.get_float("encoder_lr_scale")), o);

@@ -30,11 +30,12 @@ std::vector<torch::optim::OptimizerParamGroup> optimizer_groups(
   return out;
 }
 
+// The 2-norm of the parameters' gradients: one read from the device for the whole group.
 double norm_of_grads(const std::vector<torch::Tensor>& parameters) {
-  double sum = 0;
+  std::vector<torch::Tensor> norms;
   for (const auto& p : parameters)
-    if (p.grad().defined()) sum += p.grad().to(torch::kFloat).pow(2).sum().item<double>();
-  return std::sqrt(sum);
+    if (p.grad().defined()) norms.push_back(p.grad().norm(2).to(torch::kFloat));
+  return norms.empty() ? 0.0 : torch::stack(norms).norm(2).item<double>();
 }
 
 }  // namespace
@@ -67,11 +68,21 @@ bool Trainer::after_backward(double loss) {
   last_loss_ = loss_sum_ / options_.accumulate;
   loss_sum_ = 0;
   micro_ = 0;
+  // The groups' norms give the global one: gradients are read once for both.
   last_group_norms_.clear();
-  for (const auto& g : groups_) last_group_norms_.push_back(norm_of_grads(g.parameters));
-  last_grad_norm_ = options_.clip_norm > 0
-                        ? torch::nn::utils::clip_grad_norm_(parameters_, options_.clip_norm)
-                        : 0.0;
+  double squares = 0;
+  for (const auto& g : groups_) {
+    last_group_norms_.push_back(norm_of_grads(g.parameters));
+    squares += last_group_norms_.back() * last_group_norms_.back();
+  }
+  last_grad_norm_ = 0;
+  if (options_.clip_norm > 0) {  // as torch::nn::utils::clip_grad_norm_ clips
+    last_grad_norm_ = std::sqrt(squares);
+    const double coef = options_.clip_norm / (last_grad_norm_ + 1e-6);
+    if (coef < 1)
+      for (auto& p : parameters_)
+        if (p.grad().defined()) p.grad().mul_(coef);
+  }
   last_lr_ = options_.schedule.at(step_, progress_);
   auto& param_groups = optimizer_->param_groups();
   for (std::size_t i = 0; i < param_groups.size(); ++i)
