@@ -60,4 +60,35 @@ TEST(InchiOpenBabel, IsolatedChecksSurviveACrashingInput) {
   EXPECT_TRUE(check_inchis_isolated({}).valid.empty());
 }
 
+TEST(InchiOpenBabel, SmilesAndInchiConvert) {
+  EXPECT_EQ(smiles_from_molblock(kEthanol).value_or(""), "CCO");
+  EXPECT_EQ(smiles_from_inchi("InChI=1S/C2H6O/c1-2-3/h3H,2H2,1H3").value_or(""), "CCO");
+  EXPECT_EQ(inchi_from_smiles("OCC").value_or(""), "InChI=1S/C2H6O/c1-2-3/h3H,2H2,1H3");
+  // Stereo survives both ways.
+  const std::string alanine = "InChI=1S/C3H7NO2/c1-2(4)3(5)6/h2H,4H2,1H3,(H,5,6)/t2-/m0/s1";
+  EXPECT_EQ(inchi_from_smiles(smiles_from_inchi(alanine).value_or("")).value_or(""), alanine);
+  EXPECT_FALSE(inchi_from_smiles("C1CC").has_value());  // a ring never closed
+  EXPECT_FALSE(inchi_from_smiles("CC)C").has_value());
+  EXPECT_FALSE(inchi_from_smiles("").has_value());
+  EXPECT_FALSE(smiles_from_inchi("not an InChI").has_value());
+}
+
+// A model's SMILES: converted as written, after a repair, or not at all.
+TEST(InchiOpenBabel, IsolatedSmilesConversionRepairs) {
+  const std::vector<std::string> smiles = {"CCO", "CC)O", "C1CC", ")))", ""};
+  std::vector<std::size_t> crashed = {99};
+  const auto out = inchis_from_smiles_isolated(smiles, &crashed);
+  ASSERT_EQ(out.size(), smiles.size());
+  EXPECT_EQ(out[0].inchi, "InChI=1S/C2H6O/c1-2-3/h3H,2H2,1H3");
+  EXPECT_TRUE(out[0].as_written);
+  EXPECT_EQ(out[1].inchi, inchi_from_smiles("CCO").value_or("?"));  // the stray ')' dropped
+  EXPECT_FALSE(out[1].as_written);
+  EXPECT_EQ(out[2].inchi, "InChI=1S/C3H8/c1-3-2/h3H2,1-2H3");  // the open ring dropped
+  EXPECT_FALSE(out[2].as_written);
+  EXPECT_TRUE(out[3].inchi.empty());
+  EXPECT_TRUE(out[4].inchi.empty());
+  EXPECT_TRUE(crashed.empty());
+  EXPECT_TRUE(inchis_from_smiles_isolated({}).empty());
+}
+
 }  // namespace

@@ -303,6 +303,38 @@ TEST_F(TrainCli, PredictWritesOneRowPerImageEvenUnreadableOnes) {
   EXPECT_EQ(empty, 1);
 }
 
+// The maker writes each drawn structure's SMILES beside the labels; a run with `target: smiles`
+// learns them, records the notation, and its predictions come out as InChI.
+TEST_F(TrainCli, SmilesTargetsTrainAndPredictInchi) {
+  const auto labels = capflow::io::read_labels_csv(base_ + "/data/train_labels.csv");
+  const auto smiles =
+      capflow::io::read_labels_csv(base_ + "/data/train_smiles.csv", capflow::io::kSmilesHeader);
+  ASSERT_EQ(smiles.size(), labels.size());
+  for (std::size_t i = 0; i < labels.size(); ++i) {
+    EXPECT_EQ(smiles[i].image_id, labels[i].image_id);
+    EXPECT_FALSE(smiles[i].inchi.empty());
+    EXPECT_EQ(smiles[i].inchi.find("InChI"), std::string::npos);
+  }
+  const std::string run = base_ + "/smiles";
+  const auto r = train("smiles", "--set nodes.batch.target=smiles --set train.max_steps=3");
+  ASSERT_EQ(r.status, 0) << r.output;
+  const auto eval = read_json(run + "/summary.json").at("eval");
+  EXPECT_EQ(eval.at("images"), 8);
+  EXPECT_GE(eval.at("valid_inchi_fraction").get<double>(), 0.0);
+  const auto p = run_command(kBin + " predict --checkpoint " + run + " --images " + base_ +
+                             "/holdout/train --out " + base_ + "/smiles.csv");
+  ASSERT_EQ(p.status, 0) << p.output;
+  const auto rows = capflow::io::read_labels_csv(base_ + "/smiles.csv");
+  ASSERT_EQ(rows.size(), 8u);
+  for (const auto& row : rows)  // InChI (or empty when even the repaired SMILES does not parse)
+    EXPECT_TRUE(row.inchi.empty() || row.inchi.rfind("InChI=1S/", 0) == 0) << row.inchi;
+  // The notation is part of the vocabulary: an InChI checkpoint does not resume a SMILES run.
+  const auto mixed = train("mixed", "--set nodes.batch.target=smiles --resume " + base_ +
+                                        "/whole/checkpoints/step-00000006.pt");
+  EXPECT_NE(mixed.status, 0);
+  EXPECT_NE(mixed.output.find("inchi tokens"), std::string::npos) << mixed.output;
+}
+
 TEST_F(TrainCli, ExportsTorchScriptThatPythonRuns) {
   const auto r = run_command(kBin + " export --checkpoint " + base_ + "/whole --out " + base_ + "/exported");
   ASSERT_EQ(r.status, 0) << r.output;

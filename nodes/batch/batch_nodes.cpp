@@ -5,6 +5,8 @@
 
 #include "graph/errors.h"
 #include "graph/registry.h"
+#include "nodes/batch/caption_targets.h"
+#include "nodes/io/labels_csv.h"
 #include "nodes/payloads.h"
 #include "nodes/register_nodes.h"
 #include "nodes/text/vocabulary.h"
@@ -17,20 +19,37 @@ namespace fs = std::filesystem;
 using graph::Item;
 using graph::NodeContext;
 
-// The vocabulary a batch node tokenizes with: the `vocab` argument, else ROOT/vocab.txt when
-// it exists, else built from the labels file (bms layout) or just the special tokens.
-text::Vocabulary resolve_vocabulary(const NodeContext& ctx) {
+std::string under_root(const std::string& root, const std::string& path) {
+  return fs::path(path).is_absolute() ? path : (fs::path(root) / path).string();
+}
+
+// What the batch node's samples are captioned with: InChI labels as they are, or SMILES (see
+// caption_targets.h) for the labels file of a bms layout.
+batch::CaptionTargets resolve_targets(const NodeContext& ctx) {
+  if (text::parse_notation(ctx.args().get_string("target")) == text::Notation::kInchi) return {};
   const graph::Args& data = ctx.pipeline->section("data");
   const std::string root = data.get_string("root");
-  auto under_root = [&root](const std::string& path) {
-    return fs::path(path).is_absolute() ? path : (fs::path(root) / path).string();
-  };
-  if (!ctx.args().is_null("vocab")) return text::Vocabulary::load(under_root(ctx.args().get_string("vocab")));
+  if (data.get_string("layout") != "bms") return batch::CaptionTargets({}, "", "");
+  const std::string labels = under_root(root, data.get_string("labels"));
+  return batch::CaptionTargets(io::read_labels_csv(labels), labels,
+                               (fs::path(root) / io::kSmilesFile).string());
+}
+
+// The vocabulary a batch node tokenizes with: the `vocab` argument, else (InChI) ROOT/vocab.txt
+// when it exists, else built from the labels' texts (bms layout) or just the special tokens.
+text::Vocabulary resolve_vocabulary(const NodeContext& ctx, const batch::CaptionTargets& targets) {
+  const graph::Args& data = ctx.pipeline->section("data");
+  const std::string root = data.get_string("root");
+  const text::Notation notation = targets.notation();
+  if (!ctx.args().is_null("vocab"))
+    return text::Vocabulary::load(under_root(root, ctx.args().get_string("vocab")), notation);
+  if (notation == text::Notation::kSmiles)
+    return text::Vocabulary::from_texts(targets.texts(), notation);
   const fs::path beside = fs::path(root) / "vocab.txt";
   std::error_code ec;
   if (fs::exists(beside, ec)) return text::Vocabulary::load(beside.string());
   if (data.get_string("layout") == "bms") {
-    return text::Vocabulary::from_labels_csv(under_root(data.get_string("labels")));
+    return text::Vocabulary::from_labels_csv(under_root(root, data.get_string("labels")));
   }
   return text::Vocabulary();
 }
@@ -41,7 +60,8 @@ class Batch : public graph::CollectNode {
   explicit Batch(const NodeContext& ctx)
       : size_(static_cast<std::size_t>(ctx.args().get_int("size"))),
         max_length_(static_cast<int>(ctx.args().get_int("max_length"))),
-        vocabulary_(resolve_vocabulary(ctx)) {
+        targets_(resolve_targets(ctx)),
+        vocabulary_(resolve_vocabulary(ctx, targets_)) {
     // The model nodes size their output layer from it.
     ctx.shared->get_or_create<const text::Vocabulary>(
         "vocabulary", [this] { return std::make_shared<const text::Vocabulary>(vocabulary_); });
@@ -58,7 +78,7 @@ class Batch : public graph::CollectNode {
     for (std::size_t i = 0; i < items.size(); ++i) {
       images.push_back(graph::payload_as<const ImageSample>(items[i]));
       const io::SampleRef& ref = *images.back()->sample;
-      if (!ref.label.empty()) tokens[i] = vocabulary_.encode(ref.label);
+      if (!ref.label.empty()) tokens[i] = vocabulary_.encode(targets_.text_of(ref));
       samples.push_back({&images.back()->image, &tokens[i], &ref.id, &ref.label});
     }
     return BatchPtr(std::make_shared<batch::ImageBatch>(
@@ -68,6 +88,7 @@ class Batch : public graph::CollectNode {
  private:
   std::size_t size_;
   int max_length_;
+  batch::CaptionTargets targets_;
   text::Vocabulary vocabulary_;
 };
 
@@ -128,9 +149,12 @@ void register_batch_nodes(graph::Registry& registry) {
                    65536),
            arg_int("max_length", "0",
                    "token columns; longer captions are cut (0: the longest in the batch)", 0),
-           nullable(
-               arg_string("vocab", "null",
-                          "vocabulary file (null: ROOT/vocab.txt, else built from the labels)")),
+           nullable(arg_string("vocab", "null",
+                               "vocabulary file (null: ROOT/vocab.txt for InChI, else built from "
+                               "the labels)")),
+           arg_choice("target", "inchi", {"inchi", "smiles"},
+                      "what the captioner writes: InChI, or SMILES (from ROOT/train_smiles.csv, "
+                      "else converted from the InChI labels) that prediction turns into InChI"),
        }});
 
   add_node<Discard>(

@@ -1,7 +1,8 @@
-// InChI validity for untrusted text (a model's predictions), checked in child processes: the
-// IUPAC InChI library behind Open Babel is not robust to malformed input (on some predictions
-// of a partly trained model it frees an invalid pointer and aborts the process). A string that
-// kills the checking process counts as invalid, and checking goes on in a new one.
+// InChI validity and SMILES-to-InChI conversion for untrusted text (a model's predictions), checked
+// in child processes: the IUPAC InChI library behind Open Babel is not robust to malformed input
+// (on some predictions of a partly trained model it frees an invalid pointer and aborts the
+// process). A string that kills the checking process counts as invalid, and checking goes on in a
+// new one.
 #pragma once
 
 #include <cstddef>
@@ -21,5 +22,16 @@ struct IsolatedChecks {
 // throws for a known-valid InChI (a build without Open Babel), and std::runtime_error when no child
 // process can be made.
 IsolatedChecks check_inchis_isolated(const std::vector<std::string>& texts);
+
+struct SmilesInchi {
+  std::string inchi;        // empty when neither the SMILES nor its repair converts
+  bool as_written = false;  // converted without text::repair_smiles
+};
+
+// The standard InChI of each SMILES (a model's predictions), in forked children as above: the
+// SMILES as written, else after text::repair_smiles, else none. Indices whose conversion killed
+// a child (no InChI) go to `crashed` when given.
+std::vector<SmilesInchi> inchis_from_smiles_isolated(const std::vector<std::string>& smiles,
+                                                     std::vector<std::size_t>* crashed = nullptr);
 
 }  // namespace capflow::chem

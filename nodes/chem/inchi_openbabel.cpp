@@ -18,15 +18,23 @@ std::mutex& ob_mutex() {
 struct Converters {
   OpenBabel::OBConversion mol_to_inchi;
   OpenBabel::OBConversion inchi_to_inchi;
+  OpenBabel::OBConversion mol_to_smiles;
+  OpenBabel::OBConversion inchi_to_smiles;
+  OpenBabel::OBConversion smiles_to_inchi;
   bool ok = false;
   Converters() {
     // Warnings (undefined stereo, charge rearrangement) go nowhere: a failed conversion is
     // reported by the caller through its return value.
     OpenBabel::obErrorLog.StopLogging();
     ok = mol_to_inchi.SetInAndOutFormats("mol", "inchi") &&
-         inchi_to_inchi.SetInAndOutFormats("inchi", "inchi");
-    mol_to_inchi.AddOption("w", OpenBabel::OBConversion::OUTOPTIONS);
-    inchi_to_inchi.AddOption("w", OpenBabel::OBConversion::OUTOPTIONS);
+         inchi_to_inchi.SetInAndOutFormats("inchi", "inchi") &&
+         mol_to_smiles.SetInAndOutFormats("mol", "can") &&
+         inchi_to_smiles.SetInAndOutFormats("inchi", "can") &&
+         smiles_to_inchi.SetInAndOutFormats("smi", "inchi");
+    for (auto* c : {&mol_to_inchi, &inchi_to_inchi, &smiles_to_inchi})
+      c->AddOption("w", OpenBabel::OBConversion::OUTOPTIONS);  // no warnings
+    for (auto* c : {&mol_to_smiles, &inchi_to_smiles})
+      c->AddOption("n", OpenBabel::OBConversion::OUTOPTIONS);  // no molecule name
   }
 };
 
@@ -51,6 +59,45 @@ std::optional<std::string> inchi_from_molblock(const std::string& molblock) {
   if (!c.mol_to_inchi.ReadString(&mol, molblock) || mol.NumAtoms() == 0) return std::nullopt;
   std::string out = trim(c.mol_to_inchi.WriteString(&mol, true));
   if (out.rfind("InChI=1S/", 0) != 0) return std::nullopt;
+  return out;
+}
+
+namespace {
+
+// Reads `text` with `conversion` and writes it back in its output format; nullopt when the text
+// gives no atoms or the output is empty.
+std::optional<std::string> convert(OpenBabel::OBConversion& conversion, const std::string& text) {
+  OpenBabel::OBMol mol;
+  if (!conversion.ReadString(&mol, text) || mol.NumAtoms() == 0) return std::nullopt;
+  std::string out = trim(conversion.WriteString(&mol, true));
+  if (out.empty()) return std::nullopt;
+  return out;
+}
+
+}  // namespace
+
+std::optional<std::string> smiles_from_molblock(const std::string& molblock) {
+  std::lock_guard<std::mutex> lock(ob_mutex());
+  Converters& c = converters();
+  if (!c.ok) return std::nullopt;
+  return convert(c.mol_to_smiles, molblock);
+}
+
+std::optional<std::string> smiles_from_inchi(std::string_view inchi) {
+  if (inchi.rfind("InChI=", 0) != 0) return std::nullopt;
+  std::lock_guard<std::mutex> lock(ob_mutex());
+  Converters& c = converters();
+  if (!c.ok) return std::nullopt;
+  return convert(c.inchi_to_smiles, std::string(inchi));
+}
+
+std::optional<std::string> inchi_from_smiles(std::string_view smiles) {
+  if (smiles.empty()) return std::nullopt;
+  std::lock_guard<std::mutex> lock(ob_mutex());
+  Converters& c = converters();
+  if (!c.ok) return std::nullopt;
+  auto out = convert(c.smiles_to_inchi, std::string(smiles));
+  if (!out || out->rfind("InChI=1S/", 0) != 0) return std::nullopt;
   return out;
 }
 

@@ -16,6 +16,14 @@ std::optional<std::string> inchi_from_molblock(const std::string&) { unavailable
 
 InchiCheck check_inchi(std::string_view) { unavailable("InChI validity"); }
 
+std::optional<std::string> smiles_from_molblock(const std::string&) {
+  unavailable("SMILES generation");
+}
+
+std::optional<std::string> smiles_from_inchi(std::string_view) { unavailable("SMILES generation"); }
+
+std::optional<std::string> inchi_from_smiles(std::string_view) { unavailable("InChI generation"); }
+
 std::string openbabel_version() { return "none (CAPFLOW_CHEMISTRY=OFF)"; }
 
 }  // namespace capflow::chem

@@ -27,7 +27,8 @@ std::string unquote(const std::string& field, const std::string& where) {
 
 }  // namespace
 
-void for_each_label(const std::string& path, const std::function<void(LabelRow&&)>& fn) {
+void for_each_label(const std::string& path, const std::function<void(LabelRow&&)>& fn,
+                    const std::string& header) {
   std::ifstream in(path);
   if (!in) throw ConfigError("cannot open labels file " + path);
   std::string line;
@@ -37,9 +38,9 @@ void for_each_label(const std::string& path, const std::function<void(LabelRow&&
     if (!line.empty() && line.back() == '\r') line.pop_back();
     if (line_no == 1) {
       if (line.rfind("\xEF\xBB\xBF", 0) == 0) line.erase(0, 3);  // UTF-8 byte-order mark
-      if (line != kLabelsHeader) {
-        throw ConfigError(path + ":1: expected the header '" + std::string(kLabelsHeader) +
-                          "', found '" + line.substr(0, 60) + "'");
+      if (line != header) {
+        throw ConfigError(path + ":1: expected the header '" + header + "', found '" +
+                          line.substr(0, 60) + "'");
       }
       continue;
     }
@@ -47,7 +48,7 @@ void for_each_label(const std::string& path, const std::function<void(LabelRow&&
     const std::string where = path + ":" + std::to_string(line_no);
     const auto comma = line.find(',');
     if (comma == std::string::npos || comma == 0 || comma + 1 == line.size()) {
-      throw DataError(where + ": expected 'image_id,InChI'");
+      throw DataError(where + ": expected '" + header + "'");
     }
     LabelRow row;
     row.image_id = line.substr(0, comma);
@@ -57,9 +58,10 @@ void for_each_label(const std::string& path, const std::function<void(LabelRow&&
   }
 }
 
-std::vector<LabelRow> read_labels_csv(const std::string& path) {
+std::vector<LabelRow> read_labels_csv(const std::string& path, const std::string& header) {
   std::vector<LabelRow> rows;
-  for_each_label(path, [&](LabelRow&& r) { rows.push_back(std::move(r)); });
+  for_each_label(
+      path, [&](LabelRow&& r) { rows.push_back(std::move(r)); }, header);
   return rows;
 }
 

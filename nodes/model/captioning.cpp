@@ -29,7 +29,13 @@ CaptionModel load_caption_model(const std::string& checkpoint_path, CheckpointIn
   const std::string path = resolve_checkpoint(checkpoint_path);
   const CheckpointInfo info = read_checkpoint_info(path);
   CaptionModel m;
-  m.vocabulary = text::Vocabulary::from_tokens(info.vocabulary, path);
+  text::Notation notation = text::Notation::kInchi;
+  try {
+    notation = text::parse_notation(info.notation);
+  } catch (const std::invalid_argument& e) {
+    throw ConfigError("checkpoint '" + path + "': " + e.what());
+  }
+  m.vocabulary = text::Vocabulary::from_tokens(info.vocabulary, path, notation);
   EncoderOptions eo;
   eo.depth = static_cast<int>(info.encoder_depth);
   eo.stages = static_cast<int>(info.encoder_stages);
@@ -72,7 +78,29 @@ io::GrayImage load_model_image(const CaptionModel& model, const std::string& pat
 
 namespace {
 
-// Beam search keeping, per image, the best hypothesis that is a valid InChI (else the best).
+// The candidates' InChIs: the texts themselves, or their SMILES converted by Open Babel.
+// `valid` (when asked for): the InChI parses back, or the SMILES converted as written.
+struct Spelled {
+  std::vector<std::string> inchis;
+  std::vector<bool> valid;
+};
+
+Spelled spell_as_inchis(const CaptionModel& model, std::vector<std::string> texts,
+                        bool with_validity) {
+  Spelled out;
+  if (model.vocabulary.notation() == text::Notation::kInchi) {
+    if (with_validity) out.valid = chem::check_inchis_isolated(texts).valid;
+    out.inchis = std::move(texts);
+    return out;
+  }
+  for (auto& c : chem::inchis_from_smiles_isolated(texts)) {
+    out.inchis.push_back(std::move(c.inchi));
+    out.valid.push_back(c.as_written);
+  }
+  return out;
+}
+
+// Beam search keeping, per image, the best hypothesis that is valid (else the best).
 std::vector<std::string> decode_preferring_valid(CaptionModel& model, const torch::Tensor& features,
                                                  const PredictOptions& options) {
   const auto ranked = beam_search_ranked(model.decoder, features, options.beam, options.max_length,
@@ -80,18 +108,18 @@ std::vector<std::string> decode_preferring_valid(CaptionModel& model, const torc
   std::vector<std::string> texts;  // every candidate of the batch: one round of checks
   for (const auto& hyps : ranked)
     for (const auto& h : hyps) texts.push_back(model.vocabulary.decode(h.tokens));
-  const chem::IsolatedChecks checks = chem::check_inchis_isolated(texts);
+  Spelled spelled = spell_as_inchis(model, std::move(texts), true);
   std::vector<std::string> out;
   out.reserve(ranked.size());
-  std::size_t first = 0;  // the image's first candidate in `texts`
+  std::size_t first = 0;  // the image's first candidate in `spelled`
   for (const auto& hyps : ranked) {
     std::vector<double> scores;
     std::vector<bool> valid;
     for (std::size_t k = 0; k < hyps.size(); ++k) {
       scores.push_back(hyps[k].score);
-      valid.push_back(checks.valid[first + k]);
+      valid.push_back(spelled.valid[first + k]);
     }
-    out.push_back(std::move(texts[first + choose_hypothesis(scores, valid)]));
+    out.push_back(std::move(spelled.inchis[first + choose_hypothesis(scores, valid)]));
     first += hyps.size();
   }
   return out;
@@ -110,8 +138,16 @@ std::vector<std::string> decode_batch(CaptionModel& model, const torch::Tensor& 
   std::vector<std::string> out;
   out.reserve(sequences.size());
   for (const auto& seq : sequences) out.push_back(model.vocabulary.decode(seq));
-  return out;
+  return as_inchis(model, std::move(out));
 }
+
+}  // namespace
+
+std::vector<std::string> as_inchis(const CaptionModel& model, std::vector<std::string> texts) {
+  return spell_as_inchis(model, std::move(texts), false).inchis;
+}
+
+namespace {
 
 // Reads and preprocesses samples [begin, end) in parallel into `pixels` (white when a sample
 // fails), setting each prediction's id, ok and error; never throws for a bad image.
@@ -246,7 +282,9 @@ EvalReport evaluate_checkpoint(const std::string& checkpoint, const std::string&
   out.images_per_second = seconds > 0 ? static_cast<double>(r.images) / seconds : 0.0;
   out.checkpoint = info.path;
   if (options.reliance)
-    out.reliance = measure_image_reliance(m, listing.samples, options.batch, options.max_length);
+    out.reliance = measure_image_reliance(
+        m, batch::CaptionTargets(m.vocabulary.notation(), data_dir + "/" + io::kSmilesFile),
+        listing.samples, options.batch, options.max_length);
   return out;
 }
 

@@ -1,7 +1,7 @@
 // Inference: a trained captioner turns image files into InChI strings (greedy or beam
-// search), and predictions are scored the way the competition does (mean Levenshtein
-// distance) plus exact matches and InChI validity. Used by `capflow eval`, `capflow predict`
-// and the evaluation inside training runs.
+// search; a model that writes SMILES has them converted), and predictions are scored the way the
+// competition does (mean Levenshtein distance) plus exact matches and InChI validity. Used by
+// `capflow eval`, `capflow predict` and the evaluation inside training runs.
 #pragma once
 
 #include <functional>
@@ -33,12 +33,18 @@ struct CaptionModel {
 // Builds the modules a checkpoint describes and loads its weights (eval mode).
 CaptionModel load_caption_model(const std::string& checkpoint_path, CheckpointInfo* info = nullptr);
 
+// What the model wrote (decoded tokens) as InChI: the texts themselves for an InChI model; for
+// a SMILES model, each converted by Open Babel in child processes (repaired when it does not
+// parse as written; empty when even that fails).
+std::vector<std::string> as_inchis(const CaptionModel& model, std::vector<std::string> texts);
+
 struct PredictOptions {
   int batch = 32;
   int beam = 1;           // 1: greedy
   // With beam > 1: keep, per image, the best-scoring of the K final hypotheses that is a valid
-  // standard InChI (checked in child processes, one batch of candidates at a time), else the
-  // best-scoring one. Without effect on greedy decoding.
+  // standard InChI (checked in child processes, one batch of candidates at a time) or, for a
+  // SMILES model, a SMILES that converts as written; else the best-scoring one. Without effect
+  // on greedy decoding.
   bool prefer_valid = true;
   int max_length = 256;   // decoding steps at most
   // Preprocessing: the training run's augmentation without the random parts.

@@ -75,6 +75,8 @@ const std::pair<const char*, double CheckpointInfo::*> kRealFields[] = {
     {"loss", &CheckpointInfo::loss}, {"seconds", &CheckpointInfo::seconds}, {"dropout", &CheckpointInfo::dropout}};
 const std::pair<const char*, std::string CheckpointInfo::*> kTextFields[] = {
     {"precision", &CheckpointInfo::precision}, {"config_yaml", &CheckpointInfo::config_yaml}};
+const std::pair<const char*, std::string CheckpointInfo::*> kOptionalTextFields[] = {
+    {"notation", &CheckpointInfo::notation}};
 
 }  // namespace
 
@@ -127,6 +129,10 @@ CheckpointInfo read_checkpoint_info(const std::string& path) {
     }
     for (const auto& [name, field] : kRealFields) info.*field = read_field(archive, path, name).toDouble();
     for (const auto& [name, field] : kTextFields) info.*field = read_field(archive, path, name).toStringRef();
+    for (const auto& [name, field] : kOptionalTextFields) {
+      c10::IValue value;
+      if (archive.try_read(kKey + name, value)) info.*field = value.toStringRef();
+    }
     for (const auto& token : read_field(archive, path, "vocabulary").toListRef())
       info.vocabulary.push_back(token.toStringRef());
   } catch (const c10::Error& e) {
@@ -147,6 +153,8 @@ void write_checkpoint(const std::string& path, const CheckpointInfo& info,
     archive.write(kKey + name, c10::IValue(info.*field));
   for (const auto& [name, field] : kRealFields) archive.write(kKey + name, c10::IValue(info.*field));
   for (const auto& [name, field] : kTextFields) archive.write(kKey + name, c10::IValue(info.*field));
+  for (const auto& [name, field] : kOptionalTextFields)
+    archive.write(kKey + name, c10::IValue(info.*field));
   c10::List<std::string> vocabulary;
   for (const auto& token : info.vocabulary) vocabulary.push_back(token);
   archive.write(kKey + "vocabulary", c10::IValue(vocabulary));

@@ -33,6 +33,7 @@ struct CheckpointInfo {
   double dropout = 0.5;
   std::int64_t image_width = 224, image_height = 224;  // what the model was trained on
   std::vector<std::string> vocabulary;  // tokens in id order
+  std::string notation = "inchi";       // what the tokens spell: inchi | smiles (absent: inchi)
   std::string config_yaml;              // the resolved configuration of the training run
 };
 

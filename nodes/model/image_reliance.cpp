@@ -76,13 +76,13 @@ std::vector<const io::SampleRef*> load_readable(const CaptionModel& model,
 }
 
 // <sos> label tokens <eos> of every sample, padded with <pad> into int64 [B, T].
-torch::Tensor label_tokens(const text::Vocabulary& vocabulary,
+torch::Tensor label_tokens(const text::Vocabulary& vocabulary, const batch::CaptionTargets& targets,
                            const std::vector<const io::SampleRef*>& samples) {
   std::vector<std::vector<int>> rows;
   std::size_t longest = 0;
   for (const io::SampleRef* s : samples) {
     try {
-      rows.push_back(vocabulary.encode(s->label));
+      rows.push_back(vocabulary.encode(targets.text_of(*s)));
     } catch (const std::exception& e) {
       throw DataError("image " + s->id + ": label '" + s->label + "': " + e.what());
     }
@@ -98,7 +98,8 @@ torch::Tensor label_tokens(const text::Vocabulary& vocabulary,
 }
 
 // One batch of at least 2 readable images into the totals.
-void measure_batch(CaptionModel& model, const std::vector<const io::SampleRef*>& samples,
+void measure_batch(CaptionModel& model, const batch::CaptionTargets& targets,
+                   const std::vector<const io::SampleRef*>& samples,
                    const std::vector<std::uint8_t>& pixels, int max_length, Totals& totals) {
   const auto n = static_cast<int>(samples.size());
   const torch::Device device = module_device(*model.encoder);
@@ -106,8 +107,8 @@ void measure_batch(CaptionModel& model, const std::vector<const io::SampleRef*>&
   const auto perm =
       torch::tensor(std::vector<int64_t>(perm_host.begin(), perm_host.end()), torch::kLong)
           .to(device);
-  const auto tokens = label_tokens(model.vocabulary, samples).to(device);
-  const double targets = tokens.narrow(1, 1, tokens.size(1) - 1).ne(0).sum().item<double>();
+  const auto tokens = label_tokens(model.vocabulary, targets, samples).to(device);
+  const double target_count = tokens.narrow(1, 1, tokens.size(1) - 1).ne(0).sum().item<double>();
   std::vector<std::vector<int>> predicted;
   {
     AutocastGuard autocast(model.precision, device.type());
@@ -117,19 +118,20 @@ void measure_batch(CaptionModel& model, const std::vector<const io::SampleRef*>&
     const auto real = caption_loss(model.decoder->forward(features, tokens), tokens);
     const auto shuffled =
         caption_loss(model.decoder->forward(features.index_select(0, perm), tokens), tokens);
-    totals.loss_real += real.item<double>() * targets;
-    totals.loss_shuffled += shuffled.item<double>() * targets;
+    totals.loss_real += real.item<double>() * target_count;
+    totals.loss_shuffled += shuffled.item<double>() * target_count;
     predicted = greedy_decode(model.decoder, features, max_length, text::Vocabulary::kSos,
                               text::Vocabulary::kEos);
   }
-  totals.tokens += targets;
+  totals.tokens += target_count;
+  std::vector<std::string> texts;
+  for (const auto& p : predicted) texts.push_back(model.vocabulary.decode(p));
+  const std::vector<std::string> inchis = as_inchis(model, std::move(texts));
   for (std::size_t j = 0; j < samples.size(); ++j) {
     const std::string& label = samples[j]->label;
-    totals.lev_real +=
-        static_cast<double>(text::levenshtein(model.vocabulary.decode(predicted[j]), label));
+    totals.lev_real += static_cast<double>(text::levenshtein(inchis[j], label));
     // Caption j was paired with image perm[j]: that image's prediction against this label.
-    totals.lev_shuffled += static_cast<double>(
-        text::levenshtein(model.vocabulary.decode(predicted[perm_host[j]]), label));
+    totals.lev_shuffled += static_cast<double>(text::levenshtein(inchis[perm_host[j]], label));
   }
   totals.images += samples.size();
 }
@@ -152,7 +154,7 @@ RelianceResult summarise(const Totals& t) {
 
 }  // namespace
 
-RelianceResult measure_image_reliance(CaptionModel& model,
+RelianceResult measure_image_reliance(CaptionModel& model, const batch::CaptionTargets& targets,
                                       const std::vector<io::SampleRef>& samples, int batch,
                                       int max_length) {
   const bool was_training = model.encoder->is_training() || model.decoder->is_training();
@@ -170,7 +172,7 @@ RelianceResult measure_image_reliance(CaptionModel& model,
       totals.skipped += readable.size();
       continue;
     }
-    measure_batch(model, readable, pixels, max_length, totals);
+    measure_batch(model, targets, readable, pixels, max_length, totals);
   }
   if (was_training) {
     model.encoder->train();

@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <vector>
 
+#include "nodes/batch/caption_targets.h"
 #include "nodes/io/sample_listing.h"
 
 namespace capflow::model {
@@ -38,10 +39,10 @@ std::vector<std::size_t> reliance_batches(std::size_t count, std::size_t batch);
 
 // Measures `samples` (labelled) in batches: one encoder pass per batch, greedy decoding of the
 // real images, and teacher forcing with the real and the deranged features. Labels are
-// tokenized as the batch node does (unknown tokens become <unk>). Throws ConfigError when
-// fewer than 2 images can be measured, DataError naming the image for a label that is not a
-// standard InChI.
-RelianceResult measure_image_reliance(CaptionModel& model,
+// tokenized as the batch node does, in the model's notation by `targets` (unknown tokens become
+// <unk>); predictions are scored as InChI (as_inchis). Throws ConfigError when fewer than 2
+// images can be measured, DataError naming the image for a label that is not a standard InChI.
+RelianceResult measure_image_reliance(CaptionModel& model, const batch::CaptionTargets& targets,
                                       const std::vector<io::SampleRef>& samples, int batch,
                                       int max_length);
 

@@ -314,10 +314,12 @@ class Optimize : public graph::SinkNode {
 
   void resume(const std::string& path) {
     const CheckpointInfo info = read_checkpoint_info(path);
-    if (info.vocabulary != share_->vocabulary->tokens())
+    const std::string notation = text::notation_name(share_->vocabulary->notation());
+    if (info.vocabulary != share_->vocabulary->tokens() || info.notation != notation)
       throw ConfigError("checkpoint '" + path + "' was trained with another vocabulary (" +
-                        std::to_string(info.vocabulary.size()) + " tokens, this run has " +
-                        std::to_string(share_->vocabulary->size()) + ")");
+                        std::to_string(info.vocabulary.size()) + " " + info.notation +
+                        " tokens, this run has " + std::to_string(share_->vocabulary->size()) +
+                        " " + notation + " tokens)");
     load_checkpoint(path, *share_->encoder, *share_->decoder, &trainer_->optimizer());
     trainer_->set_step(info.step);
     images_ = info.images;
@@ -349,6 +351,7 @@ class Optimize : public graph::SinkNode {
     i.image_width = width_;
     i.image_height = height_;
     i.vocabulary = share_->vocabulary->tokens();
+    i.notation = text::notation_name(share_->vocabulary->notation());
     i.config_yaml = ctx_.pipeline->resolved_yaml;
     return i;
   }

@@ -8,30 +8,42 @@
 #include "graph/errors.h"
 #include "nodes/io/labels_csv.h"
 #include "nodes/text/inchi_tokenizer.h"
+#include "nodes/text/smiles_tokenizer.h"
 
 namespace capflow::text {
+
+namespace {
+std::vector<std::string> tokenize(std::string_view text, Notation notation) {
+  return notation == Notation::kSmiles ? tokenize_smiles(text) : tokenize_inchi(text);
+}
+}  // namespace
 
 const std::vector<std::string>& Vocabulary::special_tokens() {
   static const std::vector<std::string> kSpecial = {"<pad>", "<sos>", "<eos>", "<unk>"};
   return kSpecial;
 }
 
-Vocabulary::Vocabulary() : Vocabulary(special_tokens()) {}
+Vocabulary::Vocabulary() : Vocabulary(special_tokens(), Notation::kInchi) {}
 
-Vocabulary::Vocabulary(std::vector<std::string> tokens) : tokens_(std::move(tokens)) {
+Vocabulary::Vocabulary(std::vector<std::string> tokens, Notation notation)
+    : tokens_(std::move(tokens)), notation_(notation) {
   for (std::size_t i = 0; i < tokens_.size(); ++i) ids_.emplace(tokens_[i], static_cast<int>(i));
 }
 
 Vocabulary Vocabulary::from_inchis(const std::vector<std::string>& inchis) {
+  return from_texts(inchis, Notation::kInchi);
+}
+
+Vocabulary Vocabulary::from_texts(const std::vector<std::string>& texts, Notation notation) {
   std::set<std::string> seen;
-  for (const auto& inchi : inchis) {
-    for (auto& t : tokenize_inchi(inchi)) seen.insert(std::move(t));
+  for (const auto& text : texts) {
+    for (auto& t : tokenize(text, notation)) seen.insert(std::move(t));
   }
   std::vector<std::string> tokens = special_tokens();
   for (const auto& t : seen) {
     if (std::find(tokens.begin(), tokens.end(), t) == tokens.end()) tokens.push_back(t);
   }
-  return Vocabulary(std::move(tokens));
+  return Vocabulary(std::move(tokens), notation);
 }
 
 Vocabulary Vocabulary::from_labels_csv(const std::string& path) {
@@ -44,7 +56,7 @@ Vocabulary Vocabulary::from_labels_csv(const std::string& path) {
   }
 }
 
-Vocabulary Vocabulary::load(const std::string& path) {
+Vocabulary Vocabulary::load(const std::string& path, Notation notation) {
   std::ifstream in(path);
   if (!in) throw ConfigError("cannot open vocabulary file " + path);
   std::vector<std::string> tokens;
@@ -56,10 +68,11 @@ Vocabulary Vocabulary::load(const std::string& path) {
     if (line.empty()) throw ConfigError(path + ":" + std::to_string(line_no) + ": empty token");
     tokens.push_back(line);
   }
-  return from_tokens(std::move(tokens), path);
+  return from_tokens(std::move(tokens), path, notation);
 }
 
-Vocabulary Vocabulary::from_tokens(std::vector<std::string> tokens, const std::string& source) {
+Vocabulary Vocabulary::from_tokens(std::vector<std::string> tokens, const std::string& source,
+                                   Notation notation) {
   const auto& special = special_tokens();
   if (tokens.size() < special.size() ||
       !std::equal(special.begin(), special.end(), tokens.begin())) {
@@ -67,7 +80,7 @@ Vocabulary Vocabulary::from_tokens(std::vector<std::string> tokens, const std::s
   }
   std::set<std::string> unique(tokens.begin(), tokens.end());
   if (unique.size() != tokens.size()) throw ConfigError(source + ": duplicate tokens");
-  return Vocabulary(std::move(tokens));
+  return Vocabulary(std::move(tokens), notation);
 }
 
 void Vocabulary::save(const std::string& path) const {
@@ -95,8 +108,8 @@ const std::string& Vocabulary::token(int id) const {
   return tokens_[static_cast<std::size_t>(id)];
 }
 
-std::vector<int> Vocabulary::encode(std::string_view inchi) const {
-  const auto tokens = tokenize_inchi(inchi);
+std::vector<int> Vocabulary::encode(std::string_view text) const {
+  const auto tokens = tokenize(text, notation_);
   std::vector<int> ids;
   ids.reserve(tokens.size() + 2);
   ids.push_back(kSos);
@@ -112,7 +125,7 @@ std::string Vocabulary::decode(const std::vector<int>& ids) const {
     if (i == kSos || i == kPad) continue;
     tokens.push_back(i == kUnk ? "?" : token(i));
   }
-  return detokenize_inchi(tokens);
+  return notation_ == Notation::kSmiles ? detokenize_smiles(tokens) : detokenize_inchi(tokens);
 }
 
 }  // namespace capflow::text

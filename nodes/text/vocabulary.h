@@ -1,12 +1,15 @@
-// Token vocabulary for InChI captions. Ids 0..3 are the special tokens <pad> <sos> <eos>
-// <unk>; the rest are the tokens seen in a labels file, sorted, one per line in the saved
-// plain-text file.
+// Token vocabulary of captions in one notation (InChI by default, or SMILES). Ids 0..3 are the
+// special tokens <pad> <sos> <eos> <unk>; the rest are the tokens seen in the labels, sorted,
+// one per line in the saved plain-text file (the notation is not in the file: a checkpoint
+// records it beside the tokens).
 #pragma once
 
 #include <string>
 #include <string_view>
 #include <unordered_map>
 #include <vector>
+
+#include "nodes/text/notation.h"
 
 namespace capflow::text {
 
@@ -22,13 +25,17 @@ class Vocabulary {
 
   // From InChI labels (each tokenized with tokenize_inchi).
   static Vocabulary from_inchis(const std::vector<std::string>& inchis);
+  // From labels in `notation` (tokenize_inchi or tokenize_smiles); std::invalid_argument as
+  // the tokenizer throws it.
+  static Vocabulary from_texts(const std::vector<std::string>& texts, Notation notation);
   // From a labels CSV (image_id,InChI). Errors name the file and line.
   static Vocabulary from_labels_csv(const std::string& path);
   // Reads a file written by save(). Throws ConfigError naming the file and line.
-  static Vocabulary load(const std::string& path);
+  static Vocabulary load(const std::string& path, Notation notation = Notation::kInchi);
   // From tokens in id order (a checkpoint's); ConfigError naming `source` unless they start
   // with the special tokens and are distinct.
-  static Vocabulary from_tokens(std::vector<std::string> tokens, const std::string& source);
+  static Vocabulary from_tokens(std::vector<std::string> tokens, const std::string& source,
+                                Notation notation = Notation::kInchi);
   // Writes one token per line, atomically (temporary file, then rename).
   void save(const std::string& path) const;
 
@@ -36,15 +43,17 @@ class Vocabulary {
   int id(std::string_view token) const;  // kUnk when absent
   const std::string& token(int id) const;
   const std::vector<std::string>& tokens() const { return tokens_; }
+  Notation notation() const { return notation_; }
 
-  // <sos> tokens... <eos>
-  std::vector<int> encode(std::string_view inchi) const;
+  // <sos> tokens... <eos>, the text tokenized in the vocabulary's notation.
+  std::vector<int> encode(std::string_view text) const;
   // Inverse of encode: skips <sos> and <pad>, stops at <eos>, <unk> becomes "?" text.
   std::string decode(const std::vector<int>& ids) const;
 
  private:
-  explicit Vocabulary(std::vector<std::string> tokens);
+  Vocabulary(std::vector<std::string> tokens, Notation notation);
   std::vector<std::string> tokens_;
+  Notation notation_ = Notation::kInchi;
   std::unordered_map<std::string, int> ids_;
 };
 

@@ -72,11 +72,37 @@ struct Candidate {
   Skip skip = Skip::kNone;
   std::string note;                        // why it was skipped
   std::string inchi;
+  std::string smiles;                      // Open Babel's canonical SMILES (empty: none)
   std::vector<std::uint8_t> bytes;         // the encoded picture
   bool accepted = false;
   std::string image_id, path;
 };
 using CandidatePtr = std::shared_ptr<Candidate>;
+
+// A CSV written as PATH.partial, renamed to PATH when complete: a made dataset never has a
+// half-written labels file.
+class PartialCsv {
+ public:
+  PartialCsv(std::string path, const char* header)
+      : path_(std::move(path)), partial_(path_ + ".partial"), out_(partial_, std::ios::trunc) {
+    if (!out_) throw Error("cannot write " + partial_);
+    out_ << header << '\n';
+  }
+  void row(const std::string& id, const std::string& text) {
+    out_ << io::format_label_line(id, text);
+  }
+  void commit() {
+    out_.flush();
+    if (!out_) throw Error("write failed: " + partial_);
+    out_.close();
+    if (std::rename(partial_.c_str(), path_.c_str()) != 0)
+      throw Error("cannot rename " + partial_ + " to " + path_);
+  }
+
+ private:
+  std::string path_, partial_;
+  std::ofstream out_;
+};
 
 std::unique_ptr<RDKit::RWMol> parse_record(const MoleculeRecord& r) {
   try {
@@ -204,6 +230,7 @@ void Maker::render(Candidate& c, RDKit::RWMol& mol) {
     return;
   }
   c.inchi = std::move(*inchi);
+  c.smiles = chem::smiles_from_molblock(molblock).value_or("");
   try {
     SeededRng rng({opt_.seed, c.number, kDrawTag});
     const DepictionStyle style = random_depiction_style(rng);
@@ -287,11 +314,8 @@ DatasetReport Maker::run() {
   std::error_code ec;
   fs::create_directories(opt_.out_dir, ec);
   if (!fs::is_directory(opt_.out_dir)) throw ConfigError("cannot create output directory " + opt_.out_dir);
-  const std::string labels_path = (fs::path(opt_.out_dir) / "train_labels.csv").string();
-  const std::string partial_path = labels_path + ".partial";
-  std::ofstream labels(partial_path, std::ios::trunc);
-  if (!labels) throw Error("cannot write " + partial_path);
-  labels << io::kLabelsHeader << '\n';
+  PartialCsv labels((fs::path(opt_.out_dir) / "train_labels.csv").string(), io::kLabelsHeader);
+  PartialCsv smiles((fs::path(opt_.out_dir) / io::kSmilesFile).string(), io::kSmilesHeader);
 
   // RDKit's SMILES parser would print every bad record; they are counted and summarised.
   boost::logging::disable_logs("rdApp.*");
@@ -367,19 +391,16 @@ DatasetReport Maker::run() {
                                                        }) &
           tbb::make_filter<CandidatePtr, void>(tbb::filter_mode::serial_in_order, [&](CandidatePtr c) {
             if (!c->accepted) return;
-            labels << io::format_label_line(c->image_id, c->inchi);
+            labels.row(c->image_id, c->inchi);
+            if (!c->smiles.empty()) smiles.row(c->image_id, c->smiles);
             ++report_.written;
             progress_line(false);
           }));
   progress_line(true);
   report_.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
 
-  labels.flush();
-  if (!labels) throw Error("write failed: " + partial_path);
-  labels.close();
-  if (std::rename(partial_path.c_str(), labels_path.c_str()) != 0) {
-    throw Error("cannot rename " + partial_path + " to " + labels_path);
-  }
+  smiles.commit();
+  labels.commit();
   write_provenance();
   return report_;
 }
