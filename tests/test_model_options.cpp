@@ -84,6 +84,27 @@ TEST(ModelOptions, FormulaHeadShapesAndItsGradientReachesTheEncoder) {
   EXPECT_THROW(no_head->predict_formula(features), c10::Error);
 }
 
+// Token dropout hides teacher-forced inputs in training only: the first step (after <sos>)
+// never changes, later ones do, and evaluation sees every token.
+TEST(ModelOptions, TokenDropoutHidesInputsOnlyInTraining) {
+  const auto features = torch::randn({2, 8, 3, 3});
+  const auto tokens = torch::tensor({{1, 4, 5, 6, 7, 8, 9, 10, 2}, {1, 11, 10, 9, 8, 7, 6, 2, 0}},
+                                    torch::kLong);
+  torch::manual_seed(5);
+  AttentionDecoder plain(decoder_options(8, 0));
+  auto o = decoder_options(8, 0);
+  o.token_dropout = 0.9;
+  torch::manual_seed(5);
+  AttentionDecoder hiding(o);
+  torch::NoGradGuard no_grad;
+  const auto expected = plain->forward(features, tokens);
+  const auto trained = hiding->forward(features, tokens);
+  EXPECT_TRUE(torch::allclose(trained.select(1, 0), expected.select(1, 0)));
+  EXPECT_FALSE(torch::allclose(trained.narrow(1, 1, 7), expected.narrow(1, 1, 7)));
+  hiding->eval();
+  EXPECT_TRUE(torch::allclose(hiding->forward(features, tokens), expected));
+}
+
 TEST(ModelOptions, FormulaHeadLearnsToCountFromTheImage) {
   // Images with k bright squares; the head must learn k from the features within 150 steps.
   torch::manual_seed(4);

@@ -11,6 +11,7 @@
 #include "nodes/model/attention_recurrence.h"
 #include "nodes/model/precision.h"
 #include "nodes/text/inchi_formula.h"
+#include "nodes/text/vocabulary.h"
 
 namespace capflow::model {
 
@@ -111,6 +112,15 @@ void AttentionDecoderImpl::cell(const torch::Tensor& feats, const torch::Tensor&
   h = o * torch::tanh(c);
 }
 
+torch::Tensor AttentionDecoderImpl::drop_input_tokens(const torch::Tensor& inputs) const {
+  if (!is_training() || options_.token_dropout <= 0) return inputs;
+  // Real tokens only (ids above <unk>): <sos> starts every row, <pad> stays <pad>.
+  const auto drop = torch::rand(inputs.sizes(), torch::TensorOptions().device(inputs.device()))
+                        .lt(options_.token_dropout)
+                        .logical_and(inputs.gt(text::Vocabulary::kUnk));
+  return torch::where(drop, torch::full_like(inputs, text::Vocabulary::kUnk), inputs);
+}
+
 torch::Tensor AttentionDecoderImpl::forward(const torch::Tensor& features,
                                             const torch::Tensor& tokens, Recurrence recurrence) {
   TORCH_CHECK(tokens.dim() == 2 && tokens.size(1) >= 2 && tokens.size(0) == features.size(0),
@@ -136,7 +146,8 @@ torch::Tensor AttentionDecoderImpl::forward(const torch::Tensor& features,
   const int64_t steps = tokens.size(1) - 1;
   // Input-gate contribution of every input token, one matmul for all steps.
   const auto in_gates =
-      embed_gates(embedding(toks.narrow(1, 0, steps).t())).to(torch::kFloat);  // [T-1, N, 4H]
+      embed_gates(embedding(drop_input_tokens(toks.narrow(1, 0, steps)).t()))
+          .to(torch::kFloat);  // [T-1, N, 4H]
   std::vector<int64_t> active(steps);
   for (int64_t t = 0, rows = n; t < steps; ++t) {
     while (rows > 0 && len[rows - 1] - 1 <= t) --rows;             // row done: no target at t+1

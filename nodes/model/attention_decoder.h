@@ -19,6 +19,9 @@ struct DecoderOptions {
   int attention = 256;         // A, attention MLP size
   int encoder_channels = 512;  // C, channels of the encoder's feature map
   double dropout = 0.5;        // dropout on the hidden state before the output layer (training)
+  // Training only: the share of teacher-forced input tokens (not <sos>, not <pad>) replaced by
+  // <unk>, so the next token must come from the picture more often than from the text so far.
+  double token_dropout = 0;
   int formula_head = 0;        // hidden size of the auxiliary formula head (0: no head)
 };
 
@@ -95,6 +98,8 @@ class AttentionDecoderImpl : public torch::nn::Module {
   torch::nn::Sequential formula_head{nullptr};
 
  private:
+  // Training: `inputs` with token_dropout of the real tokens turned into <unk>.
+  torch::Tensor drop_input_tokens(const torch::Tensor& inputs) const;
   // [N, C, h, w] → [N, P, C] (a view for channels-last features), in the autocast dtype
   // when autocast is on.
   torch::Tensor flatten_features(const torch::Tensor& features) const;

@@ -113,6 +113,7 @@ class Lstm : public graph::TransformNode {
     o.hidden = static_cast<int>(a.get_int("hidden"));
     o.attention = static_cast<int>(a.get_int("attention"));
     o.dropout = a.get_float("dropout");
+    o.token_dropout = a.get_float("token_dropout");
     formula_weight_ = a.get_float("formula_loss");
     o.formula_head = formula_weight_ > 0 ? static_cast<int>(a.get_int("formula_hidden")) : 0;
     o.encoder_channels = share_->encoder->feature_channels();
@@ -486,6 +487,10 @@ void register_model_nodes(graph::Registry& registry) {
            arg_int("hidden", "512", "LSTM hidden size", 1),
            arg_int("attention", "256", "attention size", 1),
            arg_float("dropout", "0.5", "dropout before the output layer", 0, 0.95),
+           arg_float("token_dropout", "0",
+                     "training: share of the teacher-forced input tokens replaced by <unk> (the "
+                     "picture has to tell the next token more often)",
+                     0, 0.9),
            arg_float("formula_loss", "0",
                      "weight of the auxiliary formula loss (atom counts per element from pooled "
                      "features; 0: no head)",
