@@ -971,6 +971,34 @@ class Validator {
     return true;
   }
 
+  // `concurrency` (or the kind's default): serial, auto or a count; only transform nodes run
+  // concurrently (sources, collectors and sinks see one item at a time).
+  void check_concurrency(const Tree& body, const std::string& owner, NodeSpec& node) {
+    const char* const forms = "serial, auto or an integer >= 1";
+    const Entry* given = body.find("concurrency");
+    Tree fallback;
+    fallback.kind = Tree::Kind::kScalar;
+    fallback.where = node.where;
+    if (given == nullptr && node.schema == nullptr) return;
+    if (given == nullptr) fallback.text = node.schema->default_concurrency;
+    const Tree& value = given != nullptr ? given->value : fallback;
+    if (!parse_concurrency(value, &node.concurrency)) {
+      diags_.add(value.where,
+                 given != nullptr
+                     ? owner + ": concurrency must be " + forms + ", got " + describe(value)
+                     : owner + ": kind " + quote(node.kind) +
+                           " has an invalid default concurrency " + quote(value.text) +
+                           " (expected " + forms + ")");
+      return;
+    }
+    const bool serial = !node.concurrency.automatic && node.concurrency.count == 1;
+    if (node.schema != nullptr && node.schema->role != NodeRole::kTransform && !serial) {
+      diags_.add(value.where, owner + ": a " + std::string(node_role_name(node.schema->role)) +
+                                  " node runs serially; remove its concurrency (got " +
+                                  describe(value) + ")");
+    }
+  }
+
   NodeDraft check_node(const Entry& entry) {
     NodeDraft draft;
     NodeSpec& node = draft.spec;
@@ -1032,24 +1060,7 @@ class Validator {
       }
     }
 
-    const char* const concurrency_forms = "serial, auto or an integer >= 1";
-    if (const Entry* c = body.find("concurrency")) {
-      if (!parse_concurrency(c->value, &node.concurrency)) {
-        diags_.add(c->value.where, owner + ": concurrency must be " + concurrency_forms +
-                                       ", got " + describe(c->value));
-      }
-    } else if (node.schema != nullptr) {
-      Tree fallback;
-      fallback.kind = Tree::Kind::kScalar;
-      fallback.text = node.schema->default_concurrency;
-      if (!parse_concurrency(fallback, &node.concurrency)) {
-        diags_.add(entry.key_where, owner + ": kind " + quote(node.kind) +
-                                        " has an invalid default concurrency " +
-                                        quote(fallback.text) + " (expected " +
-                                        concurrency_forms + ")");
-      }
-    }
-
+    check_concurrency(body, owner, node);
     if (node.schema != nullptr) {
       node.args = check_args(node.schema->args, &body, true, owner, entry.key_where);
     }

@@ -145,6 +145,21 @@ TEST_F(RunCli, AMissingDataRootNamesTheNodeAndThePath) {
   EXPECT_NE(r.output.find(base_ + "/no-such-dir"), std::string::npos) << r.output;
 }
 
+TEST_F(RunCli, ConcurrencyOnASerialNodeIsRejectedBeforeAnyWork) {
+  // data.make_count would make the missing data root; validation must stop the run first.
+  const std::string data = base_ + "/not-made";
+  const auto r = run_command(kBin + " run " + kPipeline + " --quiet --out " + base_ +
+                             "/serial-run --set data.root=" + data +
+                             " --set data.make_count=20 --set nodes.batch.concurrency=2");
+  EXPECT_EQ(r.status, 2) << r.output;
+  EXPECT_NE(r.output.find("--set nodes.batch.concurrency=2: node 'batch': a collect node runs "
+                          "serially; remove its concurrency (got '2')"),
+            std::string::npos)
+      << r.output;
+  EXPECT_FALSE(fs::exists(data)) << "no dataset made";
+  EXPECT_FALSE(fs::exists(base_ + "/serial-run")) << "no run folder, no config.yaml";
+}
+
 TEST_F(RunCli, ShardsCoverEverySampleExactlyOnce) {
   std::multiset<std::string> seen;
   std::size_t images = 0;
