@@ -38,28 +38,36 @@ struct StagePlan {
 
 void place_sequencers(std::vector<StagePlan>& plan);
 
+// Validation (parse_pipeline) rejects every spec these checks catch: they only guard
+// against a spec built or changed without it.
+void assert_validated(const PipelineSpec& spec, const std::vector<StagePlan>& plan) {
+  const auto internal = [&](const std::string& what) {
+    throw std::logic_error("internal error: " + spec.file + ": " + what +
+                           " (pipeline validation should have rejected it)");
+  };
+  int collects = 0;
+  for (const StagePlan& s : plan) {
+    if (s.role != NodeRole::kTransform && (s.automatic || s.concurrency != 1))
+      internal("node '" + s.spec->name + "' is a " + node_role_name(s.role) + " with concurrency");
+    if (s.role == NodeRole::kCollect && ++collects > 1) internal("more than one collect node");
+  }
+  if (plan.empty() || plan.front().role != NodeRole::kSource || plan.back().role != NodeRole::kSink)
+    internal("the pipeline does not run from a source to a sink");
+}
+
 std::vector<StagePlan> plan_stages(const PipelineSpec& spec, int threads) {
   std::vector<StagePlan> plan;
-  int collects = 0;
   for (const NodeSpec& node : spec.nodes) {
     if (node.schema == nullptr)
-      throw ConfigError(format_location(node.where) + ": node '" + node.name + "' has no schema");
+      throw std::logic_error("internal error: node '" + node.name + "' has no schema");
     StagePlan s;
     s.spec = &node;
     s.role = node.schema->role;
     s.automatic = node.concurrency.automatic;
     s.concurrency = s.automatic ? threads : node.concurrency.count;
-    const bool must_be_serial = s.role != NodeRole::kTransform;
-    if (must_be_serial && (s.automatic || s.concurrency != 1))
-      throw ConfigError(format_location(node.where) + ": node '" + node.name + "': a " +
-                        node_role_name(s.role) + " node runs serially; remove its concurrency");
-    if (s.role == NodeRole::kCollect && ++collects > 1)
-      throw ConfigError(format_location(node.where) + ": node '" + node.name +
-                        "': a pipeline holds at most one collect node");
     plan.push_back(s);
   }
-  if (plan.empty() || plan.front().role != NodeRole::kSource || plan.back().role != NodeRole::kSink)
-    throw ConfigError(spec.file + ": a pipeline runs from a source node to a sink node");
+  assert_validated(spec, plan);
   place_sequencers(plan);
   return plan;
 }

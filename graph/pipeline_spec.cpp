@@ -3,21 +3,23 @@
 // reported in one ConfigError; the resolved configuration is written back as YAML.
 #include "graph/pipeline_spec.h"
 
+#include <yaml-cpp/depthguard.h>
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
-#include <cerrno>
 #include <charconv>
 #include <cmath>
 #include <cstdio>
 #include <cstring>
 #include <functional>
+#include <optional>
 #include <tuple>
 #include <type_traits>
 #include <utility>
 
 #include "graph/device_transfer.h"
 #include "graph/errors.h"
+#include "graph/yaml_guard.h"
 
 namespace capflow::graph {
 
@@ -205,7 +207,16 @@ std::string join(const std::vector<std::string>& items, const char* sep = ", ") 
   return out;
 }
 
-std::string quote(const std::string& s) { return "'" + s + "'"; }
+// At most about 80 bytes of `s` (cut at a character boundary), for messages.
+std::string shortened(const std::string& s) {
+  constexpr std::size_t kKeep = 72;
+  if (s.size() <= kKeep + 8) return s;
+  std::size_t cut = kKeep;
+  while (cut > 0 && (static_cast<unsigned char>(s[cut]) & 0xC0) == 0x80) --cut;
+  return s.substr(0, cut) + "... (" + std::to_string(s.size()) + " bytes)";
+}
+
+std::string quote(const std::string& s) { return "'" + shortened(s) + "'"; }
 
 std::size_t edit_distance(const std::string& a, const std::string& b) {
   std::vector<std::size_t> row(b.size() + 1);
@@ -386,7 +397,7 @@ std::string describe(const Tree& v) {
   switch (v.kind) {
     case Tree::Kind::kNull: return "null";
     case Tree::Kind::kScalar:
-      return v.plain ? quote(v.text) : "\"" + v.text + "\" (a quoted string)";
+      return v.plain ? quote(v.text) : "\"" + shortened(v.text) + "\" (a quoted string)";
     case Tree::Kind::kSeq: return "a list";
     case Tree::Kind::kMap: return "a mapping";
   }
@@ -407,10 +418,87 @@ Locator fixed_locator(const Location& where) {
   return [where](const YAML::Mark&, const Location&) { return where; };
 }
 
-Tree to_tree(const YAML::Node& node, const Locator& locate, const Location& fallback,
-             Diagnostics& diags) {
+// What walking the parsed document may cost. yaml-cpp shares an aliased node, so a small file
+// can stand for a huge tree (an alias bomb) or an endless one (an alias inside its own
+// anchor); the walk counts what it copies and stops, with one message, at the first limit.
+struct WalkBudget {
+  std::size_t values = 0;
+  std::size_t text_bytes = 0;
+  std::vector<YAML::Node> path;  // the lists and mappings being walked
+  bool exhausted = false;
+};
+
+// The limit `node` would break, or empty.
+std::string budget_problem(const YAML::Node& node, WalkBudget& budget) {
+  const std::string expanded = " (an alias counts as often as it is used)";
+  if (++budget.values > YamlLimits::kMaxValues)
+    return "more than " + std::to_string(YamlLimits::kMaxValues) + " values" + expanded;
+  if (node.IsScalar()) budget.text_bytes += node.Scalar().size();
+  if (budget.text_bytes > YamlLimits::kMaxTextBytes)
+    return "more than " + std::to_string(YamlLimits::kMaxTextBytes) + " bytes of text" + expanded;
+  if (!node.IsSequence() && !node.IsMap()) return "";
+  for (const YAML::Node& outer : budget.path) {
+    if (outer.is(node)) return "recursive alias: this value contains itself";
+  }
+  if (budget.path.size() >= static_cast<std::size_t>(YamlLimits::kMaxDepth))
+    return "nested more than " + std::to_string(YamlLimits::kMaxDepth) + " levels deep";
+  if (node.IsMap() && node.size() > YamlLimits::kMaxKeys)
+    return "a mapping with more than " + std::to_string(YamlLimits::kMaxKeys) + " keys";
+  return "";
+}
+
+struct Walk {
+  const Locator& locate;
+  Diagnostics& diags;
+  WalkBudget& budget;
+};
+
+Tree to_tree(const YAML::Node& node, const Walk& walk, const Location& fallback);
+
+void seq_tree(const YAML::Node& node, const Walk& walk, Tree& t) {
+  t.kind = Tree::Kind::kSeq;
+  for (const YAML::Node& item : node) {
+    t.items.push_back(to_tree(item, walk, t.where));
+    if (walk.budget.exhausted) return;
+  }
+}
+
+void map_tree(const YAML::Node& node, const Walk& walk, Tree& t) {
+  t.kind = Tree::Kind::kMap;
+  for (const auto& pair : node) {
+    const YAML::Node key = pair.first;
+    const Location key_where = walk.locate(key.Mark(), t.where);
+    if (key.IsMap() || key.IsSequence()) {
+      walk.diags.add(key_where, "keys must be plain names, got " +
+                                    std::string(key.IsMap() ? "a mapping" : "a list"));
+      continue;
+    }
+    const std::string name = key.IsScalar() ? key.Scalar() : std::string();
+    if (const Entry* first = t.find(name)) {
+      walk.diags.add(key_where, "duplicate key " + quote(name) + " (first written at " +
+                                    format_location(first->key_where) + ")");
+      continue;
+    }
+    // An empty value (`key:`) is marked where the next token starts: point at the key.
+    const YAML::Node value = pair.second;
+    const bool empty_value = value.IsNull() && value.Mark().line != key.Mark().line;
+    Tree v = to_tree(value, walk, key_where);
+    if (walk.budget.exhausted) return;
+    if (empty_value) v.where = key_where;
+    t.entries.push_back(Entry{name, key_where, std::move(v)});
+  }
+}
+
+Tree to_tree(const YAML::Node& node, const Walk& walk, const Location& fallback) {
   Tree t;
-  t.where = locate(node.Mark(), fallback);
+  t.where = walk.locate(node.Mark(), fallback);
+  const std::string problem = budget_problem(node, walk.budget);
+  if (!problem.empty()) {
+    walk.diags.add(t.where, problem);
+    walk.budget.exhausted = true;
+    return t;
+  }
+  walk.budget.path.push_back(node);
   switch (node.Type()) {
     case YAML::NodeType::Scalar:
       t.kind = Tree::Kind::kScalar;
@@ -418,43 +506,43 @@ Tree to_tree(const YAML::Node& node, const Locator& locate, const Location& fall
       t.plain = node.Tag() == "?";
       break;
     case YAML::NodeType::Sequence:
-      t.kind = Tree::Kind::kSeq;
-      for (const YAML::Node& item : node) t.items.push_back(to_tree(item, locate, t.where, diags));
+      seq_tree(node, walk, t);
       break;
     case YAML::NodeType::Map:
-      t.kind = Tree::Kind::kMap;
-      for (const auto& pair : node) {
-        const YAML::Node key = pair.first;
-        const Location key_where = locate(key.Mark(), t.where);
-        if (key.IsMap() || key.IsSequence()) {
-          diags.add(key_where, "keys must be plain names, got " +
-                                   std::string(key.IsMap() ? "a mapping" : "a list"));
-          continue;
-        }
-        const std::string name = key.IsScalar() ? key.Scalar() : std::string();
-        if (const Entry* first = t.find(name)) {
-          diags.add(key_where, "duplicate key " + quote(name) + " (first written at " +
-                                   format_location(first->key_where) + ")");
-          continue;
-        }
-        // An empty value (`key:`) is marked where the next token starts: point at the key.
-        const YAML::Node value = pair.second;
-        const bool empty_value = value.IsNull() && value.Mark().line != key.Mark().line;
-        Tree v = to_tree(value, locate, key_where, diags);
-        if (empty_value) v.where = key_where;
-        t.entries.push_back(Entry{name, key_where, std::move(v)});
-      }
+      map_tree(node, walk, t);
       break;
     default:
       t.kind = Tree::Kind::kNull;
       break;
   }
+  walk.budget.path.pop_back();
   return t;
 }
 
+// The value of a --set override as a tree; none (and a diagnostic) when it is not YAML or
+// breaks a limit.
+std::optional<Tree> override_value(const std::string& text, const Location& where,
+                                   Diagnostics& diags, WalkBudget& budget) {
+  if (const auto problem = check_yaml_text(text)) {
+    diags.add(where, "value, column " + std::to_string(problem->column) + ": " + problem->message);
+    return std::nullopt;
+  }
+  YAML::Node parsed;
+  try {
+    parsed = YAML::Load(text);
+  } catch (const YAML::Exception& e) {
+    diags.add(where, "cannot parse value " + quote(text) + " as YAML: " + e.msg);
+    return std::nullopt;
+  }
+  const Locator locate = fixed_locator(where);
+  Tree value = to_tree(parsed, Walk{locate, diags, budget}, where);
+  if (budget.exhausted) return std::nullopt;
+  return value;
+}
+
 // Applies one `dotted.key=value` override to the document's tree.
-void apply_override(Tree& root, const std::string& text, Diagnostics& diags) {
-  const Location where{"--set " + text, 0, 0};
+void apply_override(Tree& root, const std::string& text, Diagnostics& diags, WalkBudget& budget) {
+  const Location where{"--set " + shortened(text), 0, 0};
   const std::size_t eq = text.find('=');
   if (eq == std::string::npos) {
     diags.add(where, "expected dotted.key=value (for example data.root=DIR)");
@@ -483,14 +571,9 @@ void apply_override(Tree& root, const std::string& text, Diagnostics& diags) {
       return;
     }
   }
-  YAML::Node parsed;
-  try {
-    parsed = YAML::Load(value_text);
-  } catch (const YAML::Exception& e) {
-    diags.add(where, "cannot parse value " + quote(value_text) + " as YAML: " + e.msg);
-    return;
-  }
-  Tree value = to_tree(parsed, fixed_locator(where), where, diags);
+  std::optional<Tree> parsed = override_value(value_text, where, diags, budget);
+  if (!parsed) return;
+  Tree value = std::move(*parsed);
 
   Tree* current = &root;
   std::string walked;
@@ -850,7 +933,9 @@ class Validator {
         continue;
       }
       Diagnostics ignored;
-      const Tree tree = to_tree(parsed, fixed_locator(owner_where), owner_where, ignored);
+      WalkBudget budget;
+      const Locator locate = fixed_locator(owner_where);
+      const Tree tree = to_tree(parsed, Walk{locate, ignored, budget}, owner_where);
       ArgValue value;
       if (values_.convert(spec, tree, what, &value)) args.set(spec.name, value, owner_where);
     }
@@ -884,6 +969,34 @@ class Validator {
       return false;
     }
     return true;
+  }
+
+  // `concurrency` (or the kind's default): serial, auto or a count; only transform nodes run
+  // concurrently (sources, collectors and sinks see one item at a time).
+  void check_concurrency(const Tree& body, const std::string& owner, NodeSpec& node) {
+    const char* const forms = "serial, auto or an integer >= 1";
+    const Entry* given = body.find("concurrency");
+    Tree fallback;
+    fallback.kind = Tree::Kind::kScalar;
+    fallback.where = node.where;
+    if (given == nullptr && node.schema == nullptr) return;
+    if (given == nullptr) fallback.text = node.schema->default_concurrency;
+    const Tree& value = given != nullptr ? given->value : fallback;
+    if (!parse_concurrency(value, &node.concurrency)) {
+      diags_.add(value.where,
+                 given != nullptr
+                     ? owner + ": concurrency must be " + forms + ", got " + describe(value)
+                     : owner + ": kind " + quote(node.kind) +
+                           " has an invalid default concurrency " + quote(value.text) +
+                           " (expected " + forms + ")");
+      return;
+    }
+    const bool serial = !node.concurrency.automatic && node.concurrency.count == 1;
+    if (node.schema != nullptr && node.schema->role != NodeRole::kTransform && !serial) {
+      diags_.add(value.where, owner + ": a " + std::string(node_role_name(node.schema->role)) +
+                                  " node runs serially; remove its concurrency (got " +
+                                  describe(value) + ")");
+    }
   }
 
   NodeDraft check_node(const Entry& entry) {
@@ -947,24 +1060,7 @@ class Validator {
       }
     }
 
-    const char* const concurrency_forms = "serial, auto or an integer >= 1";
-    if (const Entry* c = body.find("concurrency")) {
-      if (!parse_concurrency(c->value, &node.concurrency)) {
-        diags_.add(c->value.where, owner + ": concurrency must be " + concurrency_forms +
-                                       ", got " + describe(c->value));
-      }
-    } else if (node.schema != nullptr) {
-      Tree fallback;
-      fallback.kind = Tree::Kind::kScalar;
-      fallback.text = node.schema->default_concurrency;
-      if (!parse_concurrency(fallback, &node.concurrency)) {
-        diags_.add(entry.key_where, owner + ": kind " + quote(node.kind) +
-                                        " has an invalid default concurrency " +
-                                        quote(fallback.text) + " (expected " +
-                                        concurrency_forms + ")");
-      }
-    }
-
+    check_concurrency(body, owner, node);
     if (node.schema != nullptr) {
       node.args = check_args(node.schema->args, &body, true, owner, entry.key_where);
     }
@@ -1181,34 +1277,52 @@ std::string resolved_yaml(const PipelineSpec& spec, const SchemaCatalog& catalog
 // ---------------------------------------------------------------------------------------------
 // Entry points
 
+// The document of `yaml_text`; throws ConfigError, located, when the text or yaml-cpp
+// refuses it.
+YAML::Node load_document(const std::string& yaml_text, const std::string& file_name) {
+  Diagnostics diags;
+  if (const auto problem = check_yaml_text(yaml_text)) {
+    diags.add(Location{file_name, problem->line, problem->column}, problem->message);
+    diags.throw_if_any();
+  }
+  const auto located = [&](const YAML::Mark& mark) {
+    return mark.line < 0 ? Location{file_name, 0, 0}
+                         : Location{file_name, mark.line + 1, mark.column + 1};
+  };
+  try {
+    return YAML::Load(yaml_text);
+  } catch (const YAML::DeepRecursion& e) {
+    diags.add(located(e.mark),
+              "invalid YAML: nested more than " + std::to_string(e.depth()) + " levels deep");
+  } catch (const YAML::Exception& e) {
+    diags.add(located(e.mark), "invalid YAML: " + e.msg);
+  }
+  diags.throw_if_any();
+  return {};
+}
+
 PipelineSpec parse_pipeline(const std::string& yaml_text, const std::string& file_name,
                             const std::vector<std::string>& overrides,
                             const SchemaCatalog& catalog) {
+  const YAML::Node doc = load_document(yaml_text, file_name);
   Diagnostics diags;
-  YAML::Node doc;
-  try {
-    doc = YAML::Load(yaml_text);
-  } catch (const YAML::Exception& e) {
-    const Location where = e.mark.line < 0 ? Location{file_name, 0, 0}
-                                           : Location{file_name, e.mark.line + 1,
-                                                      e.mark.column + 1};
-    diags.add(where, "invalid YAML: " + e.msg);
-    diags.throw_if_any();
-  }
   const Locator locate = file_locator(file_name);
   const Location top{file_name, 1, 1};
   if (!doc.IsDefined() || doc.IsNull()) {
     diags.add(top, "the pipeline file is empty; expected a mapping with at least 'nodes'");
     diags.throw_if_any();
   }
+  WalkBudget budget;
+  Tree root = to_tree(doc, Walk{locate, diags, budget}, top);
+  if (budget.exhausted) diags.throw_if_any();
   if (!doc.IsMap()) {
-    const Tree t = to_tree(doc, locate, top, diags);
-    diags.add(t.where, "the top level must be a mapping (seed, nodes, edges and sections), got " +
-                           describe(t));
+    diags.add(
+        root.where,
+        "the top level must be a mapping (seed, nodes, edges and sections), got " + describe(root));
     diags.throw_if_any();
   }
-  Tree root = to_tree(doc, locate, top, diags);
-  for (const std::string& o : overrides) apply_override(root, o, diags);
+  for (const std::string& o : overrides) apply_override(root, o, diags, budget);
+  if (budget.exhausted) diags.throw_if_any();
   insert_device_transfers(root, catalog);
 
   Validator validator(catalog, diags, file_name);
@@ -1220,21 +1334,7 @@ PipelineSpec parse_pipeline(const std::string& yaml_text, const std::string& fil
 
 PipelineSpec load_pipeline(const std::string& path, const std::vector<std::string>& overrides,
                            const SchemaCatalog& catalog) {
-  std::FILE* f = std::fopen(path.c_str(), "rb");
-  if (f == nullptr) {
-    throw ConfigError("cannot read pipeline file '" + path + "': " + std::strerror(errno));
-  }
-  std::string text;
-  char buf[1 << 14];
-  std::size_t n = 0;
-  while ((n = std::fread(buf, 1, sizeof buf, f)) > 0) text.append(buf, n);
-  const bool failed = std::ferror(f) != 0;
-  const int error = errno;
-  std::fclose(f);
-  if (failed) {
-    throw ConfigError("cannot read pipeline file '" + path + "': " + std::strerror(error));
-  }
-  return parse_pipeline(text, path, overrides, catalog);
+  return parse_pipeline(read_bounded(path, YamlLimits::kMaxBytes), path, overrides, catalog);
 }
 
 }  // namespace capflow::graph

@@ -10,6 +10,7 @@ namespace capflow {
 namespace {
 std::atomic<int> g_requests{0};
 std::atomic<int> g_last_signal{0};
+int g_installed = 0;  // StopSignals alive (made and destroyed on one thread)
 
 void say(const char* text) {
   const ssize_t n = ::write(STDERR_FILENO, text, std::strlen(text));
@@ -27,8 +28,10 @@ extern "C" void on_stop_signal(int signal_number) {
 }  // namespace
 
 StopSignals::StopSignals() {
-  g_requests = 0;
-  g_last_signal = 0;
+  if (g_installed++ == 0) {  // an inner one (a dataset made for a run) keeps the requests
+    g_requests = 0;
+    g_last_signal = 0;
+  }
   struct sigaction sa {};
   sa.sa_handler = on_stop_signal;
   sigemptyset(&sa.sa_mask);
@@ -37,6 +40,7 @@ StopSignals::StopSignals() {
 }
 
 StopSignals::~StopSignals() {
+  --g_installed;
   sigaction(SIGINT, &old_int_, nullptr);
   sigaction(SIGTERM, &old_term_, nullptr);
 }

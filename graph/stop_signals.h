@@ -1,6 +1,7 @@
 // Ctrl-C and SIGTERM as stop requests: while a StopSignals lives, each SIGINT or SIGTERM
 // increments a counter (1: finish the work in flight and stop; 2: abandon it) and prints one
-// line saying so. The previous handlers come back when it is destroyed.
+// line saying so. The previous handlers come back when it is destroyed. The outermost
+// StopSignals starts the count at 0; one made inside it (a dataset made for a run) keeps it.
 #pragma once
 
 #include <atomic>

@@ -364,15 +364,34 @@ TEST(FlowRunner, NodesShareObjectsAndReportValues) {
   EXPECT_EQ(shared.find<double>("model"), nullptr);
 }
 
-TEST(FlowRunner, BuilderRejectsConcurrentCollectors) {
+TEST(FlowRunner, ValidationRejectsConcurrentCollectors) {
   const Registry registry = test_registry();
-  const PipelineSpec spec = parse_pipeline(kPipeline, "test.yaml", {"nodes.group.concurrency=2"}, registry);
   try {
-    run_pipeline(spec, registry, {});
+    parse_pipeline(kPipeline, "test.yaml", {"nodes.group.concurrency=2"}, registry);
     FAIL() << "expected ConfigError";
   } catch (const ConfigError& e) {
     EXPECT_NE(std::string(e.what()).find("node 'group'"), std::string::npos) << e.what();
   }
+}
+
+TEST(FlowRunner, RunnerAssertsWhatValidationChecks) {
+  // A spec changed after validation is an internal error, not a user's mistake.
+  const Registry registry = test_registry();
+  PipelineSpec spec = parse_pipeline(kPipeline, "test.yaml", {}, registry);
+  for (NodeSpec& node : spec.nodes)
+    if (node.name == "group") node.concurrency.count = 2;
+  try {
+    run_pipeline(spec, registry, {});
+    FAIL() << "expected std::logic_error";
+  } catch (const ConfigError& e) {
+    FAIL() << "not a configuration error: " << e.what();
+  } catch (const std::logic_error& e) {
+    EXPECT_NE(std::string(e.what()).find("internal error"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("node 'group'"), std::string::npos) << e.what();
+  }
+  PipelineSpec reversed = parse_pipeline(kPipeline, "test.yaml", {}, registry);
+  std::swap(reversed.nodes.front(), reversed.nodes.back());
+  EXPECT_THROW(run_pipeline(reversed, registry, {}), std::logic_error);
 }
 
 TEST(FlowRunner, DotAndChromeTrace) {

@@ -495,6 +495,24 @@ TEST(PipelineSpec, ConcurrencyForms) {
   }
 }
 
+TEST(PipelineErrors, ConcurrencyOnlyOnTransformNodes) {
+  // Sources, collectors and sinks run serially: `serial` or 1 is fine, anything else is
+  // rejected here, before a runner makes datasets or writes files.
+  EXPECT_NO_THROW(parse(with_line(8, "  batch: {kind: batch, size: 16, concurrency: serial}")));
+  EXPECT_NO_THROW(parse(with_line(5, "  read: {kind: files, concurrency: 1}")));
+  const std::string batch = with_line(8, "  batch: {kind: batch, size: 16, concurrency: 2}");
+  EXPECT_EQ(error_of(batch), at(batch, 8, "2}") +
+                                 ": node 'batch': a collect node runs serially; remove its "
+                                 "concurrency (got '2')");
+  const std::string read = with_line(5, "  read: {kind: files, concurrency: auto}");
+  EXPECT_EQ(error_of(read), at(read, 5, "auto}") +
+                                ": node 'read': a source node runs serially; remove its "
+                                "concurrency (got 'auto')");
+  EXPECT_EQ(error_of(kGood, {"nodes.sink.concurrency=4"}),
+            "--set nodes.sink.concurrency=4: node 'sink': a sink node runs serially; remove its "
+            "concurrency (got '4')");
+}
+
 struct ArgCase {
   std::string augment;   // the inside of augment's mapping after `kind: augment, `
   std::string token;     // where the error points in line 7

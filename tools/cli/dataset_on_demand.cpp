@@ -10,7 +10,9 @@
 #include <iostream>
 
 #include "graph/errors.h"
+#include "graph/stop_signals.h"
 #include "tools/cli/data_report.h"
+#include "tools/cli/run_files.h"
 
 namespace capflow::cli {
 
@@ -41,6 +43,11 @@ void make_or_reuse(const data::DatasetOptions& o, const std::string& what) {
             << ")\n";
   const auto report = data::make_dataset(o);
   print_make_report(std::cout, o, report);
+  if (report.interrupted && StopSignals::last_signal() != 0) {
+    const std::string made = std::to_string(report.written) + " of " + std::to_string(o.count);
+    throw Interrupted(StopSignals::last_signal(),
+                      "the " + what + " " + o.out_dir + " is incomplete (" + made + " images)");
+  }
   if (report.written < o.count)
     throw Error("only " + std::to_string(report.written) + " of " + std::to_string(o.count) +
                 " images made in " + o.out_dir);

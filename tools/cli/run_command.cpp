@@ -145,9 +145,17 @@ nlohmann::json scaling_json(const graph::RunStats& stats, const Reports& r, cons
   return s;
 }
 
+// A stop requested before the run starts (while loading, validating, making datasets) ends
+// the command there, before the run folder is written.
+void stop_if_interrupted() {
+  if (StopSignals::last_signal() != 0)
+    throw Interrupted(StopSignals::last_signal(), "the run had not started; nothing written");
+}
+
 }  // namespace
 
 nlohmann::json run_pipeline_request(const PipelineRunRequest& o) {
+  StopSignals signals;  // first: Ctrl-C at any moment from here on stops cleanly
   graph::Registry registry;
   nodes::register_all(registry);
   std::vector<std::string> sets = o.sets;
@@ -170,7 +178,9 @@ nlohmann::json run_pipeline_request(const PipelineRunRequest& o) {
 
   const reduce::RankEnv ranks = reduce::read_rank_env();
   const nlohmann::json baseline = read_baseline(spec);
+  stop_if_interrupted();
   ensure_pipeline_datasets(spec, /*maker=*/ranks.rank == 0);
+  stop_if_interrupted();
   std::string job_dir = !o.out.empty() ? o.out : !resumed_run_dir.empty() ? resumed_run_dir : "";
   if (job_dir.empty()) job_dir = default_run_dir(o.pipeline, ranks.world_size > 1 ? job_run_id() : "");
   // Rank 0 owns the run folder (config, metrics, summary, checkpoints); the others write
@@ -247,7 +257,6 @@ nlohmann::json run_pipeline_request(const PipelineRunRequest& o) {
       std::fprintf(stderr, "run: %s\n", format_progress(figures).c_str());
   };
 
-  StopSignals signals;
   options.stop_requests = &StopSignals::requests();
   graph::RunStats stats;
   {

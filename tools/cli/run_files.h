@@ -15,8 +15,9 @@ namespace capflow::cli {
 // Exit status 130/143 after a clean stop on SIGINT/SIGTERM, the shell's convention.
 class Interrupted : public Error {
  public:
-  explicit Interrupted(int signal_number)
-      : Error("stopped by signal " + std::to_string(signal_number) + "; finished work kept"),
+  explicit Interrupted(int signal_number) : Interrupted(signal_number, "finished work kept") {}
+  Interrupted(int signal_number, const std::string& what)
+      : Error("stopped by signal " + std::to_string(signal_number) + "; " + what),
         status_(128 + signal_number) {}
   int exit_status() const override { return status_; }
 
