@@ -60,6 +60,26 @@ class DistributedCli : public ::testing::Test {
   static inline std::string base_;
 };
 
+// A run bounded by time alone decays its rate over its time on several ranks too: the clock
+// is the ranks' agreed one (the mean of their clocks, summed with the loss every step).
+TEST_F(DistributedCli, TwoRanksDecayTheirRateOverTheirTime) {
+  const auto r = run_command(
+      kBin + " launch -n 2 --port " + std::to_string(test_port(9)) + " -- " + kBin +
+      run_args("by-time", "--set train.max_steps=0 --set train.max_seconds=4 "
+                          "--set nodes.optimize.schedule=cosine --set nodes.optimize.min_lr_ratio=0.01 "
+                          "--set nodes.optimize.checkpoint_every=0"));
+  ASSERT_EQ(r.status, 0) << r.output;
+  EXPECT_EQ(r.output.find("constant rate"), std::string::npos) << r.output;
+  const auto lr = capflow::testing::metric(base_ + "/by-time", "lr");
+  ASSERT_GE(lr.size(), 3u) << r.output;
+  double previous = 1;
+  for (const auto& [step, rate] : lr) {
+    EXPECT_LE(rate, previous + 1e-12) << step;
+    previous = rate;
+  }
+  EXPECT_LT(lr.rbegin()->second, 0.5 * lr.begin()->second);
+}
+
 TEST_F(DistributedCli, TwoRanksEqualOneRankAccumulatingTwoBatches) {
   auto one = run_command(kBin + run_args("one", "--set nodes.optimize.accumulate=2"));
   ASSERT_EQ(one.status, 0) << one.output;

@@ -223,16 +223,12 @@ class Optimize : public graph::SinkNode {
     o.schedule.total_steps = a.get_int("total_steps") > 0 ? static_cast<std::uint64_t>(a.get_int("total_steps")) : max_steps_;
     max_seconds_ = train.get_float("max_seconds");
     // A run bounded by time alone decays over its time: the rate ends low when the time does.
-    // Each rank would read its own clock, and ranks must apply equal rates: one rank only.
+    // Ranks must apply equal rates: with several, the clock is the one the reduce node agrees.
     const bool open_cosine = o.schedule.cosine && o.schedule.total_steps == 0;
-    o.schedule.by_time = open_cosine && max_seconds_ > 0 && ctx.world_size == 1;
+    o.schedule.by_time = open_cosine && max_seconds_ > 0;
     if (open_cosine && !o.schedule.by_time)
-      ctx.warn(max_seconds_ > 0
-                   ? "a cosine over train.max_seconds needs one clock; with " +
-                         std::to_string(ctx.world_size) +
-                         " ranks set total_steps (or train.max_steps): constant rate after warm-up"
-                   : std::string("schedule cosine without total_steps, train.max_steps or "
-                                 "train.max_seconds: constant rate after warm-up"));
+      ctx.warn("schedule cosine without total_steps, train.max_steps or train.max_seconds: "
+               "constant rate after warm-up");
     share_->accumulate = o.accumulate;
     trainer_ =
         std::make_unique<Trainer>(share_->parameter_groups(a.get_float("encoder_lr_scale")), o);
@@ -246,6 +242,7 @@ class Optimize : public graph::SinkNode {
     if (ctx.rank == 0) load_validation_set(ctx, static_cast<std::size_t>(a.get_int("eval_images")));
     if (!train.is_null("resume")) resume(resolve_checkpoint(train.get_string("resume")));
     started_ = std::chrono::steady_clock::now();
+    share_->started = started_;
     if (!checkpoint_dir_.empty())
       share_->save_now = [this] {
         if (trainer_->step() > 0 && trainer_->step() != last_checkpoint_step_) checkpoint();
@@ -263,7 +260,7 @@ class Optimize : public graph::SinkNode {
     pending_images_ += static_cast<std::uint64_t>(b.size);
     pending_epoch_ = item.epoch;
     pending_groups_ = item.index + 1;
-    if (max_seconds_ > 0) trainer_->set_progress(seconds_since(started_) / max_seconds_);
+    if (max_seconds_ > 0) trainer_->set_progress(training_clock() / max_seconds_);
     if (!trainer_->after_backward(step->loss_value)) return;
     images_ += pending_images_ * static_cast<std::uint64_t>(ctx_.world_size);  // ranks take equal shares
     pending_images_ = 0;
@@ -395,6 +392,11 @@ class Optimize : public graph::SinkNode {
 
   static double seconds_since(std::chrono::steady_clock::time_point t0) {
     return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  }
+  // The clock of a time-bound schedule: this run's seconds, the ranks' agreed ones when several.
+  double training_clock() const {
+    const double agreed = share_->agreed_seconds.load();
+    return agreed >= 0 ? agreed : seconds_since(started_);
   }
   // Training time so far: earlier runs of a resumed training plus this one, less evaluations.
   double train_seconds() const { return seconds_before_ + seconds_since(started_) - eval_seconds_; }

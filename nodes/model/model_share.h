@@ -6,6 +6,7 @@
 #include <ATen/Parallel.h>
 
 #include <atomic>
+#include <chrono>
 #include <functional>
 #include <memory>
 #include <vector>
@@ -50,6 +51,12 @@ struct ModelShare {
   // Set by the reduce node when every rank agreed to stop: the optimizer ends the run after
   // the current step.
   std::atomic<bool> stop_after_step{false};
+  // The training clock of a time-bound schedule, one for all ranks: the optimizer sets
+  // `started` when it starts timing; with several ranks the reduce node sets `agreed_seconds`
+  // every step to the mean over ranks of the seconds since their start (each rank reads its own
+  // clock; the mean is the same number everywhere). -1: one rank, its own clock.
+  std::chrono::steady_clock::time_point started = std::chrono::steady_clock::now();
+  std::atomic<double> agreed_seconds{-1.0};
   // Writes a checkpoint of the last finished step (set by the optimizer where this rank
   // writes checkpoints; the reduce node calls it when a peer fails).
   std::function<void()> save_now;

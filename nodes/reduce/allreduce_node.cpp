@@ -79,11 +79,16 @@ class AllReduce : public graph::TransformNode {
         average_statistics();
       }
       const bool stop_wanted = completes_step && ctx_.stop_requests() >= 1;
+      const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() -
+                                                           share_->started)
+                                 .count();
       const std::vector<double> sums =
-          comm_->sum({step->loss_value, stop_wanted ? 1.0 : 0.0, static_cast<double>(step->batch->size)},
-                     "agreeing on the loss and on stopping");
+          comm_->sum({step->loss_value, stop_wanted ? 1.0 : 0.0,
+                      static_cast<double>(step->batch->size), seconds},
+                     "agreeing on the loss, the clock and on stopping");
       step->loss_value = sums[0] / comm_->world_size();
       images_all_ranks_ += sums[2];
+      share_->agreed_seconds = sums[3] / comm_->world_size();
       if (sums[1] > 0) share_->stop_after_step = true;
     } catch (const CommError&) {
       if (share_->save_now) {
