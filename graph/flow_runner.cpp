@@ -68,8 +68,7 @@ std::vector<StagePlan> plan_stages(const PipelineSpec& spec, int threads) {
     plan.push_back(s);
   }
   assert_validated(spec, plan);
-  place_sequencers(plan);
-  return plan;
+  return plan;  // sequencers are placed by create_nodes, once the exclusive spans are known
 }
 
 // A sequencer goes in front of a node that needs stream order (a collector, an ordered sink,
@@ -222,6 +221,14 @@ class FlowRun {
   void run_sink_body(Stage& s, const Envelope& in);
   void send(Stage& s, Envelope& out, std::int64_t now);
   void fail(const Stage& s, const std::string& item, std::exception_ptr error);
+  void record_failure(const std::string& prefix, std::exception_ptr error);
+  // Runs `body`; a failure is recorded against stage s and the item `what()` names, and false
+  // is returned (`what` is called only then).
+  template <typename What, typename Body>
+  bool guarded(const Stage& s, What&& what, Body&& body);
+  // Ends a timed call of stage s begun at t0 (meter, trace); returns the end time.
+  std::int64_t timed(Stage& s, std::int64_t t0, bool skipped, std::size_t units,
+                     const std::string& id);
   int stop_level() const;
   int external_stop_level() const;
   bool cancelled() const { return graph_ != nullptr && graph_->is_cancelled(); }
@@ -301,16 +308,41 @@ void FlowRun::warn(const std::string& node, const std::string& message) {
 }
 
 void FlowRun::fail(const Stage& s, const std::string& item, std::exception_ptr error) {
+  record_failure("node '" + s.plan.spec->name + "' (" + format_location(s.plan.spec->where) +
+                     ") failed on " + item + ": ",
+                 error);
+}
+
+// The first failure wins; the graph is cancelled so that the others stop.
+void FlowRun::record_failure(const std::string& prefix, std::exception_ptr error) {
   {
     std::lock_guard<std::mutex> lock(failure_mutex_);
     if (!failure_) {
       failed_ = true;
       failure_ = error;
-      failure_prefix_ = "node '" + s.plan.spec->name + "' (" + format_location(s.plan.spec->where) +
-                        ") failed on " + item + ": ";
+      failure_prefix_ = prefix;
     }
   }
   if (graph_) graph_->cancel();
+}
+
+template <typename What, typename Body>
+bool FlowRun::guarded(const Stage& s, What&& what, Body&& body) {
+  try {
+    body();
+    return true;
+  } catch (...) {
+    fail(s, what(), std::current_exception());
+    return false;
+  }
+}
+
+std::int64_t FlowRun::timed(Stage& s, std::int64_t t0, bool skipped, std::size_t units,
+                            const std::string& id) {
+  const std::int64_t t1 = clock_.now_ns();
+  s.meter.finished(t1 - t0, skipped, units);
+  if (trace_.enabled()) trace_.record(s.index, t0, t1 - t0, id);
+  return t1;
 }
 
 void FlowRun::rethrow_failure() {
@@ -415,21 +447,17 @@ GroupPtr FlowRun::next_group(tbb::flow_control& fc) {
         have = true;
       } else if (!source_done_) {
         const std::int64_t t0 = clock_.now_ns();
-        try {
-          have = source->next(item);
-        } catch (...) {
-          fail(s, last_source_id_.empty() ? std::string("its first item")
-                                          : "the item after '" + last_source_id_ + "'",
-               std::current_exception());
-          have = false;
-        }
-        const std::int64_t t1 = clock_.now_ns();
-        if (!have) source_done_ = true;
+        const auto what = [this] {
+          return last_source_id_.empty() ? std::string("its first item")
+                                         : "the item after '" + last_source_id_ + "'";
+        };
+        bool got = false;
+        have = guarded(s, what, [&] { got = source->next(item); }) && got;
         if (have) {
-          s.meter.finished(t1 - t0, false, 1);
-          if (trace_.enabled()) trace_.record(0, t0, t1 - t0, item.id);
+          timed(s, t0, false, 1, item.id);
         } else {
-          s.meter.busy(t1 - t0);
+          source_done_ = true;
+          s.meter.busy(clock_.now_ns() - t0);
         }
       }
       if (!have) break;
@@ -525,21 +553,17 @@ Envelope FlowRun::run_transform(Stage& s, const Envelope& in) {
       out.kind = Envelope::kSkipped;
       out.item.payload.reset();
     } else {
-      try {
-        std::any payload = static_cast<TransformNode*>(s.node.get())->process(out.item);
-        if (payload.has_value())
-          out.item.payload = std::move(payload);
-        else
-          out.kind = Envelope::kSkipped;
-      } catch (...) {
-        fail(s, "'" + in.item.id + "'", std::current_exception());
+      std::any payload;
+      const bool ok = guarded(
+          s, [&] { return "'" + in.item.id + "'"; },
+          [&] { payload = static_cast<TransformNode*>(s.node.get())->process(out.item); });
+      if (ok && payload.has_value()) {
+        out.item.payload = std::move(payload);
+      } else {
         out.kind = Envelope::kSkipped;
+        out.item.payload.reset();
       }
-      if (out.kind == Envelope::kSkipped) out.item.payload.reset();
-      const std::int64_t t1 = clock_.now_ns();
-      s.meter.finished(t1 - t0, out.kind == Envelope::kSkipped, out.item.units);
-      if (trace_.enabled()) trace_.record(s.index, t0, t1 - t0, in.item.id);
-      send(s, out, t1);
+      send(s, out, timed(s, t0, out.kind == Envelope::kSkipped, out.item.units, in.item.id));
       s.leave_span();
       return out;
     }
@@ -578,23 +602,16 @@ void FlowRun::run_collect(Stage& s, const Envelope& in, CollectFlowNode::output_
     out.item.id += " ['" + gathered_.front().id + "' .. '" + gathered_.back().id + "']";
   bool skipped = gathered_.empty() || cancelled();
   if (!skipped) {
-    try {
-      std::any payload = static_cast<CollectNode*>(s.node.get())->collect(gathered_);
-      if (payload.has_value())
-        out.item.payload = std::move(payload);
-      else
-        skipped = true;
-    } catch (...) {
-      fail(s, out.item.id, std::current_exception());
-      skipped = true;
-    }
+    std::any payload;
+    const bool ok = guarded(
+        s, [&] { return out.item.id; },
+        [&] { payload = static_cast<CollectNode*>(s.node.get())->collect(gathered_); });
+    skipped = !ok || !payload.has_value();
+    if (!skipped) out.item.payload = std::move(payload);
   }
   gathered_.clear();
   out.kind = skipped ? Envelope::kSkipped : Envelope::kItem;
-  const std::int64_t t1 = clock_.now_ns();
-  s.meter.finished(t1 - t0, skipped, out.item.units);
-  if (trace_.enabled()) trace_.record(s.index, t0, t1 - t0, out.item.id);
-  send(s, out, t1);
+  send(s, out, timed(s, t0, skipped, out.item.units, out.item.id));
   std::get<0>(ports).try_put(out);
 }
 
@@ -610,26 +627,18 @@ void FlowRun::run_sink_body(Stage& s, const Envelope& in) {
   auto* sink = static_cast<SinkNode*>(s.node.get());
   if (cancelled()) return;
   if (in.kind == Envelope::kEndOfEpoch) {
-    try {
-      sink->end_of_epoch(in.item.epoch);
+    if (guarded(
+            s, [&] { return in.item.id; }, [&] { sink->end_of_epoch(in.item.epoch); }))
       ++epochs_completed_;
-    } catch (...) {
-      fail(s, in.item.id, std::current_exception());
-    }
     s.meter.busy(clock_.now_ns() - t0);
     return;
   }
   if (in.kind != Envelope::kItem) return;
   Item item = in.item;
-  try {
-    sink->consume(item);
+  if (guarded(
+          s, [&] { return "'" + in.item.id + "'"; }, [&] { sink->consume(item); }))
     images_ += in.item.units;
-  } catch (...) {
-    fail(s, "'" + in.item.id + "'", std::current_exception());
-  }
-  const std::int64_t t1 = clock_.now_ns();
-  s.meter.finished(t1 - t0, false, in.item.units);
-  if (trace_.enabled()) trace_.record(s.index, t0, t1 - t0, in.item.id);
+  timed(s, t0, false, in.item.units, in.item.id);
 }
 
 void FlowRun::execute_graph() {
@@ -715,7 +724,8 @@ void FlowRun::execute_graph() {
   try {
     g.wait_for_all();
   } catch (...) {
-    fail(*stages_.front(), "the graph", std::current_exception());
+    // Node bodies catch their own failures: this one came from the graph's machinery.
+    record_failure("the flow graph failed outside any node: ", std::current_exception());
   }
   // Messages still buffered in a cancelled graph die with their nodes: their tickets must not
   // reach the limiter any more.

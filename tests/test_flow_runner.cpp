@@ -353,7 +353,7 @@ nodes:
   for (int i = 0; i < 40; ++i) EXPECT_EQ(out.events[i], "e0:b" + std::to_string(i) + ":" + std::to_string(1000 * i));
 }
 
-TEST(FlowRunner, NodesShareObjectsAndReportValues) {
+TEST(FlowRunner, NodesShareObjectsByNameAndType) {
   SharedObjects shared;
   auto a = shared.get_or_create<int>("model", [] { return std::make_shared<int>(7); });
   auto b = shared.get_or_create<int>("model", [] { return std::make_shared<int>(8); });

@@ -5,6 +5,7 @@
 #include <cstring>
 
 #include "graph/errors.h"
+#include "graph/fnv1a.h"
 #include "graph/seeded_random.h"
 
 namespace capflow::batch {
@@ -18,7 +19,7 @@ std::string id_of(const BatchSample& s, std::size_t n) {
 // h, so changing any single word changes the result. Finished with splitmix64.
 class WordHash {
  public:
-  void word(std::uint64_t w) { h_ = (h_ ^ w) * 0x100000001b3ULL; }
+  void word(std::uint64_t w) { h_ = fnv1a_step(h_, w); }
   void bytes(const std::uint8_t* p, std::size_t n) {
     word(n);
     std::size_t i = 0;
@@ -34,7 +35,7 @@ class WordHash {
   std::uint64_t value() const { return splitmix64(h_); }
 
  private:
-  std::uint64_t h_ = 0xcbf29ce484222325ULL;
+  std::uint64_t h_ = kFnv1aOffset;
 };
 
 }  // namespace

@@ -1,6 +1,7 @@
 // Node adapter of the image family: bms_augment (transform).
 #include <memory>
 
+#include "graph/fnv1a.h"
 #include "graph/registry.h"
 #include "nodes/image/bms_augment.h"
 #include "nodes/payloads.h"
@@ -13,12 +14,8 @@ namespace {
 using graph::Item;
 using graph::NodeContext;
 
-// 64-bit FNV-1a of a sample id: the id's key for random draws.
-std::uint64_t id_key(const std::string& id) {
-  std::uint64_t h = 0xcbf29ce484222325ULL;
-  for (const unsigned char c : id) h = (h ^ c) * 0x100000001b3ULL;
-  return h;
-}
+// A sample id's key for random draws.
+std::uint64_t id_key(const std::string& id) { return fnv1a(id); }
 
 // BMS-style augmentation; every draw keyed by (seed, epoch, sample id), never by scheduling.
 class BmsAugment : public graph::TransformNode {

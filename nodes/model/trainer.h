@@ -35,7 +35,9 @@ class Trainer {
   // versions), else one per group.
   Trainer(std::vector<ParameterGroup> groups, const TrainerOptions& options);
 
-  // Called after one micro-batch's backward (its loss already divided by `accumulate`).
+  // Called after one micro-batch's backward with that micro-batch's mean loss (not divided by
+  // `accumulate`: the backward node divides the tensor it back-propagates; the reported loss is
+  // the mean over the micro-batches).
   // Returns true when this completed an optimizer step (clip, set the rate, step, zero).
   bool after_backward(double loss);
 

@@ -34,6 +34,8 @@ class AllReduce : public graph::TransformNode {
     const char* token = std::getenv("CAPFLOW_JOB_TOKEN");
     o.token = token != nullptr && *token != '\0' ? token : (a.is_null("token") ? "" : a.get_string("token"));
     o.gloo_threads = static_cast<int>(a.get_int("gloo_threads"));
+    if (a.get_string("backend") != "gloo")  // the schema's choices: only a new one gets here
+      throw std::logic_error("allreduce: backend '" + a.get_string("backend") + "' is not wired");
     bucket_bytes_ = static_cast<std::size_t>(a.get_float("bucket_mb") * 1024 * 1024);
     comm_ = std::make_unique<reduce::Communicator>(o);
     // The configuration without the token (it may legitimately come from the environment).
@@ -156,16 +158,23 @@ void register_reduce_nodes(graph::Registry& registry) {
   add_node<AllReduce>(
       registry,
       {"allreduce",
-       "averages gradients across ranks with c10d Gloo, bucketed and overlapped with backward (passes through at "
+       "averages gradients across ranks with c10d Gloo, bucketed and overlapped with backward "
+       "(passes through at "
        "world size 1)",
-       NodeRole::kTransform, /*input=*/"grads", /*output=*/"grads",
-       /*default_concurrency=*/"serial", /*ordered=*/true,
-       {arg_choice("backend", "gloo", {"gloo"}, "c10d process group"),
+       NodeRole::kTransform,
+       /*input=*/"grads",
+       /*output=*/"grads",
+       /*default_concurrency=*/"serial",
+       /*ordered=*/true,
+       {arg_choice("backend", "gloo", {"gloo"},
+                   "c10d process group; Gloo is the only one this build has (the argument lets a "
+                   "pipeline say so; NCCL is not wired)"),
         arg_float("bucket_mb", "25", "gradient bucket size in MB", 0.001),
         arg_float("timeout_s", "60", "longest wait for a peer before the run fails naming it", 1),
         arg_int("gloo_threads", "2", "Gloo's worker threads per rank", 1, 64),
-        nullable(arg_string("token", "null",
-                            "job token every rank must present beyond loopback (CAPFLOW_JOB_TOKEN wins)"))}});
+        nullable(arg_string(
+            "token", "null",
+            "job token every rank must present beyond loopback (CAPFLOW_JOB_TOKEN wins)"))}});
 }
 
 }  // namespace capflow::nodes

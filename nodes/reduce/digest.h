@@ -1,5 +1,5 @@
-// FNV-1a, 64 bits: the digests ranks compare (configuration, weights, job token). Not a
-// cryptographic hash; enough to tell "the same" from "different by mistake".
+// The digests ranks compare (configuration, weights, job token): FNV-1a (graph/fnv1a.h) over
+// bytes, printed as 16 hex digits.
 #pragma once
 
 #include <cstddef>
@@ -8,16 +8,14 @@
 #include <string>
 #include <string_view>
 
+#include "graph/fnv1a.h"
+
 namespace capflow::reduce {
 
 class Digest {
  public:
   Digest& add(const void* data, std::size_t size) {
-    const auto* p = static_cast<const unsigned char*>(data);
-    for (std::size_t i = 0; i < size; ++i) {
-      h_ ^= p[i];
-      h_ *= 1099511628211ULL;
-    }
+    h_ = fnv1a(std::string_view(static_cast<const char*>(data), size), h_);
     return *this;
   }
   Digest& add(std::string_view text) { return add(text.data(), text.size()); }
@@ -28,7 +26,7 @@ class Digest {
   }
 
  private:
-  std::uint64_t h_ = 1469598103934665603ULL;
+  std::uint64_t h_ = kFnv1aOffset;
 };
 
 }  // namespace capflow::reduce

@@ -27,6 +27,7 @@
 #include <unordered_set>
 
 #include "graph/errors.h"
+#include "graph/fnv1a.h"
 #include "graph/seeded_random.h"
 #include "graph/stop_signals.h"
 #include "nodes/chem/inchi_openbabel.h"
@@ -58,9 +59,7 @@ struct KeyHash {
   std::size_t operator()(const Key& k) const { return static_cast<std::size_t>(k.a ^ (k.b * 0x9e3779b97f4a7c15ULL)); }
 };
 Key inchi_key(const std::string& s) {
-  std::uint64_t fnv = 0xcbf29ce484222325ULL;
-  for (unsigned char c : s) fnv = (fnv ^ c) * 0x100000001b3ULL;
-  return {fnv, static_cast<std::uint64_t>(std::hash<std::string>{}(s))};
+  return {fnv1a(s), static_cast<std::uint64_t>(std::hash<std::string>{}(s))};
 }
 
 enum class Skip { kNone, kUnparsable, kOutOfRange, kGenerationFailed, kNoInchi, kDrawFailed };
