@@ -12,6 +12,7 @@
 #include "graph/errors.h"
 #include "graph/registry.h"
 #include "nodes/io/sample_listing.h"
+#include "nodes/metric_names.h"
 #include "nodes/model/captioning.h"
 #include "nodes/model/checkpoint.h"
 #include "nodes/model/device_batch.h"
@@ -267,13 +268,16 @@ class Optimize : public graph::SinkNode {
     epoch_ = pending_epoch_;
     groups_done_ = pending_groups_;
     const std::uint64_t s = trainer_->step();
-    ctx_.report("loss", trainer_->last_loss(), s);
-    ctx_.report("lr", trainer_->last_lr(), s);
-    if (trainer_->options().clip_norm > 0) ctx_.report("grad_norm", trainer_->last_grad_norm(), s);
+    ctx_.report(metrics::kLoss, trainer_->last_loss(), s);
+    ctx_.report(metrics::kLearningRate, trainer_->last_lr(), s);
+    if (trainer_->options().clip_norm > 0)
+      ctx_.report(metrics::kGradNorm, trainer_->last_grad_norm(), s);
     for (std::size_t g = 0; g < trainer_->groups().size(); ++g)
-      ctx_.report("grad_norm." + trainer_->groups()[g].name, trainer_->last_group_norms()[g], s);
-    if (step->formula_loss_value >= 0) ctx_.report("loss.formula", step->formula_loss_value, s);
-    ctx_.report("images", static_cast<double>(images_), s);
+      ctx_.report(std::string(metrics::kGradNorm) + "." + trainer_->groups()[g].name,
+                  trainer_->last_group_norms()[g], s);
+    if (step->formula_loss_value >= 0)
+      ctx_.report(metrics::kFormulaLoss, step->formula_loss_value, s);
+    ctx_.report(metrics::kImages, static_cast<double>(images_), s);
     if (checkpoint_every_ > 0 && s % checkpoint_every_ == 0) checkpoint();
     if ((eval_every_ > 0 && s % eval_every_ == 0) ||
         (eval_every_seconds_ > 0 &&
@@ -382,12 +386,13 @@ class Optimize : public graph::SinkNode {
     const std::uint64_t s = trainer_->step();
     eval_seconds_ += seconds_since(t0);  // prediction and scoring
     last_eval_train_seconds_ = train_seconds();
-    ctx_.report("eval.train_seconds", last_eval_train_seconds_, s);
-    ctx_.report("eval.levenshtein_mean", r.levenshtein_mean, s);
-    ctx_.report("eval.exact_match", r.exact_match, s);
-    ctx_.report("eval.valid_inchi_fraction", r.valid_inchi_fraction, s);
-    ctx_.report("eval.images", static_cast<double>(r.images), s);
-    ctx_.report("eval.images_per_second", seconds > 0 ? static_cast<double>(r.images) / seconds : 0.0, s);
+    ctx_.report(metrics::kEvalTrainSeconds, last_eval_train_seconds_, s);
+    ctx_.report(metrics::kEvalLevenshtein, r.levenshtein_mean, s);
+    ctx_.report(metrics::kEvalExactMatch, r.exact_match, s);
+    ctx_.report(metrics::kEvalValidInchi, r.valid_inchi_fraction, s);
+    ctx_.report(metrics::kEvalImages, static_cast<double>(r.images), s);
+    ctx_.report(metrics::kEvalImagesPerSecond,
+                seconds > 0 ? static_cast<double>(r.images) / seconds : 0.0, s);
   }
 
   static double seconds_since(std::chrono::steady_clock::time_point t0) {

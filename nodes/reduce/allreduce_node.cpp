@@ -6,6 +6,7 @@
 
 #include "graph/errors.h"
 #include "graph/registry.h"
+#include "nodes/metric_names.h"
 #include "nodes/model/model_share.h"
 #include "nodes/reduce/communicator.h"
 #include "nodes/reduce/digest.h"
@@ -106,8 +107,8 @@ class AllReduce : public graph::TransformNode {
     if (completes_step) {
       ++steps_;
       comm_->set_step(steps_);
-      ctx_.report("images_all_ranks", images_all_ranks_, steps_);
-      ctx_.report("communication_seconds", buckets_->wait_seconds(), steps_);
+      ctx_.report(metrics::kImagesAllRanks, images_all_ranks_, steps_);
+      ctx_.report(metrics::kCommunicationSeconds, buckets_->wait_seconds(), steps_);
       ctx_.counters->add("buckets_overlapped", buckets_->started_during_backward() - overlapped_reported_);
       overlapped_reported_ = buckets_->started_during_backward();
     }

@@ -4,9 +4,9 @@
 // Validates the pipeline against the registered schemas (every problem at once, exit 2),
 // writes RUN_DIR/config.yaml, builds and runs the flow graph, streams RUN_DIR/metrics.jsonl,
 // and ends with RUN_DIR/summary.json and a per-node table naming the bottleneck.
-#include <CLI/CLI.hpp>
 #include <unistd.h>
 
+#include <CLI/CLI.hpp>
 #include <chrono>
 #include <condition_variable>
 #include <cstdio>
@@ -16,19 +16,19 @@
 #include <fstream>
 #include <iostream>
 #include <mutex>
-#include <thread>
-
 #include <nlohmann/json.hpp>
+#include <thread>
 
 #include "graph/errors.h"
 #include "graph/flow_runner.h"
 #include "graph/registry.h"
 #include "graph/stop_signals.h"
+#include "nodes/metric_names.h"
+#include "nodes/model/checkpoint_info.h"
 #include "nodes/model/torch_runtime.h"
+#include "nodes/reduce/rank_env.h"
 #include "nodes/register_nodes.h"
 #include "tools/cli/commands.h"
-#include "nodes/model/checkpoint_info.h"
-#include "nodes/reduce/rank_env.h"
 #include "tools/cli/dataset_on_demand.h"
 #include "tools/cli/pipeline_runner.h"
 #include "tools/cli/progress_line.h"
@@ -206,19 +206,19 @@ nlohmann::json run_pipeline_request(const PipelineRunRequest& o) {
     const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
     files.append_metrics({{"step", step}, {"node", node}, {name, value}, {"seconds", seconds}});
     std::lock_guard<std::mutex> lock(reports.mutex);
-    if (name == "loss") {
+    if (name == metrics::kLoss) {
       if (!reports.have_loss) reports.loss_first = value;
       reports.have_loss = true;
       reports.loss_last = value;
       reports.step = step;
-    } else if (name == "images_all_ranks") {
+    } else if (name == metrics::kImagesAllRanks) {
       reports.images_all_ranks = value;
-    } else if (name == "communication_seconds") {
+    } else if (name == metrics::kCommunicationSeconds) {
       reports.communication_seconds = value;
-    } else if (name == "epoch_images") {
+    } else if (name == metrics::kEpochImages) {
       reports.epoch_images = static_cast<std::uint64_t>(value);
-    } else if (name.rfind("eval.", 0) == 0) {
-      reports.eval[name.substr(5)] = value;
+    } else if (metrics::is_eval(name)) {
+      reports.eval[metrics::eval_field(name)] = value;
       reports.eval["step"] = step;
     }
   };

@@ -6,11 +6,11 @@
 #include <algorithm>
 #include <filesystem>
 #include <fstream>
+#include <nlohmann/json.hpp>
 #include <sstream>
 
-#include <nlohmann/json.hpp>
-
 #include "graph/errors.h"
+#include "nodes/metric_names.h"
 
 namespace capflow::report {
 
@@ -71,7 +71,7 @@ ConfigFacts read_config(const fs::path& config) {
 void add_eval_rows(const json& m, double seconds, std::vector<MetricRow>& rows) {
   const double step = number_at(m, "step").value_or(0);
   for (const auto& [key, value] : m.items())
-    if (key.rfind("eval.", 0) == 0 && value.is_number())
+    if (metrics::is_eval(key) && value.is_number())
       rows.push_back({step, seconds, key, value.get<double>()});
 }
 
@@ -89,7 +89,7 @@ void read_metrics(const fs::path& file, RunRecord& run) {
     const bool from_node = m.contains("node");
     if (!from_node) {
       if (const auto images = number_at(m, "images")) run.images_over_time.push_back({*seconds, *images});
-    } else if (const auto loss = number_at(m, "loss")) {
+    } else if (const auto loss = number_at(m, metrics::kLoss)) {
       run.loss_over_time.push_back({*seconds, *loss});
     } else {
       add_eval_rows(m, *seconds, eval_rows);

@@ -4,6 +4,8 @@
 #include <cstdio>
 #include <map>
 
+#include "nodes/metric_names.h"
+
 namespace capflow::report {
 
 namespace {
@@ -13,14 +15,14 @@ struct StepRows {
 };
 
 void add_row(StepRows& s, const MetricRow& row) {
-  if (row.name == "eval.levenshtein_mean") {
+  if (row.name == metrics::kEvalLevenshtein) {
     s.levenshtein = row.value;
     s.wall_seconds = row.seconds;
-  } else if (row.name == "eval.train_seconds") {
+  } else if (row.name == metrics::kEvalTrainSeconds) {
     s.train_seconds = row.value;
-  } else if (row.name == "eval.exact_match") {
+  } else if (row.name == metrics::kEvalExactMatch) {
     s.exact = row.value;
-  } else if (row.name == "eval.valid_inchi_fraction") {
+  } else if (row.name == metrics::kEvalValidInchi) {
     s.valid = row.value;
   }
 }
