@@ -827,6 +827,8 @@ RunStats FlowRun::collect_stats(double seconds) const {
     n.kind = s->plan.spec->kind;
     n.device = s->plan.spec->device;
     n.role = node_role_name(s->plan.role);
+    n.stage = node_stage_name(s->plan.spec->schema != nullptr ? s->plan.spec->schema->node_stage
+                                                              : NodeStage::kOther);
     n.concurrency = s->plan.concurrency;
     n.sequenced = s->plan.sequenced;
     n.items = s->meter.calls() - s->meter.skipped();

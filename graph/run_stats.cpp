@@ -58,6 +58,7 @@ nlohmann::json run_stats_json(const RunStats& stats) {
     nodes[n.name] = {{"kind", n.kind},
                      {"device", n.device},
                      {"role", n.role},
+                     {"stage", n.stage},
                      {"concurrency", n.concurrency},
                      {"sequenced", n.sequenced},
                      {"items", n.items},

@@ -18,6 +18,7 @@ struct NodeStats {
   std::string kind;
   std::string device;
   std::string role;         // source, transform, collect, sink
+  std::string stage;        // what its schema declares: data, model, reduce, optimizer, other
   int concurrency = 1;      // the limit the node ran with
   bool sequenced = false;   // a sequencer restored stream order before it
   std::uint64_t items = 0;  // calls that produced something

@@ -60,6 +60,78 @@ ArgSpec make_ranged_arg(std::string name, ArgType type, std::string default_yaml
 
 }  // namespace
 
+const char* node_stage_name(NodeStage s) {
+  switch (s) {
+    case NodeStage::kOther:
+      return "other";
+    case NodeStage::kData:
+      return "data";
+    case NodeStage::kModel:
+      return "model";
+    case NodeStage::kReduce:
+      return "reduce";
+    case NodeStage::kOptimizer:
+      return "optimizer";
+  }
+  return "other";
+}
+
+NodeSchema::NodeSchema(std::string kind_name, std::string one_line)
+    : kind(std::move(kind_name)), doc(std::move(one_line)) {}
+
+NodeSchema& NodeSchema::source(std::string output_type) {
+  role = NodeRole::kSource;
+  output = std::move(output_type);
+  return *this;
+}
+
+NodeSchema& NodeSchema::transform(std::string input_type, std::string output_type) {
+  role = NodeRole::kTransform;
+  input = std::move(input_type);
+  output = std::move(output_type);
+  return *this;
+}
+
+NodeSchema& NodeSchema::collect(std::string input_type, std::string output_type,
+                                std::string group_size_argument) {
+  role = NodeRole::kCollect;
+  input = std::move(input_type);
+  output = std::move(output_type);
+  group_size_arg = std::move(group_size_argument);
+  return *this;
+}
+
+NodeSchema& NodeSchema::sink(std::string input_type) {
+  role = NodeRole::kSink;
+  input = std::move(input_type);
+  return *this;
+}
+
+NodeSchema& NodeSchema::concurrency(std::string default_value) {
+  default_concurrency = std::move(default_value);
+  return *this;
+}
+
+NodeSchema& NodeSchema::in_order() {
+  ordered = true;
+  return *this;
+}
+
+NodeSchema& NodeSchema::stage(NodeStage s) {
+  node_stage = s;
+  return *this;
+}
+
+NodeSchema& NodeSchema::arg(ArgSpec spec) {
+  args.push_back(std::move(spec));
+  return *this;
+}
+
+NodeSchema& NodeSchema::args_from(const std::vector<ArgSpec>& group) {
+  args.insert(args.end(), group.begin(), group.end());
+  return *this;
+}
+
 const ArgSpec* NodeSchema::arg(const std::string& name) const { return find_arg(args, name); }
 
 const ArgSpec* SectionSchema::arg(const std::string& name) const { return find_arg(args, name); }

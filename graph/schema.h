@@ -43,6 +43,17 @@ struct ArgSpec {
 enum class NodeRole { kSource, kTransform, kCollect, kSink };
 const char* node_role_name(NodeRole r);  // "source", "transform", "collect", "sink"
 
+// What part of a pipeline a node belongs to, declared by its kind so that tools need not know
+// kind names: the data path (reading, decoding, augmenting, batching), the model (forward and
+// backward), the reduction across ranks, the optimizer. The engine itself does not use it.
+enum class NodeStage { kOther, kData, kModel, kReduce, kOptimizer };
+const char* node_stage_name(NodeStage s);  // "other", "data", "model", "reduce", "optimizer"
+
+// A node kind's schema, written with the fluent setters:
+//   NodeSchema("batch", "collates images ...")
+//       .collect("image", "batch", /*group_size_arg=*/"size")
+//       .stage(NodeStage::kData)
+//       .arg(arg_int("size", "32", "images per batch", 1, 65536));
 struct NodeSchema {
   std::string kind;
   std::string doc;  // one line
@@ -54,6 +65,23 @@ struct NodeSchema {
   // true: the node must see items in stream order (the builder puts a sequencer before it).
   bool ordered = false;
   std::vector<ArgSpec> args;
+  NodeStage node_stage = NodeStage::kOther;
+  // A collect node: the int argument that sets how many items make a group.
+  std::string group_size_arg;
+
+  NodeSchema() = default;
+  NodeSchema(std::string kind, std::string doc);
+
+  NodeSchema& source(std::string output_type);
+  NodeSchema& transform(std::string input_type, std::string output_type);
+  NodeSchema& collect(std::string input_type, std::string output_type,
+                      std::string group_size_argument);
+  NodeSchema& sink(std::string input_type);
+  NodeSchema& concurrency(std::string default_value);  // "serial" (the default), "auto", "2"
+  NodeSchema& in_order();                              // ordered = true
+  NodeSchema& stage(NodeStage s);
+  NodeSchema& arg(ArgSpec spec);
+  NodeSchema& args_from(const std::vector<ArgSpec>& group);  // a shared argument group
 
   const ArgSpec* arg(const std::string& name) const;
 };

@@ -77,7 +77,7 @@ TEST_F(DistributedCli, TwoRanksDecayTheirRateOverTheirTime) {
     EXPECT_LE(rate, previous + 1e-12) << step;
     previous = rate;
   }
-  EXPECT_LT(lr.rbegin()->second, 0.5 * lr.begin()->second);
+  EXPECT_LT(lr.rbegin()->second, 0.1 * 3.0e-3);  // near the floor, 0.01 × lr, at the end
 }
 
 TEST_F(DistributedCli, TwoRanksEqualOneRankAccumulatingTwoBatches) {

@@ -166,17 +166,29 @@ class RecordSink : public SinkNode {
 Registry test_registry() {
   Registry r;
   register_engine_sections(r);
-  NodeSchema numbers{"numbers", "0..count-1, per epoch", NodeRole::kSource, "", "n", "serial", false,
-                     {arg_int("count", "100", "items per epoch", 0), arg_int("epochs", "1", "epochs", 1)}};
-  NodeSchema work{"work", "v -> 10 v", NodeRole::kTransform, "n", "n", "auto", false,
-                  {arg_int("sleep_us", "0", "max sleep", 0), arg_int("skip_every", "0", "skip v % k == 0", 0),
-                   nullable(arg_string("fail_on", "null", "id that throws")),
-                   arg_string("span", "''", "exclusive span"), arg_bool("enter", "false", "counts span entries")}};
-  NodeSchema group{"group", "groups", NodeRole::kCollect, "n", "g", "serial", true,
-                   {arg_int("size", "4", "group size", 1)}};
-  NodeSchema sink{"record", "records", NodeRole::kSink, "g", "", "serial", true,
-                  {arg_int("sleep_us", "0", "sleep per item", 0), arg_int("stop_after", "0", "request stop", 0),
-                   arg_string("span", "''", "exclusive span"), arg_bool("leave", "false", "counts span exits")}};
+  NodeSchema numbers = NodeSchema("numbers", "0..count-1, per epoch")
+                           .source("n")
+                           .arg(arg_int("count", "100", "items per epoch", 0))
+                           .arg(arg_int("epochs", "1", "epochs", 1));
+  NodeSchema work = NodeSchema("work", "v -> 10 v")
+                        .transform("n", "n")
+                        .concurrency("auto")
+                        .args_from({arg_int("sleep_us", "0", "max sleep", 0),
+                                    arg_int("skip_every", "0", "skip v % k == 0", 0),
+                                    nullable(arg_string("fail_on", "null", "id that throws")),
+                                    arg_string("span", "''", "exclusive span"),
+                                    arg_bool("enter", "false", "counts span entries")});
+  NodeSchema group = NodeSchema("group", "groups")
+                         .collect("n", "g", "size")
+                         .in_order()
+                         .arg(arg_int("size", "4", "group size", 1));
+  NodeSchema sink = NodeSchema("record", "records")
+                        .sink("g")
+                        .in_order()
+                        .args_from({arg_int("sleep_us", "0", "sleep per item", 0),
+                                    arg_int("stop_after", "0", "request stop", 0),
+                                    arg_string("span", "''", "exclusive span"),
+                                    arg_bool("leave", "false", "counts span exits")});
   NodeSchema sink_n = sink;
   sink_n.kind = "record_n";
   sink_n.input = "n";

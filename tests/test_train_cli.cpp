@@ -282,7 +282,9 @@ TEST_F(TrainCli, ATimeBoundRunDecaysItsRateOverItsTime) {
     EXPECT_LE(rate, previous + 1e-12) << step;  // never rises (no warm-up in this pipeline)
     previous = rate;
   }
-  EXPECT_LT(lr.rbegin()->second, 0.5 * lr.begin()->second);  // most of the way down at the end
+  // At the end, near the floor (min_lr_ratio × lr = 3e-5): how many steps came before depends
+  // on the machine's load, where the rate ends does not.
+  EXPECT_LT(lr.rbegin()->second, 0.1 * 3.0e-3);
 }
 
 TEST_F(TrainCli, PredictWritesOneRowPerImageEvenUnreadableOnes) {

@@ -137,40 +137,39 @@ void register_batch_nodes(graph::Registry& registry) {
   using namespace graph;
   add_node<Batch>(
       registry,
-      {"batch",
-       "collates images into one contiguous NHWC uint8 batch with padded tokens and lengths",
-       NodeRole::kCollect,
-       /*input=*/"image",
-       /*output=*/"batch",
-       /*default_concurrency=*/"serial",
-       /*ordered=*/true,
-       {
-           arg_int("size", "32", "images per batch (the last of an epoch may hold fewer)", 1,
-                   65536),
-           arg_int("max_length", "0",
-                   "token columns; longer captions are cut (0: the longest in the batch)", 0),
-           nullable(arg_string("vocab", "null",
-                               "vocabulary file (null: ROOT/vocab.txt for InChI, else built from "
-                               "the labels)")),
-           arg_choice("target", "inchi", {"inchi", "smiles"},
-                      "what the captioner writes: InChI, or SMILES (from ROOT/train_smiles.csv, "
-                      "else converted from the InChI labels) that prediction turns into InChI"),
-       }});
+      NodeSchema(
+          "batch",
+          "collates images into one contiguous NHWC uint8 batch with padded tokens and lengths")
+          .collect("image", "batch", "size")
+          .in_order()
+          .stage(NodeStage::kData)
+          .args_from({
+              arg_int("size", "32", "images per batch (the last of an epoch may hold fewer)", 1,
+                      65536),
+              arg_int("max_length", "0",
+                      "token columns; longer captions are cut (0: the longest in the batch)", 0),
+              nullable(
+                  arg_string("vocab", "null",
+                             "vocabulary file (null: ROOT/vocab.txt for InChI, else built from "
+                             "the labels)")),
+              arg_choice("target", "inchi", {"inchi", "smiles"},
+                         "what the captioner writes: InChI, or SMILES (from ROOT/train_smiles.csv, "
+                         "else converted from the InChI labels) that prediction turns into InChI"),
+          }));
 
   add_node<Discard>(
       registry,
-      {"discard",
-       "counts batches and drops them (data-only runs); can write a fingerprint per batch",
-       NodeRole::kSink,
-       /*input=*/"batch",
-       /*output=*/"",
-       /*default_concurrency=*/"serial",
-       /*ordered=*/true,
-       {
-           nullable(arg_string(
-               "fingerprints", "null",
-               "file to write one line per batch (epoch, index, size, fingerprint, ids)")),
-       }});
+      NodeSchema(
+          "discard",
+          "counts batches and drops them (data-only runs); can write a fingerprint per batch")
+          .sink("batch")
+          .in_order()
+          .stage(NodeStage::kData)
+          .args_from({
+              nullable(arg_string(
+                  "fingerprints", "null",
+                  "file to write one line per batch (epoch, index, size, fingerprint, ids)")),
+          }));
 }
 
 }  // namespace capflow::nodes

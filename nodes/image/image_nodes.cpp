@@ -53,24 +53,24 @@ void register_image_nodes(graph::Registry& registry) {
   using namespace graph;
   add_node<BmsAugment>(
       registry,
-      {"bms_augment",
-       "BMS-style augmentation: crop margins, turn upright, random 90° turns, fit with padding, "
-       "noise",
-       NodeRole::kTransform,
-       /*input=*/"image",
-       /*output=*/"image",
-       /*default_concurrency=*/"auto",
-       /*ordered=*/false,
-       {
-           arg_int_list("size", "[224, 224]", 2,
-                        "output [width, height]; the picture keeps its aspect ratio, padded white",
-                        8, 4096),
-           arg_bool("crop_margins", "true", "crop white margins first"),
-           arg_bool("upright", "true", "turn tall pictures 90° so they lie wide"),
-           arg_float("rotate", "0", "probability of one more random 90° turn", 0, 1),
-           arg_float("noise", "0", "salt-and-pepper density (share of pixels flipped)", 0, 1),
-           arg_int("jitter", "0", "random crop/pad of up to this many pixels per side", 0, 1024),
-       }});
+      NodeSchema(
+          "bms_augment",
+          "BMS-style augmentation: crop margins, turn upright, random 90° turns, fit with padding, "
+          "noise")
+          .transform("image", "image")
+          .concurrency("auto")
+          .stage(NodeStage::kData)
+          .args_from({
+              arg_int_list(
+                  "size", "[224, 224]", 2,
+                  "output [width, height]; the picture keeps its aspect ratio, padded white", 8,
+                  4096),
+              arg_bool("crop_margins", "true", "crop white margins first"),
+              arg_bool("upright", "true", "turn tall pictures 90° so they lie wide"),
+              arg_float("rotate", "0", "probability of one more random 90° turn", 0, 1),
+              arg_float("noise", "0", "salt-and-pepper density (share of pixels flipped)", 0, 1),
+              arg_int("jitter", "0", "random crop/pad of up to this many pixels per side", 0, 1024),
+          }));
 }
 
 }  // namespace capflow::nodes

@@ -45,14 +45,17 @@ class ReadFiles : public graph::SourceNode {
     if (listing->samples.empty()) throw ConfigError("no samples found under '" + root + "'");
     listing_ = std::move(listing);
     shuffle_ = ctx.args().get_bool("shuffle");
-    // Sharding in blocks: the batch node's size unless given; even shares where ranks must
-    // take equal numbers of steps (a gradient allreduce in the pipeline).
+    // Sharding in blocks: the collect node's group size unless given; even shares where ranks
+    // must take equal numbers of steps (a reduce node in the pipeline).
     const auto block = ctx.args().get_int("shard_block");
     const std::string even = ctx.args().get_string("even_shares");
     bool averages = false;
     for (const graph::NodeSpec& n : ctx.pipeline->nodes) {
-      if (block <= 0 && n.kind == "batch" && shard_block_ == 1) shard_block_ = static_cast<std::size_t>(n.args.get_int("size"));
-      if (n.kind == "allreduce") averages = true;
+      if (n.schema == nullptr) continue;
+      const std::string& group_arg = n.schema->group_size_arg;
+      if (block <= 0 && !group_arg.empty() && shard_block_ == 1)
+        shard_block_ = static_cast<std::size_t>(n.args.get_int(group_arg));
+      if (n.schema->node_stage == graph::NodeStage::kReduce) averages = true;
     }
     if (block > 0) shard_block_ = static_cast<std::size_t>(block);
     even_ = even == "true" || (even == "auto" && averages);
@@ -161,48 +164,48 @@ void register_io_nodes(graph::Registry& registry) {
   using namespace graph;
   add_node<ReadFiles>(
       registry,
-      {"read_files",
-       "lists the samples of data.root (section data) and emits this rank's share, shuffled per "
-       "epoch",
-       NodeRole::kSource,
-       /*input=*/"",
-       /*output=*/"sample",
-       /*default_concurrency=*/"serial",
-       /*ordered=*/false,
-       {
-           arg_bool("shuffle", "true", "shuffle every epoch from (seed, epoch); false: file order"),
-           nullable(arg_int("epochs", "null", "passes over the data (null: train.epochs)", 1)),
-           arg_int("limit", "0", "use only the first N samples of the listing (0: all)", 0),
-           arg_int_or_auto("shard_block", "auto",
-                           "ranks are dealt blocks of this many consecutive samples (auto: the batch node's "
-                           "size, so N ranks see what one rank accumulating N batches sees)"),
-           arg_choice("even_shares", "auto", {"auto", "true", "false"},
-                      "every rank gets the same number of whole blocks per epoch, the remainder sits the "
-                      "epoch out (auto: when the pipeline averages gradients across ranks)"),
-       }});
+      NodeSchema(
+          "read_files",
+          "lists the samples of data.root (section data) and emits this rank's share, shuffled per "
+          "epoch")
+          .source("sample")
+          .stage(NodeStage::kData)
+          .args_from({
+              arg_bool("shuffle", "true",
+                       "shuffle every epoch from (seed, epoch); false: file order"),
+              nullable(arg_int("epochs", "null", "passes over the data (null: train.epochs)", 1)),
+              arg_int("limit", "0", "use only the first N samples of the listing (0: all)", 0),
+              arg_int_or_auto(
+                  "shard_block", "auto",
+                  "ranks are dealt blocks of this many consecutive samples (auto: the batch node's "
+                  "size, so N ranks see what one rank accumulating N batches sees)"),
+              arg_choice("even_shares", "auto", {"auto", "true", "false"},
+                         "every rank gets the same number of whole blocks per epoch, the remainder "
+                         "sits the epoch out (auto: when the pipeline averages gradients across "
+                         "ranks)"),
+          }));
 
   add_node<DecodeImage>(
-      registry, {"decode_image",
+      registry,
+      NodeSchema("decode_image",
                  "reads and decodes PNG (libspng) or JPEG (TurboJPEG) to 8-bit gray; bad files are "
-                 "counted and skipped",
-                 NodeRole::kTransform,
-                 /*input=*/"sample",
-                 /*output=*/"image",
-                 /*default_concurrency=*/"auto",
-                 /*ordered=*/false,
-                 {
-                     arg_int("max_side", "16384",
-                             "refuse pictures wider or taller than this (decompression bombs)", 1),
-                     arg_float("max_megapixels", "64",
-                               "refuse pictures with more pixels than this, in millions", 0.001),
-                     nullable(arg_int_list(
-                         "fit", "null", 2,
-                         "[width, height] the picture will be fitted into: JPEGs are decoded "
-                         "with DCT scaling down to no less than that",
-                         1, 65535)),
-                     arg_int("max_reports", "20",
-                             "skipped files reported one by one (the rest only counted)", 0),
-                 }});
+                 "counted and skipped")
+          .transform("sample", "image")
+          .concurrency("auto")
+          .stage(NodeStage::kData)
+          .args_from({
+              arg_int("max_side", "16384",
+                      "refuse pictures wider or taller than this (decompression bombs)", 1),
+              arg_float("max_megapixels", "64",
+                        "refuse pictures with more pixels than this, in millions", 0.001),
+              nullable(
+                  arg_int_list("fit", "null", 2,
+                               "[width, height] the picture will be fitted into: JPEGs are decoded "
+                               "with DCT scaling down to no less than that",
+                               1, 65535)),
+              arg_int("max_reports", "20",
+                      "skipped files reported one by one (the rest only counted)", 0),
+          }));
 }
 
 }  // namespace capflow::nodes

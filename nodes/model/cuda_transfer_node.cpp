@@ -50,11 +50,14 @@ void register_device_nodes(graph::Registry& registry) {
   }
   add_node<ToDevice>(
       registry,
-      {"to_device", "copies a batch to the device of the next node (pinned memory, side stream, "
-                    "non-blocking) and converts it to the model's input there; inserted by the "
-                    "builder where a cpu node feeds a cuda node",
-       NodeRole::kTransform, /*input=*/"batch", /*output=*/"batch",
-       /*default_concurrency=*/"serial", /*ordered=*/true, {}},
+      NodeSchema("to_device",
+                 "copies a batch to the device of the next node (pinned memory, side stream, "
+                 "non-blocking) and converts it to the model's input there; inserted by the "
+                 "builder where a cpu node feeds a cuda node")
+          .transform("batch", "batch")
+          .in_order()
+          .stage(NodeStage::kOther)
+          .args_from({}),
       "cuda");
   registry.add_transfer("cpu", "cuda", "to_device");
 }

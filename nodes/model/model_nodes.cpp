@@ -423,6 +423,12 @@ class Optimize : public graph::SinkNode {
   std::chrono::steady_clock::time_point started_;
 };
 
+// The `threads` argument every node that runs LibTorch work takes (one definition, one doc).
+graph::ArgSpec torch_threads_arg() {
+  return graph::arg_int_or_auto("threads", "auto",
+                                "LibTorch intra-op threads (auto: the run's budget)");
+}
+
 std::vector<graph::ArgSpec> optimizer_args(const char* weight_decay) {
   using namespace graph;
   return {
@@ -446,7 +452,7 @@ std::vector<graph::ArgSpec> optimizer_args(const char* weight_decay) {
       arg_float("encoder_lr_scale", "1", "the encoder's learning rate is lr times this", 0),
       arg_int("eval_images", "200", "images of data.val_root evaluated (0: no evaluation)", 0),
       arg_int("beam", "1", "beam width of the evaluation (1: greedy)", 1, 64),
-      arg_int_or_auto("threads", "auto", "LibTorch intra-op threads (auto: the run's budget)"),
+      torch_threads_arg(),
   };
 }
 
@@ -456,68 +462,74 @@ void register_model_nodes(graph::Registry& registry) {
   using namespace graph;
   add_node<Encode>(
       registry,
-      {"resnet_encoder",
-       "ResNet-18/34 (torchvision layout, 1-channel stem) turning a batch into features",
-       NodeRole::kTransform,
-       /*input=*/"batch",
-       /*output=*/"features",
-       /*default_concurrency=*/"serial",
-       /*ordered=*/true,
-       {
-           arg_int("depth", "18", "18 or 34", 18, 34),
-           arg_int("stages", "4",
-                   "residual stages kept: 4 (output stride 32, 7x7 at 224) or 3 (stride 16, 14x14)",
-                   1, 4),
-           arg_int("width", "64",
-                   "channels of the stem and layer1 (doubling per stage; torchvision: 64)", 8, 256),
-           nullable(arg_string(
-               "weights", "null",
-               "torchvision state_dict (torch.save) or capflow checkpoint to start from")),
-           arg_bool("freeze", "false",
-                    "no gradients: a fixed feature extractor (transfer learning)"),
-           arg_choice("precision", "bf16", {"bf16", "fp32"},
-                      "bf16: autocast (oneDNN/AMX); fp32: full precision"),
-           arg_bool("channels_last", "true", "channels-last tensors (the fast oneDNN path)"),
-           arg_int_or_auto("threads", "auto", "LibTorch intra-op threads (auto: the run's budget)"),
-       }});
+      NodeSchema("resnet_encoder",
+                 "ResNet-18/34 (torchvision layout, 1-channel stem) turning a batch into features")
+          .transform("batch", "features")
+          .in_order()
+          .stage(NodeStage::kModel)
+          .args_from({
+              arg_int("depth", "18", "18 or 34", 18, 34),
+              arg_int(
+                  "stages", "4",
+                  "residual stages kept: 4 (output stride 32, 7x7 at 224) or 3 (stride 16, 14x14)",
+                  1, 4),
+              arg_int("width", "64",
+                      "channels of the stem and layer1 (doubling per stage; torchvision: 64)", 8,
+                      256),
+              nullable(arg_string(
+                  "weights", "null",
+                  "torchvision state_dict (torch.save) or capflow checkpoint to start from")),
+              arg_bool("freeze", "false",
+                       "no gradients: a fixed feature extractor (transfer learning)"),
+              arg_choice("precision", "bf16", {"bf16", "fp32"},
+                         "bf16: autocast (oneDNN/AMX); fp32: full precision"),
+              arg_bool("channels_last", "true", "channels-last tensors (the fast oneDNN path)"),
+              torch_threads_arg(),
+          }));
   add_node<Lstm>(
       registry,
-      {"attention_lstm",
-       "Show, Attend and Tell decoder: teacher-forced logits and the loss",
-       NodeRole::kTransform,
-       /*input=*/"features",
-       /*output=*/"loss",
-       /*default_concurrency=*/"serial",
-       /*ordered=*/true,
-       {
-           arg_int("embed", "256", "token embedding size", 1),
-           arg_int("hidden", "512", "LSTM hidden size", 1),
-           arg_int("attention", "256", "attention size", 1),
-           arg_float("dropout", "0.5", "dropout before the output layer", 0, 0.95),
-           arg_float("token_dropout", "0",
-                     "training: share of the teacher-forced input tokens replaced by <unk> (the "
-                     "picture has to tell the next token more often)",
-                     0, 0.9),
-           arg_float("formula_loss", "0",
-                     "weight of the auxiliary formula loss (atom counts per element from pooled "
-                     "features; 0: no head)",
-                     0),
-           arg_int("formula_hidden", "256", "hidden size of the formula head", 1),
-           arg_choice("precision", "bf16", {"bf16", "fp32"},
-                      "bf16: autocast; fp32: full precision"),
-           arg_int_or_auto("threads", "auto", "LibTorch intra-op threads (auto: the run's budget)"),
-       }});
-  add_node<Backward>(registry, {"backward", "back-propagates the loss into the model's gradients",
-                                NodeRole::kTransform, /*input=*/"loss", /*output=*/"grads",
-                                /*default_concurrency=*/"serial", /*ordered=*/true,
-                                {arg_int_or_auto("threads", "auto", "LibTorch intra-op threads")}});
-  registry.add_kind({"adam", "Adam step, schedule, checkpoints and evaluation: the end of a training pipeline",
-                     NodeRole::kSink, /*input=*/"grads", /*output=*/"", /*default_concurrency=*/"serial",
-                     /*ordered=*/true, optimizer_args("0")});
+      NodeSchema("attention_lstm",
+                 "Show, Attend and Tell decoder: teacher-forced logits and the loss")
+          .transform("features", "loss")
+          .in_order()
+          .stage(NodeStage::kModel)
+          .args_from({
+              arg_int("embed", "256", "token embedding size", 1),
+              arg_int("hidden", "512", "LSTM hidden size", 1),
+              arg_int("attention", "256", "attention size", 1),
+              arg_float("dropout", "0.5", "dropout before the output layer", 0, 0.95),
+              arg_float("token_dropout", "0",
+                        "training: share of the teacher-forced input tokens replaced by <unk> (the "
+                        "picture has to tell the next token more often)",
+                        0, 0.9),
+              arg_float("formula_loss", "0",
+                        "weight of the auxiliary formula loss (atom counts per element from pooled "
+                        "features; 0: no head)",
+                        0),
+              arg_int("formula_hidden", "256", "hidden size of the formula head", 1),
+              arg_choice("precision", "bf16", {"bf16", "fp32"},
+                         "bf16: autocast; fp32: full precision"),
+              torch_threads_arg(),
+          }));
+  add_node<Backward>(registry,
+                     NodeSchema("backward", "back-propagates the loss into the model's gradients")
+                         .transform("loss", "grads")
+                         .in_order()
+                         .stage(NodeStage::kModel)
+                         .arg(torch_threads_arg()));
+  registry.add_kind(
+      NodeSchema("adam",
+                 "Adam step, schedule, checkpoints and evaluation: the end of a training pipeline")
+          .sink("grads")
+          .in_order()
+          .stage(NodeStage::kOptimizer)
+          .args_from(optimizer_args("0")));
   registry.add_implementation("adam", "cpu", [](const NodeContext& ctx) { return std::make_unique<Optimize>(ctx, false); });
-  registry.add_kind({"adamw", "AdamW (decoupled weight decay); otherwise as adam", NodeRole::kSink,
-                     /*input=*/"grads", /*output=*/"", /*default_concurrency=*/"serial", /*ordered=*/true,
-                     optimizer_args("0.01")});
+  registry.add_kind(NodeSchema("adamw", "AdamW (decoupled weight decay); otherwise as adam")
+                        .sink("grads")
+                        .in_order()
+                        .stage(NodeStage::kOptimizer)
+                        .args_from(optimizer_args("0.01")));
   registry.add_implementation("adamw", "cpu", [](const NodeContext& ctx) { return std::make_unique<Optimize>(ctx, true); });
 #ifdef CAPFLOW_WITH_CUDA
   // The same adapters with the model on a CUDA device (docs/gpu.md); backward and the

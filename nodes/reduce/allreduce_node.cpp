@@ -158,24 +158,26 @@ void register_reduce_nodes(graph::Registry& registry) {
   using namespace graph;
   add_node<AllReduce>(
       registry,
-      {"allreduce",
-       "averages gradients across ranks with c10d Gloo, bucketed and overlapped with backward "
-       "(passes through at "
-       "world size 1)",
-       NodeRole::kTransform,
-       /*input=*/"grads",
-       /*output=*/"grads",
-       /*default_concurrency=*/"serial",
-       /*ordered=*/true,
-       {arg_choice("backend", "gloo", {"gloo"},
+      NodeSchema(
+          "allreduce",
+          "averages gradients across ranks with c10d Gloo, bucketed and overlapped with backward "
+          "(passes through at "
+          "world size 1)")
+          .transform("grads", "grads")
+          .in_order()
+          .stage(NodeStage::kReduce)
+          .args_from(
+              {arg_choice(
+                   "backend", "gloo", {"gloo"},
                    "c10d process group; Gloo is the only one this build has (the argument lets a "
                    "pipeline say so; NCCL is not wired)"),
-        arg_float("bucket_mb", "25", "gradient bucket size in MB", 0.001),
-        arg_float("timeout_s", "60", "longest wait for a peer before the run fails naming it", 1),
-        arg_int("gloo_threads", "2", "Gloo's worker threads per rank", 1, 64),
-        nullable(arg_string(
-            "token", "null",
-            "job token every rank must present beyond loopback (CAPFLOW_JOB_TOKEN wins)"))}});
+               arg_float("bucket_mb", "25", "gradient bucket size in MB", 0.001),
+               arg_float("timeout_s", "60",
+                         "longest wait for a peer before the run fails naming it", 1),
+               arg_int("gloo_threads", "2", "Gloo's worker threads per rank", 1, 64),
+               nullable(arg_string("token", "null",
+                                   "job token every rank must present beyond loopback "
+                                   "(CAPFLOW_JOB_TOKEN wins)"))}));
 }
 
 }  // namespace capflow::nodes

@@ -229,9 +229,11 @@ nlohmann::json run_pipeline_request(const PipelineRunRequest& o) {
     const graph::Args& train = spec.section("train");
     progress_plan.epochs = static_cast<std::uint64_t>(std::max<std::int64_t>(0, train.get_int("epochs")));
     progress_plan.max_seconds = train.get_float("max_seconds");
-    for (const graph::NodeSpec& n : spec.nodes)
-      if (n.kind == "batch" && train.get_int("max_steps") > 0)
-        progress_plan.planned_images = static_cast<std::uint64_t>(train.get_int("max_steps") * n.args.get_int("size"));
+    for (const graph::NodeSpec& n : spec.nodes)  // the collect node's group size × steps
+      if (n.schema != nullptr && !n.schema->group_size_arg.empty() &&
+          train.get_int("max_steps") > 0)
+        progress_plan.planned_images = static_cast<std::uint64_t>(
+            train.get_int("max_steps") * n.args.get_int(n.schema->group_size_arg));
   }
   int ticks = 0;
   options.progress_interval = 1.0;

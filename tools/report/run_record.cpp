@@ -19,6 +19,16 @@ using nlohmann::json;
 
 namespace {
 
+// The stage of a node in a run recorded before summary.json had one: by the kinds of then.
+std::string stage_before_schemas_declared_it(const std::string& kind) {
+  if (kind == "read_files" || kind == "decode_image" || kind == "bms_augment" || kind == "batch" ||
+      kind == "discard")
+    return "data";
+  if (kind == "allreduce") return "reduce";
+  if (kind == "adam" || kind == "adamw") return "optimizer";
+  return "model";
+}
+
 std::optional<double> number_at(const json& object, const char* key) {
   if (!object.is_object()) return std::nullopt;
   const auto it = object.find(key);
@@ -167,6 +177,8 @@ RunRecord read_run(const std::string& dir) {
       const std::string device = string_at(n, "device");
       if (!device.empty()) node.device = device;
       node.role = string_at(n, "role");
+      node.stage = string_at(n, "stage");
+      if (node.stage.empty()) node.stage = stage_before_schemas_declared_it(node.kind);
       node.items = number_at(n, "items").value_or(0);
       node.busy_seconds = number_at(n, "busy_seconds").value_or(0);
       node.busy_fraction = number_at(n, "busy_fraction").value_or(0);

@@ -16,6 +16,9 @@ struct NodeRecord {
   std::string kind;
   std::string device = "cpu";
   std::string role;  // source, transform, collect, sink ("" when not recorded)
+  // data, model, reduce, optimizer, other: as its schema declares (runs recorded before
+  // stages were: from the kinds capflow had then).
+  std::string stage;
   double items = 0;
   double busy_seconds = 0;
   double busy_fraction = 0;

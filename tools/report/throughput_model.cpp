@@ -142,11 +142,6 @@ std::string percent(double v) {
   return buf;
 }
 
-bool is_data_kind(const std::string& kind) {
-  return kind == "read_files" || kind == "decode_image" || kind == "bms_augment" || kind == "batch" ||
-         kind == "discard";
-}
-
 }  // namespace
 
 std::string ClusterShape::label() const {
@@ -235,9 +230,11 @@ Calibration calibration_from_run(const RunRecord& run) {
   c.batch = run.batch_size > 0 ? run.batch_size : 32;
   double model = 0, data = 0, optimizer = 0;
   for (const NodeRecord& n : run.nodes) {
-    if (n.kind == "allreduce") continue;  // communication, modelled apart
-    if (n.kind == "adam" || n.kind == "adamw") optimizer += n.busy_seconds;
-    else if (is_data_kind(n.kind)) data += n.busy_seconds;
+    if (n.stage == "reduce") continue;  // communication, modelled apart
+    if (n.stage == "optimizer")
+      optimizer += n.busy_seconds;
+    else if (n.stage == "data")
+      data += n.busy_seconds;
     else model += n.busy_seconds;
   }
   c.model_seconds_per_image = model / run.images;
@@ -253,7 +250,7 @@ void add_gpu_run(Calibration& c, const RunRecord& run) {
   if (!run.gpu || run.images <= 0) return;
   double model = 0;
   for (const NodeRecord& n : run.nodes)
-    if (!is_data_kind(n.kind) && n.kind != "allreduce") model += n.busy_seconds;
+    if (n.stage != "data" && n.stage != "reduce") model += n.busy_seconds;
   if (model <= 0) model = run.seconds;  // no node figures: the whole run
   c.gpu_model_seconds_per_image = model / (run.images / run.world_size);
 }
