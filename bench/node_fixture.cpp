@@ -127,14 +127,7 @@ NodeFixture::NodeFixture(const std::string& yaml, const std::vector<std::string>
     context.pipeline = &m.spec;
     context.threads = threads;
     context.counters = m.counters.back().get();
-    const std::string node_name = node_spec.name;
-    context.warn = [node_name](const std::string& message) {
-      std::cerr << "node '" << node_name << "': " << message << '\n';
-    };
-    context.request_stop = [] {};
-    context.stop_requests = [] { return 0; };
-    context.coordinate_stops = [] {};
-    context.report = [](const std::string&, double, std::uint64_t) {};
+    // The default host: warnings to standard error, no metrics, no stops.
     context.shared = &m.shared;
     m.nodes.push_back(m.registry.create(context));
   }

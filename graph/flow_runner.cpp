@@ -200,12 +200,21 @@ using SplitNode = flow::multifunction_node<GroupPtr, std::tuple<Envelope>>;
 using SpanLimiter = flow::limiter_node<Envelope>;
 using CollectFlowNode = flow::multifunction_node<Envelope, std::tuple<Envelope>>;
 
-class FlowRun {
+// One run of a pipeline; also the host of its nodes (warnings, metrics, stops).
+class FlowRun : public RunHost {
  public:
   FlowRun(const PipelineSpec& spec, const Registry& registry, const RunOptions& options)
       : spec_(spec), registry_(registry), options_(options), trace_(!options.trace_path.empty()) {}
 
   RunStats run();
+
+  // RunHost
+  void warn(const std::string& node, const std::string& message) override;
+  void report(const std::string& node, const std::string& name, double value,
+              std::uint64_t step) override;
+  void request_stop() override { internal_stop_ = true; }
+  int stop_requests() const override { return external_stop_level(); }
+  void coordinate_stops() override { coordinated_stops_ = true; }
 
  private:
   void create_nodes();
@@ -232,7 +241,6 @@ class FlowRun {
   int stop_level() const;
   int external_stop_level() const;
   bool cancelled() const { return graph_ != nullptr && graph_->is_cancelled(); }
-  void warn(const std::string& node, const std::string& message);
   void rethrow_failure();
   void progress_loop();
   RunStats collect_stats(double seconds) const;
@@ -307,6 +315,13 @@ void FlowRun::warn(const std::string& node, const std::string& message) {
     std::cerr << "capflow: warning: " << line << std::endl;
 }
 
+void FlowRun::report(const std::string& node, const std::string& name, double value,
+                     std::uint64_t step) {
+  if (!options_.on_report) return;
+  std::lock_guard<std::mutex> lock(report_mutex_);
+  options_.on_report(node, name, value, step);
+}
+
 void FlowRun::fail(const Stage& s, const std::string& item, std::exception_ptr error) {
   record_failure("node '" + s.plan.spec->name + "' (" + format_location(s.plan.spec->where) +
                      ") failed on " + item + ": ",
@@ -376,17 +391,7 @@ void FlowRun::create_nodes() {
     context.world_size = options_.world_size;
     context.threads = topology_.threads;
     context.counters = &stage->counters;
-    const std::string name = plan[i].spec->name;
-    context.warn = [this, name](const std::string& message) { warn(name, message); };
-    context.request_stop = [this] { internal_stop_ = true; };
-    context.stop_requests = [this] { return external_stop_level(); };
-    context.coordinate_stops = [this] { coordinated_stops_ = true; };
-    context.report = [this, name](const std::string& key, double value, std::uint64_t step) {
-      if (options_.on_report) {
-        std::lock_guard<std::mutex> lock(report_mutex_);
-        options_.on_report(name, key, value, step);
-      }
-    };
+    context.host = this;
     context.shared = &shared_;
     context.resume = options_.resume;
     context.run_dir = options_.run_dir;

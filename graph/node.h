@@ -87,6 +87,28 @@ struct ResumePoint {
   bool active() const { return epoch > 0 || groups_done > 0; }
 };
 
+// What the running engine offers a node, one object for every node of a run: messages,
+// metrics and stops. Every hook has a harmless default, so a harness that builds nodes alone
+// (bench/node_fixture.cpp) overrides only what it needs. Implementations are thread-safe.
+class RunHost {
+ public:
+  virtual ~RunHost() = default;
+  // One warning line naming the node. Default: to standard error.
+  virtual void warn(const std::string& node, const std::string& message);
+  // A named value at a step (for example the loss at a training step): metrics.jsonl.
+  virtual void report(const std::string& node, const std::string& name, double value,
+                      std::uint64_t step);
+  // Ends the run cleanly: the source stops, in-flight work finishes.
+  virtual void request_stop() {}
+  // Stop requests from outside so far (Ctrl-C, SIGTERM, train.max_seconds): 0 none, 1 finish
+  // and stop, 2 abandon.
+  virtual int stop_requests() const { return 0; }
+  // From now on first-level requests from outside no longer stop the source by themselves.
+  virtual void coordinate_stops() {}
+  // A host that does nothing (and prints warnings): nodes built outside a run.
+  static RunHost& none();
+};
+
 // What a node gets when it is created.
 struct NodeContext {
   const NodeSpec* spec = nullptr;          // name, kind, device, args
@@ -95,28 +117,30 @@ struct NodeContext {
   int world_size = 1;
   int threads = 1;                          // the run's thread budget
   NodeCounters* counters = nullptr;
-  // Prints one warning line naming the node; thread-safe.
-  std::function<void(const std::string&)> warn;
-  // Ends the run cleanly: the source stops, in-flight work finishes (for example when a
-  // sink reached train.max_steps).
-  std::function<void()> request_stop;
-  // Stop requests from outside so far (Ctrl-C, SIGTERM, train.max_seconds): 0 none, 1 finish
-  // and stop, 2 abandon.
-  std::function<int()> stop_requests;
-  // Called by a node that must agree on stops with other processes (the gradient reduce
-  // across ranks): first-level requests from outside no longer stop the source; the node
-  // reads stop_requests() and calls request_stop() once every rank has agreed. Abandoning
-  // (second level) still acts at once.
-  std::function<void()> coordinate_stops;
-  // Reports a named value at a step (for example loss at a training step): it goes to
-  // RUN_DIR/metrics.jsonl; thread-safe.
-  std::function<void(const std::string& name, double value, std::uint64_t step)> report;
+  RunHost* host = &RunHost::none();
   SharedObjects* shared = nullptr;
   ResumePoint resume;   // where this run starts (zero for a fresh run)
   std::string run_dir;  // the run folder (checkpoints go under it); empty when none
 
   const std::string& name() const { return spec->name; }
   const Args& args() const { return spec->args; }
+
+  // Prints one warning line naming the node; thread-safe.
+  void warn(const std::string& message) const { host->warn(spec->name, message); }
+  // Ends the run cleanly: the source stops, in-flight work finishes (for example when a sink
+  // reached train.max_steps).
+  void request_stop() const { host->request_stop(); }
+  // Stop requests from outside so far: 0 none, 1 finish and stop, 2 abandon.
+  int stop_requests() const { return host->stop_requests(); }
+  // Called by a node that must agree on stops with other processes (the gradient reduce
+  // across ranks): first-level requests from outside no longer stop the source; the node
+  // reads stop_requests() and calls request_stop() once every rank has agreed. Abandoning
+  // (second level) still acts at once.
+  void coordinate_stops() const { host->coordinate_stops(); }
+  // Reports a named value at a step: RUN_DIR/metrics.jsonl; thread-safe.
+  void report(const std::string& name, double value, std::uint64_t step) const {
+    host->report(spec->name, name, value, step);
+  }
 };
 
 class Node {

@@ -66,9 +66,8 @@ class ReadFiles : public graph::SourceNode {
                                            : static_cast<std::uint64_t>(ctx.args().get_int("epochs"));
     // Samples per epoch on this rank (about), for the progress line's epoch % and ETA.
     const std::size_t ranks = static_cast<std::size_t>(world_size_ > 1 ? world_size_ : 1);
-    if (ctx.report)
-      ctx.report(metrics::kEpochImages,
-                 static_cast<double>((listing_->samples.size() + ranks - 1) / ranks), 0);
+    ctx.report(metrics::kEpochImages,
+               static_cast<double>((listing_->samples.size() + ranks - 1) / ranks), 0);
   }
 
   bool next(Item& item) override {
