@@ -304,10 +304,10 @@ class Optimize : public graph::SinkNode {
   void load_validation_set(const NodeContext& ctx, std::size_t limit) {
     const graph::Args& data = ctx.pipeline->section("data");
     if (data.is_null("val_root") || limit == 0) return;
-    io::Listing listing = io::list_bms(data.get_string("val_root"), data.get_string("labels"),
-                                       data.get_string("images"), data.get_string("extension"));
-    if (listing.samples.size() > limit) listing.samples.resize(limit);
-    validation_ = std::move(listing.samples);
+    const io::Listing listing =
+        io::list_bms(data.get_string("val_root"), data.get_string("labels"),
+                     data.get_string("images"), data.get_string("extension"));
+    validation_ = listing.samples(limit);
   }
 
   void resume(const std::string& path) {
