@@ -4,9 +4,9 @@
 // Validates the pipeline against the registered schemas (every problem at once, exit 2),
 // writes RUN_DIR/config.yaml, builds and runs the flow graph, streams RUN_DIR/metrics.jsonl,
 // and ends with RUN_DIR/summary.json and a per-node table naming the bottleneck.
-#include <CLI/CLI.hpp>
 #include <unistd.h>
 
+#include <CLI/CLI.hpp>
 #include <chrono>
 #include <condition_variable>
 #include <cstdio>
@@ -16,20 +16,20 @@
 #include <fstream>
 #include <iostream>
 #include <mutex>
-#include <thread>
-
 #include <nlohmann/json.hpp>
+#include <thread>
 
 #include "graph/errors.h"
 #include "graph/flow_runner.h"
 #include "graph/registry.h"
 #include "graph/stop_signals.h"
+#include "nodes/model/checkpoint_info.h"
 #include "nodes/model/torch_runtime.h"
+#include "nodes/reduce/rank_env.h"
 #include "nodes/register_nodes.h"
 #include "tools/cli/commands.h"
-#include "nodes/model/checkpoint_info.h"
-#include "nodes/reduce/rank_env.h"
 #include "tools/cli/dataset_on_demand.h"
+#include "tools/cli/model_utilisation.h"
 #include "tools/cli/pipeline_runner.h"
 #include "tools/cli/progress_line.h"
 #include "tools/cli/run_files.h"
@@ -265,7 +265,9 @@ nlohmann::json run_pipeline_request(const PipelineRunRequest& o) {
   }
   if (live) std::fprintf(stderr, "\n");
 
+  const nlohmann::json mfu = apply_model_utilisation(stats, spec);  // sets the nodes' peaks
   nlohmann::json summary = graph::run_stats_json(stats);
+  summary["mfu"] = mfu;
   summary["pipeline"] = spec.file;
   summary["run_dir"] = run_dir;
   summary["loss_first"] = reports.have_loss ? nlohmann::json(reports.loss_first) : nlohmann::json(nullptr);
@@ -302,6 +304,7 @@ nlohmann::json run_pipeline_request(const PipelineRunRequest& o) {
                 spec.section("data").get_string("val_root").c_str(), reports.eval.value("images", 0.0),
                 reports.eval.value("levenshtein_mean", 0.0), 100 * reports.eval.value("exact_match", 0.0),
                 100 * reports.eval.value("valid_inchi_fraction", 0.0));
+  std::printf("%s", format_model_utilisation(mfu).c_str());
   std::printf("%s", graph::format_node_table(stats).c_str());
   std::printf("run folder: %s\n", run_dir.c_str());
   if (StopSignals::last_signal() != 0) throw Interrupted(StopSignals::last_signal());
