@@ -79,7 +79,7 @@ const Corpus& corpus() {
     const char* dir = std::getenv("CAPFLOW_BENCH_DATA");
     if (dir && *dir) {
       const io::Listing listing = io::list_bms(dir, "train_labels.csv", "train", "auto");
-      for (const io::SampleRef& s : listing.samples) {
+      for (const io::SampleRef& s : listing.samples()) {
         if (out.paths.size() == kMaxFiles) break;
         try {
           out.bytes.push_back(io::read_file(s.path));

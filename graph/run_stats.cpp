@@ -20,9 +20,24 @@ std::string pad(const std::string& s, std::size_t width, bool right) {
 }
 }  // namespace
 
+bool counts_flops(const RunStats& stats) {
+  for (const NodeStats& n : stats.nodes)
+    if (n.flops() > 0) return true;
+  return false;
+}
+
+// "GFLOP/s" and "% peak" cells of a node ("-" when it counts no FLOPs or the peak is unknown).
+std::vector<std::string> flops_cells(const NodeStats& n) {
+  if (n.flops() <= 0) return {"-", "-"};
+  const double rate = n.gflops_per_second();
+  return {fixed(rate, 1), n.peak_gflops > 0 ? fixed(100.0 * rate / n.peak_gflops, 1) : "-"};
+}
+
 std::string format_node_table(const RunStats& stats) {
-  const std::vector<std::string> header = {"node", "kind", "conc", "items", "skipped", "busy s",
-                                           "busy %", "items/s", "wait s", "queue max"};
+  std::vector<std::string> header = {"node",   "kind",   "conc",    "items",  "skipped",
+                                     "busy s", "busy %", "items/s", "wait s", "queue max"};
+  const bool flops = counts_flops(stats);
+  if (flops) header.insert(header.end(), {"GFLOP/s", "% peak"});
   std::vector<std::vector<std::string>> rows;
   for (const NodeStats& n : stats.nodes) {
     const double rate = stats.seconds > 0 ? static_cast<double>(n.items) / stats.seconds : 0.0;
@@ -31,6 +46,10 @@ std::string format_node_table(const RunStats& stats) {
                     std::to_string(n.items), std::to_string(n.skipped), fixed(n.busy_seconds, 2),
                     fixed(100.0 * n.busy_fraction, 1), fixed(rate, 1),
                     fixed(n.wait_seconds, 2), std::to_string(n.queue_max)});
+    if (flops) {
+      const auto cells = flops_cells(n);
+      rows.back().insert(rows.back().end(), cells.begin(), cells.end());
+    }
   }
   std::vector<std::size_t> width(header.size());
   for (std::size_t c = 0; c < header.size(); ++c) {
@@ -48,7 +67,7 @@ std::string format_node_table(const RunStats& stats) {
   if (!stats.bottleneck.empty()) out << "* bottleneck: " << stats.bottleneck << " (highest busy %)\n";
   for (const NodeStats& n : stats.nodes)
     for (const auto& [name, count] : n.counters)
-      out << "  " << n.name << ": " << name << " " << count << '\n';
+      if (name != "flops") out << "  " << n.name << ": " << name << " " << count << '\n';
   return out.str();
 }
 
@@ -69,6 +88,12 @@ nlohmann::json run_stats_json(const RunStats& stats) {
                      {"queue_mean", n.queue_mean},
                      {"queue_max", n.queue_max},
                      {"counters", n.counters}};
+    if (n.flops() > 0) {
+      nodes[n.name]["gflops_per_second"] = n.gflops_per_second();
+      nodes[n.name]["peak_fraction"] = n.peak_gflops > 0
+                                           ? nlohmann::json(n.gflops_per_second() / n.peak_gflops)
+                                           : nlohmann::json(nullptr);
+    }
   }
   nlohmann::json numa = nlohmann::json::array();
   for (const NumaNode& node : stats.topology.numa_nodes)

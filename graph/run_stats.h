@@ -31,6 +31,17 @@ struct NodeStats {
   double queue_mean = 0;    // mean items waiting when it took one
   std::int64_t queue_max = 0;
   std::map<std::string, std::uint64_t> counters;  // the node's own (corrupt, missing, ...)
+  // The machine's measured peak for this node's arithmetic, GFLOP/s (0: unknown); set by the
+  // caller for nodes that count "flops" (model FLOPs) before the table and JSON are made.
+  double peak_gflops = 0;
+
+  double flops() const {
+    return counters.count("flops") ? static_cast<double>(counters.at("flops")) : 0.0;
+  }
+  // Model FLOPs per busy second, in GFLOP/s (0 when the node counts none).
+  double gflops_per_second() const {
+    return busy_seconds > 0 ? flops() / busy_seconds * 1e-9 : 0.0;
+  }
 };
 
 struct RunStats {
@@ -51,7 +62,8 @@ struct RunStats {
   double images_per_second() const { return seconds > 0 ? static_cast<double>(images) / seconds : 0.0; }
 };
 
-// The per-node table printed at the end of a run, naming the bottleneck.
+// The per-node table printed at the end of a run, naming the bottleneck; with GFLOP/s and
+// % of peak columns when a node counts model FLOPs.
 std::string format_node_table(const RunStats& stats);
 
 // summary.json's engine part: images, seconds, images_per_second, world_size,

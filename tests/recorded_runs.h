@@ -20,6 +20,7 @@ struct RecordedRun {
   double seconds = 100;
   bool gpu = false;
   bool with_scaling = false;
+  bool with_mfu = false;  // summary.json's "mfu" and the model nodes' GFLOP/s
   // busy seconds of the nodes (1-rank figures scaled by images)
   double encode = 0, lstm = 0, backward = 0, optimize = 0, decode = 0, augment = 0, batch = 0, reduce = 0;
 };
@@ -69,6 +70,14 @@ inline void write_recorded_run(const std::string& dir, const RecordedRun& r) {
       {"eval", {{"levenshtein_mean", 80.5}, {"exact_match", 0.0}, {"valid_inchi_fraction", 0.0}, {"images", 32.0}}},
       {"nodes", nodes},
       {"topology", {{"available_threads", 2}, {"cpu_model", "test CPU"}}}};
+  if (r.with_mfu) {
+    summary["mfu"] = {{"model_flops", 4.0e12},     {"model_flops_per_image", 3.125e9},
+                      {"gflops_per_second", 40.0}, {"precision", "bf16"},
+                      {"peak_gflops", 800.0},      {"peak_fraction", 0.05},
+                      {"peak_threads", 2},         {"peak_source", "cached"}};
+    summary["nodes"]["encode"]["gflops_per_second"] = 100.0;
+    summary["nodes"]["encode"]["peak_fraction"] = 0.125;
+  }
   if (r.with_scaling)
     summary["scaling"] = {{"communication_seconds", r.reduce}, {"images_per_second_per_rank", r.images / r.seconds / r.world_size}};
   write_text(fs::path(dir) / "summary.json", summary.dump(2));

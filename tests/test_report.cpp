@@ -4,6 +4,7 @@
 // stated error), and the Markdown and HTML renderings of a small recorded run.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <filesystem>
 #include <optional>
@@ -116,6 +117,31 @@ TEST_F(Report, OptionalScalingFieldsAreRead) {
   EXPECT_FALSE(run.scaling_efficiency.has_value());
   ASSERT_TRUE(run.communication_seconds.has_value());
   EXPECT_DOUBLE_EQ(*run.communication_seconds, 4);
+}
+
+TEST_F(Report, ModelFlopUtilisationIsReadAndTabled) {
+  RecordedRun r = measured_one_rank();
+  r.with_mfu = true;
+  write_recorded_run(dir_ + "/mfu", r);
+  const RunRecord run = read_run(dir_ + "/mfu");
+  ASSERT_TRUE(run.gflops_per_second.has_value());
+  EXPECT_DOUBLE_EQ(*run.gflops_per_second, 40.0);
+  ASSERT_TRUE(run.peak_fraction.has_value());
+  EXPECT_DOUBLE_EQ(*run.peak_fraction, 0.05);
+  const NodeRecord* encode = run.node("encode");
+  ASSERT_NE(encode, nullptr);
+  EXPECT_DOUBLE_EQ(encode->gflops_per_second.value_or(0), 100.0);
+  const Table nodes = node_table(run);
+  const auto column =
+      std::find(nodes.header.begin(), nodes.header.end(), "% of peak") - nodes.header.begin();
+  ASSERT_LT(static_cast<std::size_t>(column), nodes.header.size());
+  bool found = false;
+  for (const auto& row : nodes.rows)
+    if (row[0] == "encode") found = row[static_cast<std::size_t>(column)] == "12.5 %";
+  EXPECT_TRUE(found);
+  // A run without the figures (older, or no model) reads as absent.
+  write_recorded_run(dir_ + "/plain", measured_one_rank());
+  EXPECT_FALSE(read_run(dir_ + "/plain").peak_fraction.has_value());
 }
 
 TEST_F(Report, BadRunFoldersNameTheFile) {

@@ -1,10 +1,12 @@
 // Tests of dataset listings (BMS layout, image folders) and the per-epoch, per-rank order.
 #include <gtest/gtest.h>
+#include <malloc.h>
 
 #include <algorithm>
-#include <set>
+#include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <set>
 #include <string>
 
 #include "graph/errors.h"
@@ -33,18 +35,18 @@ TEST(SampleListing, BmsLayoutPathsLabelsAndLines) {
              "\n"
              "abc,InChI=1S/H2O/h1H2\n");
   const Listing l = list_bms(root, "train_labels.csv", "train", "png");
-  ASSERT_EQ(l.samples.size(), 2u);
+  ASSERT_EQ(l.size(), 2u);
   EXPECT_EQ(l.rejected, 0u);
-  EXPECT_EQ(l.samples[0].id, "000011a64c74");
-  EXPECT_EQ(l.samples[0].path, root + "/train/0/0/0/000011a64c74.png");
-  EXPECT_EQ(l.samples[0].label, "InChI=1S/CH4/h1H4");
-  EXPECT_EQ(l.samples[0].line, 2u);
-  EXPECT_EQ(l.samples[1].path, root + "/train/a/b/c/abc.png");
-  EXPECT_EQ(l.samples[1].line, 4u);
+  EXPECT_EQ(l.sample(0).id, "000011a64c74");
+  EXPECT_EQ(l.sample(0).path, root + "/train/0/0/0/000011a64c74.png");
+  EXPECT_EQ(l.sample(0).label, "InChI=1S/CH4/h1H4");
+  EXPECT_EQ(l.sample(0).line, 2u);
+  EXPECT_EQ(l.sample(1).path, root + "/train/a/b/c/abc.png");
+  EXPECT_EQ(l.sample(1).line, 4u);
   // An absolute labels path is taken as is.
   const Listing abs = list_bms(root, root + "/train_labels.csv", "train", "jpg");
-  ASSERT_EQ(abs.samples.size(), 2u);
-  EXPECT_EQ(abs.samples[1].path, root + "/train/a/b/c/abc.jpg");
+  ASSERT_EQ(abs.size(), 2u);
+  EXPECT_EQ(abs.sample(1).path, root + "/train/a/b/c/abc.jpg");
   fs::remove_all(root);
 }
 
@@ -60,8 +62,8 @@ TEST(SampleListing, BmsRejectsIdsThatEscapeTheRootWithFileAndLine) {
   csv += "a..b_c-d,InChI=1S/G\n";   // line 8
   write_file(fs::path(root) / "labels.csv", csv);
   const Listing l = list_bms(root, "labels.csv", "train", "png");
-  ASSERT_EQ(l.samples.size(), 1u);
-  EXPECT_EQ(l.samples[0].id, "goodid1");
+  ASSERT_EQ(l.size(), 1u);
+  EXPECT_EQ(l.sample(0).id, "goodid1");
   EXPECT_EQ(l.rejected, 6u);
   ASSERT_EQ(l.rejected_examples.size(), 6u);
   const std::string file = root + "/labels.csv";
@@ -73,7 +75,7 @@ TEST(SampleListing, BmsRejectsIdsThatEscapeTheRootWithFileAndLine) {
   EXPECT_TRUE(contains(l.rejected_examples[4], file + ":7:")) << l.rejected_examples[4];
   EXPECT_TRUE(contains(l.rejected_examples[4], "\\x00")) << l.rejected_examples[4];
   EXPECT_TRUE(contains(l.rejected_examples[5], file + ":8:")) << l.rejected_examples[5];
-  for (const SampleRef& s : l.samples) EXPECT_FALSE(contains(s.path, ".."));
+  for (const SampleRef& s : l.samples()) EXPECT_FALSE(contains(s.path, ".."));
   fs::remove_all(root);
 }
 
@@ -93,13 +95,71 @@ TEST(SampleListing, BmsAutoExtensionProbesTheFirstValidRow) {
   }
   write_file(fs::path(root) / "train/a/b/c/abcdef.jpg", "not really a jpeg");
   Listing l = list_bms(root, "train_labels.csv", "train", "auto");
-  ASSERT_EQ(l.samples.size(), 2u);
+  ASSERT_EQ(l.size(), 2u);
   EXPECT_EQ(l.rejected, 1u);
-  EXPECT_EQ(l.samples[0].path, root + "/train/a/b/c/abcdef.jpg");
-  EXPECT_EQ(l.samples[1].path, root + "/train/b/c/d/bcdefg.jpg");  // not checked on disk
+  EXPECT_EQ(l.sample(0).path, root + "/train/a/b/c/abcdef.jpg");
+  EXPECT_EQ(l.sample(1).path, root + "/train/b/c/d/bcdefg.jpg");  // not checked on disk
   write_file(fs::path(root) / "train/a/b/c/abcdef.png", "png wins");
   l = list_bms(root, "train_labels.csv", "train", "auto");
-  EXPECT_EQ(l.samples[1].path, root + "/train/b/c/d/bcdefg.png");
+  EXPECT_EQ(l.sample(1).path, root + "/train/b/c/d/bcdefg.png");
+  fs::remove_all(root);
+}
+
+TEST(SampleListing, BmsAutoExtensionLooksPastRowsWhoseImagesAreMissing) {
+  // Kaggle-style: most images of the labels file absent, the first ones among them.
+  const std::string root = capflow::testing::make_temp_dir("listing_auto_missing");
+  write_file(fs::path(root) / "train_labels.csv",
+             "image_id,InChI\nabcdef,InChI=1S/A\nbcdefg,InChI=1S/B\ncdefgh,InChI=1S/C\n");
+  write_file(fs::path(root) / "train/c/d/e/cdefgh.jpg", "x");
+  const Listing l = list_bms(root, "train_labels.csv", "train", "auto");
+  ASSERT_EQ(l.size(), 3u);
+  EXPECT_EQ(l.extension(), "jpg");
+  EXPECT_EQ(l.path(0), root + "/train/a/b/c/abcdef.jpg");
+  fs::remove_all(root);
+}
+
+// Heap bytes in use (every arena, mmapped blocks included).
+std::size_t heap_in_use() {
+  const struct mallinfo2 m = mallinfo2();
+  return m.uordblks + m.hblkhd;
+}
+
+// One labels row the size of a Kaggle row: a 12-hex-digit id, a quoted InChI of ~100 bytes.
+std::string kaggle_like_row(std::size_t i) {
+  char id[16];
+  std::snprintf(id, sizeof id, "%012zx", i * 2654435761u % 0xffffffffffffu);
+  return std::string(id) +
+         ",\"InChI=1S/C17H17Cl2NO/c1-17(2,3)12-9-7-11(8-10-12)16(21)20-14-6-4-5-13(18)15(14)" +
+         std::to_string(i) + "/h4-10H,1-3H3\"\n";
+}
+
+TEST(SampleListing, CompactListingTakesTheLabelBytesPlus16BytesPerRow) {
+  const std::string root = capflow::testing::make_temp_dir("listing_compact");
+  constexpr std::size_t kRows = 50000;
+  std::string csv = "image_id,InChI\n";
+  for (std::size_t i = 0; i < kRows; ++i) csv += kaggle_like_row(i);
+  write_file(fs::path(root) / "train_labels.csv", csv);
+  const std::size_t before = heap_in_use();
+  Listing l = list_bms(root, "train_labels.csv", "train", "png");
+  const std::size_t held = heap_in_use() - before;
+  ASSERT_EQ(l.size(), kRows);
+  // The id and label bytes of a row, its 16 bytes of offsets, and nothing per row beyond
+  // (SampleRef strings took about 400 bytes a row for such rows).
+  const double per_row = static_cast<double>(held) / kRows;
+  const double file_per_row = static_cast<double>(csv.size()) / kRows;
+  EXPECT_LE(per_row, file_per_row + 16 + 1) << held << " heap bytes for " << kRows << " rows";
+  EXPECT_LE(static_cast<double>(l.heap_bytes()) / kRows, file_per_row + 16 + 1);
+  EXPECT_EQ(l.id(7), kaggle_like_row(7).substr(0, 12));
+  EXPECT_EQ(l.label(kRows - 1),
+            kaggle_like_row(kRows - 1).substr(14, kaggle_like_row(kRows - 1).size() - 16));
+  EXPECT_EQ(l.sample(3).path, root + "/train/" + l.sample(3).id.substr(0, 1) + "/" +
+                                  l.sample(3).id.substr(1, 1) + "/" + l.sample(3).id.substr(2, 1) +
+                                  "/" + l.sample(3).id + ".png");
+  EXPECT_EQ(l.line(3), 5u);
+  l.truncate(10);
+  EXPECT_EQ(l.size(), 10u);
+  EXPECT_LT(l.heap_bytes(), 10 * 200u);
+  EXPECT_EQ(l.label(9), kaggle_like_row(9).substr(14, kaggle_like_row(9).size() - 16));
   fs::remove_all(root);
 }
 
@@ -126,13 +186,13 @@ TEST(SampleListing, ImageFolderIsRecursiveCaseInsensitiveAndSorted) {
   write_file(fs::path(root) / "a/png", "x");
   fs::create_directories(fs::path(root) / "dir.png");
   const Listing l = list_image_folder(root);
-  ASSERT_EQ(l.samples.size(), 4u);
-  EXPECT_EQ(l.samples[0].path, root + "/a/deeper/c.png");
-  EXPECT_EQ(l.samples[0].id, "c");
-  EXPECT_EQ(l.samples[1].id, "y");
-  EXPECT_EQ(l.samples[2].id, "z");
-  EXPECT_EQ(l.samples[3].id, "b");
-  for (const SampleRef& s : l.samples) {
+  ASSERT_EQ(l.size(), 4u);
+  EXPECT_EQ(l.sample(0).path, root + "/a/deeper/c.png");
+  EXPECT_EQ(l.sample(0).id, "c");
+  EXPECT_EQ(l.sample(1).id, "y");
+  EXPECT_EQ(l.sample(2).id, "z");
+  EXPECT_EQ(l.sample(3).id, "b");
+  for (const SampleRef& s : l.samples()) {
     EXPECT_TRUE(s.label.empty());
     EXPECT_EQ(s.line, 0u);
   }

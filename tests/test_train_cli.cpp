@@ -12,6 +12,7 @@
 
 #include "nodes/io/image_codec.h"
 #include "nodes/io/labels_csv.h"
+#include "nodes/model/model_flops.h"
 #include "tests/run_metrics.h"
 #include "tests/test_support.h"
 
@@ -66,6 +67,30 @@ TEST_F(TrainCli, TrainsWritesCheckpointsAndEvaluates) {
   EXPECT_TRUE(fs::exists(base_ + "/whole/checkpoints/step-00000006.pt"));
   for (const auto& e : fs::directory_iterator(base_ + "/whole/checkpoints"))
     EXPECT_EQ(e.path().extension(), ".pt") << e.path();  // no .partial left behind
+}
+
+TEST_F(TrainCli, SummaryHasModelFlopsAndTheShareOfThePeak) {
+  const auto summary = read_json(base_ + "/whole/summary.json");
+  const auto& mfu = summary.at("mfu");
+  // The encode node counted 6 steps × 8 images of its 64×64 forward (ResNet-18, 1 channel).
+  const double encoder = capflow::model::encoder_forward_flops({18, 1, 4, 64}, 64, 64);
+  EXPECT_EQ(summary.at("nodes").at("encode").at("counters").at("flops").get<double>(),
+            48 * encoder);
+  // Forward + backward: 3 × (encoder + decoder) per image, so more than 3 × the encoder.
+  EXPECT_GT(mfu.at("model_flops_per_image").get<double>(), 3 * encoder);
+  EXPECT_EQ(mfu.at("model_flops").get<double>(),
+            48 * mfu.at("model_flops_per_image").get<double>());
+  EXPECT_GT(mfu.at("gflops_per_second").get<double>(), 0.0);
+  EXPECT_EQ(mfu.at("precision"), "bf16");
+  EXPECT_GT(mfu.at("peak_gflops").get<double>(), 0.0);
+  EXPECT_GT(mfu.at("peak_fraction").get<double>(), 0.0);
+  EXPECT_EQ(mfu.at("peak_threads"), 2);
+  for (const char* node : {"encode", "lstm", "backward"}) {
+    const auto& n = summary.at("nodes").at(node);
+    EXPECT_GT(n.at("gflops_per_second").get<double>(), 0.0) << node;
+    EXPECT_GT(n.at("peak_fraction").get<double>(), 0.0) << node;
+  }
+  EXPECT_FALSE(summary.at("nodes").at("decode").contains("gflops_per_second"));
 }
 
 TEST_F(TrainCli, AFewStepsLowerTheLossOnATinySet) {

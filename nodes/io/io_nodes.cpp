@@ -40,9 +40,8 @@ class ReadFiles : public graph::SourceNode {
       ctx.warn(std::to_string(listing->rejected) + " row(s) rejected (unsafe or malformed ids):" + examples);
     }
     const auto limit = ctx.args().get_int("limit");
-    if (limit > 0 && static_cast<std::size_t>(limit) < listing->samples.size())
-      listing->samples.resize(static_cast<std::size_t>(limit));
-    if (listing->samples.empty()) throw ConfigError("no samples found under '" + root + "'");
+    if (limit > 0) listing->truncate(static_cast<std::size_t>(limit));
+    if (listing->empty()) throw ConfigError("no samples found under '" + root + "'");
     listing_ = std::move(listing);
     shuffle_ = ctx.args().get_bool("shuffle");
     // Sharding in blocks: the collect node's group size unless given; even shares where ranks
@@ -59,30 +58,33 @@ class ReadFiles : public graph::SourceNode {
     }
     if (block > 0) shard_block_ = static_cast<std::size_t>(block);
     even_ = even == "true" || (even == "auto" && averages);
-    if (even_ && world_size_ > 1 && listing_->samples.size() < shard_block_ * static_cast<std::size_t>(world_size_))
-      throw ConfigError("data.root has " + std::to_string(listing_->samples.size()) + " samples, fewer than one block of " +
-                        std::to_string(shard_block_) + " for each of " + std::to_string(world_size_) + " ranks");
+    if (even_ && world_size_ > 1 &&
+        listing_->size() < shard_block_ * static_cast<std::size_t>(world_size_))
+      throw ConfigError("data.root has " + std::to_string(listing_->size()) +
+                        " samples, fewer than one block of " + std::to_string(shard_block_) +
+                        " for each of " + std::to_string(world_size_) + " ranks");
     epochs_ = ctx.args().is_null("epochs") ? static_cast<std::uint64_t>(train.get_int("epochs"))
                                            : static_cast<std::uint64_t>(ctx.args().get_int("epochs"));
     // Samples per epoch on this rank (about), for the progress line's epoch % and ETA.
     const std::size_t ranks = static_cast<std::size_t>(world_size_ > 1 ? world_size_ : 1);
-    ctx.report(metrics::kEpochImages,
-               static_cast<double>((listing_->samples.size() + ranks - 1) / ranks), 0);
+    ctx.report(metrics::kEpochImages, static_cast<double>((listing_->size() + ranks - 1) / ranks), 0);
   }
 
   bool next(Item& item) override {
     while (position_ >= order_.size()) {
       if (started_) ++epoch_;
       if (epoch_ >= epochs_) return false;
-      order_ = io::epoch_order(listing_->samples.size(), seed_, epoch_, shuffle_, rank_, world_size_, shard_block_, even_);
+      order_ = io::epoch_order(listing_->size(), seed_, epoch_, shuffle_, rank_, world_size_,
+                               shard_block_, even_);
       position_ = 0;
       started_ = true;
     }
-    const io::SampleRef& ref = listing_->samples[order_[position_++]];
-    item.id = ref.id;
+    // The sample's strings are copied out of the compact listing here, so only the items in
+    // flight (bounded by resources.max_in_flight) hold them.
+    auto sample = std::make_shared<const io::SampleRef>(listing_->sample(order_[position_++]));
+    item.id = sample->id;
     item.epoch = epoch_;
-    // Shares ownership of the listing; no copy of the strings.
-    item.payload = SamplePtr(listing_, &ref);
+    item.payload = SamplePtr(std::move(sample));
     return true;
   }
 

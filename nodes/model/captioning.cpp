@@ -264,14 +264,14 @@ EvalReport evaluate_checkpoint(const std::string& checkpoint, const std::string&
                                std::size_t limit, const InferenceOptions& options) {
   CheckpointInfo info;
   CaptionModel m = load_caption_model(checkpoint, &info);
-  io::Listing listing = io::list_bms(data_dir, "train_labels.csv", "train", "auto");
-  if (limit > 0 && listing.samples.size() > limit) listing.samples.resize(limit);
+  const std::vector<io::SampleRef> samples =
+      io::list_bms(data_dir, "train_labels.csv", "train", "auto").samples(limit);
   const auto t0 = std::chrono::steady_clock::now();
-  const auto predictions = predict_captions(m, listing.samples, predict_options(options));
+  const auto predictions = predict_captions(m, samples, predict_options(options));
   const double seconds = seconds_since(t0);
   for (const auto& p : predictions)
     if (!p.ok && options.warn) options.warn(p.error);
-  const EvalResult r = score_predictions(predictions, listing.samples);
+  const EvalResult r = score_predictions(predictions, samples);
   EvalReport out;
   out.levenshtein_mean = r.levenshtein_mean;
   out.exact_match = r.exact_match;
@@ -284,7 +284,7 @@ EvalReport evaluate_checkpoint(const std::string& checkpoint, const std::string&
   if (options.reliance)
     out.reliance = measure_image_reliance(
         m, batch::CaptionTargets(m.vocabulary.notation(), data_dir + "/" + io::kSmilesFile),
-        listing.samples, options.batch, options.max_length);
+        samples, options.batch, options.max_length);
   return out;
 }
 
@@ -292,9 +292,9 @@ PredictReport predict_folder(const std::string& checkpoint, const std::string& i
                              const std::string& out_csv, const InferenceOptions& options) {
   CheckpointInfo info;
   CaptionModel m = load_caption_model(checkpoint, &info);
-  const io::Listing listing = io::list_image_folder(images_dir);
+  const std::vector<io::SampleRef> samples = io::list_image_folder(images_dir).samples();
   const auto t0 = std::chrono::steady_clock::now();
-  const auto predictions = predict_captions(m, listing.samples, predict_options(options));
+  const auto predictions = predict_captions(m, samples, predict_options(options));
   PredictReport out;
   out.seconds = seconds_since(t0);
   out.images = predictions.size();

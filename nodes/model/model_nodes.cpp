@@ -32,11 +32,20 @@ using graph::Item;
 using graph::NodeContext;
 using namespace model;
 
+// Model FLOPs a node computed, in its counters (summary.json: nodes.<name>.counters.flops; the
+// run's GFLOP/s and share of the machine's peak are computed from them).
+void add_flops(graph::NodeCounters& counters, double flops) {
+  counters.add("flops", static_cast<std::uint64_t>(flops));
+}
+
 class Encode : public graph::TransformNode {
  public:
   explicit Encode(const NodeContext& ctx)
-      : share_(model_share(ctx)), threads_(torch_threads(ctx)), device_(node_device(ctx.spec->device)),
-        stager_(device_, ctx.args().get_bool("channels_last")) {
+      : share_(model_share(ctx)),
+        threads_(torch_threads(ctx)),
+        device_(node_device(ctx.spec->device)),
+        stager_(device_, ctx.args().get_bool("channels_last")),
+        counters_(ctx.counters) {
     const graph::Args& a = ctx.args();
     EncoderOptions options;
     options.depth = static_cast<int>(a.get_int("depth"));
@@ -47,6 +56,7 @@ class Encode : public graph::TransformNode {
     // Initial weights from the pipeline's seed (LibTorch's default generator starts random).
     torch::manual_seed(hash_keys({ctx.pipeline->seed, 0x656e63ULL /* "enc" */}));
     share_->encoder = ResNetEncoder(options);
+    share_->encoder_shape = {options.depth, options.in_channels, options.stages, options.width};
     if (!a.is_null("weights")) load_encoder_weights(share_->encoder, a.get_string("weights"));
     share_->frozen = a.get_bool("freeze");
     share_->channels_last = a.get_bool("channels_last");
@@ -84,6 +94,10 @@ class Encode : public graph::TransformNode {
     } else {
       step->features = share_->encoder->forward(x);
     }
+    step->encoder_flops = static_cast<double>(x.size(0)) *
+                          encoder_forward_flops(share_->encoder_shape, static_cast<int>(x.size(2)),
+                                                static_cast<int>(x.size(3)));
+    add_flops(*counters_, step->encoder_flops);
     return StepPtr(std::move(step));
   }
 
@@ -92,13 +106,18 @@ class Encode : public graph::TransformNode {
   int threads_;
   torch::Device device_;
   DeviceStager stager_;
+  graph::NodeCounters* counters_ = nullptr;
 };
 
 class Lstm : public graph::TransformNode {
  public:
   explicit Lstm(const NodeContext& ctx)
-      : share_(model_share(ctx)), threads_(torch_threads(ctx)), seed_(ctx.pipeline->seed), rank_(ctx.rank),
-        world_size_(ctx.world_size) {
+      : share_(model_share(ctx)),
+        threads_(torch_threads(ctx)),
+        seed_(ctx.pipeline->seed),
+        rank_(ctx.rank),
+        world_size_(ctx.world_size),
+        counters_(ctx.counters) {
     const graph::Args& a = ctx.args();
     share_->vocabulary = ctx.shared->find<const text::Vocabulary>("vocabulary");
     if (!share_->vocabulary)
@@ -143,6 +162,8 @@ class Lstm : public graph::TransformNode {
     const std::uint64_t global_index = item.index * static_cast<std::uint64_t>(world_size_) + static_cast<std::uint64_t>(rank_);
     torch::manual_seed(hash_keys({seed_, item.epoch, global_index, 0x6c73746dULL}));
     AutocastGuard autocast(share_->decoder_precision, share_->device.type());
+    step->decoder_flops = decoder_flops(b, step->features);
+    add_flops(*counters_, step->decoder_flops);
     const torch::Tensor logits = share_->decoder->forward(step->features, tokens);
     step->loss = caption_loss(logits.to(torch::kFloat), tokens);
     step->loss_value = step->loss.item<double>();
@@ -174,16 +195,36 @@ class Lstm : public graph::TransformNode {
     return counts;
   }
 
+  // Forward FLOPs of the decoder on this batch: per image, plus per predicted token (the
+  // real tokens after <sos>, padding excluded).
+  double decoder_flops(const batch::ImageBatch& b, const torch::Tensor& features) const {
+    const DecoderOptions& o = share_->decoder_options;
+    const DecoderShape shape{o.vocab_size,
+                             o.embed,
+                             o.hidden,
+                             o.attention,
+                             o.encoder_channels,
+                             o.formula_head,
+                             static_cast<int>(text::kFormulaSlots)};
+    const DecoderFlops f =
+        decoder_forward_flops(shape, static_cast<int>(features.size(2) * features.size(3)));
+    double tokens = 0;
+    for (const std::int32_t length : b.lengths) tokens += length > 1 ? length - 1 : 0;
+    return b.size * f.per_image + tokens * f.per_token;
+  }
+
   std::shared_ptr<ModelShare> share_;
   int threads_;
   std::uint64_t seed_;
   int rank_, world_size_;
   double formula_weight_ = 0;
+  graph::NodeCounters* counters_ = nullptr;
 };
 
 class Backward : public graph::TransformNode {
  public:
-  explicit Backward(const NodeContext& ctx) : share_(model_share(ctx)), threads_(torch_threads(ctx)) {}
+  explicit Backward(const NodeContext& ctx)
+      : share_(model_share(ctx)), threads_(torch_threads(ctx)), counters_(ctx.counters) {}
   std::string exclusive_span() const override { return kModelSpan; }
   std::any process(Item& item) override {
     if (share_->done) return {};
@@ -191,12 +232,15 @@ class Backward : public graph::TransformNode {
     const StepPtr& step = graph::payload_as<TrainStep>(item);
     (step->loss / static_cast<double>(share_->accumulate)).backward();
     step->loss = torch::Tensor();
+    add_flops(*counters_, kBackwardFactor *
+                              ((share_->frozen ? 0.0 : step->encoder_flops) + step->decoder_flops));
     return step;
   }
 
  private:
   std::shared_ptr<ModelShare> share_;
   int threads_;
+  graph::NodeCounters* counters_ = nullptr;
 };
 
 // Adam/AdamW step, schedule, checkpoints, evaluation, the end of training.
@@ -308,10 +352,10 @@ class Optimize : public graph::SinkNode {
   void load_validation_set(const NodeContext& ctx, std::size_t limit) {
     const graph::Args& data = ctx.pipeline->section("data");
     if (data.is_null("val_root") || limit == 0) return;
-    io::Listing listing = io::list_bms(data.get_string("val_root"), data.get_string("labels"),
-                                       data.get_string("images"), data.get_string("extension"));
-    if (listing.samples.size() > limit) listing.samples.resize(limit);
-    validation_ = std::move(listing.samples);
+    const io::Listing listing =
+        io::list_bms(data.get_string("val_root"), data.get_string("labels"),
+                     data.get_string("images"), data.get_string("extension"));
+    validation_ = listing.samples(limit);
   }
 
   void resume(const std::string& path) {

@@ -14,6 +14,7 @@
 #include "graph/node.h"
 #include "nodes/batch/image_batch.h"
 #include "nodes/model/attention_decoder.h"
+#include "nodes/model/model_flops.h"
 #include "nodes/model/precision.h"
 #include "nodes/model/resnet_encoder.h"
 #include "nodes/model/trainer.h"
@@ -32,6 +33,10 @@ struct TrainStep {
   torch::Tensor loss;
   double loss_value = 0;           // the caption loss (what the run reports as "loss")
   double formula_loss_value = -1;  // the auxiliary formula loss (< 0: no formula head)
+  // Forward model FLOPs of this batch (model_flops.h), counted by encode and lstm; backward
+  // counts kBackwardFactor times those of the trainable parts.
+  double encoder_flops = 0;
+  double decoder_flops = 0;
 };
 using StepPtr = std::shared_ptr<TrainStep>;
 
@@ -40,6 +45,7 @@ struct ModelShare {
   model::ResNetEncoder encoder{nullptr};
   torch::Device device{torch::kCPU};  // where encoder and decoder live (the encode node's device)
   bool frozen = false;
+  model::EncoderShape encoder_shape;
   bool channels_last = true;
   model::Precision encoder_precision = model::Precision::kBf16;
   model::AttentionDecoder decoder{nullptr};

@@ -34,26 +34,37 @@ Vocabulary Vocabulary::from_inchis(const std::vector<std::string>& inchis) {
   return from_texts(inchis, Notation::kInchi);
 }
 
+namespace {
+// The special tokens, then the tokens seen (sorted).
+std::vector<std::string> with_special_tokens(const std::set<std::string>& seen) {
+  std::vector<std::string> tokens = Vocabulary::special_tokens();
+  for (const auto& t : seen) {
+    if (std::find(tokens.begin(), tokens.end(), t) == tokens.end()) tokens.push_back(t);
+  }
+  return tokens;
+}
+}  // namespace
+
 Vocabulary Vocabulary::from_texts(const std::vector<std::string>& texts, Notation notation) {
   std::set<std::string> seen;
   for (const auto& text : texts) {
     for (auto& t : tokenize(text, notation)) seen.insert(std::move(t));
   }
-  std::vector<std::string> tokens = special_tokens();
-  for (const auto& t : seen) {
-    if (std::find(tokens.begin(), tokens.end(), t) == tokens.end()) tokens.push_back(t);
-  }
-  return Vocabulary(std::move(tokens), notation);
+  return Vocabulary(with_special_tokens(seen), notation);
 }
 
+// Streams the rows: only the set of tokens is kept, never the labels (a Kaggle-size file
+// held as strings took about 600 MB).
 Vocabulary Vocabulary::from_labels_csv(const std::string& path) {
-  std::vector<std::string> inchis;
-  for (auto& row : io::read_labels_csv(path)) inchis.push_back(std::move(row.inchi));
-  try {
-    return from_inchis(inchis);
-  } catch (const std::invalid_argument& e) {
-    throw DataError(path + ": " + e.what());
-  }
+  std::set<std::string> seen;
+  io::for_each_label(path, [&](io::LabelRow&& row) {
+    try {
+      for (auto& t : tokenize_inchi(row.inchi)) seen.insert(std::move(t));
+    } catch (const std::invalid_argument& e) {
+      throw DataError(path + ":" + std::to_string(row.line) + ": " + e.what());
+    }
+  });
+  return Vocabulary(with_special_tokens(seen), Notation::kInchi);
 }
 
 Vocabulary Vocabulary::load(const std::string& path, Notation notation) {

@@ -62,6 +62,11 @@ void add_demo_command(CLI::App& app) {
     std::printf("| measure | value |\n| --- | --- |\n");
     std::printf("| training images/s, end to end from PNG files | %s |\n", number(s, "images_per_second", "%.1f").c_str());
     std::printf("| images trained on | %s |\n", number(s, "images", "%.0f").c_str());
+    const nlohmann::json mfu =
+        s.contains("mfu") && s["mfu"].is_object() ? s["mfu"] : nlohmann::json::object();
+    std::printf("| model GFLOP/s (forward + backward), %% of this machine's peak | %s (%s%%) |\n",
+                number(mfu, "gflops_per_second", "%.1f").c_str(),
+                number(mfu, "peak_fraction", "%.1f", 100).c_str());
     std::printf("| optimizer steps | %s |\n", number(s, "steps", "%.0f").c_str());
     std::printf("| loss, first step -> last | %s -> %s |\n", number(s, "loss_first", "%.3f").c_str(),
                 number(s, "loss_last", "%.3f").c_str());

@@ -8,20 +8,50 @@
 #include <tbb/info.h>
 #include <tbb/version.h>
 
+#include <cstdio>
 #include <iostream>
 #include <thread>
 
+#include "graph/topology.h"
 #include "nodes/chem/inchi_openbabel.h"
 #include "nodes/model/torch_runtime.h"
 #include "tools/cli/commands.h"
+#include "tools/cli/model_utilisation.h"
 
 namespace capflow::cli {
 
+namespace {
+
+// capflow info --peak: the fp32 and bf16 peak of this machine (matmul and convolution probes),
+// printed and cached for the runs' model FLOP utilisation.
+void print_peak(int threads) {
+  if (threads <= 0) threads = static_cast<int>(std::thread::hardware_concurrency());
+  const graph::Topology topology = graph::plan_topology(threads, false, 0);
+  const model::MachinePeak p = measure_and_cache_peak(threads, topology.cpu_model, 0.5);
+  std::printf("peak at %d threads (%s):\n", p.threads, topology.cpu_model.c_str());
+  for (const auto& probe : p.probes)
+    std::printf("  %-4s %-40s %8.1f GFLOP/s\n", probe.precision.c_str(), probe.name.c_str(),
+                probe.gflops);
+  std::printf("fp32 peak %.1f GFLOP/s, bf16 peak %.1f GFLOP/s (cached in %s)\n", p.fp32_gflops,
+              p.bf16_gflops, peak_cache_path().c_str());
+}
+
+}  // namespace
+
 void add_info_command(CLI::App& app) {
   auto show_config = std::make_shared<bool>(false);
+  auto peak = std::make_shared<bool>(false);
+  auto threads = std::make_shared<int>(0);
   auto* info = app.add_subcommand("info", "Versions, cores, NUMA nodes, LibTorch threads, BLAS and bf16 support");
   info->add_flag("--torch-config", *show_config, "Also print LibTorch's build configuration");
-  info->callback([show_config] {
+  info->add_flag(
+      "--peak", *peak,
+      "Measure this machine's fp32 and bf16 peak (oneDNN matmul and convolution probes, a few "
+      "seconds) and cache it for the runs' model FLOP utilisation");
+  info->add_option("--threads", *threads, "Threads for --peak (default: all cores)")
+      ->check(CLI::NonNegativeNumber);
+  info->callback([show_config, peak, threads] {
+    if (*peak) return print_peak(*threads);
     const auto t = model::torch_info();
     std::cout << "capflow " << CAPFLOW_VERSION << "\n"
               << "cores (hardware threads): " << std::thread::hardware_concurrency() << "\n"

@@ -30,6 +30,7 @@
 #include "nodes/register_nodes.h"
 #include "tools/cli/commands.h"
 #include "tools/cli/dataset_on_demand.h"
+#include "tools/cli/model_utilisation.h"
 #include "tools/cli/pipeline_runner.h"
 #include "tools/cli/progress_line.h"
 #include "tools/cli/run_files.h"
@@ -267,7 +268,9 @@ nlohmann::json run_pipeline_request(const PipelineRunRequest& o) {
   }
   if (live) std::fprintf(stderr, "\n");
 
+  const nlohmann::json mfu = apply_model_utilisation(stats, spec);  // sets the nodes' peaks
   nlohmann::json summary = graph::run_stats_json(stats);
+  summary["mfu"] = mfu;
   summary["pipeline"] = spec.file;
   summary["run_dir"] = run_dir;
   summary["loss_first"] = reports.have_loss ? nlohmann::json(reports.loss_first) : nlohmann::json(nullptr);
@@ -304,6 +307,7 @@ nlohmann::json run_pipeline_request(const PipelineRunRequest& o) {
                 spec.section("data").get_string("val_root").c_str(), reports.eval.value("images", 0.0),
                 reports.eval.value("levenshtein_mean", 0.0), 100 * reports.eval.value("exact_match", 0.0),
                 100 * reports.eval.value("valid_inchi_fraction", 0.0));
+  std::printf("%s", format_model_utilisation(mfu).c_str());
   std::printf("%s", graph::format_node_table(stats).c_str());
   std::printf("run folder: %s\n", run_dir.c_str());
   if (StopSignals::last_signal() != 0) throw Interrupted(StopSignals::last_signal());

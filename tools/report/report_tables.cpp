@@ -32,16 +32,19 @@ std::string clock_of(const std::vector<EvalPoint>& curve) {
 
 Table runs_table(const Report& report) {
   Table t;
-  t.header = {"run", "pipeline", "shape", "images", "seconds", "images/s", "epoch (2.42 M)", "cost/epoch",
+  t.header = {"run",          "pipeline",          "shape",       "images",         "seconds",
+              "images/s",     "GFLOP/s",           "% of peak",   "epoch (2.42 M)", "cost/epoch",
               "scaling eff.", "loss first → last", "Levenshtein", "bottleneck"};
   for (std::size_t i = 0; i < report.runs.size(); ++i) {
     const RunRecord& run = report.runs[i];
     const RunFigures& f = report.figures[i];
-    t.rows.push_back({run.dir, run.pipeline.empty() ? "–" : run.pipeline, run.shape(), num(run.images, 0),
-                      num(run.seconds, 1), num(f.images_per_second, 2), format_duration(f.epoch_seconds),
-                      usd(f.cost_per_epoch), f.scaling_efficiency ? pct(*f.scaling_efficiency) : "–",
-                      opt(run.loss_first, 3) + " → " + opt(run.loss_last, 3), opt(run.levenshtein, 2),
-                      run.bottleneck.empty() ? "–" : run.bottleneck});
+    t.rows.push_back(
+        {run.dir, run.pipeline.empty() ? "–" : run.pipeline, run.shape(), num(run.images, 0),
+         num(run.seconds, 1), num(f.images_per_second, 2), opt(run.gflops_per_second, 1),
+         run.peak_fraction ? pct(*run.peak_fraction) : "–", format_duration(f.epoch_seconds),
+         usd(f.cost_per_epoch), f.scaling_efficiency ? pct(*f.scaling_efficiency) : "–",
+         opt(run.loss_first, 3) + " → " + opt(run.loss_last, 3), opt(run.levenshtein, 2),
+         run.bottleneck.empty() ? "–" : run.bottleneck});
   }
   return t;
 }
@@ -63,11 +66,13 @@ Table study_table(const Report& report) {
 
 Table node_table(const RunRecord& run) {
   Table t;
-  t.header = {"node", "kind", "device", "items", "busy s", "busy %", "items/s", "wait s"};
+  t.header = {"node",   "kind",    "device", "items",   "busy s",
+              "busy %", "items/s", "wait s", "GFLOP/s", "% of peak"};
   for (const NodeRecord& n : run.nodes)
     t.rows.push_back({n.name + (n.name == run.bottleneck ? " (bottleneck)" : ""), n.kind, n.device,
                       num(n.items, 0), num(n.busy_seconds, 2), pct(n.busy_fraction),
-                      num(run.seconds > 0 ? n.items / run.seconds : 0, 2), num(n.wait_seconds, 2)});
+                      num(run.seconds > 0 ? n.items / run.seconds : 0, 2), num(n.wait_seconds, 2),
+                      opt(n.gflops_per_second, 1), n.peak_fraction ? pct(*n.peak_fraction) : "–"});
   return t;
 }
 

@@ -158,6 +158,10 @@ RunRecord read_run(const std::string& dir) {
   run.loss_last = number_at(summary, "loss_last");
   run.bottleneck = string_at(summary, "bottleneck");
   if (summary.contains("eval")) run.levenshtein = number_at(summary["eval"], "levenshtein_mean");
+  if (summary.contains("mfu") && summary["mfu"].is_object()) {
+    run.gflops_per_second = number_at(summary["mfu"], "gflops_per_second");
+    run.peak_fraction = number_at(summary["mfu"], "peak_fraction");
+  }
   if (summary.contains("topology")) {
     const json& t = summary["topology"];
     run.cpu_model = string_at(t, "cpu_model");
@@ -184,6 +188,8 @@ RunRecord read_run(const std::string& dir) {
       node.busy_fraction = number_at(n, "busy_fraction").value_or(0);
       node.wait_seconds = number_at(n, "wait_seconds").value_or(0);
       node.concurrency = static_cast<int>(number_at(n, "concurrency").value_or(1));
+      node.gflops_per_second = number_at(n, "gflops_per_second");
+      node.peak_fraction = number_at(n, "peak_fraction");
       if (node.device.rfind("cuda", 0) == 0) run.gpu = true;
       run.nodes.push_back(std::move(node));
     }

@@ -24,6 +24,8 @@ struct NodeRecord {
   double busy_fraction = 0;
   double wait_seconds = 0;
   int concurrency = 1;
+  std::optional<double> gflops_per_second;  // model FLOPs per busy second (model nodes only)
+  std::optional<double> peak_fraction;      // of the machine's measured peak
 };
 
 struct Point {
@@ -50,6 +52,8 @@ struct RunRecord {
   std::optional<double> images_per_second_per_rank;
   std::optional<double> loss_first, loss_last;
   std::optional<double> levenshtein;  // eval.levenshtein_mean at the end
+  std::optional<double> gflops_per_second;  // summary's mfu: model FLOPs per second of the run
+  std::optional<double> peak_fraction;      // ... as a share of the machine's measured peak
   std::string bottleneck;
   std::vector<NodeRecord> nodes;  // in summary order (by name)
   std::vector<Point> images_over_time;       // metrics.jsonl progress lines: images done
