@@ -153,6 +153,137 @@ void stop_if_interrupted() {
     throw Interrupted(StopSignals::last_signal(), "the run had not started; nothing written");
 }
 
+// Where a --resume continues: the checkpoint (as a train.resume override), the data position
+// and the run folder it came from.
+struct ResumeStart {
+  graph::ResumePoint point;
+  std::string run_dir;
+};
+
+ResumeStart resume_start(const std::string& resume, std::vector<std::string>& sets) {
+  ResumeStart r;
+  if (resume.empty()) return r;
+  const std::string checkpoint = model::resolve_checkpoint(resume);
+  const model::CheckpointInfo info = model::read_checkpoint_info(checkpoint);
+  sets.push_back("train.resume=" + checkpoint);
+  r.point.epoch = info.epoch;
+  r.point.groups_done = model::resume_groups(info, reduce::read_rank_env().world_size);
+  r.run_dir = fs::path(checkpoint).parent_path().parent_path().string();
+  std::printf("resuming from %s: step %llu, epoch %llu, batch %llu\n", checkpoint.c_str(),
+              static_cast<unsigned long long>(info.step),
+              static_cast<unsigned long long>(info.epoch),
+              static_cast<unsigned long long>(info.groups_done));
+  return r;
+}
+
+// What a node reports goes to metrics.jsonl; the values the summary and the progress line
+// need are kept in `reports`.
+void keep_report(Reports& reports, const std::string& name, double value, std::uint64_t step) {
+  std::lock_guard<std::mutex> lock(reports.mutex);
+  if (name == metrics::kLoss) {
+    if (!reports.have_loss) reports.loss_first = value;
+    reports.have_loss = true;
+    reports.loss_last = value;
+    reports.step = step;
+  } else if (name == metrics::kImagesAllRanks) {
+    reports.images_all_ranks = value;
+  } else if (name == metrics::kCommunicationSeconds) {
+    reports.communication_seconds = value;
+  } else if (name == metrics::kEpochImages) {
+    reports.epoch_images = static_cast<std::uint64_t>(value);
+  } else if (metrics::is_eval(name)) {
+    reports.eval[metrics::eval_field(name)] = value;
+    reports.eval["step"] = step;
+  }
+}
+
+// The run's limits, for the progress line's epoch % and ETA.
+ProgressFigures progress_plan(const graph::PipelineSpec& spec) {
+  ProgressFigures plan;
+  const graph::Args& train = spec.section("train");
+  plan.epochs = static_cast<std::uint64_t>(std::max<std::int64_t>(0, train.get_int("epochs")));
+  plan.max_seconds = train.get_float("max_seconds");
+  for (const graph::NodeSpec& n : spec.nodes)  // the collect node's group size × steps
+    if (n.schema != nullptr && !n.schema->group_size_arg.empty() && train.get_int("max_steps") > 0)
+      plan.planned_images = static_cast<std::uint64_t>(train.get_int("max_steps") *
+                                                       n.args.get_int(n.schema->group_size_arg));
+  return plan;
+}
+
+// The progress figures of one tick: the plan, the engine's counts, the last reported loss.
+ProgressFigures progress_now(const ProgressFigures& plan, const graph::RunProgress& p,
+                             Reports& reports) {
+  ProgressFigures figures = plan;
+  figures.seconds = p.seconds;
+  figures.images = p.images;
+  figures.epoch = p.epoch;
+  std::lock_guard<std::mutex> lock(reports.mutex);
+  figures.have_loss = reports.have_loss;
+  figures.loss = reports.loss_last;
+  figures.step = reports.step;
+  figures.epoch_images = reports.epoch_images;
+  return figures;
+}
+
+nlohmann::json run_summary(const graph::RunStats& stats, const graph::PipelineSpec& spec,
+                           const Reports& reports, const nlohmann::json& baseline,
+                           const nlohmann::json& mfu, const std::string& run_dir) {
+  nlohmann::json summary = graph::run_stats_json(stats);
+  summary["mfu"] = mfu;
+  summary["pipeline"] = spec.file;
+  summary["run_dir"] = run_dir;
+  summary["loss_first"] =
+      reports.have_loss ? nlohmann::json(reports.loss_first) : nlohmann::json(nullptr);
+  summary["loss_last"] =
+      reports.have_loss ? nlohmann::json(reports.loss_last) : nlohmann::json(nullptr);
+  summary["steps"] = reports.step;
+  if (!reports.eval.empty()) summary["eval"] = reports.eval;
+  if (stats.world_size > 1)
+    summary["rank"] = {{"rank", stats.rank},
+                       {"images", stats.images},
+                       {"images_per_second", stats.images_per_second()}};
+  if (stats.world_size > 1 && reports.images_all_ranks > 0) {
+    // Ranks that averaged gradients: totals over the ranks, as DESIGN.md's summary promises
+    // (this rank's own figures stay under "rank"). Ranks that ran independently keep their own.
+    summary["scaling"] = scaling_json(stats, reports, baseline);
+    summary["images_per_second"] = summary["scaling"]["images_per_second_total"];
+    summary["images"] = static_cast<std::uint64_t>(reports.images_all_ranks + 0.5);
+  }
+  return summary;
+}
+
+// The lines a finished run prints: throughput, training, scaling, evaluation, FLOPs, nodes.
+void print_run_end(const graph::RunStats& stats, const graph::PipelineSpec& spec,
+                   const Reports& reports, const nlohmann::json& summary, const nlohmann::json& mfu,
+                   const std::string& run_dir) {
+  std::printf("%s: %llu images in %.2f s = %.1f images/s (%d threads, world size %d)%s\n",
+              spec.file.c_str(), static_cast<unsigned long long>(stats.images), stats.seconds,
+              stats.images_per_second(), stats.topology.threads, stats.world_size,
+              stats.stopped_early ? ", stopped early" : "");
+  if (reports.have_loss)
+    std::printf("training: %llu steps, loss %.4f -> %.4f\n",
+                static_cast<unsigned long long>(reports.step), reports.loss_first,
+                reports.loss_last);
+  if (stats.world_size > 1 && summary.contains("scaling")) {
+    const nlohmann::json& sc = summary["scaling"];
+    std::printf(
+        "scaling: %d ranks, %.1f images/s in all, %.1f%% of the time waiting for gradients, "
+        "efficiency %.2f (%s)\n",
+        stats.world_size, sc["images_per_second_total"].get<double>(),
+        100 * sc["communication_fraction"].get<double>(), sc["efficiency"].get<double>(),
+        sc["efficiency_source"].get<std::string>().c_str());
+  }
+  if (!reports.eval.empty())
+    std::printf(
+        "evaluation on %s (%g images): Levenshtein %.2f, exact %.1f%%, valid InChI %.1f%%\n",
+        spec.section("data").get_string("val_root").c_str(), reports.eval.value("images", 0.0),
+        reports.eval.value("levenshtein_mean", 0.0), 100 * reports.eval.value("exact_match", 0.0),
+        100 * reports.eval.value("valid_inchi_fraction", 0.0));
+  std::printf("%s", format_model_utilisation(mfu).c_str());
+  std::printf("%s", graph::format_node_table(stats).c_str());
+  std::printf("run folder: %s\n", run_dir.c_str());
+}
+
 }  // namespace
 
 nlohmann::json run_pipeline_request(const PipelineRunRequest& o) {
@@ -160,19 +291,7 @@ nlohmann::json run_pipeline_request(const PipelineRunRequest& o) {
   graph::Registry registry;
   nodes::register_all(registry);
   std::vector<std::string> sets = o.sets;
-  graph::ResumePoint resume_point;
-  std::string resumed_run_dir;
-  if (!o.resume.empty()) {
-    const std::string checkpoint = model::resolve_checkpoint(o.resume);
-    const model::CheckpointInfo info = model::read_checkpoint_info(checkpoint);
-    sets.push_back("train.resume=" + checkpoint);
-    resume_point.epoch = info.epoch;
-    resume_point.groups_done = model::resume_groups(info, reduce::read_rank_env().world_size);
-    resumed_run_dir = fs::path(checkpoint).parent_path().parent_path().string();
-    std::printf("resuming from %s: step %llu, epoch %llu, batch %llu\n", checkpoint.c_str(),
-                static_cast<unsigned long long>(info.step), static_cast<unsigned long long>(info.epoch),
-                static_cast<unsigned long long>(info.groups_done));
-  }
+  const ResumeStart resumed = resume_start(o.resume, sets);
   const graph::PipelineSpec spec = o.yaml_text.empty()
                                        ? graph::load_pipeline(o.pipeline, sets, registry)
                                        : graph::parse_pipeline(o.yaml_text, o.pipeline, sets, registry);
@@ -182,7 +301,7 @@ nlohmann::json run_pipeline_request(const PipelineRunRequest& o) {
   stop_if_interrupted();
   ensure_pipeline_datasets(spec, /*maker=*/ranks.rank == 0);
   stop_if_interrupted();
-  std::string job_dir = !o.out.empty() ? o.out : !resumed_run_dir.empty() ? resumed_run_dir : "";
+  std::string job_dir = !o.out.empty() ? o.out : resumed.run_dir;
   if (job_dir.empty()) job_dir = default_run_dir(o.pipeline, ranks.world_size > 1 ? job_run_id() : "");
   // Rank 0 owns the run folder (config, metrics, summary, checkpoints); the others write
   // their own metrics and summary under it.
@@ -196,7 +315,7 @@ nlohmann::json run_pipeline_request(const PipelineRunRequest& o) {
   options.world_size = ranks.world_size;
   options.local_rank = ranks.local_rank;
   options.run_dir = run_dir;
-  options.resume = resume_point;
+  options.resume = resumed.point;
   options.trace_path = o.trace;
   options.dot_path = o.dot;
   options.on_threads = [](int threads) { model::set_torch_threads(threads); };
@@ -206,53 +325,18 @@ nlohmann::json run_pipeline_request(const PipelineRunRequest& o) {
   options.on_report = [&](const std::string& node, const std::string& name, double value, std::uint64_t step) {
     const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
     files.append_metrics({{"step", step}, {"node", node}, {name, value}, {"seconds", seconds}});
-    std::lock_guard<std::mutex> lock(reports.mutex);
-    if (name == metrics::kLoss) {
-      if (!reports.have_loss) reports.loss_first = value;
-      reports.have_loss = true;
-      reports.loss_last = value;
-      reports.step = step;
-    } else if (name == metrics::kImagesAllRanks) {
-      reports.images_all_ranks = value;
-    } else if (name == metrics::kCommunicationSeconds) {
-      reports.communication_seconds = value;
-    } else if (name == metrics::kEpochImages) {
-      reports.epoch_images = static_cast<std::uint64_t>(value);
-    } else if (metrics::is_eval(name)) {
-      reports.eval[metrics::eval_field(name)] = value;
-      reports.eval["step"] = step;
-    }
+    keep_report(reports, name, value, step);
   };
 
   const bool live = !o.quiet && isatty(STDERR_FILENO);
-  ProgressFigures progress_plan;  // the run's limits, for epoch % and ETA
-  {
-    const graph::Args& train = spec.section("train");
-    progress_plan.epochs = static_cast<std::uint64_t>(std::max<std::int64_t>(0, train.get_int("epochs")));
-    progress_plan.max_seconds = train.get_float("max_seconds");
-    for (const graph::NodeSpec& n : spec.nodes)  // the collect node's group size × steps
-      if (n.schema != nullptr && !n.schema->group_size_arg.empty() &&
-          train.get_int("max_steps") > 0)
-        progress_plan.planned_images = static_cast<std::uint64_t>(
-            train.get_int("max_steps") * n.args.get_int(n.schema->group_size_arg));
-  }
+  const ProgressFigures plan = progress_plan(spec);
   int ticks = 0;
   options.progress_interval = 1.0;
   options.on_progress = [&](const graph::RunProgress& p) {
     const double rate = p.seconds > 0 ? static_cast<double>(p.images) / p.seconds : 0.0;
     files.append_metrics({{"seconds", p.seconds}, {"images", p.images}, {"images_per_second", rate},
                           {"epoch", p.epoch}});
-    ProgressFigures figures = progress_plan;
-    figures.seconds = p.seconds;
-    figures.images = p.images;
-    figures.epoch = p.epoch;
-    {
-      std::lock_guard<std::mutex> lock(reports.mutex);
-      figures.have_loss = reports.have_loss;
-      figures.loss = reports.loss_last;
-      figures.step = reports.step;
-      figures.epoch_images = reports.epoch_images;
-    }
+    const ProgressFigures figures = progress_now(plan, p, reports);
     ++ticks;
     if (live)
       std::fprintf(stderr, "\rrun: %s   ", format_progress(figures).c_str());
@@ -269,51 +353,12 @@ nlohmann::json run_pipeline_request(const PipelineRunRequest& o) {
   if (live) std::fprintf(stderr, "\n");
 
   const nlohmann::json mfu = apply_model_utilisation(stats, spec);  // sets the nodes' peaks
-  nlohmann::json summary = graph::run_stats_json(stats);
-  summary["mfu"] = mfu;
-  summary["pipeline"] = spec.file;
-  summary["run_dir"] = run_dir;
-  summary["loss_first"] = reports.have_loss ? nlohmann::json(reports.loss_first) : nlohmann::json(nullptr);
-  summary["loss_last"] = reports.have_loss ? nlohmann::json(reports.loss_last) : nlohmann::json(nullptr);
-  summary["steps"] = reports.step;
-  if (!reports.eval.empty()) summary["eval"] = reports.eval;
-  if (stats.world_size > 1)
-    summary["rank"] = {{"rank", stats.rank}, {"images", stats.images}, {"images_per_second", stats.images_per_second()}};
-  if (stats.world_size > 1 && reports.images_all_ranks > 0) {
-    // Ranks that averaged gradients: totals over the ranks, as DESIGN.md's summary promises
-    // (this rank's own figures stay under "rank"). Ranks that ran independently keep their own.
-    summary["scaling"] = scaling_json(stats, reports, baseline);
-    summary["images_per_second"] = summary["scaling"]["images_per_second_total"];
-    summary["images"] = static_cast<std::uint64_t>(reports.images_all_ranks + 0.5);
-  }
+  const nlohmann::json summary = run_summary(stats, spec, reports, baseline, mfu, run_dir);
   files.write_summary(summary);
-
-  std::printf("%s: %llu images in %.2f s = %.1f images/s (%d threads, world size %d)%s\n",
-              spec.file.c_str(), static_cast<unsigned long long>(stats.images), stats.seconds,
-              stats.images_per_second(), stats.topology.threads, stats.world_size,
-              stats.stopped_early ? ", stopped early" : "");
-  if (reports.have_loss)
-    std::printf("training: %llu steps, loss %.4f -> %.4f\n", static_cast<unsigned long long>(reports.step),
-                reports.loss_first, reports.loss_last);
-  if (stats.world_size > 1 && summary.contains("scaling")) {
-    const nlohmann::json& sc = summary["scaling"];
-    std::printf("scaling: %d ranks, %.1f images/s in all, %.1f%% of the time waiting for gradients, efficiency %.2f (%s)\n",
-                stats.world_size, sc["images_per_second_total"].get<double>(),
-                100 * sc["communication_fraction"].get<double>(), sc["efficiency"].get<double>(),
-                sc["efficiency_source"].get<std::string>().c_str());
-  }
-  if (!reports.eval.empty())
-    std::printf("evaluation on %s (%g images): Levenshtein %.2f, exact %.1f%%, valid InChI %.1f%%\n",
-                spec.section("data").get_string("val_root").c_str(), reports.eval.value("images", 0.0),
-                reports.eval.value("levenshtein_mean", 0.0), 100 * reports.eval.value("exact_match", 0.0),
-                100 * reports.eval.value("valid_inchi_fraction", 0.0));
-  std::printf("%s", format_model_utilisation(mfu).c_str());
-  std::printf("%s", graph::format_node_table(stats).c_str());
-  std::printf("run folder: %s\n", run_dir.c_str());
+  print_run_end(stats, spec, reports, summary, mfu, run_dir);
   if (StopSignals::last_signal() != 0) throw Interrupted(StopSignals::last_signal());
   return summary;
 }
-
 
 void add_run_command(CLI::App& app) {
   auto o = std::make_shared<PipelineRunRequest>();
