@@ -121,6 +121,12 @@ class Maker {
 
  private:
   void load_inputs();
+  void check_options();
+  void warm_up();
+  // The next candidate of the stream (nullptr at its end), in order.
+  CandidatePtr next_candidate(tbb::flow_control& fc);
+  // The parallel pipeline: candidates → build → decide → write → rows of labels and smiles.
+  void make_all(PartialCsv& labels, PartialCsv& smiles);
   const FragmentLibrary& library();
   void process(Candidate& c);
   void render(Candidate& c, RDKit::RWMol& mol);
@@ -141,6 +147,7 @@ class Maker {
   std::atomic<bool> done_{false};
   std::chrono::steady_clock::time_point start_, last_progress_;
   bool show_progress_ = false;
+  std::uint64_t next_ = 0;  // the next candidate number
 };
 
 void Maker::load_inputs() {
@@ -299,70 +306,51 @@ void Maker::progress_line(bool final) {
   std::fflush(stderr);
 }
 
-DatasetReport Maker::run() {
+void Maker::check_options() {
   if (opt_.count == 0) throw ConfigError("--count must be at least 1");
   if (opt_.out_dir.empty()) throw ConfigError("--out is required");
   format_ = io::format_from_name(opt_.format);
   if (format_ == io::ImageFormat::kUnknown) throw ConfigError("--format must be png or jpg, not '" + opt_.format + "'");
   if (opt_.threads < 0) throw ConfigError("--threads must be 0 (all cores) or more");
-  load_inputs();
-  if (real_.empty() && opt_.source != MoleculeSource::kGenerated) {
-    throw ConfigError("the molecule files hold no molecules");
-  }
+}
 
-  std::error_code ec;
-  fs::create_directories(opt_.out_dir, ec);
-  if (!fs::is_directory(opt_.out_dir)) throw ConfigError("cannot create output directory " + opt_.out_dir);
-  PartialCsv labels((fs::path(opt_.out_dir) / "train_labels.csv").string(), io::kLabelsHeader);
-  PartialCsv smiles((fs::path(opt_.out_dir) / io::kSmilesFile).string(), io::kSmilesHeader);
+// On one thread: RDKit, Cairo/FreeType and Open Babel initialise lazily.
+void Maker::warm_up() {
+  std::unique_ptr<RDKit::RWMol> warm(RDKit::SmilesToMol("C[C@H](N)C(=O)O"));
+  RDKit::MolDraw2DUtils::prepareMolForDrawing(*warm);
+  chem::inchi_from_molblock(RDKit::MolToMolBlock(*warm));
+  draw_molecule(*warm, DepictionStyle{});
+}
 
-  // RDKit's SMILES parser would print every bad record; they are counted and summarised.
-  boost::logging::disable_logs("rdApp.*");
-
-  std::optional<tbb::global_control> limit;
-  if (opt_.threads > 0) {
-    limit.emplace(tbb::global_control::max_allowed_parallelism, static_cast<std::size_t>(opt_.threads));
-  }
-  report_.threads = static_cast<int>(tbb::global_control::active_value(tbb::global_control::max_allowed_parallelism));
-
-  // Warm-up on one thread: RDKit, Cairo/FreeType and Open Babel initialise lazily.
-  {
-    std::unique_ptr<RDKit::RWMol> warm(RDKit::SmilesToMol("C[C@H](N)C(=O)O"));
-    RDKit::MolDraw2DUtils::prepareMolForDrawing(*warm);
-    chem::inchi_from_molblock(RDKit::MolToMolBlock(*warm));
-    draw_molecule(*warm, DepictionStyle{});
-  }
-
+CandidatePtr Maker::next_candidate(tbb::flow_control& fc) {
   const std::uint64_t real_count = opt_.source == MoleculeSource::kGenerated ? 0 : real_.size();
   const bool may_generate = opt_.source != MoleculeSource::kReal;
   const std::uint64_t max_candidates = opt_.count * 20 + 10000;
-  show_progress_ = opt_.progress && isatty(fileno(stderr));
-  start_ = last_progress_ = std::chrono::steady_clock::now();
-  std::uint64_t next = 0;
-  StopSignals stop_on_signal;  // Ctrl-C / SIGTERM: finish the images in flight, keep the rows
+  const bool stop_requested = StopSignals::requests().load() > 0;
+  if (stop_requested) report_.interrupted = true;
+  if (done_ || stop_requested || next_ >= max_candidates ||
+      (!may_generate && next_ >= real_count)) {
+    fc.stop();
+    return nullptr;
+  }
+  auto c = std::make_shared<Candidate>();
+  c->number = next_;
+  if (next_ < real_count) {
+    c->real = &real_[order_[next_]];
+  } else {
+    c->generated_index = next_ - real_count;
+  }
+  ++next_;
+  return c;
+}
 
+void Maker::make_all(PartialCsv& labels, PartialCsv& smiles) {
   const auto tokens = static_cast<std::size_t>(std::max(2, report_.threads) * 4);
   tbb::parallel_pipeline(
       tokens,
       tbb::make_filter<void, CandidatePtr>(
           tbb::filter_mode::serial_in_order,
-          [&](tbb::flow_control& fc) -> CandidatePtr {
-            const bool stop_requested = StopSignals::requests().load() > 0;
-            if (stop_requested) report_.interrupted = true;
-            if (done_ || stop_requested || next >= max_candidates || (!may_generate && next >= real_count)) {
-              fc.stop();
-              return nullptr;
-            }
-            auto c = std::make_shared<Candidate>();
-            c->number = next;
-            if (next < real_count) {
-              c->real = &real_[order_[next]];
-            } else {
-              c->generated_index = next - real_count;
-            }
-            ++next;
-            return c;
-          }) &
+          [&](tbb::flow_control& fc) -> CandidatePtr { return next_candidate(fc); }) &
           tbb::make_filter<CandidatePtr, CandidatePtr>(tbb::filter_mode::parallel,
                                                        [&](CandidatePtr c) {
                                                          if (done_) return c;
@@ -388,13 +376,45 @@ DatasetReport Maker::run() {
                                                          c->bytes.clear();
                                                          return c;
                                                        }) &
-          tbb::make_filter<CandidatePtr, void>(tbb::filter_mode::serial_in_order, [&](CandidatePtr c) {
-            if (!c->accepted) return;
-            labels.row(c->image_id, c->inchi);
-            if (!c->smiles.empty()) smiles.row(c->image_id, c->smiles);
-            ++report_.written;
-            progress_line(false);
-          }));
+          tbb::make_filter<CandidatePtr, void>(tbb::filter_mode::serial_in_order,
+                                               [&](CandidatePtr c) {
+                                                 if (!c->accepted) return;
+                                                 labels.row(c->image_id, c->inchi);
+                                                 if (!c->smiles.empty())
+                                                   smiles.row(c->image_id, c->smiles);
+                                                 ++report_.written;
+                                                 progress_line(false);
+                                               }));
+}
+
+DatasetReport Maker::run() {
+  check_options();
+  load_inputs();
+  if (real_.empty() && opt_.source != MoleculeSource::kGenerated) {
+    throw ConfigError("the molecule files hold no molecules");
+  }
+  std::error_code ec;
+  fs::create_directories(opt_.out_dir, ec);
+  if (!fs::is_directory(opt_.out_dir))
+    throw ConfigError("cannot create output directory " + opt_.out_dir);
+  PartialCsv labels((fs::path(opt_.out_dir) / "train_labels.csv").string(), io::kLabelsHeader);
+  PartialCsv smiles((fs::path(opt_.out_dir) / io::kSmilesFile).string(), io::kSmilesHeader);
+
+  // RDKit's SMILES parser would print every bad record; they are counted and summarised.
+  boost::logging::disable_logs("rdApp.*");
+  std::optional<tbb::global_control> limit;
+  if (opt_.threads > 0) {
+    limit.emplace(tbb::global_control::max_allowed_parallelism,
+                  static_cast<std::size_t>(opt_.threads));
+  }
+  report_.threads = static_cast<int>(
+      tbb::global_control::active_value(tbb::global_control::max_allowed_parallelism));
+  warm_up();
+  show_progress_ = opt_.progress && isatty(fileno(stderr));
+  start_ = last_progress_ = std::chrono::steady_clock::now();
+  next_ = 0;
+  StopSignals stop_on_signal;  // Ctrl-C / SIGTERM: finish the images in flight, keep the rows
+  make_all(labels, smiles);
   progress_line(true);
   report_.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
 
