@@ -64,13 +64,15 @@ for t in "${targets[@]}"; do
   seed "$t"
   findings=$work/findings/$t
   mkdir -p "$findings"
+  before=$(ls "$findings" | wc -l)
   log=$work/$t.log
   echo "fuzz: $t for $seconds s ($(ls "$work/corpus/$t" | wc -l) inputs in its corpus)"
-  nice -n 19 "$build/fuzz/fuzz_$t" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 \
+  LSAN_OPTIONS=suppressions=$root/tools/sanitizers/lsan.supp${LSAN_OPTIONS:+:$LSAN_OPTIONS} \
+    nice -n 19 "$build/fuzz/fuzz_$t" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 \
     -print_final_stats=1 -artifact_prefix="$findings/" "$work/corpus/$t" >"$log" 2>&1
   status=$?
   execs=$(grep -oE 'stat::number_of_executed_units: *[0-9]+' "$log" | grep -oE '[0-9]+$')
-  new=$(ls "$findings" | wc -l)
+  new=$(($(ls "$findings" | wc -l) - before))
   [[ $status -ne 0 || $new -gt 0 ]] && found=1
   summary+=("$(printf '%-16s %6s s %10s runs  exit %3s  findings %s' "$t" "$seconds" "${execs:-?}" "$status" "$new")")
   [[ $status -ne 0 ]] && grep -E '^==[0-9]+==ERROR|^SUMMARY|capflow fuzz:|deadly signal|Test unit written' "$log" | head -5
