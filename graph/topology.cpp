@@ -24,13 +24,34 @@ std::string read_cpu_model() {
   }
   return {};
 }
+// oneTBB finds NUMA nodes through libtbbbind, which it loads with RTLD_DEEPBIND; the
+// sanitizers' runtimes refuse such a dlopen and end the process (google/sanitizers#611), so a
+// sanitized build (tools/sanitize.sh, tools/fuzz.sh) sees the machine as one node.
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+#define CAPFLOW_SANITIZED 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer)
+#define CAPFLOW_SANITIZED 1
+#endif
+#endif
+
+std::vector<NumaNode> find_numa_nodes() {
+  std::vector<NumaNode> nodes;
+#ifdef CAPFLOW_SANITIZED
+  nodes.push_back(NumaNode{tbb::task_arena::automatic, tbb::info::default_concurrency()});
+#else
+  for (const tbb::numa_node_id id : tbb::info::numa_nodes())
+    nodes.push_back(NumaNode{id, tbb::info::default_concurrency(id)});
+#endif
+  return nodes;
+}
+
 }  // namespace
 
 Topology plan_topology(int requested_threads, bool numa_auto, int local_rank) {
   Topology t;
   t.available_threads = tbb::info::default_concurrency();
-  for (const tbb::numa_node_id id : tbb::info::numa_nodes())
-    t.numa_nodes.push_back(NumaNode{id, tbb::info::default_concurrency(id)});
+  t.numa_nodes = find_numa_nodes();
   t.threads = requested_threads > 0 ? requested_threads : t.available_threads;
   t.cpu_model = read_cpu_model();
   if (numa_auto && t.numa_nodes.size() > 1) {

@@ -56,7 +56,9 @@ TEST(InchiOpenBabel, IsolatedChecksSurviveACrashingInput) {
                                           crashing, "InChI=1S/C2H6O/c1-2-3/h3H,2H2,1H3"};
   const auto checks = check_inchis_isolated(texts);
   EXPECT_EQ(checks.valid, (std::vector<bool>{true, false, false, false, true}));
+#ifndef __SANITIZE_ADDRESS__  // under ASan's allocator libinchi's bad read does not crash
   EXPECT_EQ(checks.crashed, (std::vector<std::size_t>{3}));
+#endif
   EXPECT_TRUE(check_inchis_isolated({}).valid.empty());
 }
 

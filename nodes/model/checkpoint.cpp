@@ -42,6 +42,10 @@ torch::serialize::InputArchive open_archive(const std::string& path, torch::Devi
   } catch (const c10::Error& e) {
     throw ConfigError("checkpoint '" + path +
                       "' is truncated or not a LibTorch archive: " + e.what_without_backtrace());
+  } catch (
+      const std::exception& e) {  // a damaged archive's code: torch::jit::ErrorReport (fuzzing)
+    throw ConfigError("checkpoint '" + path +
+                      "' is damaged or not a LibTorch archive: " + e.what());
   }
   return archive;
 }
