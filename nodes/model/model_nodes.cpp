@@ -575,13 +575,16 @@ void register_model_nodes(graph::Registry& registry) {
                         .stage(NodeStage::kOptimizer)
                         .args_from(optimizer_args("0.01")));
   registry.add_implementation("adamw", "cpu", [](const NodeContext& ctx) { return std::make_unique<Optimize>(ctx, true); });
-#ifdef CAPFLOW_WITH_CUDA
-  // The same adapters with the model on a CUDA device (docs/gpu.md); backward and the
-  // optimizer work on the model wherever it lives. The transfer in front of the encoder is
-  // registered by register_device_nodes().
-  registry.add_implementation("resnet_encoder", "cuda", [](const NodeContext& ctx) { return std::make_unique<Encode>(ctx); });
-  registry.add_implementation("attention_lstm", "cuda", [](const NodeContext& ctx) { return std::make_unique<Lstm>(ctx); });
-#endif
+  // The same adapters with the model on a CUDA device (docs/gpu.md), in a CUDA build: one
+  // runtime check, model::cuda_built(), decides here and in register_device_nodes() (the
+  // transfer in front of the encoder, or the note a CPU-only build gives).
+  if (model::cuda_built()) {
+    registry.add_implementation("resnet_encoder", "cuda", [](const NodeContext& ctx) {
+      return std::make_unique<Encode>(ctx);
+    });
+    registry.add_implementation("attention_lstm", "cuda",
+                                [](const NodeContext& ctx) { return std::make_unique<Lstm>(ctx); });
+  }
 }
 
 }  // namespace capflow::nodes
