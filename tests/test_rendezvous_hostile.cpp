@@ -8,9 +8,11 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <functional>
 #include <mutex>
 #include <random>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "graph/errors.h"
@@ -159,3 +161,62 @@ TEST(RendezvousHostile, AFloodOfBadClientsLeavesTheServerWorking) {
 }
 
 }  // namespace
+
+// The other way round: a store whose server (or something pretending to be one) answers with
+// replies missing their value, or with a count that is not a number, fails with a CommError
+// naming the operation, not with std::out_of_range or std::invalid_argument.
+namespace {
+
+// Accepts one client on loopback and answers every message with the replies given, in order.
+class ScriptedServer {
+ public:
+  explicit ScriptedServer(std::vector<Message> replies) : fd_(::socket(AF_INET, SOCK_STREAM, 0)) {
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    EXPECT_EQ(::bind(fd_, reinterpret_cast<sockaddr*>(&a), sizeof a), 0);
+    socklen_t len = sizeof a;
+    ::getsockname(fd_, reinterpret_cast<sockaddr*>(&a), &len);
+    port_ = ntohs(a.sin_port);
+    ::listen(fd_, 1);
+    thread_ = std::thread([this, replies = std::move(replies)] {
+      const int client = ::accept(fd_, nullptr, nullptr);
+      Message request;
+      for (const Message& reply : replies) {
+        if (!capflow::reduce::receive_message(client, request)) break;
+        capflow::reduce::send_message(client, reply);
+      }
+      ::close(client);
+    });
+  }
+  ~ScriptedServer() {
+    thread_.join();
+    ::close(fd_);
+  }
+  int port() const { return port_; }
+
+ private:
+  int fd_;
+  int port_ = 0;
+  std::thread thread_;
+};
+
+}  // namespace
+
+TEST(RendezvousHostile, MalformedRepliesBecomeCommErrorsNamingTheOperation) {
+  ScriptedServer server({{"ok"}, {"ok"}, {"ok", "12x"}, {"ok"}});
+  auto store = c10::make_intrusive<RendezvousStore>("127.0.0.1", server.port(), "t", 5000ms);
+  const auto expect_comm_error = [](const std::function<void()>& call, const std::string& op) {
+    try {
+      call();
+      ADD_FAILURE() << op << ": no error";
+    } catch (const capflow::CommError& e) {
+      EXPECT_NE(std::string(e.what()).find("'" + op + "'"), std::string::npos) << e.what();
+    } catch (const std::exception& e) {
+      ADD_FAILURE() << op << ": not a CommError: " << e.what();
+    }
+  };
+  expect_comm_error([&] { store->add("k", 1); }, "add");       // {"ok"}: no value
+  expect_comm_error([&] { store->add("k", 1); }, "add");       // "12x": not an integer
+  expect_comm_error([&] { store->getNumKeys(); }, "numkeys");  // {"ok"}: no value
+}

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <charconv>
 #include <cstring>
 #include <thread>
 
@@ -71,6 +72,26 @@ RendezvousStore::RendezvousStore(const std::string& host, int port, const std::s
   }
 }
 
+namespace {
+
+// The reply's value field; a reply without one is a protocol error, not a crash.
+const std::string& value_of(const Message& reply, const std::string& op) {
+  if (reply.size() < 2) throw CommError("rendezvous: the reply to '" + op + "' has no value");
+  return reply[1];
+}
+
+int64_t integer_of(const Message& reply, const std::string& op) {
+  const std::string& text = value_of(reply, op);
+  int64_t value = 0;
+  const auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), value);
+  if (error != std::errc() || end != text.data() + text.size())
+    throw CommError("rendezvous: the reply to '" + op + "' is not an integer: '" +
+                    text.substr(0, 40) + "'");
+  return value;
+}
+
+}  // namespace
+
 RendezvousStore::~RendezvousStore() {
   if (fd_ >= 0) ::close(fd_);
 }
@@ -100,7 +121,8 @@ void RendezvousStore::set(const std::string& key, const std::vector<uint8_t>& va
 
 std::vector<uint8_t> RendezvousStore::compareSet(const std::string& key, const std::vector<uint8_t>& expected,
                                                  const std::vector<uint8_t>& desired) {
-  return bytes(call({"cas", key, text(expected), text(desired)}, std::chrono::milliseconds(0)).at(1));
+  return bytes(value_of(
+      call({"cas", key, text(expected), text(desired)}, std::chrono::milliseconds(0)), "cas"));
 }
 
 std::vector<uint8_t> RendezvousStore::get(const std::string& key) {
@@ -108,24 +130,26 @@ std::vector<uint8_t> RendezvousStore::get(const std::string& key) {
   if (reply[0] != "ok")
     throw CommError("rendezvous: key '" + key + "' did not appear within " + std::to_string(timeout_.count() / 1000) +
                     " s (a rank has not arrived)");
-  return bytes(reply.at(1));
+  return bytes(value_of(reply, "get"));
 }
 
 int64_t RendezvousStore::add(const std::string& key, int64_t value) {
-  return std::stoll(call({"add", key, std::to_string(value)}, std::chrono::milliseconds(0)).at(1));
+  return integer_of(call({"add", key, std::to_string(value)}, std::chrono::milliseconds(0)), "add");
 }
 
 bool RendezvousStore::deleteKey(const std::string& key) {
-  return call({"delete", key}, std::chrono::milliseconds(0)).at(1) == "1";
+  return value_of(call({"delete", key}, std::chrono::milliseconds(0)), "delete") == "1";
 }
 
 bool RendezvousStore::check(const std::vector<std::string>& keys) {
   Message request{"check"};
   request.insert(request.end(), keys.begin(), keys.end());
-  return call(request, std::chrono::milliseconds(0)).at(1) == "1";
+  return value_of(call(request, std::chrono::milliseconds(0)), "check") == "1";
 }
 
-int64_t RendezvousStore::getNumKeys() { return std::stoll(call({"numkeys"}, std::chrono::milliseconds(0)).at(1)); }
+int64_t RendezvousStore::getNumKeys() {
+  return integer_of(call({"numkeys"}, std::chrono::milliseconds(0)), "numkeys");
+}
 
 void RendezvousStore::wait(const std::vector<std::string>& keys) { wait(keys, timeout_); }
 
