@@ -51,22 +51,17 @@ std::string trim(std::string s) {
 
 }  // namespace
 
-std::optional<std::string> inchi_from_molblock(const std::string& molblock) {
+namespace {
+
+// Reads `text` with the converter `member` picks and writes it back in its output format,
+// under the process-wide lock; nullopt when Open Babel lacks the formats, the text gives no
+// atoms or the output is empty.
+std::optional<std::string> convert(OpenBabel::OBConversion Converters::*member,
+                                   const std::string& text) {
   std::lock_guard<std::mutex> lock(ob_mutex());
   Converters& c = converters();
   if (!c.ok) return std::nullopt;
-  OpenBabel::OBMol mol;
-  if (!c.mol_to_inchi.ReadString(&mol, molblock) || mol.NumAtoms() == 0) return std::nullopt;
-  std::string out = trim(c.mol_to_inchi.WriteString(&mol, true));
-  if (out.rfind("InChI=1S/", 0) != 0) return std::nullopt;
-  return out;
-}
-
-namespace {
-
-// Reads `text` with `conversion` and writes it back in its output format; nullopt when the text
-// gives no atoms or the output is empty.
-std::optional<std::string> convert(OpenBabel::OBConversion& conversion, const std::string& text) {
+  OpenBabel::OBConversion& conversion = c.*member;
   OpenBabel::OBMol mol;
   if (!conversion.ReadString(&mol, text) || mol.NumAtoms() == 0) return std::nullopt;
   std::string out = trim(conversion.WriteString(&mol, true));
@@ -74,31 +69,30 @@ std::optional<std::string> convert(OpenBabel::OBConversion& conversion, const st
   return out;
 }
 
+// A conversion's output when it is a standard InChI, else nullopt.
+std::optional<std::string> standard_inchi(std::optional<std::string> out) {
+  if (!out || out->rfind("InChI=1S/", 0) != 0) return std::nullopt;
+  return out;
+}
+
 }  // namespace
 
+std::optional<std::string> inchi_from_molblock(const std::string& molblock) {
+  return standard_inchi(convert(&Converters::mol_to_inchi, molblock));
+}
+
 std::optional<std::string> smiles_from_molblock(const std::string& molblock) {
-  std::lock_guard<std::mutex> lock(ob_mutex());
-  Converters& c = converters();
-  if (!c.ok) return std::nullopt;
-  return convert(c.mol_to_smiles, molblock);
+  return convert(&Converters::mol_to_smiles, molblock);
 }
 
 std::optional<std::string> smiles_from_inchi(std::string_view inchi) {
   if (inchi.rfind("InChI=", 0) != 0) return std::nullopt;
-  std::lock_guard<std::mutex> lock(ob_mutex());
-  Converters& c = converters();
-  if (!c.ok) return std::nullopt;
-  return convert(c.inchi_to_smiles, std::string(inchi));
+  return convert(&Converters::inchi_to_smiles, std::string(inchi));
 }
 
 std::optional<std::string> inchi_from_smiles(std::string_view smiles) {
   if (smiles.empty()) return std::nullopt;
-  std::lock_guard<std::mutex> lock(ob_mutex());
-  Converters& c = converters();
-  if (!c.ok) return std::nullopt;
-  auto out = convert(c.smiles_to_inchi, std::string(smiles));
-  if (!out || out->rfind("InChI=1S/", 0) != 0) return std::nullopt;
-  return out;
+  return standard_inchi(convert(&Converters::smiles_to_inchi, std::string(smiles)));
 }
 
 InchiCheck check_inchi(std::string_view inchi) {
