@@ -10,6 +10,7 @@ namespace capflow::metrics {
 // Per optimizer step (node "optimize").
 inline constexpr const char* kLoss = "loss";
 inline constexpr const char* kFormulaLoss = "loss.formula";
+inline constexpr const char* kAtomLoss = "loss.atoms";
 inline constexpr const char* kLearningRate = "lr";
 inline constexpr const char* kGradNorm = "grad_norm";  // + "." + part: per-part norms
 inline constexpr const char* kImages = "images";

@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdlib>
+#include <vector>
 
 #include "graph/errors.h"
 #include "nodes/image/bms_augment.h"
@@ -285,3 +286,58 @@ TEST(BmsAugment, BadOptionsAreConfigErrorsListingEveryProblem) {
 }
 
 }  // namespace
+
+// Each ink dot's centre, carried by the augment's pixel map, lands on ink in the output,
+// whatever the turn, jitter and fit: the map atom positions follow.
+TEST(BmsAugment, PixelMapCarriesPointsOntoTheirInk) {
+  struct Dot {
+    int x, y;
+  };
+  const std::vector<Dot> dots = {{20, 20}, {280, 40}, {150, 160}, {60, 150}, {200, 100}};
+  for (const bool tall : {false, true}) {
+    const int w = tall ? 180 : 300, h = tall ? 300 : 180;
+    GrayImage img(w, h, 255);
+    // A frame 2 px inside the edges: the ink spans the picture, so the jitter's crops (up to
+    // 7 px) cut white margin and frame, never a dot.
+    for (int x = 2; x < w - 2; ++x) img.at(x, 2) = img.at(x, h - 3) = 0;
+    for (int y = 2; y < h - 2; ++y) img.at(2, y) = img.at(w - 3, y) = 0;
+    for (const Dot& d : dots) {
+      const int cx = tall ? d.y : d.x, cy = tall ? d.x : d.y;
+      for (int y = cy - 4; y <= cy + 4; ++y)
+        for (int x = cx - 4; x <= cx + 4; ++x) img.at(x, y) = 0;
+    }
+    for (std::uint64_t seed = 0; seed < 8; ++seed) {
+      AugmentOptions o;
+      o.rotate = seed < 4 ? 1.0 : 0.0;
+      o.jitter = static_cast<int>(seed);
+      SeededRng rng{seed};
+      capflow::io::PixelMap map;
+      const GrayImage out = bms_augment(img, o, rng, &map);
+      for (const Dot& d : dots) {
+        const double cx = (tall ? d.y : d.x) + 0.5, cy = (tall ? d.x : d.y) + 0.5;
+        const int ox = static_cast<int>(std::floor(map.map_x(cx, cy)));
+        const int oy = static_cast<int>(std::floor(map.map_y(cx, cy)));
+        ASSERT_TRUE(ox >= 0 && ox < out.width && oy >= 0 && oy < out.height)
+            << "tall " << tall << " seed " << seed << " dot " << cx << "," << cy;
+        EXPECT_LT(out.at(ox, oy), 128) << "tall " << tall << " seed " << seed << " dot " << cx
+                                       << "," << cy << " → " << ox << "," << oy;
+      }
+    }
+  }
+}
+
+TEST(PixelMap, ComposesInOrderAndTurnsLikeRotate90) {
+  using capflow::io::PixelMap;
+  const PixelMap m = PixelMap::shift(-10, -5).then(PixelMap::scale(2, 3));
+  EXPECT_DOUBLE_EQ(m.map_x(11, 6), 2.0);
+  EXPECT_DOUBLE_EQ(m.map_y(11, 6), 3.0);
+  // A 4 x 2 picture turned counter-clockwise: its top-right pixel becomes the top-left one.
+  const GrayImage turned = rotate90(pattern(4, 2), /*clockwise=*/false);
+  const PixelMap ccw = PixelMap::quarter_turns(1, 4, 2);
+  EXPECT_EQ(turned.at(static_cast<int>(ccw.map_x(3.5, 0.5)), static_cast<int>(ccw.map_y(3.5, 0.5))),
+            pattern(4, 2).at(3, 0));
+  const GrayImage cw = rotate90(pattern(4, 2), /*clockwise=*/true);
+  const PixelMap m3 = PixelMap::quarter_turns(3, 4, 2);
+  EXPECT_EQ(cw.at(static_cast<int>(m3.map_x(0.5, 1.5)), static_cast<int>(m3.map_y(0.5, 1.5))),
+            pattern(4, 2).at(0, 1));
+}

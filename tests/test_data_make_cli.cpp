@@ -6,6 +6,7 @@
 #include <set>
 
 #include "nodes/chem/inchi_openbabel.h"
+#include "nodes/io/atom_positions.h"
 #include "nodes/io/image_codec.h"
 #include "nodes/io/labels_csv.h"
 #include "nodes/text/inchi_tokenizer.h"
@@ -92,8 +93,37 @@ TEST_F(DataMake, TokenizerRoundTripsEveryLabel) {
 
 TEST_F(DataMake, SameSeedGivesTheSameBytes) {
   const auto a = files(dir("a")), b = files(dir("b"));
-  EXPECT_EQ(a.size(), 52u);  // 50 images, the labels and their SMILES
+  EXPECT_EQ(a.size(), 53u);  // 50 images, the labels, their SMILES and atom positions
   EXPECT_TRUE(a == b);
+}
+
+// Every atom the maker records sits on ink: a carbon on its bonds' lines (within 2 px), a
+// heteroatom inside its label (within 7 px: the centre of an "O" is its white hole).
+TEST_F(DataMake, AtomPositionsSitOnTheirInk) {
+  const auto labels = capflow::io::read_labels_csv(dir("a") + "/train_labels.csv");
+  const auto atoms = capflow::io::read_atoms_file(dir("a") + "/" + capflow::io::kAtomsFile);
+  ASSERT_EQ(atoms.size(), labels.size());
+  std::size_t total = 0, on_ink = 0;
+  for (const auto& row : labels) {
+    const auto img = capflow::io::decode_image_file(
+        dir("a") + "/" + capflow::data::bms_relative_path(row.image_id, "png"));
+    const auto& points = atoms.at(row.image_id);
+    EXPECT_GE(points.size(), 3u) << row.image_id;
+    for (const auto& p : points) {
+      ++total;
+      bool ink = false;
+      const int r = p.cls == capflow::io::kCarbon ? 2 : 7;
+      for (int dy = -r; dy <= r && !ink; ++dy)
+        for (int dx = -r; dx <= r && !ink; ++dx) {
+          const int x = static_cast<int>(p.x) + dx, y = static_cast<int>(p.y) + dy;
+          ink = x >= 0 && y >= 0 && x < img.width && y < img.height && img.at(x, y) < 128;
+        }
+      on_ink += ink ? 1 : 0;
+    }
+  }
+  // Salt noise can whiten a few pixels, and a thin bond downscaled can thin out: nearly all.
+  EXPECT_GE(static_cast<double>(on_ink), 0.99 * static_cast<double>(total))
+      << on_ink << " of " << total;
 }
 
 TEST_F(DataMake, OneAndTwoThreadsGiveTheSameBytes) { EXPECT_TRUE(files(dir("a")) == files(dir("c"))); }

@@ -55,6 +55,22 @@ TEST(ImageBatch, PixelsAreNhwcAndContiguous) {
   EXPECT_EQ(b.labels, s.labels);
 }
 
+TEST(ImageBatch, AtomsAreConcatenatedWithOffsetsOrAbsent) {
+  const Samples s = three();
+  EXPECT_TRUE(collate(s.refs(), 0, 0).atom_offsets.empty());
+  using capflow::io::AtomPoint;
+  const std::vector<AtomPoint> first = {{capflow::io::kCarbon, 1, 2}, {capflow::io::kOxygen, 3, 3}};
+  const std::vector<AtomPoint> last = {{capflow::io::kNitrogen, 4, 1}};
+  auto refs = s.refs();
+  refs[0].atoms = &first;
+  refs[2].atoms = &last;  // the middle sample carries none: an empty row
+  const ImageBatch b = collate(refs, 0, 0);
+  EXPECT_EQ(b.atom_offsets, (std::vector<std::int32_t>{0, 2, 2, 3}));
+  ASSERT_EQ(b.atoms.size(), 3u);
+  EXPECT_EQ(b.atoms[1].cls, capflow::io::kOxygen);
+  EXPECT_EQ(b.atoms[2].cls, capflow::io::kNitrogen);
+}
+
 TEST(ImageBatch, TokensPadToTheLongestRow) {
   const Samples s = three();
   const ImageBatch b = collate(s.refs(), 0, -1);

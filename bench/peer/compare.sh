@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # capflow against its PyTorch peer, back to back, on the same image files: training images/s
 # (the pipeline's ResNet encoder + attention LSTM, as its config sets them: stages, width,
-# embed, hidden, attention, formula head; 224×224, batch 32, bf16 + channels-last, THREADS threads), each
-# measured in steady state (after WARMUP steps), and their ratio.
+# embed, hidden, attention, formula head, and the captions: InChI or SMILES; 224×224, batch 32,
+# bf16 + channels-last, THREADS threads), each measured in steady state (after WARMUP steps),
+# and their ratio.
 #   bash bench/peer/compare.sh [DATA_DIR] [STEPS] [THREADS] [PRECISION] [PIPELINE]
 #   (defaults: data/demo, 10 timed steps after 2 warm-up steps, 2 threads, bf16,
 #    pipelines/train-cpu.yaml; with pipelines/train-frozen.yaml the peer freezes its encoder too)
@@ -30,9 +31,10 @@ import sys, yaml
 nodes = yaml.safe_load(open(sys.argv[1]))["nodes"]
 enc = next(n for n in nodes.values() if n["kind"] == "resnet_encoder")
 dec = next(n for n in nodes.values() if n["kind"] == "attention_lstm")
+bat = next(n for n in nodes.values() if n["kind"] == "batch")
 formula = dec["formula_hidden"] if dec.get("formula_loss", 0) > 0 else 0
 print(f"--stages {enc['stages']} --width {enc['width']} --embed {dec['embed']} --hidden {dec['hidden']} "
-      f"--attention {dec['attention']} --formula-hidden {formula}")
+      f"--attention {dec['attention']} --formula-hidden {formula} --target {bat.get('target', 'inchi')}")
 PY
 )
 /usr/bin/python3 bench/peer/peer_train.py --data "$data" --steps "$steps" --warmup "$warmup" \

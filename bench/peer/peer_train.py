@@ -3,7 +3,8 @@
 
 Same architecture (ResNet-18 with a 1-channel stem, or its first --stages stages at stem width
 --width, + Show-Attend-Tell attention LSTM: --embed, --hidden, --attention, and the auxiliary
-formula head with --formula-hidden; compare.sh passes what the pipeline sets), batch size, image size, precision (bf16 autocast with
+formula head with --formula-hidden; captions in --target notation, InChI or the maker's SMILES;
+compare.sh passes what the pipeline sets), batch size, image size, precision (bf16 autocast with
 channels-last, or fp32), optimizer (Adam) and image files (a BMS-layout dataset made by
 `capflow data make`), read through a DataLoader (PIL decode, aspect-preserving resize with
 padding) with worker processes, written the way a PyTorch user would. Run with Debian's
@@ -28,20 +29,29 @@ import torch.nn.functional as F
 from PIL import Image
 
 TOKEN = re.compile(r"/[a-z]|[A-Z][a-z]?|\d+|.")  # layer prefixes, elements, numbers, punctuation
+# SMILES atom by atom, as capflow's smiles_tokenizer: bracket atoms, Cl, Br, %nn, single characters.
+SMILES_TOKEN = re.compile(r"\[[^\]]*\]|Cl|Br|%\d\d|.")
 
 
 def tokenize(inchi):
     return TOKEN.findall(inchi[len("InChI=1S/"):])
 
 
+def tokenize_smiles(smiles):
+    return SMILES_TOKEN.findall(smiles)
+
+
 class BmsDataset(torch.utils.data.Dataset):
-    def __init__(self, root, size, vocab=None):
-        with open(os.path.join(root, "train_labels.csv"), newline="") as f:
+    def __init__(self, root, size, vocab=None, target="inchi"):
+        # The captions: InChI labels, or (target smiles) the maker's train_smiles.csv.
+        labels = "train_smiles.csv" if target == "smiles" else "train_labels.csv"
+        with open(os.path.join(root, labels), newline="") as f:
             rows = list(csv.reader(f))[1:]
-        self.items = [(os.path.join(root, "train", i[0], i[1], i[2], i + ".png"), inchi) for i, inchi in rows]
+        self.items = [(os.path.join(root, "train", i[0], i[1], i[2], i + ".png"), text) for i, text in rows]
+        self.tokenize = tokenize_smiles if target == "smiles" else tokenize
         self.size = size
         if vocab is None:
-            tokens = sorted({t for _, inchi in self.items for t in tokenize(inchi)})
+            tokens = sorted({t for _, text in self.items for t in self.tokenize(text)})
             vocab = ["<pad>", "<sos>", "<eos>", "<unk>"] + tokens
         self.vocab = {t: i for i, t in enumerate(vocab)}
 
@@ -60,7 +70,7 @@ class BmsDataset(torch.utils.data.Dataset):
         canvas = Image.new("L", (self.size, self.size), 255)
         canvas.paste(img.resize((nw, nh), Image.Resampling.BOX), ((self.size - nw) // 2, (self.size - nh) // 2))
         x = (255.0 - torch.frombuffer(bytearray(canvas.tobytes()), dtype=torch.uint8).float()) / 255.0
-        ids = [1] + [self.vocab.get(t, 3) for t in tokenize(inchi)] + [2]
+        ids = [1] + [self.vocab.get(t, 3) for t in self.tokenize(inchi)] + [2]
         return x.view(1, self.size, self.size), torch.tensor(ids)
 
 
@@ -146,6 +156,8 @@ def main():
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--data", required=True)
     p.add_argument("--batch", type=int, default=32)
+    p.add_argument("--target", choices=["inchi", "smiles"], default="inchi",
+                   help="what the captioner writes (capflow's batch node target)")
     p.add_argument("--size", type=int, default=224)
     p.add_argument("--precision", choices=["bf16", "fp32"], default="bf16")
     p.add_argument("--threads", type=int, default=2)
@@ -166,7 +178,7 @@ def main():
     a = p.parse_args()
     torch.set_num_threads(a.threads)
     torch.manual_seed(42)
-    data = BmsDataset(a.data, a.size)
+    data = BmsDataset(a.data, a.size, target=a.target)
     loader = torch.utils.data.DataLoader(data, batch_size=a.batch, shuffle=True, num_workers=a.workers,
                                          collate_fn=collate, drop_last=True, persistent_workers=a.workers > 0)
     encoder = ResNet18(a.stages, a.width)

@@ -2,10 +2,14 @@
 #include <filesystem>
 #include <fstream>
 #include <memory>
+#include <string>
+#include <unordered_map>
+#include <vector>
 
 #include "graph/errors.h"
 #include "graph/registry.h"
 #include "nodes/batch/caption_targets.h"
+#include "nodes/io/atom_positions.h"
 #include "nodes/io/labels_csv.h"
 #include "nodes/payloads.h"
 #include "nodes/register_nodes.h"
@@ -54,6 +58,20 @@ text::Vocabulary resolve_vocabulary(const NodeContext& ctx, const batch::Caption
   return text::Vocabulary();
 }
 
+using AtomTable = std::unordered_map<std::string, std::vector<io::AtomPoint>>;
+
+// ROOT/train_atoms.csv when the batch node's `atoms` is on (empty when off).
+AtomTable resolve_atoms(const NodeContext& ctx) {
+  if (!ctx.args().get_bool("atoms")) return {};
+  const std::string path =
+      (fs::path(ctx.pipeline->section("data").get_string("root")) / io::kAtomsFile).string();
+  std::error_code ec;
+  if (!fs::exists(path, ec))
+    throw ConfigError("atoms: true needs " + path +
+                      " (atom positions; `capflow data make` writes it beside the labels)");
+  return io::read_atoms_file(path);
+}
+
 // Collates a group of same-size images into one NHWC batch with padded token rows.
 class Batch : public graph::CollectNode {
  public:
@@ -61,10 +79,16 @@ class Batch : public graph::CollectNode {
       : size_(static_cast<std::size_t>(ctx.args().get_int("size"))),
         max_length_(static_cast<int>(ctx.args().get_int("max_length"))),
         targets_(resolve_targets(ctx)),
-        vocabulary_(resolve_vocabulary(ctx, targets_)) {
+        vocabulary_(resolve_vocabulary(ctx, targets_)),
+        with_atoms_(ctx.args().get_bool("atoms")),
+        atoms_(resolve_atoms(ctx)) {
     // The model nodes size their output layer from it.
     ctx.shared->get_or_create<const text::Vocabulary>(
         "vocabulary", [this] { return std::make_shared<const text::Vocabulary>(vocabulary_); });
+    // attention_lstm's atom_loss checks that its batches carry atom positions.
+    if (with_atoms_)
+      ctx.shared->get_or_create<const bool>("atom_positions",
+                                            [] { return std::make_shared<const bool>(true); });
   }
 
   std::size_t group_size() const override { return size_; }
@@ -72,24 +96,40 @@ class Batch : public graph::CollectNode {
   std::any collect(std::vector<Item>& items) override {
     std::vector<ImagePtr> images;
     std::vector<std::vector<int>> tokens(items.size());
+    std::vector<std::vector<io::AtomPoint>> atoms(with_atoms_ ? items.size() : 0);
     std::vector<batch::BatchSample> samples;
     images.reserve(items.size());
     samples.reserve(items.size());
     for (std::size_t i = 0; i < items.size(); ++i) {
       images.push_back(graph::payload_as<const ImageSample>(items[i]));
-      const io::SampleRef& ref = *images.back()->sample;
+      const ImageSample& image = *images.back();
+      const io::SampleRef& ref = *image.sample;
       if (!ref.label.empty()) tokens[i] = vocabulary_.encode(targets_.text_of(ref));
-      samples.push_back({&images.back()->image, &tokens[i], &ref.id, &ref.label});
+      samples.push_back({&image.image, &tokens[i], &ref.id, &ref.label});
+      if (with_atoms_) {
+        atoms[i] =
+            io::map_atoms(atoms_of(ref), image.from_file, image.image.width, image.image.height);
+        samples.back().atoms = &atoms[i];
+      }
     }
     return BatchPtr(std::make_shared<batch::ImageBatch>(
         batch::collate(samples, max_length_, text::Vocabulary::kPad)));
   }
 
  private:
+  const std::vector<io::AtomPoint>& atoms_of(const io::SampleRef& ref) const {
+    const auto it = atoms_.find(ref.id);
+    if (it == atoms_.end())
+      throw DataError(ref.path + ": sample " + ref.id + " has no row in " + io::kAtomsFile);
+    return it->second;
+  }
+
   std::size_t size_;
   int max_length_;
   batch::CaptionTargets targets_;
   text::Vocabulary vocabulary_;
+  bool with_atoms_ = false;
+  AtomTable atoms_;
 };
 
 // The end of a data-only pipeline: counts batches (stopping at train.max_steps) and, when
@@ -155,6 +195,10 @@ void register_batch_nodes(graph::Registry& registry) {
               arg_choice("target", "inchi", {"inchi", "smiles"},
                          "what the captioner writes: InChI, or SMILES (from ROOT/train_smiles.csv, "
                          "else converted from the InChI labels) that prediction turns into InChI"),
+              arg_bool("atoms", "false",
+                       "carry each image's atom positions from ROOT/train_atoms.csv (written by "
+                       "capflow data make), moved with the augment, for attention_lstm's "
+                       "atom_loss"),
           }));
 
   add_node<Discard>(

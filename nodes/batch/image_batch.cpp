@@ -38,6 +38,19 @@ class WordHash {
   std::uint64_t h_ = kFnv1aOffset;
 };
 
+// Every sample's atoms, concatenated with offsets; nothing when no sample carries atoms.
+void collate_atoms(const std::vector<BatchSample>& samples, ImageBatch& b) {
+  bool any = false;
+  for (const BatchSample& s : samples) any = any || s.atoms != nullptr;
+  if (!any) return;
+  b.atom_offsets.reserve(samples.size() + 1);
+  b.atom_offsets.push_back(0);
+  for (const BatchSample& s : samples) {
+    if (s.atoms) b.atoms.insert(b.atoms.end(), s.atoms->begin(), s.atoms->end());
+    b.atom_offsets.push_back(static_cast<std::int32_t>(b.atoms.size()));
+  }
+}
+
 }  // namespace
 
 ImageBatch collate(const std::vector<BatchSample>& samples, int fixed_length, std::int64_t pad_id) {
@@ -92,6 +105,7 @@ ImageBatch collate(const std::vector<BatchSample>& samples, int fixed_length, st
     b.ids.push_back(s.id ? *s.id : std::string());
     b.labels.push_back(s.label ? *s.label : std::string());
   }
+  collate_atoms(samples, b);
   return b;
 }
 

@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "nodes/io/atom_positions.h"
 #include "nodes/io/gray_image.h"
 
 namespace capflow::batch {
@@ -19,15 +20,20 @@ struct ImageBatch {
   std::vector<std::int32_t> lengths;  // real token count per row (incl. <sos>/<eos>)
   std::vector<std::string> ids;
   std::vector<std::string> labels;
+  // Atom positions in the batch's pixel coordinates (io/atom_positions.h): those of row r are
+  // atoms[atom_offsets[r] .. atom_offsets[r+1]). Both empty when no sample carried any.
+  std::vector<io::AtomPoint> atoms;
+  std::vector<std::int32_t> atom_offsets;
 };
 
-// One sample, borrowed: `image` is required; `tokens`, `id` and `label` may be null (no
-// caption: a row of padding with length 0; empty id or label).
+// One sample, borrowed: `image` is required; `tokens`, `id`, `label` and `atoms` may be null
+// (no caption: a row of padding with length 0; empty id or label; no atoms).
 struct BatchSample {
   const io::GrayImage* image;
   const std::vector<int>* tokens;
   const std::string* id;
   const std::string* label;
+  const std::vector<io::AtomPoint>* atoms = nullptr;
 };
 
 // Copies the samples into one batch. All images must share one size (else DataError naming the

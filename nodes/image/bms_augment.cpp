@@ -64,7 +64,8 @@ int side_jitter(int jitter, int size, SeededRng& rng) {
 
 }  // namespace
 
-io::GrayImage bms_augment(const io::GrayImage& in, const AugmentOptions& options, SeededRng& rng) {
+io::GrayImage bms_augment(const io::GrayImage& in, const AugmentOptions& options, SeededRng& rng,
+                          io::PixelMap* map) {
   validate(options);
   if (in.empty() || in.pixels.size() != static_cast<std::size_t>(in.width) * in.height) {
     throw DataError("bms_augment: empty or inconsistent input image (" + std::to_string(in.width) +
@@ -110,6 +111,14 @@ io::GrayImage bms_augment(const io::GrayImage& in, const AugmentOptions& options
   nh = std::clamp<std::int64_t>(nh, 1, H);
   io::GrayImage out(options.width, options.height, 255);
   std::uint8_t* const at = out.pixels.data() + (H - nh) / 2 * W + (W - nw) / 2;
+  if (map) {
+    *map = io::PixelMap::shift(-x0, -y0)
+               .then(io::PixelMap::quarter_turns(turns, x1 - x0, y1 - y0))
+               .then(io::PixelMap::scale(static_cast<double>(nw) / static_cast<double>(sw),
+                                         static_cast<double>(nh) / static_cast<double>(sh)))
+               .then(io::PixelMap::shift(static_cast<double>((W - nw) / 2),
+                                         static_cast<double>((H - nh) / 2)));
+  }
   if (turns == 0) {
     resize_area_into(src, at, W, static_cast<int>(nw), static_cast<int>(nh));
   } else {

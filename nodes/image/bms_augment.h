@@ -5,6 +5,7 @@
 
 #include "graph/seeded_random.h"
 #include "nodes/io/gray_image.h"
+#include "nodes/io/pixel_map.h"
 
 namespace capflow::image {
 
@@ -28,7 +29,9 @@ void validate(const AugmentOptions& options);
 // with probability `rotate` (direction random), resize and centre, then set about
 // noise * width * height random pixels to black or white. All random draws come from `rng`,
 // in that order, so the output depends only on the input, the options and the rng's keys.
-// Throws ConfigError for bad options, DataError for an empty input.
-io::GrayImage bms_augment(const io::GrayImage& in, const AugmentOptions& options, SeededRng& rng);
+// Throws ConfigError for bad options, DataError for an empty input. When `map` is given it
+// receives where each point of the input lands in the output (atom positions follow it).
+io::GrayImage bms_augment(const io::GrayImage& in, const AugmentOptions& options, SeededRng& rng,
+                          io::PixelMap* map = nullptr);
 
 }  // namespace capflow::image

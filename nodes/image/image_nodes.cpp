@@ -37,7 +37,9 @@ class BmsAugment : public graph::TransformNode {
     const ImagePtr& in = graph::payload_as<const ImageSample>(item);
     SeededRng rng{seed_, item.epoch, id_key(item.id), 0x617567ULL /* "aug" */};
     auto out = std::make_shared<ImageSample>();
-    out->image = image::bms_augment(in->image, options_, rng);
+    io::PixelMap map;
+    out->image = image::bms_augment(in->image, options_, rng, &map);
+    out->from_file = in->from_file.then(map);
     out->sample = in->sample;
     return ImagePtr(std::move(out));
   }

@@ -232,7 +232,8 @@ tjscalingfactor fit_scaling_factor(int w, int h, int tw, int th) {
 
 GrayImage decode_image_gray_fit(const std::uint8_t* data, std::size_t size,
                                 const std::string& source, const DecodeLimits& limits,
-                                int target_width, int target_height) {
+                                int target_width, int target_height, PixelMap* map) {
+  if (map) *map = PixelMap{};
   if (sniff_format(data, size) != ImageFormat::kJpeg || target_width <= 0 || target_height <= 0) {
     return decode_image_gray(data, size, source, limits);
   }
@@ -246,6 +247,7 @@ GrayImage decode_image_gray_fit(const std::uint8_t* data, std::size_t size,
                     TJPF_GRAY, TJFLAG_ACCURATEDCT | TJFLAG_STOPONWARNING) != 0) {
     throw DataError(source + ": corrupt or truncated JPEG: " + tjGetErrorStr2(h));
   }
+  if (map) *map = PixelMap::scale(static_cast<double>(sw) / w, static_cast<double>(sh) / ht);
   return img;
 }
 

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "nodes/io/gray_image.h"
+#include "nodes/io/pixel_map.h"
 
 namespace capflow::io {
 
@@ -48,11 +49,12 @@ GrayImage decode_image_gray(const std::uint8_t* data, std::size_t size, const st
 // the smallest scale s among 1/2, 1/4, 1/8 with s >= max(min(tw/w, th/h), min(tw/h, th/w)),
 // so the result still holds at least the pixels the fit needs; full size when none qualifies
 // (the n/8 factors in between decode slower than full size, so they are not used). No scaling
-// when a target is <= 0 or the picture is not larger than needed. PNG is decoded at full size (libspng cannot
-// scale). The limits apply to the declared size, before any allocation.
+// when a target is <= 0 or the picture is not larger than needed. PNG is decoded at full size
+// (libspng cannot scale). The limits apply to the declared size, before any allocation. `map`, when
+// given, receives the scaling from the file's pixels to the result's.
 GrayImage decode_image_gray_fit(const std::uint8_t* data, std::size_t size,
                                 const std::string& source, const DecodeLimits& limits,
-                                int target_width, int target_height);
+                                int target_width, int target_height, PixelMap* map = nullptr);
 
 // Whole-file helpers. read_file throws DataError naming the path when it cannot be read.
 std::vector<std::uint8_t> read_file(const std::string& path);

@@ -132,7 +132,7 @@ class DecodeImage : public graph::TransformNode {
     try {
       auto out = std::make_shared<ImageSample>();
       out->image = io::decode_image_gray_fit(bytes.data(), bytes.size(), sample->path, limits_,
-                                             fit_width_, fit_height_);
+                                             fit_width_, fit_height_, &out->from_file);
       out->sample = sample;
       return ImagePtr(std::move(out));
     } catch (const DataError& e) {

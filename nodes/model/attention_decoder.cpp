@@ -29,7 +29,8 @@ void DecoderState::select_lstm_rows(const torch::Tensor& rows) {
 AttentionDecoderImpl::AttentionDecoderImpl(const DecoderOptions& options) : options_(options) {
   const auto& o = options;
   if (o.vocab_size < 4 || o.embed < 1 || o.hidden < 1 || o.attention < 1 ||
-      o.encoder_channels < 1 || o.dropout < 0.0 || o.dropout >= 1.0 || o.formula_head < 0) {
+      o.encoder_channels < 1 || o.dropout < 0.0 || o.dropout >= 1.0 || o.formula_head < 0 ||
+      o.atom_classes < 0) {
     throw ConfigError("attention decoder: need vocab_size >= 4, positive sizes and dropout in "
                       "[0, 1); got vocab_size " + std::to_string(o.vocab_size) + ", embed " +
                       std::to_string(o.embed) + ", hidden " + std::to_string(o.hidden) +
@@ -54,6 +55,7 @@ AttentionDecoderImpl::AttentionDecoderImpl(const DecoderOptions& options) : opti
         "formula_head", torch::nn::Sequential(Linear(2 * C, o.formula_head), torch::nn::ReLU(),
                                               Linear(o.formula_head, text::kFormulaSlots)));
   }
+  if (o.atom_classes > 0) atom_head = register_module("atom_head", Linear(C, o.atom_classes));
   // As in Show, Attend and Tell implementations: small uniform embedding and output layer.
   torch::NoGradGuard no_grad;
   embedding->weight.uniform_(-0.1, 0.1);
@@ -210,6 +212,17 @@ torch::Tensor AttentionDecoderImpl::predict_formula(const torch::Tensor& feature
   const auto feats = flatten_features(features);  // [N, P, C]
   const auto pooled = torch::cat({feats.mean(1), std::get<0>(feats.max(1))}, 1);
   return formula_head->forward(pooled).to(torch::kFloat);
+}
+
+torch::Tensor AttentionDecoderImpl::predict_atoms(const torch::Tensor& features) {
+  TORCH_CHECK(!atom_head.is_empty(), "attention decoder: no atom head (atom_classes 0)");
+  return atom_head->forward(flatten_features(features)).to(torch::kFloat);
+}
+
+torch::Tensor atom_loss(const torch::Tensor& logits, const torch::Tensor& cells) {
+  const auto K = logits.size(-1);
+  return torch::nn::functional::cross_entropy(logits.reshape({-1, K}).to(torch::kFloat),
+                                              cells.reshape({-1}));
 }
 
 torch::Tensor formula_loss(const torch::Tensor& predicted, const torch::Tensor& counts) {

@@ -23,6 +23,7 @@ struct DecoderOptions {
   // <unk>, so the next token must come from the picture more often than from the text so far.
   double token_dropout = 0;
   int formula_head = 0;        // hidden size of the auxiliary formula head (0: no head)
+  int atom_classes = 0;        // classes of the auxiliary atom head (0: no head)
 };
 
 // Decoding state of B rows (images, or images × beams): what init_state computes once and
@@ -55,6 +56,9 @@ struct DecoderState {
 //   formula_head  Sequential(Linear(2C → F), ReLU, Linear(F → kFormulaSlots)), only when
 //                 options.formula_head = F > 0: atom counts per element from the pooled
 //                 features, an auxiliary loss that reaches the encoder without the recurrence
+//   atom_head     Linear(C → K), only when options.atom_classes = K > 0: which element (or none)
+//                 is drawn in each cell of the feature grid, a dense auxiliary loss that
+//                 teaches the encoder where the atoms are (io/atom_positions.h)
 // Attention: e = full_att(tanh(enc_att(f) + W_dec·h)), α = softmax over pixels, context =
 // sigmoid(f_beta(h)) ⊙ Σ α f. Under bf16 autocast the matmuls and the attention's tanh run in
 // bf16 (the attention scores and their softmax in float, except on the kStepwise path with
@@ -88,6 +92,9 @@ class AttentionDecoderImpl : public torch::nn::Module {
   // float [N, kFormulaSlots], from features [N, C, h, w] pooled by mean and max over the pixels.
   // Requires options().formula_head > 0.
   torch::Tensor predict_formula(const torch::Tensor& features);
+  // The atom head's logits per grid cell, float [N, P, K] (P = h*w in row-major order), from
+  // features [N, C, h, w]. Requires options().atom_classes > 0.
+  torch::Tensor predict_atoms(const torch::Tensor& features);
 
   const DecoderOptions& options() const { return options_; }
 
@@ -96,6 +103,7 @@ class AttentionDecoderImpl : public torch::nn::Module {
   torch::nn::Linear enc_att{nullptr}, full_att{nullptr};
   torch::nn::Linear init_h{nullptr}, init_c{nullptr}, fc{nullptr};
   torch::nn::Sequential formula_head{nullptr};
+  torch::nn::Linear atom_head{nullptr};
 
  private:
   // Training: `inputs` with token_dropout of the real tokens turned into <unk>.
@@ -120,5 +128,8 @@ torch::Tensor caption_loss(const torch::Tensor& logits, const torch::Tensor& tok
 // Mean squared error between predict_formula's output [N, S] and log(1 + counts), counts float
 // [N, S] (text::formula_counts per row).
 torch::Tensor formula_loss(const torch::Tensor& predicted, const torch::Tensor& counts);
+
+// Mean cross entropy of predict_atoms's logits [N, P, K] against the cell classes, int64 [N, P].
+torch::Tensor atom_loss(const torch::Tensor& logits, const torch::Tensor& cells);
 
 }  // namespace capflow::model

@@ -48,6 +48,7 @@ CaptionModel load_caption_model(const std::string& checkpoint_path, CheckpointIn
   d.attention = static_cast<int>(info.attention);
   d.dropout = info.dropout;
   d.formula_head = static_cast<int>(info.formula_head);
+  d.atom_classes = static_cast<int>(info.atom_head);
   d.encoder_channels = m.encoder->feature_channels();
   m.decoder = AttentionDecoder(d);
   load_checkpoint(path, *m.encoder, *m.decoder, nullptr);

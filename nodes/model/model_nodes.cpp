@@ -5,12 +5,14 @@
 // it; a frozen encoder stays outside, so encoding batch k+1 overlaps training on batch k.
 #include <ATen/Parallel.h>
 
+#include <algorithm>
 #include <chrono>
 #include <filesystem>
 #include <memory>
 
 #include "graph/errors.h"
 #include "graph/registry.h"
+#include "nodes/io/atom_positions.h"
 #include "nodes/io/sample_listing.h"
 #include "nodes/metric_names.h"
 #include "nodes/model/captioning.h"
@@ -136,6 +138,10 @@ class Lstm : public graph::TransformNode {
     o.token_dropout = a.get_float("token_dropout");
     formula_weight_ = a.get_float("formula_loss");
     o.formula_head = formula_weight_ > 0 ? static_cast<int>(a.get_int("formula_hidden")) : 0;
+    atom_weight_ = a.get_float("atom_loss");
+    if (atom_weight_ > 0 && !ctx.shared->find<const bool>("atom_positions"))
+      throw ConfigError("atom_loss needs atom positions: set the batch node's atoms: true");
+    o.atom_classes = atom_weight_ > 0 ? io::kAtomClasses : 0;
     o.encoder_channels = share_->encoder->feature_channels();
     torch::manual_seed(hash_keys({seed_, 0x646563ULL /* "dec" */}));
     share_->decoder = AttentionDecoder(o);
@@ -173,6 +179,14 @@ class Lstm : public graph::TransformNode {
       step->formula_loss_value = aux.item<double>();
       step->loss = step->loss + formula_weight_ * aux;
     }
+    if (atom_weight_ > 0) {
+      const torch::Tensor aux =
+          atom_loss(share_->decoder->predict_atoms(step->features),
+                    atom_cells(b, step->features.size(2), step->features.size(3))
+                        .to(step->features.device()));
+      step->atom_loss_value = aux.item<double>();
+      step->loss = step->loss + atom_weight_ * aux;
+    }
     step->features = torch::Tensor();
     step->tokens = torch::Tensor();
     return step;
@@ -193,6 +207,25 @@ class Lstm : public graph::TransformNode {
       for (std::size_t k = 0; k < c.size(); ++k) acc[r][static_cast<int64_t>(k)] = c[k];
     }
     return counts;
+  }
+
+  // The class of each cell of an h x w grid over the batch's pictures, int64 [rows, h*w]: the
+  // highest atom class among the atoms drawn in it (a heteroatom's label over a carbon), else 0.
+  static torch::Tensor atom_cells(const batch::ImageBatch& b, int64_t h, int64_t w) {
+    if (b.atom_offsets.size() != static_cast<std::size_t>(b.size) + 1)
+      throw DataError("atom_loss: the batch carries no atom positions");
+    auto cells = torch::zeros({b.size, h * w}, torch::kInt64);
+    auto acc = cells.accessor<int64_t, 2>();
+    for (int r = 0; r < b.size; ++r) {
+      for (auto k = b.atom_offsets[r]; k < b.atom_offsets[r + 1]; ++k) {
+        const io::AtomPoint& a = b.atoms[static_cast<std::size_t>(k)];
+        const auto cx = std::clamp<int64_t>(static_cast<int64_t>(a.x * w / b.width), 0, w - 1);
+        const auto cy = std::clamp<int64_t>(static_cast<int64_t>(a.y * h / b.height), 0, h - 1);
+        int64_t& cell = acc[r][cy * w + cx];
+        cell = std::max<int64_t>(cell, a.cls);
+      }
+    }
+    return cells;
   }
 
   // Forward FLOPs of the decoder on this batch: per image, plus per predicted token (the
@@ -218,6 +251,7 @@ class Lstm : public graph::TransformNode {
   std::uint64_t seed_;
   int rank_, world_size_;
   double formula_weight_ = 0;
+  double atom_weight_ = 0;
   graph::NodeCounters* counters_ = nullptr;
 };
 
@@ -321,6 +355,7 @@ class Optimize : public graph::SinkNode {
                   trainer_->last_group_norms()[g], s);
     if (step->formula_loss_value >= 0)
       ctx_.report(metrics::kFormulaLoss, step->formula_loss_value, s);
+    if (step->atom_loss_value >= 0) ctx_.report(metrics::kAtomLoss, step->atom_loss_value, s);
     ctx_.report(metrics::kImages, static_cast<double>(images_), s);
     if (checkpoint_every_ > 0 && s % checkpoint_every_ == 0) checkpoint();
     if ((eval_every_ > 0 && s % eval_every_ == 0) ||
@@ -390,6 +425,7 @@ class Optimize : public graph::SinkNode {
     i.encoder_stages = share_->encoder->options().stages;
     i.encoder_width = share_->encoder->options().width;
     i.formula_head = share_->decoder_options.formula_head;
+    i.atom_head = share_->decoder_options.atom_classes;
     i.embed = share_->decoder_options.embed;
     i.hidden = share_->decoder_options.hidden;
     i.attention = share_->decoder_options.attention;
@@ -551,6 +587,11 @@ void register_model_nodes(graph::Registry& registry) {
                         "features; 0: no head)",
                         0),
               arg_int("formula_hidden", "256", "hidden size of the formula head", 1),
+              arg_float("atom_loss", "0",
+                        "weight of the auxiliary atom loss: which element, if any, is drawn in "
+                        "each cell of the encoder's grid (needs the batch node's atoms: true; "
+                        "0: no head)",
+                        0),
               arg_choice("precision", "bf16", {"bf16", "fp32"},
                          "bf16: autocast; fp32: full precision"),
               torch_threads_arg(),

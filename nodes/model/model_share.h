@@ -33,6 +33,7 @@ struct TrainStep {
   torch::Tensor loss;
   double loss_value = 0;           // the caption loss (what the run reports as "loss")
   double formula_loss_value = -1;  // the auxiliary formula loss (< 0: no formula head)
+  double atom_loss_value = -1;     // the auxiliary atom loss (< 0: no atom head)
   // Forward model FLOPs of this batch (model_flops.h), counted by encode and lstm; backward
   // counts kBackwardFactor times those of the trainable parts.
   double encoder_flops = 0;

@@ -72,6 +72,7 @@ struct Candidate {
   std::string note;                        // why it was skipped
   std::string inchi;
   std::string smiles;                      // Open Babel's canonical SMILES (empty: none)
+  std::string atoms;                       // atom positions in the picture (io::format_atoms)
   std::vector<std::uint8_t> bytes;         // the encoded picture
   bool accepted = false;
   std::string image_id, path;
@@ -125,8 +126,12 @@ class Maker {
   void warm_up();
   // The next candidate of the stream (nullptr at its end), in order.
   CandidatePtr next_candidate(tbb::flow_control& fc);
-  // The parallel pipeline: candidates → build → decide → write → rows of labels and smiles.
-  void make_all(PartialCsv& labels, PartialCsv& smiles);
+  // The CSV files written beside the images, one row per image each.
+  struct RowFiles {
+    PartialCsv labels, smiles, atoms;
+  };
+  // The parallel pipeline: candidates → build → decide → write → rows of the CSV files.
+  void make_all(RowFiles& files);
   const FragmentLibrary& library();
   void process(Candidate& c);
   void render(Candidate& c, RDKit::RWMol& mol);
@@ -241,7 +246,10 @@ void Maker::render(Candidate& c, RDKit::RWMol& mol) {
     SeededRng rng({opt_.seed, c.number, kDrawTag});
     const DepictionStyle style = random_depiction_style(rng);
     const PostprocessStyle post = random_postprocess_style(rng);
-    const io::GrayImage img = postprocess(draw_molecule(mol, style), post, rng);
+    std::vector<io::AtomPoint> atoms;
+    io::PixelMap map;
+    const io::GrayImage img = postprocess(draw_molecule(mol, style, &atoms), post, rng, &map);
+    c.atoms = io::format_atoms(io::map_atoms(atoms, map, img.width, img.height));
     c.bytes = format_ == io::ImageFormat::kPng ? io::encode_png_gray(img, opt_.png_compression)
                                                : io::encode_jpeg_gray(img, opt_.jpeg_quality);
   } catch (const std::exception& e) {
@@ -344,7 +352,7 @@ CandidatePtr Maker::next_candidate(tbb::flow_control& fc) {
   return c;
 }
 
-void Maker::make_all(PartialCsv& labels, PartialCsv& smiles) {
+void Maker::make_all(RowFiles& files) {
   const auto tokens = static_cast<std::size_t>(std::max(2, report_.threads) * 4);
   tbb::parallel_pipeline(
       tokens,
@@ -379,9 +387,10 @@ void Maker::make_all(PartialCsv& labels, PartialCsv& smiles) {
           tbb::make_filter<CandidatePtr, void>(tbb::filter_mode::serial_in_order,
                                                [&](CandidatePtr c) {
                                                  if (!c->accepted) return;
-                                                 labels.row(c->image_id, c->inchi);
+                                                 files.labels.row(c->image_id, c->inchi);
                                                  if (!c->smiles.empty())
-                                                   smiles.row(c->image_id, c->smiles);
+                                                   files.smiles.row(c->image_id, c->smiles);
+                                                 files.atoms.row(c->image_id, c->atoms);
                                                  ++report_.written;
                                                  progress_line(false);
                                                }));
@@ -397,8 +406,10 @@ DatasetReport Maker::run() {
   fs::create_directories(opt_.out_dir, ec);
   if (!fs::is_directory(opt_.out_dir))
     throw ConfigError("cannot create output directory " + opt_.out_dir);
-  PartialCsv labels((fs::path(opt_.out_dir) / "train_labels.csv").string(), io::kLabelsHeader);
-  PartialCsv smiles((fs::path(opt_.out_dir) / io::kSmilesFile).string(), io::kSmilesHeader);
+  const fs::path out(opt_.out_dir);
+  RowFiles files{{(out / "train_labels.csv").string(), io::kLabelsHeader},
+                 {(out / io::kSmilesFile).string(), io::kSmilesHeader},
+                 {(out / io::kAtomsFile).string(), io::kAtomsHeader}};
 
   // RDKit's SMILES parser would print every bad record; they are counted and summarised.
   boost::logging::disable_logs("rdApp.*");
@@ -414,12 +425,13 @@ DatasetReport Maker::run() {
   start_ = last_progress_ = std::chrono::steady_clock::now();
   next_ = 0;
   StopSignals stop_on_signal;  // Ctrl-C / SIGTERM: finish the images in flight, keep the rows
-  make_all(labels, smiles);
+  make_all(files);
   progress_line(true);
   report_.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
 
-  smiles.commit();
-  labels.commit();
+  files.atoms.commit();
+  files.smiles.commit();
+  files.labels.commit();
   write_provenance();
   return report_;
 }

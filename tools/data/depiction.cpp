@@ -67,7 +67,8 @@ PostprocessStyle random_postprocess_style(SeededRng& rng) {
   return p;
 }
 
-io::GrayImage draw_molecule(const RDKit::ROMol& prepared, const DepictionStyle& style) {
+io::GrayImage draw_molecule(const RDKit::ROMol& prepared, const DepictionStyle& style,
+                            std::vector<io::AtomPoint>* atoms) {
   using SurfacePtr = std::unique_ptr<cairo_surface_t, void (*)(cairo_surface_t*)>;
   using ContextPtr = std::unique_ptr<cairo_t, void (*)(cairo_t*)>;
   SurfacePtr surface(cairo_image_surface_create(CAIRO_FORMAT_RGB24, style.width, style.height),
@@ -91,6 +92,14 @@ io::GrayImage draw_molecule(const RDKit::ROMol& prepared, const DepictionStyle& 
     o.padding = 0.04;
     o.fontFile = font_file();
     drawer.drawMolecule(prepared);
+    if (atoms) {
+      atoms->clear();
+      for (const RDKit::Atom* a : prepared.atoms()) {
+        const RDGeom::Point2D p = drawer.getDrawCoords(static_cast<int>(a->getIdx()));
+        atoms->push_back(
+            {io::atom_class(a->getSymbol()), static_cast<float>(p.x), static_cast<float>(p.y)});
+      }
+    }
     drawer.finishDrawing();
   }
   cairo_surface_flush(surface.get());
@@ -109,14 +118,20 @@ io::GrayImage draw_molecule(const RDKit::ROMol& prepared, const DepictionStyle& 
   return img;
 }
 
-io::GrayImage postprocess(const io::GrayImage& drawn, const PostprocessStyle& s, SeededRng& rng) {
+io::GrayImage postprocess(const io::GrayImage& drawn, const PostprocessStyle& s, SeededRng& rng,
+                          io::PixelMap* map) {
+  const image::Rect ink = image::ink_bounds(drawn);
   io::GrayImage img = image::crop_white_margins(drawn);
   img = image::add_border(img, s.border_left, s.border_top, s.border_right, s.border_bottom);
+  io::PixelMap m = io::PixelMap::shift(s.border_left - ink.x, s.border_top - ink.y);
   if (s.downscale) {
     const int w = std::max(8, static_cast<int>(std::lround(img.width * s.downscale_factor)));
     const int h = std::max(8, static_cast<int>(std::lround(img.height * s.downscale_factor)));
+    m = m.then(io::PixelMap::scale(static_cast<double>(w) / img.width,
+                                   static_cast<double>(h) / img.height));
     img = image::resize_nearest(img, w, h);
   }
+  if (map) *map = m;
   if (s.binarize) image::binarize(img, static_cast<std::uint8_t>(s.binarize_threshold));
   image::salt_and_pepper(img, s.noise_density, s.pepper_share, rng);
   return img;

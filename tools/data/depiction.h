@@ -5,9 +5,12 @@
 #pragma once
 
 #include <string>
+#include <vector>
 
 #include "graph/seeded_random.h"
+#include "nodes/io/atom_positions.h"
 #include "nodes/io/gray_image.h"
+#include "nodes/io/pixel_map.h"
 
 namespace RDKit {
 class ROMol;
@@ -38,10 +41,14 @@ DepictionStyle random_depiction_style(SeededRng& rng);
 PostprocessStyle random_postprocess_style(SeededRng& rng);
 
 // Draws a molecule already prepared for drawing (2D coordinates, kekulised, wedged); the
-// drawer does not prepare it again, so the picture shows exactly this structure.
-io::GrayImage draw_molecule(const RDKit::ROMol& prepared, const DepictionStyle& style);
+// drawer does not prepare it again, so the picture shows exactly this structure. `atoms`, when
+// given, receives each atom's element and centre in the picture's pixels, in atom order.
+io::GrayImage draw_molecule(const RDKit::ROMol& prepared, const DepictionStyle& style,
+                            std::vector<io::AtomPoint>* atoms = nullptr);
 
-// Crop, border, optional downscale and binarisation, then noise drawn from `rng`.
-io::GrayImage postprocess(const io::GrayImage& drawn, const PostprocessStyle& style, SeededRng& rng);
+// Crop, border, optional downscale and binarisation, then noise drawn from `rng`. `map`, when
+// given, receives where a point of the drawing lands in the result.
+io::GrayImage postprocess(const io::GrayImage& drawn, const PostprocessStyle& style, SeededRng& rng,
+                          io::PixelMap* map = nullptr);
 
 }  // namespace capflow::data
