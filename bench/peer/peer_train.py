@@ -45,6 +45,9 @@ class BmsDataset(torch.utils.data.Dataset):
     def __init__(self, root, size, vocab=None, target="inchi"):
         # The captions: InChI labels, or (target smiles) the maker's train_smiles.csv.
         labels = "train_smiles.csv" if target == "smiles" else "train_labels.csv"
+        if not os.path.exists(os.path.join(root, labels)):
+            sys.exit(f"peer: {os.path.join(root, labels)} is missing (SMILES captions come from the "
+                     "file `capflow data make` writes; capflow itself would convert the InChI labels)")
         with open(os.path.join(root, labels), newline="") as f:
             rows = list(csv.reader(f))[1:]
         self.items = [(os.path.join(root, "train", i[0], i[1], i[2], i + ".png"), text) for i, text in rows]
