@@ -1,5 +1,5 @@
-// The torch-free fuzz entries (see fuzz_entries.h): image decoding, the labels CSV reader, the
-// InChI and SMILES tokenizers.
+// The torch-free fuzz entries (see fuzz_entries.h): image decoding, the labels CSV reader (and
+// the atom-positions file read through it), the InChI and SMILES tokenizers.
 #include "fuzz/fuzz_entries.h"
 
 #include <sys/mman.h>
@@ -12,6 +12,7 @@
 #include <string_view>
 
 #include "graph/errors.h"
+#include "nodes/io/atom_positions.h"
 #include "nodes/io/image_codec.h"
 #include "nodes/io/labels_csv.h"
 #include "nodes/text/inchi_tokenizer.h"
@@ -62,6 +63,14 @@ void labels_csv(const std::uint8_t* data, std::size_t size) {
     } catch (const ConfigError&) {
     } catch (const DataError&) {
     }
+  }
+  // The same rows as atom positions (train_atoms.csv): what parses formats and parses back.
+  try {
+    for (const auto& [id, atoms] : io::read_atoms_file(file.path()))
+      if (io::parse_atoms(io::format_atoms(atoms)).size() != atoms.size())
+        fail("atoms of " + id + " do not survive format_atoms and parse_atoms");
+  } catch (const ConfigError&) {
+  } catch (const DataError&) {
   }
 }
 
