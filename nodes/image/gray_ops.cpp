@@ -7,23 +7,17 @@
 namespace capflow::image {
 
 GrayImage crop_white_margins(const GrayImage& img, std::uint8_t threshold) {
-  int x0 = img.width, y0 = img.height, x1 = -1, y1 = -1;
-  for (int y = 0; y < img.height; ++y) {
-    const std::uint8_t* row = &img.pixels[static_cast<std::size_t>(y) * img.width];
-    for (int x = 0; x < img.width; ++x) {
-      if (row[x] < threshold) {
-        x0 = std::min(x0, x);
-        x1 = std::max(x1, x);
-        y0 = std::min(y0, y);
-        y1 = std::max(y1, y);
-      }
-    }
-  }
-  if (x1 < 0) return img;
-  GrayImage out(x1 - x0 + 1, y1 - y0 + 1);
+  return crop(img, ink_bounds(img, threshold));
+}
+
+GrayImage crop(const GrayImage& img, const Rect& r) {
+  if (r.x < 0 || r.y < 0 || r.width < 0 || r.height < 0 || r.x + r.width > img.width ||
+      r.y + r.height > img.height)
+    throw std::invalid_argument("crop: the rectangle lies outside the image");
+  GrayImage out(r.width, r.height);
   for (int y = 0; y < out.height; ++y) {
     std::memcpy(&out.pixels[static_cast<std::size_t>(y) * out.width],
-                &img.pixels[static_cast<std::size_t>(y + y0) * img.width + x0],
+                &img.pixels[static_cast<std::size_t>(y + r.y) * img.width + r.x],
                 static_cast<std::size_t>(out.width));
   }
   return out;

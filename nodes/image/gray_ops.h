@@ -49,6 +49,9 @@ struct Rect {
 // blank. Like crop_white_margins, without the copy.
 Rect ink_bounds(const GrayImage& img, std::uint8_t threshold = 250);
 
+// A copy of the rectangle `r`, which must lie inside the image (else std::invalid_argument).
+GrayImage crop(const GrayImage& img, const Rect& r);
+
 // Area-averaging resize (box filter with fractional pixel coverage, like OpenCV's INTER_AREA)
 // for shrinking axes; bilinear (pixel centres aligned) for growing ones. Exact for the
 // identity size. width, height >= 1.

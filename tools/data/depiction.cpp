@@ -121,7 +121,7 @@ io::GrayImage draw_molecule(const RDKit::ROMol& prepared, const DepictionStyle& 
 io::GrayImage postprocess(const io::GrayImage& drawn, const PostprocessStyle& s, SeededRng& rng,
                           io::PixelMap* map) {
   const image::Rect ink = image::ink_bounds(drawn);
-  io::GrayImage img = image::crop_white_margins(drawn);
+  io::GrayImage img = image::crop(drawn, ink);
   img = image::add_border(img, s.border_left, s.border_top, s.border_right, s.border_bottom);
   io::PixelMap m = io::PixelMap::shift(s.border_left - ink.x, s.border_top - ink.y);
   if (s.downscale) {
