@@ -527,10 +527,12 @@ class Validator {
           role == NodeRole::kSource) {
         continue;
       }
-      if (prev.schema->output != link.schema->input) {
+      if (!link.schema->takes(prev.schema->output)) {
+        std::vector<std::string> takes;
+        for (const std::string& in : link.schema->inputs()) takes.push_back(quote(in));
         diags_.add(link.where, "edge " + quote(prev.name) + " -> " + quote(link.name) + ": " +
                                    quote(prev.name) + " produces " + quote(prev.schema->output) +
-                                   " but " + who(link) + " takes " + quote(link.schema->input));
+                                   " but " + who(link) + " takes " + join(takes, " or "));
       }
     }
   }

@@ -2,6 +2,7 @@
 // small builders used to write schema tables.
 #include "graph/schema.h"
 
+#include <algorithm>
 #include <utility>
 
 namespace capflow::graph {
@@ -105,6 +106,23 @@ NodeSchema& NodeSchema::sink(std::string input_type) {
   role = NodeRole::kSink;
   input = std::move(input_type);
   return *this;
+}
+
+NodeSchema& NodeSchema::also_takes(std::string input_type) {
+  other_inputs.push_back(std::move(input_type));
+  return *this;
+}
+
+std::vector<std::string> NodeSchema::inputs() const {
+  std::vector<std::string> all;
+  if (!input.empty()) all.push_back(input);
+  all.insert(all.end(), other_inputs.begin(), other_inputs.end());
+  return all;
+}
+
+bool NodeSchema::takes(const std::string& edge_type) const {
+  const std::vector<std::string> all = inputs();
+  return std::find(all.begin(), all.end(), edge_type) != all.end();
 }
 
 NodeSchema& NodeSchema::concurrency(std::string default_value) {

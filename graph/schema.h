@@ -38,8 +38,8 @@ struct ArgSpec {
   bool required() const { return default_yaml.empty(); }
 };
 
-// What flows on an edge, by name ("sample", "image", "batch"); the builder checks that the
-// output of each node is the input of the next.
+// What flows on an edge, by name ("sample", "image", "batch", "device_batch"); validation checks
+// that each node takes what the one before it produces.
 enum class NodeRole { kSource, kTransform, kCollect, kSink };
 const char* node_role_name(NodeRole r);  // "source", "transform", "collect", "sink"
 
@@ -59,6 +59,9 @@ struct NodeSchema {
   std::string doc;  // one line
   NodeRole role = NodeRole::kTransform;
   std::string input;   // empty for sources
+  // Further edge types the node takes as they are: a model node takes a host batch ("batch")
+  // or one a transfer node already staged on its device ("device_batch").
+  std::vector<std::string> other_inputs;
   std::string output;  // empty for sinks
   // Default of the common `concurrency` argument: "serial", "auto" or a count.
   std::string default_concurrency = "serial";
@@ -77,6 +80,7 @@ struct NodeSchema {
   NodeSchema& collect(std::string input_type, std::string output_type,
                       std::string group_size_argument);
   NodeSchema& sink(std::string input_type);
+  NodeSchema& also_takes(std::string input_type);  // adds to other_inputs
   NodeSchema& concurrency(std::string default_value);  // "serial" (the default), "auto", "2"
   NodeSchema& in_order();                              // ordered = true
   NodeSchema& stage(NodeStage s);
@@ -84,6 +88,8 @@ struct NodeSchema {
   NodeSchema& args_from(const std::vector<ArgSpec>& group);  // a shared argument group
 
   const ArgSpec* arg(const std::string& name) const;
+  std::vector<std::string> inputs() const;          // input, then other_inputs; empty for sources
+  bool takes(const std::string& edge_type) const;  // one of inputs()
 };
 
 // A top-level mapping of the pipeline file (data, resources, train...).

@@ -54,7 +54,7 @@ std::string allowed_text(const ArgSpec& a) {
 }
 
 std::string flow_text(const NodeSchema& s) {
-  const std::string in = s.input.empty() ? "(none)" : s.input;
+  const std::string in = s.input.empty() ? "(none)" : join(s.inputs(), " | ");
   const std::string out = s.output.empty() ? "(none)" : s.output;
   return in + " -> " + out;
 }
@@ -180,7 +180,9 @@ std::string format_nodes_markdown(const SchemaCatalog& catalog) {
     out += "### " + code(s->kind) + "\n\n";
     if (!s->doc.empty()) out += s->doc + "\n\n";
     out += "- role: " + std::string(node_role_name(s->role)) + "\n";
-    out += "- input: " + (s->input.empty() ? std::string("(none)") : code(s->input)) + "\n";
+    std::vector<std::string> inputs;
+    for (const std::string& in : s->inputs()) inputs.push_back(code(in));
+    out += "- input: " + (inputs.empty() ? std::string("(none)") : join(inputs, " or ")) + "\n";
     out += "- output: " + (s->output.empty() ? std::string("(none)") : code(s->output)) + "\n";
     std::vector<std::string> devices;
     for (const std::string& d : catalog.devices(kind)) devices.push_back(code(d));

@@ -3,6 +3,9 @@
 //   "image":  std::shared_ptr<const ImageSample>    (8-bit gray picture + its sample, and where
 //                                                    the file's pixels went: atoms follow it)
 //   "batch":  std::shared_ptr<const batch::ImageBatch>
+//   "device_batch": std::shared_ptr<const model::DeviceBatch> (nodes/model/device_batch.h: a
+//             batch that `to_device` staged on the next node's device; the model nodes take
+//             it or a host "batch". Not included here: it needs LibTorch)
 #pragma once
 
 #include <memory>

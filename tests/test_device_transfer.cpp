@@ -1,7 +1,8 @@
 // The builder's transfer nodes where a pipeline crosses devices (graph/device_transfer.h), and
 // the note a device without implementations adds to validation's message. A hand-made catalog:
 // files -> decode (cpu, cuda) -> augment -> batch -> sink, plus a transfer kind `to_gpu`
-// (image -> image, cuda) registered for cpu -> cuda.
+// (image -> gpu_image, cuda) registered for cpu -> cuda; augment takes an image or a gpu_image,
+// as the model nodes take a batch or a device_batch.
 #include <gtest/gtest.h>
 
 #include "graph/device_transfer.h"
@@ -16,9 +17,12 @@ class TransferCatalog : public testing::MapCatalog {
  public:
   explicit TransferCatalog(bool with_transfer) : with_transfer_(with_transfer) {
     testing::add_example_schemas(*this);
-    add(schema("augment"), {"cpu", "cuda"});  // augment on cuda too, for chains of cuda nodes
-    NodeSchema to_gpu = schema("augment");
+    NodeSchema augment = schema("augment");
+    augment.also_takes("gpu_image");
+    add(augment, {"cpu", "cuda"});  // augment on cuda too, for chains of cuda nodes
+    NodeSchema to_gpu = schema("decode");
     to_gpu.kind = "to_gpu";
+    to_gpu.transform("image", "gpu_image");
     to_gpu.args.clear();
     add(to_gpu, {"cuda"});
   }
@@ -105,6 +109,43 @@ TEST(DeviceTransfer, AWrittenTransferIsKept) {
       "  sink: {kind: sink}\n"
       "edges: [files, decode, up, augment, batch, sink]\n";
   EXPECT_EQ(parse_pipeline(text, "p.yaml", {}, catalog).nodes.size(), 6u);
+}
+
+TEST(DeviceTransfer, ATransferOutputGoesOnlyWhereItIsTaken) {
+  const TransferCatalog catalog(true);
+  // batch takes images only: a written transfer in front of it is refused by validation.
+  const std::string text =
+      "nodes:\n"
+      "  files: {kind: files}\n"
+      "  decode: {kind: decode}\n"
+      "  augment: {kind: augment}\n"
+      "  up: {kind: to_gpu, device: cuda}\n"
+      "  batch: {kind: batch, size: 4}\n"
+      "  sink: {kind: sink}\n"
+      "edges: [files, decode, augment, up, batch, sink]\n";
+  try {
+    parse_pipeline(text, "p.yaml", {}, catalog);
+    FAIL() << "expected a ConfigError";
+  } catch (const ConfigError& e) {
+    EXPECT_EQ(std::string(e.what()),
+              "p.yaml:8:37: edge 'up' -> 'batch': 'up' produces 'gpu_image' but 'batch' (kind "
+              "batch) takes 'image'");
+  }
+  // A kind that takes two edge types names both.
+  const std::string text2 =
+      "nodes:\n"
+      "  files: {kind: files}\n"
+      "  augment: {kind: augment}\n"
+      "  batch: {kind: batch, size: 4}\n"
+      "  sink: {kind: sink}\n";
+  try {
+    parse_pipeline(text2, "p.yaml", {}, catalog);
+    FAIL() << "expected a ConfigError";
+  } catch (const ConfigError& e) {
+    EXPECT_EQ(std::string(e.what()),
+              "p.yaml:3:3: edge 'files' -> 'augment': 'files' produces 'sample' but 'augment' "
+              "(kind augment) takes 'image' or 'gpu_image'");
+  }
 }
 
 TEST(DeviceTransfer, UniqueNames) {

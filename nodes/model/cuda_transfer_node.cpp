@@ -54,7 +54,7 @@ void register_device_nodes(graph::Registry& registry) {
                  "copies a batch to the device of the next node (pinned memory, side stream, "
                  "non-blocking) and converts it to the model's input there; inserted by the "
                  "builder where a cpu node feeds a cuda node")
-          .transform("batch", "batch")
+          .transform("batch", "device_batch")
           .in_order()
           .stage(NodeStage::kOther)
           .args_from({}),

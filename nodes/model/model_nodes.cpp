@@ -545,6 +545,7 @@ void register_model_nodes(graph::Registry& registry) {
       NodeSchema("resnet_encoder",
                  "ResNet-18/34 (torchvision layout, 1-channel stem) turning a batch into features")
           .transform("batch", "features")
+          .also_takes("device_batch")
           .in_order()
           .stage(NodeStage::kModel)
           .args_from({
