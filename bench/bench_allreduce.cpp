@@ -7,9 +7,8 @@
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
-#include <string>
-
 #include <nlohmann/json.hpp>
+#include <string>
 
 namespace {
 
@@ -17,8 +16,9 @@ void BM_allreduce(benchmark::State& state) {
   const auto bytes = static_cast<std::size_t>(state.range(0));
   const std::string json = "/tmp/capflow-bench-allreduce-" + std::to_string(::getpid()) + ".json";
   const std::string bin = CAPFLOW_BINARY;
-  const std::string command = bin + " launch -n 2 --no-prefix -- " + bin + " bench-allreduce --sizes " +
-                              std::to_string(bytes) + " --seconds 0.5 --json " + json + " > /dev/null 2>&1";
+  const std::string command = bin + " launch -n 2 --no-prefix -- " + bin +
+                              " bench-allreduce --sizes " + std::to_string(bytes) +
+                              " --seconds 0.5 --json " + json + " > /dev/null 2>&1";
   if (std::system(command.c_str()) != 0) {
     state.SkipWithError(("two ranks could not run: " + command).c_str());
     return;
@@ -37,7 +37,11 @@ void BM_allreduce(benchmark::State& state) {
   state.counters["ranks"] = 2;
 }
 
-BENCHMARK(BM_allreduce)->RangeMultiplier(16)->Range(4 << 10, 64 << 20)->UseManualTime()->Iterations(1)
+BENCHMARK(BM_allreduce)
+    ->RangeMultiplier(16)
+    ->Range(4 << 10, 64 << 20)
+    ->UseManualTime()
+    ->Iterations(1)
     ->Unit(benchmark::kMillisecond);
 
 }  // namespace

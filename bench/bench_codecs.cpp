@@ -19,21 +19,24 @@ capflow::io::GrayImage line_drawing() {
 
 void BM_EncodePng(benchmark::State& state) {
   const auto img = line_drawing();
-  for (auto _ : state) benchmark::DoNotOptimize(capflow::io::encode_png_gray(img, static_cast<int>(state.range(0))));
+  for (auto _ : state)
+    benchmark::DoNotOptimize(capflow::io::encode_png_gray(img, static_cast<int>(state.range(0))));
   state.SetItemsProcessed(state.iterations());
 }
 BENCHMARK(BM_EncodePng)->Arg(1)->Arg(6);
 
 void BM_DecodePng(benchmark::State& state) {
   const auto bytes = capflow::io::encode_png_gray(line_drawing());
-  for (auto _ : state) benchmark::DoNotOptimize(capflow::io::decode_png_gray(bytes.data(), bytes.size(), "bench"));
+  for (auto _ : state)
+    benchmark::DoNotOptimize(capflow::io::decode_png_gray(bytes.data(), bytes.size(), "bench"));
   state.SetItemsProcessed(state.iterations());
 }
 BENCHMARK(BM_DecodePng);
 
 void BM_DecodeJpeg(benchmark::State& state) {
   const auto bytes = capflow::io::encode_jpeg_gray(line_drawing());
-  for (auto _ : state) benchmark::DoNotOptimize(capflow::io::decode_jpeg_gray(bytes.data(), bytes.size(), "bench"));
+  for (auto _ : state)
+    benchmark::DoNotOptimize(capflow::io::decode_jpeg_gray(bytes.data(), bytes.size(), "bench"));
   state.SetItemsProcessed(state.iterations());
 }
 BENCHMARK(BM_DecodeJpeg);

@@ -73,7 +73,8 @@ void BM_DrawAndPostprocess(benchmark::State& state) {
     SeededRng rng({4, k});
     const auto style = data::random_depiction_style(rng);
     const auto post = data::random_postprocess_style(rng);
-    benchmark::DoNotOptimize(data::postprocess(data::draw_molecule(*mols[k++ % mols.size()], style), post, rng));
+    benchmark::DoNotOptimize(
+        data::postprocess(data::draw_molecule(*mols[k++ % mols.size()], style), post, rng));
   }
   state.SetItemsProcessed(state.iterations());
 }
@@ -89,7 +90,8 @@ void BM_EncodeDrawnPng(benchmark::State& state) {
   }
   std::size_t k = 0;
   for (auto _ : state) {
-    benchmark::DoNotOptimize(io::encode_png_gray(images[k++ % images.size()], static_cast<int>(state.range(0))));
+    benchmark::DoNotOptimize(
+        io::encode_png_gray(images[k++ % images.size()], static_cast<int>(state.range(0))));
   }
   state.SetItemsProcessed(state.iterations());
 }

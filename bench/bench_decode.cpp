@@ -59,10 +59,10 @@ io::GrayImage synthetic_drawing(std::uint64_t k) {
 
 struct Corpus {
   std::string label;
-  std::vector<std::string> paths;                 // files on disk
-  std::vector<std::vector<std::uint8_t>> bytes;   // their contents
-  std::vector<io::GrayImage> decoded;             // the first kMaxDecoded, decoded
-  std::string temp_dir;                           // synthetic files, removed at exit
+  std::vector<std::string> paths;                // files on disk
+  std::vector<std::vector<std::uint8_t>> bytes;  // their contents
+  std::vector<io::GrayImage> decoded;            // the first kMaxDecoded, decoded
+  std::string temp_dir;                          // synthetic files, removed at exit
   std::size_t total_bytes = 0;
 
   ~Corpus() {
@@ -91,7 +91,8 @@ const Corpus& corpus() {
       out.label = std::string(dir) + ": " + std::to_string(out.paths.size()) + " files";
     } else {
       out.temp_dir = (std::filesystem::temp_directory_path() /
-                      ("capflow_bench_decode_" + std::to_string(::getpid()))).string();
+                      ("capflow_bench_decode_" + std::to_string(::getpid())))
+                         .string();
       std::filesystem::create_directories(out.temp_dir);
       for (std::uint64_t k = 0; k < 64; ++k) {
         out.bytes.push_back(io::encode_png_gray(synthetic_drawing(k)));

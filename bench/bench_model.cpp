@@ -27,8 +27,8 @@ Precision precision_arg(const benchmark::State& state, int index) {
 // Args: batch, bf16 (0/1), channels_last (0/1), threads.
 void set_label(benchmark::State& state, Precision precision, bool channels_last, int threads) {
   state.SetLabel(std::string(capflow::model::precision_name(precision)) +
-                 (channels_last ? " channels-last" : " nchw") + " threads=" +
-                 std::to_string(threads));
+                 (channels_last ? " channels-last" : " nchw") +
+                 " threads=" + std::to_string(threads));
 }
 
 ResNetEncoder make_encoder(bool channels_last) {
@@ -113,8 +113,8 @@ torch::Tensor make_tokens(int64_t batch, int64_t length = kTokens) {
 }
 
 // One teacher-forced forward (under autocast) and backward of the caption loss.
-void decoder_train_step(AttentionDecoder& decoder, const torch::Tensor& features, const torch::Tensor& tokens,
-                        Precision precision) {
+void decoder_train_step(AttentionDecoder& decoder, const torch::Tensor& features,
+                        const torch::Tensor& tokens, Precision precision) {
   decoder->zero_grad();
   torch::Tensor logits;
   {

@@ -27,7 +27,8 @@ using capflow::bench::NodeFixture;
 
 // Synthetic datasets, one per (format, side), made on first use and removed at exit.
 struct Datasets {
-  std::string base = (fs::temp_directory_path() / ("capflow_bench_nodes_" + std::to_string(::getpid()))).string();
+  std::string base =
+      (fs::temp_directory_path() / ("capflow_bench_nodes_" + std::to_string(::getpid()))).string();
   std::map<std::string, std::string> made;
   ~Datasets() {
     std::error_code ec;
@@ -37,7 +38,9 @@ struct Datasets {
     const std::string key = format + std::to_string(side) + "_" + std::to_string(count);
     auto it = made.find(key);
     if (it == made.end())
-      it = made.emplace(key, capflow::bench::make_synthetic_dataset(base + "/" + key, count, side, format)).first;
+      it = made.emplace(key, capflow::bench::make_synthetic_dataset(base + "/" + key, count, side,
+                                                                    format))
+               .first;
     return it->second;
   }
 };
@@ -46,22 +49,29 @@ Datasets& datasets() {
   return d;
 }
 
-std::string data_pipeline(const std::string& root, const std::string& fit, int batch, const std::string& tail) {
+std::string data_pipeline(const std::string& root, const std::string& fit, int batch,
+                          const std::string& tail) {
   return "seed: 1\n"
-         "data: {root: " + root + ", val_root: null}\n"
+         "data: {root: " +
+         root +
+         ", val_root: null}\n"
          "resources: {threads: 1}\n"
          "train: {epochs: 1000}\n"
          "nodes:\n"
          "  read:    {kind: read_files}\n"
-         "  decode:  {kind: decode_image, fit: " + fit + "}\n"
+         "  decode:  {kind: decode_image, fit: " +
+         fit +
+         "}\n"
          "  augment: {kind: bms_augment, size: [224, 224], noise: 0.001, jitter: 4}\n"
-         "  batch:   {kind: batch, size: " + std::to_string(batch) + "}\n" + tail;
+         "  batch:   {kind: batch, size: " +
+         std::to_string(batch) + "}\n" + tail;
 }
-const std::string kDiscard = "  sink:    {kind: discard}\nedges: [read, decode, augment, batch, sink]\n";
+const std::string kDiscard =
+    "  sink:    {kind: discard}\nedges: [read, decode, augment, batch, sink]\n";
 
 // Times `first`..`last` of `fixture` on `inputs` prepared inputs; items and bytes per second.
-void time_nodes(benchmark::State& state, NodeFixture& fixture, const std::string& first, const std::string& last,
-                std::size_t inputs) {
+void time_nodes(benchmark::State& state, NodeFixture& fixture, const std::string& first,
+                const std::string& last, std::size_t inputs) {
   if (fixture.prepare(first, inputs) == 0) {
     state.SkipWithError("no inputs for the node");
     return;
@@ -111,12 +121,16 @@ void BM_node_train_step(benchmark::State& state) {
   const int threads = static_cast<int>(state.range(2));
   capflow::model::set_torch_threads(threads);
   const std::string tail =
-      "  encode:   {kind: resnet_encoder, depth: 18, precision: " + precision + "}\n"
-      "  lstm:     {kind: attention_lstm, embed: 256, hidden: 512, attention: 256, dropout: 0.5, precision: " +
-      precision + "}\n"
+      "  encode:   {kind: resnet_encoder, depth: 18, precision: " + precision +
+      "}\n"
+      "  lstm:     {kind: attention_lstm, embed: 256, hidden: 512, attention: 256, dropout: 0.5, "
+      "precision: " +
+      precision +
+      "}\n"
       "  backward: {kind: backward}\n"
       "  reduce:   {kind: allreduce}\n"
-      "  optimize: {kind: adamw, warmup_steps: 0, schedule: constant, checkpoint_every: 0, eval_every: 0}\n"
+      "  optimize: {kind: adamw, warmup_steps: 0, schedule: constant, checkpoint_every: 0, "
+      "eval_every: 0}\n"
       "edges: [read, decode, augment, batch, encode, lstm, backward, reduce, optimize]\n";
   // Real captions matter to the decoder: CAPFLOW_BENCH_DATA's dataset when given.
   const char* real = std::getenv("CAPFLOW_BENCH_DATA");

@@ -85,7 +85,8 @@ struct NodeFixture::Impl {
         return true;
       }
     }
-    throw std::invalid_argument(name + ": node '" + spec.nodes[k].name + "' is a sink; nothing comes out of it");
+    throw std::invalid_argument(name + ": node '" + spec.nodes[k].name +
+                                "' is a sink; nothing comes out of it");
   }
 
   const graph::Item& next_input(std::uint64_t& bytes) {
@@ -150,7 +151,9 @@ std::vector<std::string> NodeFixture::kinds() const {
   return out;
 }
 
-graph::Node& NodeFixture::node(const std::string& name) { return *impl_->nodes[impl_->index_of(name)]; }
+graph::Node& NodeFixture::node(const std::string& name) {
+  return *impl_->nodes[impl_->index_of(name)];
+}
 
 std::size_t NodeFixture::prepare(const std::string& first, std::size_t count) {
   Impl& m = *impl_;
@@ -173,7 +176,8 @@ NodeFixture::Step NodeFixture::run_once(const std::string& first, const std::str
   Impl& m = *impl_;
   const std::size_t k = m.index_of(first);
   const std::size_t l = last.empty() ? k : m.index_of(last);
-  if (l < k) throw std::invalid_argument(m.name + ": node '" + last + "' comes before '" + first + "'");
+  if (l < k)
+    throw std::invalid_argument(m.name + ": node '" + last + "' comes before '" + first + "'");
   Step step;
   graph::Item item;
   graph::Node* node = m.nodes[k].get();
@@ -184,7 +188,8 @@ NodeFixture::Step NodeFixture::run_once(const std::string& first, const std::str
     throw std::logic_error(m.name + ": inputs were prepared for another node than '" + first + "'");
   } else if (auto* collect = dynamic_cast<graph::CollectNode*>(node)) {
     std::vector<graph::Item> group;
-    for (std::size_t i = 0; i < collect->group_size(); ++i) group.push_back(m.next_input(step.bytes));
+    for (std::size_t i = 0; i < collect->group_size(); ++i)
+      group.push_back(m.next_input(step.bytes));
     const std::uint64_t units = group.size();
     item.payload = collect->collect(group);
     item.units = units;
@@ -222,33 +227,40 @@ NodeFixture::Step NodeFixture::run_once(const std::string& first, const std::str
 
 namespace capflow::bench {
 
-std::string make_synthetic_dataset(const std::string& dir, int count, int side, const std::string& format) {
+std::string make_synthetic_dataset(const std::string& dir, int count, int side,
+                                   const std::string& format) {
   namespace fs = std::filesystem;
-  static const char* const kLabels[] = {
-      "InChI=1S/CH4/h1H4", "InChI=1S/C2H6O/c1-2-3/h3H,2H2,1H3", "InChI=1S/C6H6/c1-2-4-6-5-3-1/h1-6H",
-      "InChI=1S/C2H4O2/c1-2(3)4/h1H3,(H,3,4)", "InChI=1S/C7H8/c1-7-5-3-2-4-6-7/h2-6H,1H3"};
+  static const char* const kLabels[] = {"InChI=1S/CH4/h1H4", "InChI=1S/C2H6O/c1-2-3/h3H,2H2,1H3",
+                                        "InChI=1S/C6H6/c1-2-4-6-5-3-1/h1-6H",
+                                        "InChI=1S/C2H4O2/c1-2(3)4/h1H3,(H,3,4)",
+                                        "InChI=1S/C7H8/c1-7-5-3-2-4-6-7/h2-6H,1H3"};
   fs::create_directories(dir);
   std::ofstream labels(fs::path(dir) / "train_labels.csv");
   labels << "image_id,InChI\n";
   for (int k = 0; k < count; ++k) {
     char id[16];
     std::snprintf(id, sizeof id, "%012x", 0xabc000 + k * 7919);
-    const fs::path folder = fs::path(dir) / "train" / std::string(1, id[0]) / std::string(1, id[1]) / std::string(1, id[2]);
+    const fs::path folder = fs::path(dir) / "train" / std::string(1, id[0]) /
+                            std::string(1, id[1]) / std::string(1, id[2]);
     fs::create_directories(folder);
     io::GrayImage img(side, side, 255);
     SeededRng rng({0x5e7, static_cast<std::uint64_t>(k)});
     const int strokes = 10 + side / 16;
     for (int s = 0; s < strokes; ++s) {
       const double x0 = rng.uniform(8, side - 8), y0 = rng.uniform(8, side - 8);
-      const double angle = rng.uniform(0, 6.283185307179586), len = rng.uniform(side / 16.0, side / 8.0);
+      const double angle = rng.uniform(0, 6.283185307179586),
+                   len = rng.uniform(side / 16.0, side / 8.0);
       for (int t = 0; t <= static_cast<int>(len); ++t) {
-        const int x = static_cast<int>(x0 + t * std::cos(angle)), y = static_cast<int>(y0 + t * std::sin(angle));
+        const int x = static_cast<int>(x0 + t * std::cos(angle)),
+                  y = static_cast<int>(y0 + t * std::sin(angle));
         if (x >= 0 && x < side && y >= 0 && y < side) img.at(x, y) = 0;
       }
     }
     const auto bytes = format == "jpg" ? io::encode_jpeg_gray(img) : io::encode_png_gray(img);
-    std::ofstream(folder / (std::string(id) + "." + (format == "jpg" ? "jpg" : "png")), std::ios::binary)
-        .write(reinterpret_cast<const char*>(bytes.data()), static_cast<std::streamsize>(bytes.size()));
+    std::ofstream(folder / (std::string(id) + "." + (format == "jpg" ? "jpg" : "png")),
+                  std::ios::binary)
+        .write(reinterpret_cast<const char*>(bytes.data()),
+               static_cast<std::streamsize>(bytes.size()));
     labels << id << ",\"" << kLabels[k % 5] << "\"\n";
   }
   return dir;

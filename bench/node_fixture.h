@@ -29,8 +29,8 @@ class NodeFixture {
   // `yaml`: a whole pipeline (sections, nodes, edges) as `capflow run` reads it; `sets`:
   // dotted.key=value overrides; `threads`: the thread budget the nodes are told. Throws
   // ConfigError like `capflow run` (validation, a factory rejecting its arguments).
-  explicit NodeFixture(const std::string& yaml, const std::vector<std::string>& sets = {}, int threads = 1,
-                       const std::string& name = "bench");
+  explicit NodeFixture(const std::string& yaml, const std::vector<std::string>& sets = {},
+                       int threads = 1, const std::string& name = "bench");
   ~NodeFixture();
   NodeFixture(const NodeFixture&) = delete;
   NodeFixture& operator=(const NodeFixture&) = delete;
@@ -66,6 +66,7 @@ namespace capflow::bench {
 // A BMS-layout dataset under `dir` (train_labels.csv, train/a/b/c/<id>.<png|jpg>) of `count`
 // synthetic line drawings of side × side pixels with real InChI labels, for benches and tests
 // that need files. Returns `dir`.
-std::string make_synthetic_dataset(const std::string& dir, int count, int side, const std::string& format);
+std::string make_synthetic_dataset(const std::string& dir, int count, int side,
+                                   const std::string& format);
 
 }  // namespace capflow::bench

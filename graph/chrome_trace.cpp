@@ -2,7 +2,6 @@
 // track per thread, thread-name metadata so Perfetto labels the tracks.
 #include <cstdio>
 #include <fstream>
-
 #include <nlohmann/json.hpp>
 
 #include "graph/errors.h"
@@ -13,7 +12,8 @@ namespace capflow::graph {
 void write_chrome_trace(const std::string& path, const TraceRecorder& recorder,
                         const std::vector<std::string>& node_names) {
   nlohmann::json events = nlohmann::json::array();
-  events.push_back({{"name", "process_name"}, {"ph", "M"}, {"pid", 1}, {"args", {{"name", "capflow"}}}});
+  events.push_back(
+      {{"name", "process_name"}, {"ph", "M"}, {"pid", 1}, {"args", {{"name", "capflow"}}}});
   for (const TraceRecorder::ThreadTrack* track : recorder.tracks()) {
     events.push_back({{"name", "thread_name"},
                       {"ph", "M"},
@@ -21,9 +21,10 @@ void write_chrome_trace(const std::string& path, const TraceRecorder& recorder,
                       {"tid", track->tid},
                       {"args", {{"name", "thread " + std::to_string(track->tid)}}}});
     for (const auto& slice : track->slices) {
-      const std::string& name = slice.node >= 0 && static_cast<std::size_t>(slice.node) < node_names.size()
-                                    ? node_names[static_cast<std::size_t>(slice.node)]
-                                    : std::string("?");
+      const std::string& name =
+          slice.node >= 0 && static_cast<std::size_t>(slice.node) < node_names.size()
+              ? node_names[static_cast<std::size_t>(slice.node)]
+              : std::string("?");
       events.push_back({{"name", name},
                         {"cat", "node"},
                         {"ph", "X"},

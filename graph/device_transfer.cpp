@@ -19,7 +19,8 @@ std::vector<TransferInsertion> plan_device_transfers(const std::vector<ChainNode
     const std::string kind = catalog.transfer_kind(a.device, b.device);
     if (kind.empty() || a.kind == kind || b.kind == kind) continue;
     std::string name = a.device + "_to_" + b.device;
-    for (int k = 2; taken.count(name) != 0; ++k) name = a.device + "_to_" + b.device + "_" + std::to_string(k);
+    for (int k = 2; taken.count(name) != 0; ++k)
+      name = a.device + "_to_" + b.device + "_" + std::to_string(k);
     taken.insert(name);
     out.push_back(TransferInsertion{i, name, kind, a.device, b.device});
   }

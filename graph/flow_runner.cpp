@@ -30,7 +30,7 @@ struct StagePlan {
   NodeRole role = NodeRole::kTransform;
   int concurrency = 1;  // resolved limit (auto: the thread budget)
   bool automatic = false;
-  bool sequenced = false;  // a sequencer goes in front of it
+  bool sequenced = false;   // a sequencer goes in front of it
   bool span_start = false;  // first node of an exclusive span (a one-token limiter in front)
   bool in_span = false;     // inside an exclusive span, first node included
   std::string span;
@@ -98,8 +98,8 @@ std::string dot_from_plan(const std::vector<StagePlan>& plan, int max_in_flight)
   const std::string source = plan.front().spec->name;
   out << "  " << quoted(source) << " [shape=box, style=rounded, label=\"" << source << "\\n"
       << plan.front().spec->kind << "\\nsource, serial\"];\n";
-  out << "  \"tokens\" [shape=diamond, label=\"tokens\\nlimiter_node\\nmax_in_flight=" << max_in_flight
-      << "\"];\n  \"split\" [shape=box, label=\"split\\ngroup → items\"];\n";
+  out << "  \"tokens\" [shape=diamond, label=\"tokens\\nlimiter_node\\nmax_in_flight="
+      << max_in_flight << "\"];\n  \"split\" [shape=box, label=\"split\\ngroup → items\"];\n";
   out << "  " << quoted(source) << " -> \"tokens\";\n  \"tokens\" -> \"split\";\n";
   std::string previous = "split";
   for (std::size_t i = 1; i < plan.size(); ++i) {
@@ -118,8 +118,9 @@ std::string dot_from_plan(const std::vector<StagePlan>& plan, int max_in_flight)
       previous = gate;
     }
     out << "  " << quoted(s.spec->name) << " [shape=box, style=rounded, label=\"" << s.spec->name
-        << "\\n" << s.spec->kind << " (" << s.spec->device << ")\\n" << node_role_name(s.role)
-        << ", " << concurrency_label(s) << "\"];\n";
+        << "\\n"
+        << s.spec->kind << " (" << s.spec->device << ")\\n"
+        << node_role_name(s.role) << ", " << concurrency_label(s) << "\"];\n";
     out << "  " << quoted(previous) << " -> " << quoted(s.spec->name) << ";\n";
     previous = s.spec->name;
   }
@@ -415,9 +416,12 @@ void FlowRun::create_nodes() {
   for (std::size_t i = 1; i < stages_.size();) {
     const std::string span = stages_[i]->node->exclusive_span();
     std::size_t j = i;
-    while (!span.empty() && j + 1 < stages_.size() && stages_[j + 1]->node->exclusive_span() == span) ++j;
+    while (!span.empty() && j + 1 < stages_.size() &&
+           stages_[j + 1]->node->exclusive_span() == span)
+      ++j;
     if (!span.empty()) {
-      if (stages_[i]->plan.role == NodeRole::kCollect || stages_[j]->plan.role == NodeRole::kCollect)
+      if (stages_[i]->plan.role == NodeRole::kCollect ||
+          stages_[j]->plan.role == NodeRole::kCollect)
         throw ConfigError("exclusive span '" + span + "' may not begin or end at a collect node");
       stages_[i]->plan.span_start = true;
       stages_[i]->span_last = j;
@@ -431,7 +435,8 @@ void FlowRun::create_nodes() {
   std::vector<StagePlan> plan_now;
   for (const auto& st : stages_) plan_now.push_back(st->plan);
   place_sequencers(plan_now);
-  for (std::size_t k = 0; k < stages_.size(); ++k) stages_[k]->plan.sequenced = plan_now[k].sequenced;
+  for (std::size_t k = 0; k < stages_.size(); ++k)
+    stages_[k]->plan.sequenced = plan_now[k].sequenced;
 }
 
 // The source's serial body: up to group_size samples of one epoch, plus the epoch's end
@@ -602,7 +607,8 @@ void FlowRun::run_collect(Stage& s, const Envelope& in, CollectFlowNode::output_
   out.item.epoch = in.item.epoch;
   out.item.index = collect_index_++;
   out.item.units = gathered_.size();
-  out.item.id = "batch " + std::to_string(out.item.index) + " of epoch " + std::to_string(out.item.epoch);
+  out.item.id =
+      "batch " + std::to_string(out.item.index) + " of epoch " + std::to_string(out.item.epoch);
   if (!gathered_.empty())
     out.item.id += " ['" + gathered_.front().id + "' .. '" + gathered_.back().id + "']";
   bool skipped = gathered_.empty() || cancelled();
@@ -654,10 +660,9 @@ void FlowRun::execute_graph() {
   flow::input_node<GroupPtr> source(g, [this](tbb::flow_control& fc) { return next_group(fc); });
   Limiter limiter(g, static_cast<std::size_t>(max_in_flight_));
   loop_->limiter = &limiter;
-  SplitNode splitter(g, flow::serial,
-                     [this](const GroupPtr& group, SplitNode::output_ports_type& ports) {
-                       split(group, ports);
-                     });
+  SplitNode splitter(
+      g, flow::serial,
+      [this](const GroupPtr& group, SplitNode::output_ports_type& ports) { split(group, ports); });
   flow::make_edge(source, limiter);
   flow::make_edge(limiter, splitter);
 
@@ -856,7 +861,8 @@ RunStats FlowRun::collect_stats(double seconds) const {
 
 }  // namespace
 
-RunStats run_pipeline(const PipelineSpec& spec, const Registry& registry, const RunOptions& options) {
+RunStats run_pipeline(const PipelineSpec& spec, const Registry& registry,
+                      const RunOptions& options) {
   FlowRun run(spec, registry, options);
   return run.run();
 }

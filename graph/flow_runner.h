@@ -57,6 +57,7 @@ struct RunOptions {
 // Throws ConfigError for a graph that cannot be built (more than one collector, a node
 // factory rejecting its arguments), and the node's error type for a failure while running,
 // its message naming the node and the item.
-RunStats run_pipeline(const PipelineSpec& spec, const Registry& registry, const RunOptions& options);
+RunStats run_pipeline(const PipelineSpec& spec, const Registry& registry,
+                      const RunOptions& options);
 
 }  // namespace capflow::graph

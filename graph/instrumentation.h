@@ -33,7 +33,8 @@ class NodeMeter {
   void enqueued() {
     const std::int64_t depth = queued_.fetch_add(1, std::memory_order_relaxed) + 1;
     std::int64_t seen = queue_max_.load(std::memory_order_relaxed);
-    while (depth > seen && !queue_max_.compare_exchange_weak(seen, depth, std::memory_order_relaxed)) {
+    while (depth > seen &&
+           !queue_max_.compare_exchange_weak(seen, depth, std::memory_order_relaxed)) {
     }
   }
   // The node took a message that was sent at `sent_ns`.
@@ -41,7 +42,8 @@ class NodeMeter {
     const std::int64_t depth = queued_.fetch_sub(1, std::memory_order_relaxed);
     taken_.fetch_add(1, std::memory_order_relaxed);
     queue_sum_.fetch_add(depth > 0 ? depth : 0, std::memory_order_relaxed);
-    if (sent_ns >= 0 && now_ns > sent_ns) wait_ns_.fetch_add(now_ns - sent_ns, std::memory_order_relaxed);
+    if (sent_ns >= 0 && now_ns > sent_ns)
+      wait_ns_.fetch_add(now_ns - sent_ns, std::memory_order_relaxed);
   }
   // Time spent on a message that produced no output of its own (a collector gathering).
   void busy(std::int64_t busy_ns) { busy_ns_.fetch_add(busy_ns, std::memory_order_relaxed); }
@@ -90,7 +92,8 @@ class TraceRecorder {
 
   explicit TraceRecorder(bool enabled);
   bool enabled() const { return enabled_; }
-  void record(std::int32_t node, std::int64_t start_ns, std::int64_t duration_ns, const std::string& item);
+  void record(std::int32_t node, std::int64_t start_ns, std::int64_t duration_ns,
+              const std::string& item);
   // Every thread's slices; call after the run.
   std::vector<const ThreadTrack*> tracks() const;
 

@@ -24,7 +24,8 @@ namespace capflow::graph {
 struct Item {
   std::string id;
   std::uint64_t epoch = 0;
-  std::uint64_t index = 0;  // position in the stream of its epoch (samples, or groups after a collector)
+  std::uint64_t index =
+      0;  // position in the stream of its epoch (samples, or groups after a collector)
   std::uint64_t units = 1;  // samples it stands for (a batch: its size); summed into `images`
   std::any payload;         // by convention a std::shared_ptr<T>, so copies are cheap
 };
@@ -56,12 +57,17 @@ class NodeCounters {
 class SharedObjects {
  public:
   template <class T>
-  std::shared_ptr<T> get_or_create(const std::string& name, const std::function<std::shared_ptr<T>()>& make) {
+  std::shared_ptr<T> get_or_create(const std::string& name,
+                                   const std::function<std::shared_ptr<T>()>& make) {
     auto it = objects_.find(name);
     if (it == objects_.end())
-      it = objects_.emplace(name, std::const_pointer_cast<void>(std::static_pointer_cast<const void>(make()))).first;
+      it = objects_
+               .emplace(name,
+                        std::const_pointer_cast<void>(std::static_pointer_cast<const void>(make())))
+               .first;
     const auto* type = types_.count(name) ? types_.at(name) : nullptr;
-    if (type == nullptr) types_[name] = &typeid(T);
+    if (type == nullptr)
+      types_[name] = &typeid(T);
     else if (*type != typeid(T))
       throw std::logic_error("shared object '" + name + "' requested with two different types");
     return std::static_pointer_cast<T>(it->second);
@@ -115,7 +121,7 @@ struct NodeContext {
   const PipelineSpec* pipeline = nullptr;  // seed and sections (data, resources, ...)
   int rank = 0;
   int world_size = 1;
-  int threads = 1;                          // the run's thread budget
+  int threads = 1;  // the run's thread budget
   NodeCounters* counters = nullptr;
   RunHost* host = &RunHost::none();
   SharedObjects* shared = nullptr;

@@ -115,8 +115,8 @@ const ArgValue& Args::value(const std::string& name) const {
 
 namespace {
 
-[[noreturn]] void wrong_type(const std::string& owner, const std::string& name,
-                             const ArgValue& v, const char* wanted) {
+[[noreturn]] void wrong_type(const std::string& owner, const std::string& name, const ArgValue& v,
+                             const char* wanted) {
   throw ConfigError(owner + ": argument '" + name + "' holds " + value_kind_name(v) + ", not " +
                     wanted);
 }

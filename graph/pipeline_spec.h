@@ -44,9 +44,9 @@ class Diagnostics {
 
 // A validated argument value. Integers stay integers; kFloat arguments are stored as double
 // even when written as integers.
-using ArgValue = std::variant<std::monostate, bool, std::int64_t, double, std::string,
-                              std::vector<std::int64_t>, std::vector<double>,
-                              std::vector<std::string>>;
+using ArgValue =
+    std::variant<std::monostate, bool, std::int64_t, double, std::string, std::vector<std::int64_t>,
+                 std::vector<double>, std::vector<std::string>>;
 
 // The resolved arguments of a node or a section: every argument of its schema is present
 // (defaults filled in), each value checked against its type. Accessors throw ConfigError
@@ -94,7 +94,7 @@ struct NodeSpec {
   std::string device = "cpu";
   Concurrency concurrency;
   Args args;
-  Location where;  // where the node's name was written under `nodes:`
+  Location where;                      // where the node's name was written under `nodes:`
   const NodeSchema* schema = nullptr;  // owned by the catalog
 };
 
@@ -105,7 +105,7 @@ struct PipelineSpec {
   std::vector<NodeSpec> nodes;           // in the order of `edges`
   std::string resolved_yaml;             // the resolved configuration, for RUN_DIR/config.yaml
 
-  const Args& section(const std::string& name) const;  // throws ConfigError when absent
+  const Args& section(const std::string& name) const;   // throws ConfigError when absent
   const NodeSpec* node(const std::string& name) const;  // nullptr when absent
 };
 
@@ -114,7 +114,7 @@ class SchemaCatalog {
  public:
   virtual ~SchemaCatalog() = default;
   virtual const NodeSchema* node_schema(const std::string& kind) const = 0;
-  virtual std::vector<std::string> kinds() const = 0;                             // sorted
+  virtual std::vector<std::string> kinds() const = 0;                           // sorted
   virtual std::vector<std::string> devices(const std::string& kind) const = 0;  // sorted
   virtual const SectionSchema* section_schema(const std::string& name) const = 0;
   virtual std::vector<std::string> sections() const = 0;  // sorted

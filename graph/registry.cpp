@@ -15,7 +15,8 @@ void Registry::add_kind(NodeSchema schema) {
 
 void Registry::add_implementation(const std::string& kind, const std::string& device,
                                   NodeFactory factory) {
-  if (!kinds_.count(kind)) throw std::logic_error("implementation of an unregistered kind: " + kind);
+  if (!kinds_.count(kind))
+    throw std::logic_error("implementation of an unregistered kind: " + kind);
   if (!factories_[kind].emplace(device, std::move(factory)).second)
     throw std::logic_error("node kind '" + kind + "' registered twice for device " + device);
 }
@@ -26,7 +27,8 @@ void Registry::add_section(SectionSchema schema) {
     throw std::logic_error("section registered twice: " + name);
 }
 
-void Registry::add_transfer(const std::string& from, const std::string& to, const std::string& kind) {
+void Registry::add_transfer(const std::string& from, const std::string& to,
+                            const std::string& kind) {
   if (!kinds_.count(kind)) throw std::logic_error("transfer of an unregistered kind: " + kind);
   if (!transfers_.emplace(std::make_pair(from, to), kind).second)
     throw std::logic_error("transfer " + from + " -> " + to + " registered twice");

@@ -44,7 +44,8 @@ class Registry : public SchemaCatalog {
 
  private:
   std::map<std::string, NodeSchema> kinds_;
-  std::map<std::string, std::map<std::string, NodeFactory>> factories_;  // kind -> device -> factory
+  std::map<std::string, std::map<std::string, NodeFactory>>
+      factories_;  // kind -> device -> factory
   std::map<std::string, SectionSchema> sections_;
   std::map<std::pair<std::string, std::string>, std::string> transfers_;  // (from, to) -> kind
   std::map<std::string, std::string> device_notes_;
@@ -56,9 +57,8 @@ template <class T>
 void add_node(Registry& registry, NodeSchema schema, const std::string& device = "cpu") {
   const std::string kind = schema.kind;
   registry.add_kind(std::move(schema));
-  registry.add_implementation(kind, device, [](const NodeContext& context) {
-    return std::make_unique<T>(context);
-  });
+  registry.add_implementation(
+      kind, device, [](const NodeContext& context) { return std::make_unique<T>(context); });
 }
 
 // The sections the engine itself reads: `resources` (threads, max_in_flight, numa).

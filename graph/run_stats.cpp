@@ -2,9 +2,8 @@
 #include "graph/run_stats.h"
 
 #include <cstdio>
-#include <sstream>
-
 #include <nlohmann/json.hpp>
+#include <sstream>
 
 namespace capflow::graph {
 
@@ -44,8 +43,8 @@ std::string format_node_table(const RunStats& stats) {
     rows.push_back({n.name + (n.name == stats.bottleneck ? " *" : ""), n.kind,
                     (n.sequenced ? "seq " : "") + std::to_string(n.concurrency),
                     std::to_string(n.items), std::to_string(n.skipped), fixed(n.busy_seconds, 2),
-                    fixed(100.0 * n.busy_fraction, 1), fixed(rate, 1),
-                    fixed(n.wait_seconds, 2), std::to_string(n.queue_max)});
+                    fixed(100.0 * n.busy_fraction, 1), fixed(rate, 1), fixed(n.wait_seconds, 2),
+                    std::to_string(n.queue_max)});
     if (flops) {
       const auto cells = flops_cells(n);
       rows.back().insert(rows.back().end(), cells.begin(), cells.end());
@@ -64,7 +63,8 @@ std::string format_node_table(const RunStats& stats) {
   };
   line(header);
   for (const auto& r : rows) line(r);
-  if (!stats.bottleneck.empty()) out << "* bottleneck: " << stats.bottleneck << " (highest busy %)\n";
+  if (!stats.bottleneck.empty())
+    out << "* bottleneck: " << stats.bottleneck << " (highest busy %)\n";
   for (const NodeStats& n : stats.nodes)
     for (const auto& [name, count] : n.counters)
       if (name != "flops") out << "  " << n.name << ": " << name << " " << count << '\n';

@@ -4,10 +4,9 @@
 
 #include <cstdint>
 #include <map>
+#include <nlohmann/json_fwd.hpp>
 #include <string>
 #include <vector>
-
-#include <nlohmann/json_fwd.hpp>
 
 #include "graph/topology.h"
 
@@ -49,7 +48,7 @@ struct RunStats {
   std::uint64_t images = 0;        // samples that reached a sink inside a non-skipped item
   std::uint64_t source_items = 0;  // samples the source produced
   std::uint64_t epochs_completed = 0;
-  bool stopped_early = false;      // a stop was requested (Ctrl-C, max_steps...)
+  bool stopped_early = false;  // a stop was requested (Ctrl-C, max_steps...)
   int world_size = 1;
   int rank = 0;
   int max_in_flight = 0;
@@ -59,7 +58,9 @@ struct RunStats {
   std::vector<NodeStats> nodes;  // in pipeline order
   std::string bottleneck;        // the node with the highest busy fraction
 
-  double images_per_second() const { return seconds > 0 ? static_cast<double>(images) / seconds : 0.0; }
+  double images_per_second() const {
+    return seconds > 0 ? static_cast<double>(images) / seconds : 0.0;
+  }
 };
 
 // The per-node table printed at the end of a run, naming the bottleneck; with GFLOP/s and

@@ -9,25 +9,38 @@ namespace capflow::graph {
 
 const char* arg_type_name(ArgType t) {
   switch (t) {
-    case ArgType::kBool: return "bool";
-    case ArgType::kInt: return "int";
-    case ArgType::kFloat: return "float";
-    case ArgType::kString: return "string";
-    case ArgType::kChoice: return "choice";
-    case ArgType::kIntList: return "int list";
-    case ArgType::kFloatList: return "float list";
-    case ArgType::kStringList: return "string list";
-    case ArgType::kIntOrAuto: return "int or auto";
+    case ArgType::kBool:
+      return "bool";
+    case ArgType::kInt:
+      return "int";
+    case ArgType::kFloat:
+      return "float";
+    case ArgType::kString:
+      return "string";
+    case ArgType::kChoice:
+      return "choice";
+    case ArgType::kIntList:
+      return "int list";
+    case ArgType::kFloatList:
+      return "float list";
+    case ArgType::kStringList:
+      return "string list";
+    case ArgType::kIntOrAuto:
+      return "int or auto";
   }
   return "unknown";
 }
 
 const char* node_role_name(NodeRole r) {
   switch (r) {
-    case NodeRole::kSource: return "source";
-    case NodeRole::kTransform: return "transform";
-    case NodeRole::kCollect: return "collect";
-    case NodeRole::kSink: return "sink";
+    case NodeRole::kSource:
+      return "source";
+    case NodeRole::kTransform:
+      return "transform";
+    case NodeRole::kCollect:
+      return "collect";
+    case NodeRole::kSink:
+      return "sink";
   }
   return "unknown";
 }
@@ -160,14 +173,14 @@ ArgSpec arg_bool(std::string name, std::string default_yaml, std::string doc) {
 
 ArgSpec arg_int(std::string name, std::string default_yaml, std::string doc, double min,
                 double max) {
-  return make_ranged_arg(std::move(name), ArgType::kInt, std::move(default_yaml), std::move(doc), min,
-                         max);
+  return make_ranged_arg(std::move(name), ArgType::kInt, std::move(default_yaml), std::move(doc),
+                         min, max);
 }
 
 ArgSpec arg_float(std::string name, std::string default_yaml, std::string doc, double min,
                   double max) {
-  return make_ranged_arg(std::move(name), ArgType::kFloat, std::move(default_yaml), std::move(doc), min,
-                         max);
+  return make_ranged_arg(std::move(name), ArgType::kFloat, std::move(default_yaml), std::move(doc),
+                         min, max);
 }
 
 ArgSpec arg_string(std::string name, std::string default_yaml, std::string doc) {
@@ -200,8 +213,8 @@ ArgSpec arg_float_list(std::string name, std::string default_yaml, int list_size
 
 ArgSpec arg_int_or_auto(std::string name, std::string default_yaml, std::string doc, double min,
                         double max) {
-  return make_ranged_arg(std::move(name), ArgType::kIntOrAuto, std::move(default_yaml), std::move(doc), min,
-                         max);
+  return make_ranged_arg(std::move(name), ArgType::kIntOrAuto, std::move(default_yaml),
+                         std::move(doc), min, max);
 }
 
 ArgSpec nullable(ArgSpec spec) {

@@ -12,13 +12,13 @@ namespace capflow::graph {
 enum class ArgType {
   kBool,
   kInt,
-  kFloat,       // accepts integers too
+  kFloat,  // accepts integers too
   kString,
-  kChoice,      // one of `choices`
-  kIntList,     // [1, 2]; exactly `list_size` long when list_size > 0
+  kChoice,   // one of `choices`
+  kIntList,  // [1, 2]; exactly `list_size` long when list_size > 0
   kFloatList,
   kStringList,
-  kIntOrAuto,   // an integer or the word `auto`
+  kIntOrAuto,  // an integer or the word `auto`
 };
 
 const char* arg_type_name(ArgType t);  // "int", "float", "int list", "int or auto"...
@@ -28,10 +28,10 @@ struct ArgSpec {
   ArgType type = ArgType::kString;
   // YAML text of the default ("224", "[224, 224]", "null", "png"); empty = required.
   std::string default_yaml;
-  std::string doc;  // one line
-  std::vector<std::string> choices;  // kChoice
-  bool nullable = false;             // also accepts null (`~`, `null`)
-  int list_size = 0;                 // lists: exact length when > 0
+  std::string doc;                                        // one line
+  std::vector<std::string> choices;                       // kChoice
+  bool nullable = false;                                  // also accepts null (`~`, `null`)
+  int list_size = 0;                                      // lists: exact length when > 0
   double min = -std::numeric_limits<double>::infinity();  // numbers and list items, inclusive
   double max = std::numeric_limits<double>::infinity();
 
@@ -58,7 +58,7 @@ struct NodeSchema {
   std::string kind;
   std::string doc;  // one line
   NodeRole role = NodeRole::kTransform;
-  std::string input;   // empty for sources
+  std::string input;  // empty for sources
   // Further edge types the node takes as they are: a model node takes a host batch ("batch")
   // or one a transfer node already staged on its device ("device_batch").
   std::vector<std::string> other_inputs;
@@ -80,7 +80,7 @@ struct NodeSchema {
   NodeSchema& collect(std::string input_type, std::string output_type,
                       std::string group_size_argument);
   NodeSchema& sink(std::string input_type);
-  NodeSchema& also_takes(std::string input_type);  // adds to other_inputs
+  NodeSchema& also_takes(std::string input_type);      // adds to other_inputs
   NodeSchema& concurrency(std::string default_value);  // "serial" (the default), "auto", "2"
   NodeSchema& in_order();                              // ordered = true
   NodeSchema& stage(NodeStage s);
@@ -88,7 +88,7 @@ struct NodeSchema {
   NodeSchema& args_from(const std::vector<ArgSpec>& group);  // a shared argument group
 
   const ArgSpec* arg(const std::string& name) const;
-  std::vector<std::string> inputs() const;          // input, then other_inputs; empty for sources
+  std::vector<std::string> inputs() const;         // input, then other_inputs; empty for sources
   bool takes(const std::string& edge_type) const;  // one of inputs()
 };
 

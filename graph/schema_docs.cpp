@@ -146,8 +146,9 @@ std::string format_nodes_text(const SchemaCatalog& catalog) {
     if (!s->doc.empty()) out += "  " + s->doc + "\n";
     out += text_args(s->args) + "\n";
   }
-  out += "Every node also takes: kind (required), device (default cpu) and concurrency\n"
-         "(serial, auto or a count; default per kind).\n";
+  out +=
+      "Every node also takes: kind (required), device (default cpu) and concurrency\n"
+      "(serial, auto or a count; default per kind).\n";
   return out;
 }
 

@@ -24,7 +24,8 @@ class StopSignals {
   static void request();
 
  private:
-  struct sigaction old_int_ {}, old_term_ {};
+  struct sigaction old_int_ {
+  }, old_term_{};
 };
 
 }  // namespace capflow

@@ -1,10 +1,10 @@
 // Machine topology through oneTBB (tbb::info) and the run's task arena.
 #include "graph/topology.h"
 
-#include <fstream>
-
 #include <oneapi/tbb/info.h>
 #include <oneapi/tbb/task_arena.h>
+
+#include <fstream>
 
 namespace capflow::graph {
 

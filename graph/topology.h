@@ -3,11 +3,11 @@
 // several and the threads fit in one.
 #pragma once
 
+#include <oneapi/tbb/task_arena.h>
+
 #include <memory>
 #include <string>
 #include <vector>
-
-#include <oneapi/tbb/task_arena.h>
 
 namespace capflow::graph {
 
@@ -17,7 +17,7 @@ struct NumaNode {
 };
 
 struct Topology {
-  int available_threads = 1;        // oneTBB's default concurrency for this process
+  int available_threads = 1;         // oneTBB's default concurrency for this process
   std::vector<NumaNode> numa_nodes;  // one entry with id -1 when oneTBB sees no NUMA information
   int threads = 1;                   // the run's budget
   int arena_numa_node = -1;          // the node the arena is bound to, -1 for none

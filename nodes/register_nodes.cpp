@@ -11,9 +11,11 @@ void register_data_sections(graph::Registry& registry) {
   data.name = "data";
   data.doc = "where the images and labels are";
   data.args = {
-      arg_string("root", "data/demo", "dataset folder (`capflow data make --out`, or a Kaggle download)"),
+      arg_string("root", "data/demo",
+                 "dataset folder (`capflow data make --out`, or a Kaggle download)"),
       arg_choice("layout", "bms", {"bms", "folder"},
-                 "bms: labels file + images under IMAGES/a/b/c/<id>.<ext>; folder: every image under root"),
+                 "bms: labels file + images under IMAGES/a/b/c/<id>.<ext>; folder: every image "
+                 "under root"),
       arg_string("labels", "train_labels.csv", "labels file (image_id,InChI), relative to root"),
       arg_string("images", "train", "folder of the images, relative to root (bms layout)"),
       arg_choice("extension", "auto", {"auto", "png", "jpg"},
@@ -22,8 +24,9 @@ void register_data_sections(graph::Registry& registry) {
               "when > 0 and root has no labels file, make a dataset of this many images first "
               "(and val_root, when set and missing, a tenth as many of molecules not in root)",
               0),
-      nullable(arg_string("val_root", "null",
-                          "held-out dataset (bms layout, same labels/images names) for evaluation")),
+      nullable(
+          arg_string("val_root", "null",
+                     "held-out dataset (bms layout, same labels/images names) for evaluation")),
   };
   registry.add_section(std::move(data));
 
@@ -36,9 +39,10 @@ void register_data_sections(graph::Registry& registry) {
       arg_float("max_seconds", "0", "stop cleanly after this many seconds (0: no limit)", 0),
       nullable(arg_string("resume", "null",
                           "checkpoint (file, checkpoints folder or run folder) to continue from")),
-      nullable(arg_string("baseline", "null",
-                          "a 1-rank run folder (or its summary.json): summary.json's scaling efficiency "
-                          "is measured against it")),
+      nullable(
+          arg_string("baseline", "null",
+                     "a 1-rank run folder (or its summary.json): summary.json's scaling efficiency "
+                     "is measured against it")),
   };
   registry.add_section(std::move(train));
 }

@@ -14,7 +14,7 @@ void register_image_nodes(graph::Registry& registry);    // bms_augment
 void register_batch_nodes(graph::Registry& registry);    // batch, discard
 // resnet_encoder, attention_lstm, backward, adam, adamw (LibTorch)
 void register_model_nodes(graph::Registry& registry);
-void register_reduce_nodes(graph::Registry& registry);   // allreduce (c10d Gloo)
+void register_reduce_nodes(graph::Registry& registry);  // allreduce (c10d Gloo)
 // to_device and the cpu -> cuda transfer (CUDA builds); elsewhere a note that says the build
 // has no CUDA, for the error a pipeline asking for cuda gets
 void register_device_nodes(graph::Registry& registry);

@@ -142,8 +142,9 @@ TEST(BmsAugment, OutputSizeIsExactForAnyInputShape) {
   o.rotate = 0.5;
   o.noise = 0.001;
   o.jitter = 5;
-  const std::pair<int, int> shapes[] = {{1, 1},    {1, 500}, {500, 1},  {300, 400}, {400, 300},
-                                        {224, 224}, {2000, 90}, {90, 2000}, {3000, 2500}, {17, 9}};
+  const std::pair<int, int> shapes[] = {{1, 1},       {1, 500},   {500, 1},   {300, 400},
+                                        {400, 300},   {224, 224}, {2000, 90}, {90, 2000},
+                                        {3000, 2500}, {17, 9}};
   for (auto [w, h] : shapes) {
     for (bool crop : {false, true}) {
       for (auto [ow, oh] : {std::pair{224, 224}, {320, 160}, {8, 8}}) {

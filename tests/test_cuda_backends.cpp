@@ -5,9 +5,8 @@
 // conversion; greedy decoding and a checkpoint round trip work from the GPU. Where LibTorch
 // sees no CUDA device the cuda cases report themselves skipped, with the reason. The CPU
 // cases (staging on the CPU, the device names) run everywhere.
-#include <gtest/gtest.h>
-
 #include <ATen/Context.h>
+#include <gtest/gtest.h>
 
 #include <cstdio>
 #include <filesystem>
@@ -15,7 +14,6 @@
 #include <string>
 #include <vector>
 
-#include "tests/one_torch_thread.h"
 #include "graph/errors.h"
 #include "nodes/batch/image_batch.h"
 #include "nodes/model/attention_decoder.h"
@@ -25,6 +23,7 @@
 #include "nodes/model/resnet_encoder.h"
 #include "nodes/model/torch_runtime.h"
 #include "nodes/model/weights_io.h"
+#include "tests/one_torch_thread.h"
 
 namespace capflow::model {
 namespace {
@@ -32,12 +31,13 @@ namespace {
 constexpr int kSos = 1, kEos = 2, kVocab = 40;
 
 std::string why_no_cuda() {
-  return cuda_built() ? "LibTorch sees no CUDA device on this machine"
-                      : "this build has no CUDA (CPU-only LibTorch): the cuda backends are not compiled";
+  return cuda_built()
+             ? "LibTorch sees no CUDA device on this machine"
+             : "this build has no CUDA (CPU-only LibTorch): the cuda backends are not compiled";
 }
 
-#define SKIP_WITHOUT_CUDA()                                                           \
-  do {                                                                                \
+#define SKIP_WITHOUT_CUDA()                                                        \
+  do {                                                                             \
     if (!torch::cuda::is_available()) GTEST_SKIP() << "no GPU: " << why_no_cuda(); \
   } while (0)
 
@@ -106,7 +106,8 @@ Outputs train_step(Model& m, const DeviceBatch& batch, Precision precision) {
 
 // max |a - b| relative to max |b|.
 double relative_error(const torch::Tensor& a, const torch::Tensor& b) {
-  const auto x = a.detach().to(torch::kCPU, torch::kDouble), y = b.detach().to(torch::kCPU, torch::kDouble);
+  const auto x = a.detach().to(torch::kCPU, torch::kDouble),
+             y = b.detach().to(torch::kCPU, torch::kDouble);
   return (x - y).abs().max().item<double>() / std::max(1e-12, y.abs().max().item<double>());
 }
 
@@ -124,8 +125,10 @@ void expect_backends_agree(Precision precision, double tolerance) {
   EXPECT_EQ(a.features.sizes(), b.features.sizes());
   EXPECT_LT(relative_error(b.features, a.features), tolerance) << "encoder features";
   EXPECT_LT(relative_error(b.logits, a.logits), tolerance) << "decoder logits";
-  EXPECT_NEAR(b.loss.item<double>(), a.loss.item<double>(), tolerance * a.loss.item<double>()) << "loss";
-  EXPECT_LT(relative_error(b.encoder_grad, a.encoder_grad), 4 * tolerance) << "encoder conv1 gradient";
+  EXPECT_NEAR(b.loss.item<double>(), a.loss.item<double>(), tolerance * a.loss.item<double>())
+      << "loss";
+  EXPECT_LT(relative_error(b.encoder_grad, a.encoder_grad), 4 * tolerance)
+      << "encoder conv1 gradient";
   EXPECT_LT(relative_error(b.decoder_grad, a.decoder_grad), 4 * tolerance) << "decoder gradient";
 }
 
@@ -187,7 +190,8 @@ TEST(CudaBackends, AGpuModelsWeightsLoadOnTheCpu) {
   Model gpu = make_model(torch::Device(torch::kCUDA, 0));
   torch::serialize::OutputArchive out;
   save_module_archive(*gpu.encoder, "encoder", out);
-  const std::string path = (std::filesystem::temp_directory_path() / "capflow_cuda_weights.pt").string();
+  const std::string path =
+      (std::filesystem::temp_directory_path() / "capflow_cuda_weights.pt").string();
   out.save_to(path);
   Model cpu = make_model(torch::kCPU);
   for (auto& p : cpu.encoder->parameters()) p.data().zero_();
@@ -223,7 +227,9 @@ TEST(DeviceStaging, DeviceNames) {
       FAIL() << "device cuda without a GPU must be a configuration error";
     } catch (const ConfigError& e) {
       const std::string message = e.what();
-      EXPECT_NE(message.find(cuda_built() ? "no CUDA device" : "this build has no CUDA"), std::string::npos) << message;
+      EXPECT_NE(message.find(cuda_built() ? "no CUDA device" : "this build has no CUDA"),
+                std::string::npos)
+          << message;
     }
   }
 }

@@ -28,8 +28,9 @@ class DataMake : public ::testing::Test {
   static void SetUpTestSuite() {
     base_ = capflow::testing::make_temp_dir("datamake");
     for (const auto& [dir, threads] : {std::pair{"a", 2}, {"b", 2}, {"c", 1}}) {
-      const auto r = run_command(kBin + " data make --out " + base_ + "/" + dir +
-                                 " --count 50 --seed 7 --no-progress --threads " + std::to_string(threads));
+      const auto r =
+          run_command(kBin + " data make --out " + base_ + "/" + dir +
+                      " --count 50 --seed 7 --no-progress --threads " + std::to_string(threads));
       ASSERT_EQ(r.status, 0) << r.output;
       outputs_[dir] = r.output;
     }
@@ -75,7 +76,9 @@ TEST_F(DataMake, EveryFileDecodesAndEveryLabelIsAValidStandardInchi) {
   EXPECT_EQ(ids.size(), 50u);
   EXPECT_EQ(inchis.size(), 50u) << "molecules must be distinct by InChI";
   // Random stereo (--stereo 0.5 by default) shows up as /t layers in some labels.
-  EXPECT_GT(std::count_if(inchis.begin(), inchis.end(), [](const std::string& s) { return s.find("/t") != std::string::npos; }), 0);
+  EXPECT_GT(std::count_if(inchis.begin(), inchis.end(),
+                          [](const std::string& s) { return s.find("/t") != std::string::npos; }),
+            0);
   const auto check = run_command(kBin + " data check " + dir("a"));
   EXPECT_EQ(check.status, 0) << check.output;
   EXPECT_NE(check.output.find("\"ok\": true"), std::string::npos) << check.output;
@@ -126,27 +129,34 @@ TEST_F(DataMake, AtomPositionsSitOnTheirInk) {
       << on_ink << " of " << total;
 }
 
-TEST_F(DataMake, OneAndTwoThreadsGiveTheSameBytes) { EXPECT_TRUE(files(dir("a")) == files(dir("c"))); }
+TEST_F(DataMake, OneAndTwoThreadsGiveTheSameBytes) {
+  EXPECT_TRUE(files(dir("a")) == files(dir("c")));
+}
 
 TEST_F(DataMake, ExcludeKeepsAnotherDatasetsMolecules) {
-  const auto r = run_command(kBin + " data make --out " + dir("x") + " --count 20 --seed 7 --no-progress --exclude " +
-                             dir("a") + "/train_labels.csv");
+  const auto r =
+      run_command(kBin + " data make --out " + dir("x") +
+                  " --count 20 --seed 7 --no-progress --exclude " + dir("a") + "/train_labels.csv");
   ASSERT_EQ(r.status, 0) << r.output;
-  EXPECT_NE(r.output.find("50 excluded"), std::string::npos) << r.output;  // same seed: same first candidates
+  EXPECT_NE(r.output.find("50 excluded"), std::string::npos)
+      << r.output;  // same seed: same first candidates
   std::set<std::string> train;
-  for (const auto& row : capflow::io::read_labels_csv(dir("a") + "/train_labels.csv")) train.insert(row.inchi);
+  for (const auto& row : capflow::io::read_labels_csv(dir("a") + "/train_labels.csv"))
+    train.insert(row.inchi);
   for (const auto& row : capflow::io::read_labels_csv(dir("x") + "/train_labels.csv")) {
     EXPECT_EQ(train.count(row.inchi), 0u) << row.inchi;
   }
 }
 
 TEST_F(DataMake, JpegFormat) {
-  const auto r = run_command(kBin + " data make --out " + dir("j") + " --count 5 --seed 3 --format jpg --no-progress");
+  const auto r = run_command(kBin + " data make --out " + dir("j") +
+                             " --count 5 --seed 3 --format jpg --no-progress");
   ASSERT_EQ(r.status, 0) << r.output;
   for (const auto& row : capflow::io::read_labels_csv(dir("j") + "/train_labels.csv")) {
     const auto path = dir("j") + "/" + capflow::data::bms_relative_path(row.image_id, "jpg");
     const auto bytes = capflow::io::read_file(path);
-    EXPECT_EQ(capflow::io::sniff_format(bytes.data(), bytes.size()), capflow::io::ImageFormat::kJpeg);
+    EXPECT_EQ(capflow::io::sniff_format(bytes.data(), bytes.size()),
+              capflow::io::ImageFormat::kJpeg);
     EXPECT_NO_THROW(capflow::io::decode_image_file(path));
   }
 }
@@ -155,7 +165,8 @@ TEST_F(DataMake, GeneratedMoleculesAreValidAndNew) {
   // A small source list keeps the fragment library quick to build.
   const auto rows = read_text(capflow::data::default_molecule_files().front());
   std::ofstream(dir("src.smi")) << rows.substr(0, rows.find('\n', 40000));
-  const auto r = run_command(kBin + " data make --out " + dir("g") + " --count 12 --seed 11 --source generated --molecules " +
+  const auto r = run_command(kBin + " data make --out " + dir("g") +
+                             " --count 12 --seed 11 --source generated --molecules " +
                              dir("src.smi") + " --no-progress");
   ASSERT_EQ(r.status, 0) << r.output;
   EXPECT_NE(r.output.find("(0 real, 12 generated molecules)"), std::string::npos) << r.output;
@@ -164,9 +175,11 @@ TEST_F(DataMake, GeneratedMoleculesAreValidAndNew) {
 }
 
 TEST_F(DataMake, InvalidSmilesAreCountedNotFatal) {
-  std::ofstream(dir("mixed.smi")) << "CCO\nnot_a_smiles\nc1ccccc1O\nC1CC\nCC(=O)Nc1ccccc1\nCCN(CC)CC\n";
-  const auto r = run_command(kBin + " data make --out " + dir("m") + " --count 4 --source real --molecules " +
-                             dir("mixed.smi") + " --no-progress");
+  std::ofstream(dir("mixed.smi"))
+      << "CCO\nnot_a_smiles\nc1ccccc1O\nC1CC\nCC(=O)Nc1ccccc1\nCCN(CC)CC\n";
+  const auto r =
+      run_command(kBin + " data make --out " + dir("m") + " --count 4 --source real --molecules " +
+                  dir("mixed.smi") + " --no-progress");
   ASSERT_EQ(r.status, 0) << r.output;
   EXPECT_NE(r.output.find("2 unparsable"), std::string::npos) << r.output;
   EXPECT_NE(r.output.find(dir("mixed.smi") + ":2"), std::string::npos) << r.output;
@@ -174,21 +187,24 @@ TEST_F(DataMake, InvalidSmilesAreCountedNotFatal) {
 
 TEST_F(DataMake, TooFewMoleculesFailsButKeepsTheRowsMade) {
   std::ofstream(dir("few.smi")) << "CCO\nCCCN\n";
-  const auto r = run_command(kBin + " data make --out " + dir("f") + " --count 5 --source real --molecules " +
-                             dir("few.smi") + " --no-progress");
+  const auto r =
+      run_command(kBin + " data make --out " + dir("f") + " --count 5 --source real --molecules " +
+                  dir("few.smi") + " --no-progress");
   EXPECT_EQ(r.status, 1) << r.output;
   EXPECT_NE(r.output.find("only 2 of 5"), std::string::npos) << r.output;
   EXPECT_EQ(capflow::io::read_labels_csv(dir("f") + "/train_labels.csv").size(), 2u);
 }
 
 TEST_F(DataMake, MissingMoleculeFileExits2NamingIt) {
-  const auto r = run_command(kBin + " data make --out " + dir("n") + " --count 5 --molecules /nonexistent/mols.smi");
+  const auto r = run_command(kBin + " data make --out " + dir("n") +
+                             " --count 5 --molecules /nonexistent/mols.smi");
   EXPECT_EQ(r.status, 2) << r.output;
   EXPECT_NE(r.output.find("/nonexistent/mols.smi"), std::string::npos) << r.output;
 }
 
 TEST_F(DataMake, BadUsageExits2) {
-  EXPECT_EQ(run_command(kBin + " data make --out " + dir("u") + " --count 5 --format gif").status, 2);
+  EXPECT_EQ(run_command(kBin + " data make --out " + dir("u") + " --count 5 --format gif").status,
+            2);
   EXPECT_EQ(run_command(kBin + " data make --out " + dir("u")).status, 2);
   EXPECT_EQ(run_command(kBin + " data make --out " + dir("u") + " --count 0").status, 2);
   EXPECT_EQ(run_command(kBin + " nosuchcommand").status, 2);
@@ -203,7 +219,8 @@ namespace {
 
 TEST(DataMakeSignals, CtrlCStopsCleanlyKeepingEveryFinishedImage) {
   const std::string out = capflow::testing::make_temp_dir("datamake_sigint");
-  const auto r = run_command("( " + kBin + " data make --out " + out + "/s --count 100000 --no-progress & pid=$!; "
+  const auto r = run_command("( " + kBin + " data make --out " + out +
+                             "/s --count 100000 --no-progress & pid=$!; "
                              "sleep 3; kill -INT $pid; wait $pid; echo exit=$? )");
   EXPECT_NE(r.output.find("exit=1"), std::string::npos) << r.output;
   EXPECT_NE(r.output.find("interrupted after"), std::string::npos) << r.output;
@@ -211,10 +228,12 @@ TEST(DataMakeSignals, CtrlCStopsCleanlyKeepingEveryFinishedImage) {
   EXPECT_GT(rows.size(), 0u);
   EXPECT_LT(rows.size(), 100000u);
   std::size_t files = 0;
-  for (const auto& e : fs::recursive_directory_iterator(out + "/s/train")) files += e.is_regular_file();
+  for (const auto& e : fs::recursive_directory_iterator(out + "/s/train"))
+    files += e.is_regular_file();
   EXPECT_EQ(files, rows.size());
   for (const auto& row : rows) {
-    EXPECT_NO_THROW(capflow::io::decode_image_file(out + "/s/" + capflow::data::bms_relative_path(row.image_id, "png")));
+    EXPECT_NO_THROW(capflow::io::decode_image_file(
+        out + "/s/" + capflow::data::bms_relative_path(row.image_id, "png")));
   }
   fs::remove_all(out);
 }

@@ -28,26 +28,30 @@ std::string device_location(const std::string& file, const std::string& node) {
     if (line.rfind("  " + node + ":", 0) != 0) continue;
     const auto at = line.find("device: cuda");
     if (at == std::string::npos) continue;
-    return file + ":" + std::to_string(n) + ":" + std::to_string(at + 9);  // 1-based column of "cuda"
+    return file + ":" + std::to_string(n) + ":" +
+           std::to_string(at + 9);  // 1-based column of "cuda"
   }
   return "(no device: cuda for " + node + ")";
 }
 
 TEST(DeviceCli, CudaWithoutCudaIsAConfigurationError) {
 #ifdef CAPFLOW_WITH_CUDA
-  GTEST_SKIP() << "this build has CUDA: device cuda is valid here (tests/test_cuda_backends.cpp covers it)";
+  GTEST_SKIP()
+      << "this build has CUDA: device cuda is valid here (tests/test_cuda_backends.cpp covers it)";
 #endif
   const std::string pipeline = kSource + "/pipelines/train-gpu.yaml";
   const std::string out = capflow::testing::make_temp_dir("devicecli");
-  const auto r = run_command(kBin + " run " + pipeline + " --quiet --out " + out + "/run --set data.root=" + out +
-                             "/nothing --set train.max_steps=1");
+  const auto r = run_command(kBin + " run " + pipeline + " --quiet --out " + out +
+                             "/run --set data.root=" + out + "/nothing --set train.max_steps=1");
   EXPECT_EQ(r.status, 2) << r.output;
   for (const auto& [node, kind] : {std::pair<std::string, std::string>{"encode", "resnet_encoder"},
                                    std::pair<std::string, std::string>{"lstm", "attention_lstm"}}) {
-    const std::string expected = device_location(pipeline, node) + ": node '" + node + "': kind '" + kind +
-                                 "' has no 'cuda' implementation in this build (available: cpu): this build of "
-                                 "capflow has no CUDA";
-    EXPECT_NE(r.output.find(expected), std::string::npos) << "expected: " << expected << "\ngot:\n" << r.output;
+    const std::string expected =
+        device_location(pipeline, node) + ": node '" + node + "': kind '" + kind +
+        "' has no 'cuda' implementation in this build (available: cpu): this build of "
+        "capflow has no CUDA";
+    EXPECT_NE(r.output.find(expected), std::string::npos) << "expected: " << expected << "\ngot:\n"
+                                                          << r.output;
   }
   EXPECT_NE(r.output.find("docs/gpu.md"), std::string::npos) << r.output;
   // Nothing ran: no run folder was written.
@@ -59,10 +63,12 @@ TEST(DeviceCli, ASetOverrideAsksForCudaToo) {
 #ifdef CAPFLOW_WITH_CUDA
   GTEST_SKIP() << "this build has CUDA";
 #endif
-  const auto r = run_command(kBin + " run " + kSource + "/pipelines/train-cpu.yaml --quiet --set nodes.lstm.device=cuda");
+  const auto r = run_command(kBin + " run " + kSource +
+                             "/pipelines/train-cpu.yaml --quiet --set nodes.lstm.device=cuda");
   EXPECT_EQ(r.status, 2) << r.output;
-  EXPECT_NE(r.output.find("--set nodes.lstm.device=cuda: node 'lstm': kind 'attention_lstm' has no 'cuda' "
-                          "implementation in this build (available: cpu): this build of capflow has no CUDA"),
+  EXPECT_NE(r.output.find(
+                "--set nodes.lstm.device=cuda: node 'lstm': kind 'attention_lstm' has no 'cuda' "
+                "implementation in this build (available: cpu): this build of capflow has no CUDA"),
             std::string::npos)
       << r.output;
 }

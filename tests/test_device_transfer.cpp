@@ -39,12 +39,17 @@ class TransferCatalog : public testing::MapCatalog {
 };
 
 // files -> decode -> augment -> batch -> sink, with `decode` and `augment` on the given devices.
-std::string pipeline(const std::string& decode_device, const std::string& augment_device, bool edges = true) {
+std::string pipeline(const std::string& decode_device, const std::string& augment_device,
+                     bool edges = true) {
   std::string text =
       "nodes:\n"
       "  files: {kind: files}\n"
-      "  decode: {kind: decode, device: " + decode_device + "}\n"
-      "  augment: {kind: augment, device: " + augment_device + "}\n"
+      "  decode: {kind: decode, device: " +
+      decode_device +
+      "}\n"
+      "  augment: {kind: augment, device: " +
+      augment_device +
+      "}\n"
       "  batch: {kind: batch, size: 4}\n"
       "  sink: {kind: sink}\n";
   if (edges) text += "edges: [files, decode, augment, batch, sink]\n";
@@ -60,8 +65,9 @@ std::vector<std::string> names(const PipelineSpec& spec) {
 TEST(DeviceTransfer, InsertedWhereACpuNodeFeedsACudaNode) {
   const TransferCatalog catalog(true);
   const PipelineSpec spec = parse_pipeline(pipeline("cpu", "cuda"), "p.yaml", {}, catalog);
-  EXPECT_EQ(names(spec), (std::vector<std::string>{"files:files@cpu", "decode:decode@cpu", "cpu_to_cuda:to_gpu@cuda",
-                                                   "augment:augment@cuda", "batch:batch@cpu", "sink:sink@cpu"}));
+  EXPECT_EQ(names(spec), (std::vector<std::string>{
+                             "files:files@cpu", "decode:decode@cpu", "cpu_to_cuda:to_gpu@cuda",
+                             "augment:augment@cuda", "batch:batch@cpu", "sink:sink@cpu"}));
   // Reported where the cuda node's device was written.
   const NodeSpec* t = spec.node("cpu_to_cuda");
   ASSERT_NE(t, nullptr);
@@ -75,8 +81,9 @@ TEST(DeviceTransfer, InsertedWhereACpuNodeFeedsACudaNode) {
 TEST(DeviceTransfer, WithoutEdgesTheNodeOrderIsUsed) {
   const TransferCatalog catalog(true);
   const PipelineSpec spec = parse_pipeline(pipeline("cpu", "cuda", false), "p.yaml", {}, catalog);
-  EXPECT_EQ(names(spec), (std::vector<std::string>{"files:files@cpu", "decode:decode@cpu", "cpu_to_cuda:to_gpu@cuda",
-                                                   "augment:augment@cuda", "batch:batch@cpu", "sink:sink@cpu"}));
+  EXPECT_EQ(names(spec), (std::vector<std::string>{
+                             "files:files@cpu", "decode:decode@cpu", "cpu_to_cuda:to_gpu@cuda",
+                             "augment:augment@cuda", "batch:batch@cpu", "sink:sink@cpu"}));
 }
 
 TEST(DeviceTransfer, OverridesDecideTheDevices) {
@@ -149,8 +156,10 @@ TEST(DeviceTransfer, ATransferOutputGoesOnlyWhereItIsTaken) {
 }
 
 TEST(DeviceTransfer, UniqueNames) {
-  std::vector<ChainNode> chain = {{"cpu_to_cuda", "files", "cpu"}, {"a", "decode", "cuda"},
-                                  {"b", "augment", "cpu"}, {"c", "augment", "cuda"}};
+  std::vector<ChainNode> chain = {{"cpu_to_cuda", "files", "cpu"},
+                                  {"a", "decode", "cuda"},
+                                  {"b", "augment", "cpu"},
+                                  {"c", "augment", "cuda"}};
   const TransferCatalog catalog(true);
   const auto plan = plan_device_transfers(chain, catalog);
   ASSERT_EQ(plan.size(), 2u);
@@ -167,9 +176,10 @@ TEST(DeviceTransfer, DeviceNoteEndsTheMessage) {
     parse_pipeline(pipeline("cpu", "tpu"), "p.yaml", {}, catalog);
     FAIL() << "expected a ConfigError";
   } catch (const ConfigError& e) {
-    EXPECT_EQ(std::string(e.what()),
-              "p.yaml:4:36: node 'augment': kind 'augment' has no 'tpu' implementation in this build "
-              "(available: cpu, cuda): this build has no TPU");
+    EXPECT_EQ(
+        std::string(e.what()),
+        "p.yaml:4:36: node 'augment': kind 'augment' has no 'tpu' implementation in this build "
+        "(available: cpu, cuda): this build has no TPU");
   }
 }
 

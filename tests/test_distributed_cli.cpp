@@ -6,16 +6,15 @@
 
 #include <filesystem>
 #include <map>
-#include <sstream>
-
 #include <nlohmann/json.hpp>
+#include <sstream>
 
 #include "tests/run_metrics.h"
 #include "tests/test_support.h"
 
 namespace fs = std::filesystem;
-using capflow::testing::read_text;
 using capflow::testing::losses;
+using capflow::testing::read_text;
 using capflow::testing::run_command;
 
 namespace {
@@ -29,29 +28,33 @@ class DistributedCli : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
     base_ = capflow::testing::make_temp_dir("distcli");
-    const auto r = run_command(kBin + " data make --out " + base_ + "/data --count 32 --seed 11 --no-progress");
+    const auto r = run_command(kBin + " data make --out " + base_ +
+                               "/data --count 32 --seed 11 --no-progress");
     ASSERT_EQ(r.status, 0) << r.output;
   }
   static void TearDownTestSuite() { fs::remove_all(base_); }
 
   // `capflow run` on the tiny pipeline, one thread, no evaluation.
   static std::string run_args(const std::string& out, const std::string& extra) {
-    return " run " + kPipeline + " --quiet --out " + base_ + "/" + out + " --set data.root=" + base_ +
+    return " run " + kPipeline + " --quiet --out " + base_ + "/" + out +
+           " --set data.root=" + base_ +
            "/data --set resources.threads=1 --set nodes.optimize.eval_images=0 " + extra;
   }
 
   // Two ranks started by hand (as a cluster scheduler would), rank 1 treated with `action`
   // (shell code using $p1) once rank 0 wrote its first checkpoint; prints rank 0's status,
   // how long it took to end after the action, and its output.
-  static capflow::testing::RunResult two_ranks_then(const std::string& out, const std::string& action, int port,
+  static capflow::testing::RunResult two_ranks_then(const std::string& out,
+                                                    const std::string& action, int port,
                                                     const std::string& extra) {
     const std::string dir = base_ + "/" + out;
     const std::string script =
         "export MASTER_ADDR=127.0.0.1 MASTER_PORT=" + std::to_string(port) + " WORLD_SIZE=2\n" +
-        "RANK=0 LOCAL_RANK=0 " + kBin + run_args(out, extra) + " > " + dir + ".0.log 2>&1 & p0=$!\n" +
-        "RANK=1 LOCAL_RANK=1 " + kBin + run_args(out, extra) + " > " + dir + ".1.log 2>&1 & p1=$!\n" +
-        "for i in $(seq 1200); do [ -e " + dir + "/checkpoints/step-00000002.pt ] && break; sleep 0.1; done\n" +
-        action + "\nt0=$(date +%s%N)\nwait $p0; rc=$?\nt1=$(date +%s%N)\n" +
+        "RANK=0 LOCAL_RANK=0 " + kBin + run_args(out, extra) + " > " + dir +
+        ".0.log 2>&1 & p0=$!\n" + "RANK=1 LOCAL_RANK=1 " + kBin + run_args(out, extra) + " > " +
+        dir + ".1.log 2>&1 & p1=$!\n" + "for i in $(seq 1200); do [ -e " + dir +
+        "/checkpoints/step-00000002.pt ] && break; sleep 0.1; done\n" + action +
+        "\nt0=$(date +%s%N)\nwait $p0; rc=$?\nt1=$(date +%s%N)\n" +
         "kill -9 $p1 2>/dev/null; wait $p1 2>/dev/null\n" +
         "echo \"rank0_status=$rc after_ms=$(( (t1 - t0) / 1000000 ))\"\ncat " + dir + ".0.log\n";
     return run_command("bash -c '" + script + "'");
@@ -65,9 +68,10 @@ class DistributedCli : public ::testing::Test {
 TEST_F(DistributedCli, TwoRanksDecayTheirRateOverTheirTime) {
   const auto r = run_command(
       kBin + " launch -n 2 --port " + std::to_string(test_port(9)) + " -- " + kBin +
-      run_args("by-time", "--set train.max_steps=0 --set train.max_seconds=4 "
-                          "--set nodes.optimize.schedule=cosine --set nodes.optimize.min_lr_ratio=0.01 "
-                          "--set nodes.optimize.checkpoint_every=0"));
+      run_args("by-time",
+               "--set train.max_steps=0 --set train.max_seconds=4 "
+               "--set nodes.optimize.schedule=cosine --set nodes.optimize.min_lr_ratio=0.01 "
+               "--set nodes.optimize.checkpoint_every=0"));
   ASSERT_EQ(r.status, 0) << r.output;
   EXPECT_EQ(r.output.find("constant rate"), std::string::npos) << r.output;
   const auto lr = capflow::testing::metric(base_ + "/by-time", "lr");
@@ -85,20 +89,22 @@ TEST_F(DistributedCli, TwoRanksDecayTheirRateOverTheirTime) {
 TEST_F(DistributedCli, TwoRanksEqualOneRankAccumulatingTwoBatches) {
   auto one = run_command(kBin + run_args("one", "--set nodes.optimize.accumulate=2"));
   ASSERT_EQ(one.status, 0) << one.output;
-  auto two = run_command(kBin + " launch -n 2 --port " + std::to_string(test_port(1)) + " -- " + kBin +
-                         run_args("two", "--set train.baseline=" + base_ + "/one"));
+  auto two = run_command(kBin + " launch -n 2 --port " + std::to_string(test_port(1)) + " -- " +
+                         kBin + run_args("two", "--set train.baseline=" + base_ + "/one"));
   ASSERT_EQ(two.status, 0) << two.output;
   EXPECT_NE(two.output.find("[rank 1] "), std::string::npos) << two.output;
   const auto a = losses(base_ + "/one"), b = losses(base_ + "/two");
   ASSERT_EQ(a.size(), 6u);
   ASSERT_EQ(b.size(), 6u);
-  for (const auto& [step, loss] : a) EXPECT_NEAR(b.at(step), loss, 1e-4 * std::max(1.0, loss)) << "step " << step;
+  for (const auto& [step, loss] : a)
+    EXPECT_NEAR(b.at(step), loss, 1e-4 * std::max(1.0, loss)) << "step " << step;
   const auto summary = nlohmann::json::parse(read_text(base_ + "/two/summary.json"));
   EXPECT_EQ(summary.at("world_size"), 2);
   EXPECT_EQ(summary.at("images"), 96);  // 6 steps × 2 ranks × 8
   const auto& scaling = summary.at("scaling");
   EXPECT_EQ(scaling.at("efficiency_source"), "measured against the baseline run");
-  const double one_rate = nlohmann::json::parse(read_text(base_ + "/one/summary.json")).at("images_per_second");
+  const double one_rate =
+      nlohmann::json::parse(read_text(base_ + "/one/summary.json")).at("images_per_second");
   EXPECT_NEAR(scaling.at("efficiency").get<double>(),
               summary.at("images_per_second").get<double>() / (2 * one_rate), 1e-9);
   EXPECT_TRUE(fs::exists(base_ + "/two/checkpoints/step-00000006.pt"));
@@ -107,35 +113,41 @@ TEST_F(DistributedCli, TwoRanksEqualOneRankAccumulatingTwoBatches) {
 }
 
 TEST_F(DistributedCli, ResumesATwoRankRunWithOneRank) {
-  if (!fs::exists(base_ + "/two/checkpoints/step-00000003.pt")) GTEST_SKIP() << "needs the two-rank run";
-  const auto r = run_command(kBin + run_args("resumed", "--set nodes.optimize.accumulate=2") + " --resume " + base_ +
-                             "/two/checkpoints/step-00000003.pt");
+  if (!fs::exists(base_ + "/two/checkpoints/step-00000003.pt"))
+    GTEST_SKIP() << "needs the two-rank run";
+  const auto r = run_command(kBin + run_args("resumed", "--set nodes.optimize.accumulate=2") +
+                             " --resume " + base_ + "/two/checkpoints/step-00000003.pt");
   ASSERT_EQ(r.status, 0) << r.output;
   const auto a = losses(base_ + "/two"), b = losses(base_ + "/resumed");
   ASSERT_EQ(b.size(), 3u) << r.output;  // steps 4, 5, 6: the data re-sharded onto one rank
-  for (const auto& [step, loss] : b) EXPECT_NEAR(a.at(step), loss, 1e-4 * std::max(1.0, loss)) << "step " << step;
+  for (const auto& [step, loss] : b)
+    EXPECT_NEAR(a.at(step), loss, 1e-4 * std::max(1.0, loss)) << "step " << step;
 }
 
 TEST_F(DistributedCli, ADeadRankEndsTheOtherNamingItAndItsWorkIsResumable) {
-  const auto r = two_ranks_then("dead", "kill -9 $p1", test_port(2),
-                                "--set train.max_steps=2000 --set nodes.optimize.checkpoint_every=2 "
-                                "--set nodes.reduce.timeout_s=30");
+  const auto r =
+      two_ranks_then("dead", "kill -9 $p1", test_port(2),
+                     "--set train.max_steps=2000 --set nodes.optimize.checkpoint_every=2 "
+                     "--set nodes.reduce.timeout_s=30");
   EXPECT_NE(r.output.find("rank0_status=1 "), std::string::npos) << r.output;
   EXPECT_NE(r.output.find("rank 1 (last seen at step"), std::string::npos) << r.output;
   EXPECT_NE(r.output.find("dead or hung"), std::string::npos) << r.output;
   const auto ms = std::stol(r.output.substr(r.output.find("after_ms=") + 9));
-  EXPECT_LT(ms, 30000) << "rank 0 should not wait for its timeout when the peer's connection closes";
+  EXPECT_LT(ms, 30000)
+      << "rank 0 should not wait for its timeout when the peer's connection closes";
   // Resume the last checkpoint with one rank.
-  const auto again = run_command(kBin + run_args("dead-resumed", "--set train.max_steps=2000 --set train.max_seconds=3") +
-                                 " --resume " + base_ + "/dead");
+  const auto again = run_command(
+      kBin + run_args("dead-resumed", "--set train.max_steps=2000 --set train.max_seconds=3") +
+      " --resume " + base_ + "/dead");
   EXPECT_EQ(again.status, 0) << again.output;
   EXPECT_NE(again.output.find("resuming from"), std::string::npos) << again.output;
 }
 
 TEST_F(DistributedCli, AHungRankEndsTheOtherWithinItsTimeout) {
-  const auto r = two_ranks_then("hung", "kill -STOP $p1", test_port(3),
-                                "--set train.max_steps=2000 --set nodes.optimize.checkpoint_every=2 "
-                                "--set nodes.reduce.timeout_s=4");
+  const auto r =
+      two_ranks_then("hung", "kill -STOP $p1", test_port(3),
+                     "--set train.max_steps=2000 --set nodes.optimize.checkpoint_every=2 "
+                     "--set nodes.reduce.timeout_s=4");
   EXPECT_NE(r.output.find("rank0_status=1 "), std::string::npos) << r.output;
   EXPECT_NE(r.output.find("no heartbeat from rank 1"), std::string::npos) << r.output;
   const auto ms = std::stol(r.output.substr(r.output.find("after_ms=") + 9));
@@ -143,9 +155,11 @@ TEST_F(DistributedCli, AHungRankEndsTheOtherWithinItsTimeout) {
 }
 
 TEST_F(DistributedCli, CtrlCOnOneRankStopsEveryRankAfterTheSameStep) {
-  const auto r = two_ranks_then("ctrlc", "kill -INT $p1", test_port(5),
-                                "--set train.max_steps=2000 --set nodes.optimize.checkpoint_every=2");
-  EXPECT_NE(r.output.find("rank0_status=0 "), std::string::npos) << r.output;  // stopped by agreement
+  const auto r =
+      two_ranks_then("ctrlc", "kill -INT $p1", test_port(5),
+                     "--set train.max_steps=2000 --set nodes.optimize.checkpoint_every=2");
+  EXPECT_NE(r.output.find("rank0_status=0 "), std::string::npos)
+      << r.output;  // stopped by agreement
   const auto zero = nlohmann::json::parse(read_text(base_ + "/ctrlc/summary.json"));
   const auto one = nlohmann::json::parse(read_text(base_ + "/ctrlc/rank-1/summary.json"));
   EXPECT_GT(zero.at("steps").get<int>(), 1);
@@ -160,47 +174,57 @@ TEST_F(DistributedCli, CtrlCOnOneRankStopsEveryRankAfterTheSameStep) {
 TEST_F(DistributedCli, ARankWithAnotherConfigurationIsRefused) {
   const std::string port = std::to_string(test_port(4));
   const std::string env = "MASTER_ADDR=127.0.0.1 MASTER_PORT=" + port + " WORLD_SIZE=2 ";
-  const auto r = run_command("bash -c '" + env + "RANK=0 " + kBin + run_args("cfg", "") + " > " + base_ +
-                             "/cfg.0.log 2>&1 & " + env + "RANK=1 " + kBin +
-                             run_args("cfg", "--set nodes.optimize.lr=0.1") + "; echo rank1_status=$?; wait $!; " +
-                             "echo rank0_status=$?; cat " + base_ + "/cfg.0.log'");
+  const auto r = run_command("bash -c '" + env + "RANK=0 " + kBin + run_args("cfg", "") + " > " +
+                             base_ + "/cfg.0.log 2>&1 & " + env + "RANK=1 " + kBin +
+                             run_args("cfg", "--set nodes.optimize.lr=0.1") +
+                             "; echo rank1_status=$?; wait $!; " + "echo rank0_status=$?; cat " +
+                             base_ + "/cfg.0.log'");
   EXPECT_NE(r.output.find("rank1_status=2"), std::string::npos) << r.output;
   EXPECT_NE(r.output.find("rank0_status=2"), std::string::npos) << r.output;
-  EXPECT_NE(r.output.find("configuration of rank(s) 1 differs from rank 0's"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("configuration of rank(s) 1 differs from rank 0's"), std::string::npos)
+      << r.output;
 }
 
 TEST_F(DistributedCli, ARankThatNeverArrivesIsNamedAfterTheTimeout) {
-  const auto r = run_command("env RANK=0 WORLD_SIZE=2 MASTER_ADDR=127.0.0.1 MASTER_PORT=" +
-                             std::to_string(test_port(6)) + " " + kBin +
-                             run_args("alone", "--set nodes.reduce.timeout_s=3"));
+  const auto r = run_command(
+      "env RANK=0 WORLD_SIZE=2 MASTER_ADDR=127.0.0.1 MASTER_PORT=" + std::to_string(test_port(6)) +
+      " " + kBin + run_args("alone", "--set nodes.reduce.timeout_s=3"));
   EXPECT_EQ(r.status, 1) << r.output;
   EXPECT_NE(r.output.find("rank(s) that never arrived: 1"), std::string::npos) << r.output;
 }
 
 TEST_F(DistributedCli, AMissingBaselineIsRefusedBeforeTraining) {
-  const auto r = run_command(kBin + run_args("nobase", "--set train.baseline=" + base_ + "/no-such-run"));
+  const auto r =
+      run_command(kBin + run_args("nobase", "--set train.baseline=" + base_ + "/no-such-run"));
   EXPECT_EQ(r.status, 2) << r.output;
-  EXPECT_NE(r.output.find("train.baseline: cannot read " + base_ + "/no-such-run"), std::string::npos) << r.output;
-  EXPECT_FALSE(fs::exists(base_ + "/nobase/metrics.jsonl") && !read_text(base_ + "/nobase/metrics.jsonl").empty());
+  EXPECT_NE(r.output.find("train.baseline: cannot read " + base_ + "/no-such-run"),
+            std::string::npos)
+      << r.output;
+  EXPECT_FALSE(fs::exists(base_ + "/nobase/metrics.jsonl") &&
+               !read_text(base_ + "/nobase/metrics.jsonl").empty());
 }
 
 TEST_F(DistributedCli, BeyondLoopbackAJobTokenIsRequired) {
-  const auto r = run_command("env RANK=0 WORLD_SIZE=2 MASTER_ADDR=192.0.2.1 MASTER_PORT=29500 " + kBin +
-                             run_args("token", ""));
+  const auto r = run_command("env RANK=0 WORLD_SIZE=2 MASTER_ADDR=192.0.2.1 MASTER_PORT=29500 " +
+                             kBin + run_args("token", ""));
   EXPECT_EQ(r.status, 2) << r.output;
   EXPECT_NE(r.output.find("CAPFLOW_JOB_TOKEN"), std::string::npos) << r.output;
   EXPECT_NE(r.output.find("unencrypted"), std::string::npos) << r.output;
 }
 
 TEST_F(DistributedCli, TheLauncherSetsTheVariablesAndEndsTheJobWhenARankFails) {
-  auto r = run_command(kBin + " launch -n 2 -- sh -c 'echo rank=$RANK of=$WORLD_SIZE local=$LOCAL_RANK " +
+  auto r = run_command(kBin +
+                       " launch -n 2 -- sh -c 'echo rank=$RANK of=$WORLD_SIZE local=$LOCAL_RANK " +
                        "master=$MASTER_ADDR:$MASTER_PORT run=${CAPFLOW_RUN_ID:+set}'");
   ASSERT_EQ(r.status, 0) << r.output;
-  EXPECT_NE(r.output.find("[rank 0] rank=0 of=2 local=0 master=127.0.0.1:"), std::string::npos) << r.output;
-  EXPECT_NE(r.output.find("[rank 1] rank=1 of=2 local=1 master=127.0.0.1:"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("[rank 0] rank=0 of=2 local=0 master=127.0.0.1:"), std::string::npos)
+      << r.output;
+  EXPECT_NE(r.output.find("[rank 1] rank=1 of=2 local=1 master=127.0.0.1:"), std::string::npos)
+      << r.output;
   EXPECT_NE(r.output.find("run=set"), std::string::npos) << r.output;
   // Rank 1 fails at once; rank 0 would sleep a minute: it is ended after the grace period.
-  r = run_command(kBin + " launch -n 2 --grace 1 -- sh -c 'if [ $RANK = 1 ]; then exit 3; fi; sleep 60'");
+  r = run_command(kBin +
+                  " launch -n 2 --grace 1 -- sh -c 'if [ $RANK = 1 ]; then exit 3; fi; sleep 60'");
   EXPECT_EQ(r.status, 3) << r.output;
   EXPECT_NE(r.output.find("rank 1 ended with exit status 3"), std::string::npos) << r.output;
 }

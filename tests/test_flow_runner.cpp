@@ -7,9 +7,8 @@
 #include <chrono>
 #include <fstream>
 #include <mutex>
-#include <thread>
-
 #include <nlohmann/json.hpp>
+#include <thread>
 
 #include "graph/errors.h"
 #include "graph/flow_runner.h"
@@ -116,7 +115,8 @@ class Work : public TransformNode {
 
 class GroupOf : public CollectNode {
  public:
-  explicit GroupOf(const NodeContext& ctx) : size_(static_cast<std::size_t>(ctx.args().get_int("size"))) {}
+  explicit GroupOf(const NodeContext& ctx)
+      : size_(static_cast<std::size_t>(ctx.args().get_int("size"))) {}
   std::size_t group_size() const override { return size_; }
   std::any collect(std::vector<Item>& items) override {
     auto batch = std::make_shared<TestBatch>();
@@ -131,7 +131,8 @@ class GroupOf : public CollectNode {
 class RecordSink : public SinkNode {
  public:
   explicit RecordSink(const NodeContext& ctx)
-      : ctx_(ctx), sleep_us_(static_cast<int>(ctx.args().get_int("sleep_us"))),
+      : ctx_(ctx),
+        sleep_us_(static_cast<int>(ctx.args().get_int("sleep_us"))),
         stop_after_(static_cast<int>(ctx.args().get_int("stop_after"))),
         span_(ctx.args().get_string("span")),
         leave_(ctx.args().get_bool("leave")) {}
@@ -193,11 +194,16 @@ Registry test_registry() {
   sink_n.kind = "record_n";
   sink_n.input = "n";
   for (NodeSchema* s : {&numbers, &work, &group, &sink, &sink_n}) r.add_kind(*s);
-  r.add_implementation("numbers", "cpu", [](const NodeContext& c) { return std::make_unique<Numbers>(c); });
-  r.add_implementation("work", "cpu", [](const NodeContext& c) { return std::make_unique<Work>(c); });
-  r.add_implementation("group", "cpu", [](const NodeContext& c) { return std::make_unique<GroupOf>(c); });
-  r.add_implementation("record", "cpu", [](const NodeContext& c) { return std::make_unique<RecordSink>(c); });
-  r.add_implementation("record_n", "cpu", [](const NodeContext& c) { return std::make_unique<RecordSink>(c); });
+  r.add_implementation("numbers", "cpu",
+                       [](const NodeContext& c) { return std::make_unique<Numbers>(c); });
+  r.add_implementation("work", "cpu",
+                       [](const NodeContext& c) { return std::make_unique<Work>(c); });
+  r.add_implementation("group", "cpu",
+                       [](const NodeContext& c) { return std::make_unique<GroupOf>(c); });
+  r.add_implementation("record", "cpu",
+                       [](const NodeContext& c) { return std::make_unique<RecordSink>(c); });
+  r.add_implementation("record_n", "cpu",
+                       [](const NodeContext& c) { return std::make_unique<RecordSink>(c); });
   return r;
 }
 
@@ -251,8 +257,8 @@ TEST(FlowRunner, LiveGroupsNeverExceedMaxInFlight) {
   for (const int m : {1, 2, 5}) {
     RunOptions options;
     const Outcome out = run_text(kPipeline,
-                                 {"resources.max_in_flight=" + std::to_string(m), "nodes.sink.sleep_us=2000",
-                                  "nodes.work.sleep_us=50"},
+                                 {"resources.max_in_flight=" + std::to_string(m),
+                                  "nodes.sink.sleep_us=2000", "nodes.work.sleep_us=50"},
                                  options);
     EXPECT_GE(live_batches.peak.load(), 1);
     EXPECT_LE(live_batches.peak.load(), m) << "max_in_flight " << m;
@@ -318,7 +324,8 @@ TEST(FlowRunner, ResumeContinuesWhereTheRunStopped) {
   options.resume.epoch = 1;
   options.resume.groups_done = 5;
   const Outcome resumed = run_text(kPipeline, {}, options);
-  // The whole run: 13 groups + end of epoch 0, then epoch 1; the resumed one starts at its 6th group.
+  // The whole run: 13 groups + end of epoch 0, then epoch 1; the resumed one starts at its 6th
+  // group.
   const std::vector<std::string> tail(whole.events.begin() + 14 + 5, whole.events.end());
   EXPECT_EQ(resumed.events, tail);
   EXPECT_EQ(resumed.events.front().rfind("e1:b5:", 0), 0u) << resumed.events.front();
@@ -334,13 +341,15 @@ nodes:
 )";
   const Outcome out = run_text(yaml);
   ASSERT_EQ(out.events.size(), 21u);
-  for (int i = 0; i < 20; ++i) EXPECT_EQ(out.events[i], "e0:b" + std::to_string(i) + ":" + std::to_string(10 * i));
+  for (int i = 0; i < 20; ++i)
+    EXPECT_EQ(out.events[i], "e0:b" + std::to_string(i) + ":" + std::to_string(10 * i));
   EXPECT_LE(live_samples.peak.load(), 2 * (2 + 1));
   EXPECT_TRUE(out.stats.nodes[2].sequenced);
 }
 
 TEST(FlowRunner, SequencersOnlyWhereOrderWasLost) {
-  const Outcome serial = run_text(kPipeline, {"nodes.work.concurrency=serial", "nodes.more.concurrency=serial"});
+  const Outcome serial =
+      run_text(kPipeline, {"nodes.work.concurrency=serial", "nodes.more.concurrency=serial"});
   EXPECT_FALSE(serial.stats.nodes[3].sequenced);
   const Outcome parallel = run_text(kPipeline);
   EXPECT_TRUE(parallel.stats.nodes[3].sequenced);
@@ -362,7 +371,8 @@ nodes:
   ASSERT_EQ(out.events.size(), 41u);
   EXPECT_EQ(in_span.peak.load(), 1);
   EXPECT_EQ(in_span.now.load(), 0);
-  for (int i = 0; i < 40; ++i) EXPECT_EQ(out.events[i], "e0:b" + std::to_string(i) + ":" + std::to_string(1000 * i));
+  for (int i = 0; i < 40; ++i)
+    EXPECT_EQ(out.events[i], "e0:b" + std::to_string(i) + ":" + std::to_string(1000 * i));
 }
 
 TEST(FlowRunner, NodesShareObjectsByNameAndType) {
@@ -413,7 +423,8 @@ TEST(FlowRunner, DotAndChromeTrace) {
   options.dot_path = dir + "/graph.dot";
   const Outcome out = run_text(kPipeline, {}, options);
   const std::string dot = capflow::testing::read_text(options.dot_path);
-  for (const char* name : {"\"src\"", "\"work\"", "\"more\"", "\"group\"", "\"sink\"", "sequencer_node", "max_in_flight=3"})
+  for (const char* name : {"\"src\"", "\"work\"", "\"more\"", "\"group\"", "\"sink\"",
+                           "sequencer_node", "max_in_flight=3"})
     EXPECT_NE(dot.find(name), std::string::npos) << name;
   std::ifstream in(options.trace_path);
   const nlohmann::json trace = nlohmann::json::parse(in);

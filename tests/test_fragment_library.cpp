@@ -1,7 +1,6 @@
-#include <gtest/gtest.h>
-
 #include <GraphMol/GraphMol.h>
 #include <GraphMol/SmilesParse/SmilesParse.h>
+#include <gtest/gtest.h>
 
 #include <set>
 
@@ -15,7 +14,8 @@ namespace {
 const FragmentLibrary& library() {
   static const FragmentLibrary lib = [] {
     std::vector<std::string> smiles;
-    for (const auto& r : read_molecule_file(default_molecule_files().front())) smiles.push_back(r.text);
+    for (const auto& r : read_molecule_file(default_molecule_files().front()))
+      smiles.push_back(r.text);
     smiles.resize(1500);
     return FragmentLibrary::from_smiles(smiles);
   }();

@@ -76,9 +76,9 @@ TEST(ImageBatch, TokensPadToTheLongestRow) {
   const ImageBatch b = collate(s.refs(), 0, -1);
   EXPECT_EQ(b.max_length, 7);
   EXPECT_EQ(b.lengths, (std::vector<std::int32_t>{4, 3, 7}));
-  const std::vector<std::int64_t> expected = {1, 7, 8, 2, -1, -1, -1,  //
+  const std::vector<std::int64_t> expected = {1, 7, 8, 2,  -1, -1, -1,  //
                                               1, 9, 2, -1, -1, -1, -1,  //
-                                              1, 5, 6, 7, 8, 9, 2};
+                                              1, 5, 6, 7,  8,  9,  2};
   EXPECT_EQ(b.tokens, expected);
 }
 

@@ -56,7 +56,8 @@ TEST(ImageCodec, TruncatedOrCorruptDataThrowsDataErrorNamingTheSource) {
   const auto png = encode_png_gray(pattern(64, 64), 0);
   const auto jpg = encode_jpeg_gray(pattern(64, 64));
   for (const auto* bytes : {&png, &jpg}) {
-    std::vector<std::uint8_t> cut(bytes->begin(), bytes->begin() + static_cast<long>(bytes->size() / 2));
+    std::vector<std::uint8_t> cut(bytes->begin(),
+                                  bytes->begin() + static_cast<long>(bytes->size() / 2));
     try {
       decode_image_gray(cut.data(), cut.size(), "images/cut.file");
       FAIL() << "truncated image decoded";
@@ -100,8 +101,8 @@ GrayImage cross(int w, int h) {
 
 // True when an aspect-preserving fit of w x h into tw x th, either way round, never enlarges.
 bool holds_enough(int w, int h, int tw, int th) {
-  const double need = std::max(std::min(double(tw) / w, double(th) / h),
-                               std::min(double(tw) / h, double(th) / w));
+  const double need =
+      std::max(std::min(double(tw) / w, double(th) / h), std::min(double(tw) / h, double(th) / w));
   return need <= 1.0;
 }
 

@@ -39,7 +39,8 @@ TEST(InchiOpenBabel, SafeFromSeveralThreads) {
   std::atomic<int> good{0};
   for (int t = 0; t < 4; ++t) {
     threads.emplace_back([&] {
-      for (int i = 0; i < 50; ++i) good += inchi_from_molblock(kEthanol).value_or("") == "InChI=1S/C2H6O/c1-2-3/h3H,2H2,1H3";
+      for (int i = 0; i < 50; ++i)
+        good += inchi_from_molblock(kEthanol).value_or("") == "InChI=1S/C2H6O/c1-2-3/h3H,2H2,1H3";
     });
   }
   for (auto& t : threads) t.join();

@@ -53,9 +53,15 @@ TEST(Levenshtein, SymmetricAndMatchesTheDynamicProgrammeOnRandomStrings) {
       const auto pos = b.empty() ? 0 : rng.index(b.size() + 1);
       const char c = static_cast<char>('a' + rng.uniform_int(0, 4));
       switch (rng.uniform_int(0, 2)) {
-        case 0: b.insert(b.begin() + static_cast<long>(pos), c); break;
-        case 1: if (pos < b.size()) b.erase(pos, 1); break;
-        default: if (pos < b.size()) b[pos] = c; break;
+        case 0:
+          b.insert(b.begin() + static_cast<long>(pos), c);
+          break;
+        case 1:
+          if (pos < b.size()) b.erase(pos, 1);
+          break;
+        default:
+          if (pos < b.size()) b[pos] = c;
+          break;
       }
     }
     ASSERT_EQ(levenshtein(a, b), reference(a, b)) << "a=" << a << " b=" << b;

@@ -1,16 +1,14 @@
 // Model kernels: the ResNet encoder's torchvision names and shapes, the attention decoder
 // (shapes, step API against teacher forcing, learning), greedy and beam search, precision
 // (autocast guard, model input, channels-last).
-#include <gtest/gtest.h>
-
 #include <ATen/autocast_mode.h>
+#include <gtest/gtest.h>
 
 #include <algorithm>
 #include <cmath>
 #include <utility>
 #include <vector>
 
-#include "tests/one_torch_thread.h"
 #include "graph/errors.h"
 #include "nodes/model/attention_decoder.h"
 #include "nodes/model/attention_kernels.h"
@@ -18,6 +16,7 @@
 #include "nodes/model/precision.h"
 #include "nodes/model/resnet_encoder.h"
 #include "nodes/model/torch_runtime.h"
+#include "tests/one_torch_thread.h"
 
 namespace capflow::model {
 namespace {
@@ -26,35 +25,65 @@ constexpr int kSos = 1, kEos = 2;
 
 // torchvision's resnet18 parameters (without fc), with a 1-channel stem.
 const std::vector<std::pair<std::string, std::vector<int64_t>>> kResNet18Parameters = {
-    {"conv1.weight", {64, 1, 7, 7}}, {"bn1.weight", {64}}, {"bn1.bias", {64}},
-    {"layer1.0.conv1.weight", {64, 64, 3, 3}}, {"layer1.0.bn1.weight", {64}},
-    {"layer1.0.bn1.bias", {64}}, {"layer1.0.conv2.weight", {64, 64, 3, 3}},
-    {"layer1.0.bn2.weight", {64}}, {"layer1.0.bn2.bias", {64}},
-    {"layer1.1.conv1.weight", {64, 64, 3, 3}}, {"layer1.1.bn1.weight", {64}},
-    {"layer1.1.bn1.bias", {64}}, {"layer1.1.conv2.weight", {64, 64, 3, 3}},
-    {"layer1.1.bn2.weight", {64}}, {"layer1.1.bn2.bias", {64}},
-    {"layer2.0.conv1.weight", {128, 64, 3, 3}}, {"layer2.0.bn1.weight", {128}},
-    {"layer2.0.bn1.bias", {128}}, {"layer2.0.conv2.weight", {128, 128, 3, 3}},
-    {"layer2.0.bn2.weight", {128}}, {"layer2.0.bn2.bias", {128}},
-    {"layer2.0.downsample.0.weight", {128, 64, 1, 1}}, {"layer2.0.downsample.1.weight", {128}},
-    {"layer2.0.downsample.1.bias", {128}}, {"layer2.1.conv1.weight", {128, 128, 3, 3}},
-    {"layer2.1.bn1.weight", {128}}, {"layer2.1.bn1.bias", {128}},
-    {"layer2.1.conv2.weight", {128, 128, 3, 3}}, {"layer2.1.bn2.weight", {128}},
-    {"layer2.1.bn2.bias", {128}}, {"layer3.0.conv1.weight", {256, 128, 3, 3}},
-    {"layer3.0.bn1.weight", {256}}, {"layer3.0.bn1.bias", {256}},
-    {"layer3.0.conv2.weight", {256, 256, 3, 3}}, {"layer3.0.bn2.weight", {256}},
-    {"layer3.0.bn2.bias", {256}}, {"layer3.0.downsample.0.weight", {256, 128, 1, 1}},
-    {"layer3.0.downsample.1.weight", {256}}, {"layer3.0.downsample.1.bias", {256}},
-    {"layer3.1.conv1.weight", {256, 256, 3, 3}}, {"layer3.1.bn1.weight", {256}},
-    {"layer3.1.bn1.bias", {256}}, {"layer3.1.conv2.weight", {256, 256, 3, 3}},
-    {"layer3.1.bn2.weight", {256}}, {"layer3.1.bn2.bias", {256}},
-    {"layer4.0.conv1.weight", {512, 256, 3, 3}}, {"layer4.0.bn1.weight", {512}},
-    {"layer4.0.bn1.bias", {512}}, {"layer4.0.conv2.weight", {512, 512, 3, 3}},
-    {"layer4.0.bn2.weight", {512}}, {"layer4.0.bn2.bias", {512}},
-    {"layer4.0.downsample.0.weight", {512, 256, 1, 1}}, {"layer4.0.downsample.1.weight", {512}},
-    {"layer4.0.downsample.1.bias", {512}}, {"layer4.1.conv1.weight", {512, 512, 3, 3}},
-    {"layer4.1.bn1.weight", {512}}, {"layer4.1.bn1.bias", {512}},
-    {"layer4.1.conv2.weight", {512, 512, 3, 3}}, {"layer4.1.bn2.weight", {512}},
+    {"conv1.weight", {64, 1, 7, 7}},
+    {"bn1.weight", {64}},
+    {"bn1.bias", {64}},
+    {"layer1.0.conv1.weight", {64, 64, 3, 3}},
+    {"layer1.0.bn1.weight", {64}},
+    {"layer1.0.bn1.bias", {64}},
+    {"layer1.0.conv2.weight", {64, 64, 3, 3}},
+    {"layer1.0.bn2.weight", {64}},
+    {"layer1.0.bn2.bias", {64}},
+    {"layer1.1.conv1.weight", {64, 64, 3, 3}},
+    {"layer1.1.bn1.weight", {64}},
+    {"layer1.1.bn1.bias", {64}},
+    {"layer1.1.conv2.weight", {64, 64, 3, 3}},
+    {"layer1.1.bn2.weight", {64}},
+    {"layer1.1.bn2.bias", {64}},
+    {"layer2.0.conv1.weight", {128, 64, 3, 3}},
+    {"layer2.0.bn1.weight", {128}},
+    {"layer2.0.bn1.bias", {128}},
+    {"layer2.0.conv2.weight", {128, 128, 3, 3}},
+    {"layer2.0.bn2.weight", {128}},
+    {"layer2.0.bn2.bias", {128}},
+    {"layer2.0.downsample.0.weight", {128, 64, 1, 1}},
+    {"layer2.0.downsample.1.weight", {128}},
+    {"layer2.0.downsample.1.bias", {128}},
+    {"layer2.1.conv1.weight", {128, 128, 3, 3}},
+    {"layer2.1.bn1.weight", {128}},
+    {"layer2.1.bn1.bias", {128}},
+    {"layer2.1.conv2.weight", {128, 128, 3, 3}},
+    {"layer2.1.bn2.weight", {128}},
+    {"layer2.1.bn2.bias", {128}},
+    {"layer3.0.conv1.weight", {256, 128, 3, 3}},
+    {"layer3.0.bn1.weight", {256}},
+    {"layer3.0.bn1.bias", {256}},
+    {"layer3.0.conv2.weight", {256, 256, 3, 3}},
+    {"layer3.0.bn2.weight", {256}},
+    {"layer3.0.bn2.bias", {256}},
+    {"layer3.0.downsample.0.weight", {256, 128, 1, 1}},
+    {"layer3.0.downsample.1.weight", {256}},
+    {"layer3.0.downsample.1.bias", {256}},
+    {"layer3.1.conv1.weight", {256, 256, 3, 3}},
+    {"layer3.1.bn1.weight", {256}},
+    {"layer3.1.bn1.bias", {256}},
+    {"layer3.1.conv2.weight", {256, 256, 3, 3}},
+    {"layer3.1.bn2.weight", {256}},
+    {"layer3.1.bn2.bias", {256}},
+    {"layer4.0.conv1.weight", {512, 256, 3, 3}},
+    {"layer4.0.bn1.weight", {512}},
+    {"layer4.0.bn1.bias", {512}},
+    {"layer4.0.conv2.weight", {512, 512, 3, 3}},
+    {"layer4.0.bn2.weight", {512}},
+    {"layer4.0.bn2.bias", {512}},
+    {"layer4.0.downsample.0.weight", {512, 256, 1, 1}},
+    {"layer4.0.downsample.1.weight", {512}},
+    {"layer4.0.downsample.1.bias", {512}},
+    {"layer4.1.conv1.weight", {512, 512, 3, 3}},
+    {"layer4.1.bn1.weight", {512}},
+    {"layer4.1.bn1.bias", {512}},
+    {"layer4.1.conv2.weight", {512, 512, 3, 3}},
+    {"layer4.1.bn2.weight", {512}},
     {"layer4.1.bn2.bias", {512}},
 };
 
@@ -165,8 +194,9 @@ TEST(ModelDecoder, ForwardShapeAndEveryParameterLearns) {
   options.dropout = 0.5;
   AttentionDecoder decoder(options);
   const auto features = torch::randn({3, 8, 2, 3});
-  const auto tokens = torch::tensor({1, 5, 6, 2, 0, 0, 1, 7, 7, 8, 9, 2, 1, 4, 2, 0, 0, 0},
-                                    torch::kLong).view({3, 6});
+  const auto tokens =
+      torch::tensor({1, 5, 6, 2, 0, 0, 1, 7, 7, 8, 9, 2, 1, 4, 2, 0, 0, 0}, torch::kLong)
+          .view({3, 6});
   const auto logits = decoder->forward(features, tokens);
   EXPECT_EQ(shape_of(logits), (std::vector<int64_t>{3, 5, 12}));
   caption_loss(logits, tokens).backward();
@@ -185,8 +215,8 @@ TEST(ModelDecoder, LossIgnoresPadTargets) {
   EXPECT_FLOAT_EQ(caption_loss(logits, tokens).item<float>(), loss);
   // Mean over the 5 real targets.
   const auto lp = torch::log_softmax(logits, 2);
-  const float expected = -(lp[0][0][5] + lp[0][1][2] + lp[1][0][6] + lp[1][1][7] +
-                           lp[1][2][2]).item<float>() / 5.0f;
+  const float expected =
+      -(lp[0][0][5] + lp[0][1][2] + lp[1][0][6] + lp[1][1][7] + lp[1][2][2]).item<float>() / 5.0f;
   EXPECT_NEAR(caption_loss(logits, tokens).item<float>(), expected, 1e-5);
 }
 
@@ -216,13 +246,17 @@ TEST(ModelDecoder, PaddedRowsOfDifferentLengthsMatchTheRowsAlone) {
   const auto tokens = torch::tensor({1, 5, 2, 0, 0, 0,    // length 3
                                      1, 9, 4, 10, 11, 2,  // length 6
                                      1, 6, 7, 2, 0, 0},   // length 4
-                                    torch::kLong).view({3, 6});
+                                    torch::kLong)
+                          .view({3, 6});
   const int lengths[] = {3, 6, 4};
   const auto logits = decoder->forward(features, tokens);
   ASSERT_EQ(logits.sizes(), (std::vector<int64_t>{3, 5, tiny_options().vocab_size}));
   for (int r = 0; r < 3; ++r) {
-    const auto alone = decoder->forward(features.narrow(0, r, 1), tokens.narrow(0, r, 1).narrow(1, 0, lengths[r]));
-    EXPECT_TRUE(torch::allclose(logits.narrow(0, r, 1).narrow(1, 0, lengths[r] - 1), alone, 1e-5, 1e-5)) << "row " << r;
+    const auto alone =
+        decoder->forward(features.narrow(0, r, 1), tokens.narrow(0, r, 1).narrow(1, 0, lengths[r]));
+    EXPECT_TRUE(
+        torch::allclose(logits.narrow(0, r, 1).narrow(1, 0, lengths[r] - 1), alone, 1e-5, 1e-5))
+        << "row " << r;
   }
 }
 
@@ -238,11 +272,12 @@ TEST(ModelDecoder, FusedRecurrenceMatchesStepwiseAutograd) {
   }
   // Rows that end at different steps, one with <sos> only (no step at all), and a padding
   // column past the longest caption (a last step with no row).
-  const auto tokens = torch::tensor({1, 5, 2, 0, 0, 0, 0,     // length 3
-                                     1, 9, 4, 10, 11, 2, 0,  // length 6
-                                     1, 0, 0, 0, 0, 0, 0,    // length 1
-                                     1, 6, 7, 2, 0, 0, 0},   // length 4
-                                    torch::kLong).view({4, 7});
+  const auto tokens = torch::tensor({1, 5, 2, 0,  0,  0, 0,   // length 3
+                                     1, 9, 4, 10, 11, 2, 0,   // length 6
+                                     1, 0, 0, 0,  0,  0, 0,   // length 1
+                                     1, 6, 7, 2,  0,  0, 0},  // length 4
+                                    torch::kLong)
+                          .view({4, 7});
   using R = AttentionDecoderImpl::Recurrence;
   struct Result {
     torch::Tensor logits, feature_grad;
@@ -284,8 +319,8 @@ TEST(ModelDecoder, FusedRecurrenceMatchesStepwiseAutograd) {
     const int64_t G = fused.grads[hp].size(0);
     const std::pair<int64_t, int64_t> blocks[] = {{0, A}, {A, C}, {A + C, G - A - C}};
     for (const auto& [from, count] : blocks) {
-      EXPECT_TRUE(close(fused.grads[hp].narrow(0, from, count),
-                        stepwise.grads[hp].narrow(0, from, count)))
+      EXPECT_TRUE(
+          close(fused.grads[hp].narrow(0, from, count), stepwise.grads[hp].narrow(0, from, count)))
           << "hidden_proj.weight rows from " << from << (bf16 ? " bf16" : " fp32");
     }
     for (size_t i = 0; i < names.size(); ++i) {
@@ -516,8 +551,8 @@ TEST(ModelPrecision, ModelInputValuesAndLayout) {
     const auto x = to_model_input(pixels.data(), 2, 3, 4, channels_last);
     EXPECT_EQ(shape_of(x), (std::vector<int64_t>{2, 1, 3, 4}));
     EXPECT_EQ(x.scalar_type(), torch::kFloat);
-    EXPECT_FLOAT_EQ(x[0][0][0][0].item<float>(), 1.0f);   // black ink
-    EXPECT_FLOAT_EQ(x[0][0][0][1].item<float>(), 0.0f);   // white paper
+    EXPECT_FLOAT_EQ(x[0][0][0][0].item<float>(), 1.0f);  // black ink
+    EXPECT_FLOAT_EQ(x[0][0][0][1].item<float>(), 0.0f);  // white paper
     EXPECT_FLOAT_EQ(x[1][0][2][1].item<float>(), (255.0f - (10 * 21 + 5)) / 255.0f);
     EXPECT_FLOAT_EQ(x[0][0][1][3].item<float>(), (255.0f - (10 * 7 + 5)) / 255.0f);
     if (channels_last) {
@@ -565,8 +600,8 @@ TEST(ModelAttentionKernels, MatchTheFormulasInDouble) {
     const auto g = d_scores.to(torch::kDouble).unsqueeze(2) * w.to(torch::kDouble) *
                    (1 - u.to(torch::kDouble).square());
     EXPECT_LT((d_enc.to(torch::kDouble) - 1 - g).abs().max().item<double>(), 1e-5) << dtype;
-    const auto expected_dw =
-        (d_scores.to(torch::kDouble).unsqueeze(2) * u.to(torch::kDouble)).sum(at::IntArrayRef{0, 1});
+    const auto expected_dw = (d_scores.to(torch::kDouble).unsqueeze(2) * u.to(torch::kDouble))
+                                 .sum(at::IntArrayRef{0, 1});
     EXPECT_LT((d_w.to(torch::kDouble) - 2 - expected_dw).abs().max().item<double>(), 1e-4) << dtype;
     const double dec_tol =
         dtype == torch::kBFloat16 ? 2e-2 * g.sum(1).abs().max().item<double>() : 1e-5;

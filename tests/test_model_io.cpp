@@ -136,7 +136,9 @@ TEST(ModelWeights, LoadsATorchvisionStateDictSavedByPython) {
 
   const auto bad_shape = message_of([&] { load_encoder_weights(encoder, dir + "/bad_shape.pt"); });
   EXPECT_NE(bad_shape.find("layer2.0.conv1.weight has shape [128, 64, 1, 1], expected "
-                           "[128, 64, 3, 3]"), std::string::npos) << bad_shape;
+                           "[128, 64, 3, 3]"),
+            std::string::npos)
+      << bad_shape;
   EXPECT_NE(bad_shape.find("bad_shape.pt"), std::string::npos) << bad_shape;
   const auto absent = message_of([&] { load_encoder_weights(encoder, dir + "/missing.pt"); });
   EXPECT_NE(absent.find("missing layer3.1.bn2.running_var (expected [256])"), std::string::npos)
@@ -203,7 +205,8 @@ TEST(ModelWeights, CheckpointArchiveRoundTrip) {
   AttentionDecoder other(dopt);
   const auto msg = message_of([&] { load_module_archive(*other, kDecoderPrefix, in, path); });
   EXPECT_NE(msg.find("hidden_proj.weight has shape [584, 16], expected [616, 24]"),
-            std::string::npos) << msg;
+            std::string::npos)
+      << msg;
   EXPECT_NE(msg.find("and 5 more"), std::string::npos) << msg;
   const auto absent = message_of([&] { load_module_archive(*other, "nothing", in, path); });
   EXPECT_NE(absent.find("no 'nothing.*' tensors"), std::string::npos) << absent;
@@ -271,9 +274,9 @@ TEST(ModelExport, TorchScriptRunsInPythonWithTheSameResults) {
   const auto bytes = torch::pickle_save(c10::IValue(inputs));
   std::ofstream(dir + "/inputs.pt", std::ios::binary).write(bytes.data(), bytes.size());
 
-  const auto r = run_python(dir, kRunExports,
-                            dir + "/encoder.pt " + dir + "/decoder.pt " + dir + "/inputs.pt " +
-                                dir + "/outputs.pt");
+  const auto r = run_python(
+      dir, kRunExports,
+      dir + "/encoder.pt " + dir + "/decoder.pt " + dir + "/inputs.pt " + dir + "/outputs.pt");
   ASSERT_EQ(r.status, 0) << r.output;
   const auto outputs = pickle_load_file(dir + "/outputs.pt");
   const auto py_features = load_tensor(outputs, "features");

@@ -6,13 +6,13 @@
 #include <cmath>
 #include <vector>
 
-#include "tests/one_torch_thread.h"
 #include "graph/errors.h"
 #include "nodes/model/attention_decoder.h"
 #include "nodes/model/lr_schedule.h"
 #include "nodes/model/resnet_encoder.h"
 #include "nodes/model/trainer.h"
 #include "nodes/text/inchi_formula.h"
+#include "tests/one_torch_thread.h"
 
 namespace capflow::model {
 namespace {
@@ -88,8 +88,8 @@ TEST(ModelOptions, FormulaHeadShapesAndItsGradientReachesTheEncoder) {
 // never changes, later ones do, and evaluation sees every token.
 TEST(ModelOptions, TokenDropoutHidesInputsOnlyInTraining) {
   const auto features = torch::randn({2, 8, 3, 3});
-  const auto tokens = torch::tensor({{1, 4, 5, 6, 7, 8, 9, 10, 2}, {1, 11, 10, 9, 8, 7, 6, 2, 0}},
-                                    torch::kLong);
+  const auto tokens =
+      torch::tensor({{1, 4, 5, 6, 7, 8, 9, 10, 2}, {1, 11, 10, 9, 8, 7, 6, 2, 0}}, torch::kLong);
   torch::manual_seed(5);
   AttentionDecoder plain(decoder_options(8, 0));
   auto o = decoder_options(8, 0);

@@ -12,7 +12,8 @@ using namespace capflow::data;
 namespace {
 
 TEST(MoleculeSources, SmilesFileFirstTokenPerLine) {
-  const auto p = capflow::testing::write_temp_file("m.smi", "SMILES Name\nCCO ethanol\n# comment\n\nc1ccccc1\t2\n");
+  const auto p = capflow::testing::write_temp_file(
+      "m.smi", "SMILES Name\nCCO ethanol\n# comment\n\nc1ccccc1\t2\n");
   const auto r = read_molecule_file(p);
   ASSERT_EQ(r.size(), 2u);
   EXPECT_EQ(r[0].text, "CCO");
@@ -22,12 +23,14 @@ TEST(MoleculeSources, SmilesFileFirstTokenPerLine) {
 }
 
 TEST(MoleculeSources, CsvByHeaderNameOrFirstColumn) {
-  const auto named = capflow::testing::write_temp_file("named.csv", "id,Smiles,weight\n1,\"CC(=O)O\",60\n2,CCN,45\n");
+  const auto named = capflow::testing::write_temp_file(
+      "named.csv", "id,Smiles,weight\n1,\"CC(=O)O\",60\n2,CCN,45\n");
   const auto r = read_molecule_file(named);
   ASSERT_EQ(r.size(), 2u);
   EXPECT_EQ(r[0].text, "CC(=O)O");
   EXPECT_EQ(r[1].origin, named + ":3");
-  const auto plain = capflow::testing::write_temp_file("plain.csv", "\"N(C)C\",\"X-1\"\n\"CCCl\",\"X-2\"\n");
+  const auto plain =
+      capflow::testing::write_temp_file("plain.csv", "\"N(C)C\",\"X-1\"\n\"CCCl\",\"X-2\"\n");
   const auto q = read_molecule_file(plain);
   ASSERT_EQ(q.size(), 2u);
   EXPECT_EQ(q[1].text, "CCCl");
@@ -36,9 +39,11 @@ TEST(MoleculeSources, CsvByHeaderNameOrFirstColumn) {
 }
 
 TEST(MoleculeSources, SdfRecordsAreMolblocks) {
-  const std::string block = "\n  test\n\n  1  0  0  0  0  0  0  0  0  0999 V2000\n"
-                            "    0.0000    0.0000    0.0000 C   0  0  0  0  0  0  0  0  0  0  0  0\nM  END\n";
-  const auto p = capflow::testing::write_temp_file("m.sdf", block + "> <name>\nmethane\n\n$$$$\n" + block + "$$$$\n");
+  const std::string block =
+      "\n  test\n\n  1  0  0  0  0  0  0  0  0  0999 V2000\n"
+      "    0.0000    0.0000    0.0000 C   0  0  0  0  0  0  0  0  0  0  0  0\nM  END\n";
+  const auto p = capflow::testing::write_temp_file(
+      "m.sdf", block + "> <name>\nmethane\n\n$$$$\n" + block + "$$$$\n");
   const auto r = read_molecule_file(p);
   ASSERT_EQ(r.size(), 2u);
   EXPECT_EQ(r[0].format, MoleculeFormat::kMolblock);

@@ -19,22 +19,27 @@ namespace {
 
 std::string pipeline(const std::string& root, const std::string& tail) {
   return "seed: 3\n"
-         "data: {root: " + root + ", val_root: null}\n"
+         "data: {root: " +
+         root +
+         ", val_root: null}\n"
          "resources: {threads: 1, max_in_flight: 2}\n"
          "train: {epochs: 2}\n"
          "nodes:\n"
          "  read:     {kind: read_files}\n"
          "  decode:   {kind: decode_image, fit: [64, 64]}\n"
          "  augment:  {kind: bms_augment, size: [64, 64], noise: 0.001, jitter: 2}\n"
-         "  batch:    {kind: batch, size: 4}\n" + tail;
+         "  batch:    {kind: batch, size: 4}\n" +
+         tail;
 }
 
 const std::string kTrainTail =
     "  encode:   {kind: resnet_encoder, depth: 18, precision: fp32}\n"
-    "  lstm:     {kind: attention_lstm, embed: 16, hidden: 32, attention: 16, dropout: 0.0, precision: fp32}\n"
+    "  lstm:     {kind: attention_lstm, embed: 16, hidden: 32, attention: 16, dropout: 0.0, "
+    "precision: fp32}\n"
     "  backward: {kind: backward}\n"
     "  reduce:   {kind: allreduce}\n"
-    "  optimize: {kind: OPTIMIZER, warmup_steps: 0, schedule: constant, checkpoint_every: 0, eval_every: 0}\n"
+    "  optimize: {kind: OPTIMIZER, warmup_steps: 0, schedule: constant, checkpoint_every: 0, "
+    "eval_every: 0}\n"
     "edges: [read, decode, augment, batch, encode, lstm, backward, reduce, optimize]\n";
 
 std::string train_tail(const std::string& optimizer) {
@@ -67,8 +72,9 @@ TEST_F(NodeFixtureTest, BuildsEveryRegisteredCpuNode) {
   for (const std::string& kind : registry.kinds()) {
     const auto devices = registry.devices(kind);
     if (std::find(devices.begin(), devices.end(), "cpu") == devices.end()) continue;
-    EXPECT_TRUE(built.count(kind)) << "node kind '" << kind
-                                   << "' has a cpu implementation but no pipeline of this test builds it";
+    EXPECT_TRUE(built.count(kind))
+        << "node kind '" << kind
+        << "' has a cpu implementation but no pipeline of this test builds it";
   }
 }
 

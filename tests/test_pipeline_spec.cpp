@@ -60,16 +60,16 @@ const TestCatalog& catalog() {
 
 // Line numbers below refer to this file.
 const std::string kGood =
-    "seed: 7\n"                                                                  // 1
-    "data: {root: data/x}\n"                                                     // 2
-    "resources: {threads: 2}\n"                                                  // 3
-    "nodes:\n"                                                                   // 4
-    "  read: {kind: files}\n"                                                    // 5
+    "seed: 7\n"                                                                   // 1
+    "data: {root: data/x}\n"                                                      // 2
+    "resources: {threads: 2}\n"                                                   // 3
+    "nodes:\n"                                                                    // 4
+    "  read: {kind: files}\n"                                                     // 5
     "  decode: {kind: decode, concurrency: auto, device: cpu, max_side: 2048}\n"  // 6
-    "  augment: {kind: augment, size: [128, 96], noise: 0.5, mode: slow}\n"      // 7
-    "  batch: {kind: batch, size: 16}\n"                                         // 8
-    "  sink: {kind: sink}\n"                                                     // 9
-    "edges: [read, decode, augment, batch, sink]\n";                             // 10
+    "  augment: {kind: augment, size: [128, 96], noise: 0.5, mode: slow}\n"       // 7
+    "  batch: {kind: batch, size: 16}\n"                                          // 8
+    "  sink: {kind: sink}\n"                                                      // 9
+    "edges: [read, decode, augment, batch, sink]\n";                              // 10
 
 std::vector<std::string> lines_of(const std::string& text) {
   std::vector<std::string> lines;
@@ -386,8 +386,8 @@ TEST(PipelineErrors, SectionUnknownKey) {
 
 TEST(PipelineErrors, SectionWrongTypeAndRange) {
   std::string text = with_line(2, "data: {val_fraction: x}");
-  EXPECT_EQ(error_of(text), at(text, 2, "x}") +
-                                ": section 'data': key 'val_fraction' expects float, got 'x'");
+  EXPECT_EQ(error_of(text),
+            at(text, 2, "x}") + ": section 'data': key 'val_fraction' expects float, got 'x'");
   text = with_line(2, "data: {val_fraction: 1.5}");
   EXPECT_EQ(error_of(text), at(text, 2, "1.5") +
                                 ": section 'data': key 'val_fraction' must be between 0 and 1, "
@@ -415,9 +415,8 @@ TEST(PipelineErrors, SectionMissingRequiredKey) {
   text = "# comment\n" + kGood;
   EXPECT_EQ(error_of(text, {}, with_train),
             "p.yaml:2:1: section 'train': missing required key 'epochs' (int)");
-  EXPECT_EQ(parse(kGood + "train: {epochs: 2}\n", {}, with_train).section("train").get_int(
-                "epochs"),
-            2);
+  EXPECT_EQ(
+      parse(kGood + "train: {epochs: 2}\n", {}, with_train).section("train").get_int("epochs"), 2);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -435,8 +434,9 @@ TEST(PipelineErrors, NodesMissingOrNotAMapping) {
 TEST(PipelineErrors, BadNodeName) {
   std::string text = with_line(9, "  the-sink: {kind: sink}");
   text = text.substr(0, text.find("edges:")) + "edges: [read, decode, augment, batch, the-sink]\n";
-  EXPECT_EQ(error_of(text), "p.yaml:9:3: invalid node name 'the-sink': use letters, digits and "
-                            "'_', not starting with a digit");
+  EXPECT_EQ(error_of(text),
+            "p.yaml:9:3: invalid node name 'the-sink': use letters, digits and "
+            "'_', not starting with a digit");
 }
 
 TEST(PipelineErrors, NodeNotAMapping) {
@@ -456,14 +456,13 @@ TEST(PipelineErrors, UnknownKindSkipsArgumentAndChainChecks) {
                                 ": node 'decode': unknown kind 'decod' (did you mean 'decode'?); "
                                 "known kinds: augment, batch, decode, files, sink");
   const std::string far = with_line(6, "  decode: {kind: jpeg2000}");
-  EXPECT_EQ(error_of(far),
-            at(far, 6, "jpeg") + ": node 'decode': unknown kind 'jpeg2000'; known kinds: "
-                                 "augment, batch, decode, files, sink");
+  EXPECT_EQ(error_of(far), at(far, 6, "jpeg") +
+                               ": node 'decode': unknown kind 'jpeg2000'; known kinds: "
+                               "augment, batch, decode, files, sink");
 }
 
 TEST(PipelineErrors, DeviceWithoutImplementation) {
-  const std::string text =
-      with_line(7, "  augment: {kind: augment, device: cuda}");
+  const std::string text = with_line(7, "  augment: {kind: augment, device: cuda}");
   EXPECT_EQ(error_of(text), at(text, 7, "cuda") +
                                 ": node 'augment': kind 'augment' has no 'cuda' implementation "
                                 "in this build (available: cpu)");
@@ -491,7 +490,8 @@ TEST(PipelineSpec, ConcurrencyForms) {
     const std::string shown = bad == "[2]" ? "a list" : "'" + bad + "'";
     EXPECT_EQ(error_of(text), at(text, 7, bad + "}") +
                                   ": node 'augment': concurrency must be serial, auto or an "
-                                  "integer >= 1, got " + shown);
+                                  "integer >= 1, got " +
+                                  shown);
   }
 }
 
@@ -514,8 +514,8 @@ TEST(PipelineErrors, ConcurrencyOnlyOnTransformNodes) {
 }
 
 struct ArgCase {
-  std::string augment;   // the inside of augment's mapping after `kind: augment, `
-  std::string token;     // where the error points in line 7
+  std::string augment;  // the inside of augment's mapping after `kind: augment, `
+  std::string token;    // where the error points in line 7
   std::string message;
 };
 
@@ -531,8 +531,9 @@ TEST(PipelineErrors, ArgumentErrors) {
       {"noise: high", "high", "node 'augment': argument 'noise' expects float, got 'high'"},
       {"noise: 1.5", "1.5", "node 'augment': argument 'noise' must be between 0 and 1, got 1.5"},
       {"noise: -1", "-1", "node 'augment': argument 'noise' must be between 0 and 1, got -1"},
-      {"noise: \"0.5\"", "\"0.5", "node 'augment': argument 'noise' expects float, got \"0.5\" (a "
-                                  "quoted string)"},
+      {"noise: \"0.5\"", "\"0.5",
+       "node 'augment': argument 'noise' expects float, got \"0.5\" (a "
+       "quoted string)"},
       {"mode: fsat", "fsat",
        "node 'augment': argument 'mode' must be one of fast, slow; got 'fsat' (did you mean "
        "'fast'?)"},
@@ -543,8 +544,9 @@ TEST(PipelineErrors, ArgumentErrors) {
       {"crop: 2.5", "2.5", "node 'augment': argument 'crop' expects int, got '2.5'"},
       {"tag: {a: 1}", "{a", "node 'augment': argument 'tag' expects string, got a mapping"},
       {"scales: [0.5, -1]", "-1", "node 'augment': argument 'scales' item 2 must be >= 0, got -1"},
-      {"names: [a, [b]]", "[b", "node 'augment': argument 'names' item 2 expects string, got a "
-                                "list"},
+      {"names: [a, [b]]", "[b",
+       "node 'augment': argument 'names' item 2 expects string, got a "
+       "list"},
   };
   for (const ArgCase& c : cases) {
     const std::string text = with_line(7, "  augment: {kind: augment, " + c.augment + "}");
@@ -560,8 +562,9 @@ TEST(PipelineErrors, IntArgumentErrors) {
   text = with_line(8, "  batch: {kind: batch, size: 0}");
   EXPECT_EQ(error_of(text), "p.yaml:8:30: node 'batch': argument 'size' must be >= 1, got 0");
   text = with_line(8, "  batch: {kind: batch, size: 99999999999999999999}");
-  EXPECT_EQ(error_of(text), "p.yaml:8:30: node 'batch': argument 'size' expects int, got "
-                            "'99999999999999999999'");
+  EXPECT_EQ(error_of(text),
+            "p.yaml:8:30: node 'batch': argument 'size' expects int, got "
+            "'99999999999999999999'");
 }
 
 TEST(PipelineErrors, RequiredArgumentMissing) {
@@ -570,9 +573,10 @@ TEST(PipelineErrors, RequiredArgumentMissing) {
 }
 
 TEST(PipelineSpec, NullableAndTypedValues) {
-  const std::string text = with_line(
-      7, "  augment: {kind: augment, crop: 64, noise: 1, rotate: false, tag: 12, "
-         "scales: [1, 2.5e-1], names: [a, 'b c']}");
+  const std::string text =
+      with_line(7,
+                "  augment: {kind: augment, crop: 64, noise: 1, rotate: false, tag: 12, "
+                "scales: [1, 2.5e-1], names: [a, 'b c']}");
   const PipelineSpec spec = parse(text);
   const Args& args = spec.node("augment")->args;
   EXPECT_EQ(args.get_int("crop"), 64);
@@ -608,17 +612,19 @@ TEST(PipelineErrors, EdgesNotAList) {
 TEST(PipelineErrors, EdgesUnknownNode) {
   const std::string text = with_line(10, "edges: [read, decod, augment, batch, sink]");
   const std::string message = error_of(text);
-  EXPECT_EQ(message, "2 problems in p.yaml:\n"
-                     "p.yaml:6:3: node 'decode' is not listed in 'edges'\n" +
-                         at(text, 10, "decod") +
-                         ": edges: unknown node 'decod' (did you mean 'decode'?); nodes: read, "
-                         "decode, augment, batch, sink");
+  EXPECT_EQ(message,
+            "2 problems in p.yaml:\n"
+            "p.yaml:6:3: node 'decode' is not listed in 'edges'\n" +
+                at(text, 10, "decod") +
+                ": edges: unknown node 'decod' (did you mean 'decode'?); nodes: read, "
+                "decode, augment, batch, sink");
 }
 
 TEST(PipelineErrors, EdgesDuplicate) {
   const std::string text = with_line(10, "edges: [read, decode, augment, batch, decode, sink]");
-  EXPECT_EQ(error_of(text), "p.yaml:10:39: edges: node 'decode' is listed more than once (first "
-                            "at p.yaml:10:15)");
+  EXPECT_EQ(error_of(text),
+            "p.yaml:10:39: edges: node 'decode' is listed more than once (first "
+            "at p.yaml:10:15)");
 }
 
 TEST(PipelineErrors, EdgesMissingNode) {
@@ -704,16 +710,16 @@ TEST(PipelineErrors, ChainChecksSkipUnknownKinds) {
 
 TEST(PipelineErrors, EveryProblemReportedInOneError) {
   const std::string text =
-      "seed: 7\n"                                                              // 1
-      "dat: {root: data/x}\n"                                                  // 2
-      "resources: {threads: 0, max_in_flight: 4}\n"                            // 3
-      "nodes:\n"                                                               // 4
-      "  read: {kind: files}\n"                                                // 5
-      "  decode: {kind: decode, device: tpu, max_side: big}\n"                 // 6
-      "  augment: {kind: augmnet}\n"                                           // 7
-      "  batch: {kind: batch}\n"                                               // 8
-      "  sink: {kind: sink, concurrency: 0}\n"                                 // 9
-      "edges: [read, decode, augment, batch, sink, read]\n";                   // 10
+      "seed: 7\n"                                               // 1
+      "dat: {root: data/x}\n"                                   // 2
+      "resources: {threads: 0, max_in_flight: 4}\n"             // 3
+      "nodes:\n"                                                // 4
+      "  read: {kind: files}\n"                                 // 5
+      "  decode: {kind: decode, device: tpu, max_side: big}\n"  // 6
+      "  augment: {kind: augmnet}\n"                            // 7
+      "  batch: {kind: batch}\n"                                // 8
+      "  sink: {kind: sink, concurrency: 0}\n"                  // 9
+      "edges: [read, decode, augment, batch, sink, read]\n";    // 10
   const std::string message = error_of(text, {"nodes.batch.sise=4"});
   const std::string expected =
       "9 problems in p.yaml:\n"
@@ -740,25 +746,22 @@ TEST(PipelineErrors, EveryProblemReportedInOneError) {
 TEST(PipelineOverrides, SetValues) {
   const PipelineSpec spec =
       parse(kGood, {"nodes.batch.size=64", "data.root=data/other", "seed=9",
-                    "resources.threads=auto", "nodes.augment.size=[32, 48]",
-                    "data.labels=x.csv", "nodes.decode.device=cuda",
-                    "nodes.augment.concurrency=4"});
+                    "resources.threads=auto", "nodes.augment.size=[32, 48]", "data.labels=x.csv",
+                    "nodes.decode.device=cuda", "nodes.augment.concurrency=4"});
   EXPECT_EQ(spec.node("batch")->args.get_int("size"), 64);
-  EXPECT_EQ(format_location(spec.node("batch")->args.where("size")),
-            "--set nodes.batch.size=64");
+  EXPECT_EQ(format_location(spec.node("batch")->args.where("size")), "--set nodes.batch.size=64");
   EXPECT_EQ(spec.section("data").get_string("root"), "data/other");
   EXPECT_EQ(spec.section("data").get_string("labels"), "x.csv");
   EXPECT_EQ(spec.seed, 9u);
   EXPECT_EQ(spec.section("resources").get_int("threads"), 0);
-  EXPECT_EQ(spec.node("augment")->args.get_int_list("size"),
-            (std::vector<std::int64_t>{32, 48}));
+  EXPECT_EQ(spec.node("augment")->args.get_int_list("size"), (std::vector<std::int64_t>{32, 48}));
   EXPECT_EQ(spec.node("decode")->device, "cuda");
   EXPECT_EQ(spec.node("augment")->concurrency.count, 4);
   // Sections absent from the file are created.
-  const PipelineSpec minimal =
-      parse("nodes: {a: {kind: files}, b: {kind: decode}, c: {kind: augment}, "
-            "d: {kind: batch, size: 1}, e: {kind: sink}}\n",
-            {"resources.max_in_flight=2"});
+  const PipelineSpec minimal = parse(
+      "nodes: {a: {kind: files}, b: {kind: decode}, c: {kind: augment}, "
+      "d: {kind: batch, size: 1}, e: {kind: sink}}\n",
+      {"resources.max_in_flight=2"});
   EXPECT_EQ(minimal.section("resources").get_int("max_in_flight"), 2);
 }
 
@@ -775,8 +778,9 @@ TEST(PipelineOverrides, ErrorsNameTheOverride) {
             "--set data.root: expected dotted.key=value (for example data.root=DIR)");
   EXPECT_EQ(error_of(kGood, {"=4"}),
             "--set =4: empty key; expected dotted.key=value (for example data.root=DIR)");
-  EXPECT_EQ(error_of(kGood, {"data..root=4"}), "--set data..root=4: empty name in key "
-                                               "'data..root'");
+  EXPECT_EQ(error_of(kGood, {"data..root=4"}),
+            "--set data..root=4: empty name in key "
+            "'data..root'");
   EXPECT_EQ(error_of(kGood, {"seed.x=1"}),
             "--set seed.x=1: cannot set 'seed.x': 'seed' is '7', not a mapping");
   EXPECT_EQ(error_of(kGood, {"nodes.read.kind.x=1"}),

@@ -3,9 +3,9 @@
 
 #include "tools/cli/progress_line.h"
 
-using capflow::cli::ProgressFigures;
 using capflow::cli::eta_seconds;
 using capflow::cli::format_progress;
+using capflow::cli::ProgressFigures;
 
 TEST(ProgressLine, ShowsLossEpochPercentAndEta) {
   ProgressFigures f;

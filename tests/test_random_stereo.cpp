@@ -1,8 +1,7 @@
-#include <gtest/gtest.h>
-
 #include <GraphMol/GraphMol.h>
 #include <GraphMol/SmilesParse/SmilesParse.h>
 #include <GraphMol/SmilesParse/SmilesWrite.h>
+#include <gtest/gtest.h>
 
 #include "tools/data/random_stereo.h"
 

@@ -79,12 +79,14 @@ TEST(Rendezvous, ALoopbackMasterListensOnLoopbackOnly) {
   std::snprintf(port_hex, sizeof port_hex, "%04X", server.port());
   bool found = false;
   for (std::string line; std::getline(in, line);) {
-    if (line.find(std::string(":") + port_hex + " 00000000:0000 0A") == std::string::npos) continue;  // LISTEN
+    if (line.find(std::string(":") + port_hex + " 00000000:0000 0A") == std::string::npos)
+      continue;  // LISTEN
     found = true;
     EXPECT_NE(line.find("0100007F:" + std::string(port_hex)), std::string::npos) << line;
   }
   EXPECT_TRUE(found);
-  EXPECT_THROW(KeyValueServer("127.0.0.1", server.port(), ""), capflow::CommError);  // port taken: named
+  EXPECT_THROW(KeyValueServer("127.0.0.1", server.port(), ""),
+               capflow::CommError);  // port taken: named
 }
 
 }  // namespace

@@ -21,8 +21,8 @@
 
 namespace fs = std::filesystem;
 using namespace capflow::report;
-using capflow::testing::RecordedRun;
 using capflow::testing::bench_entry;
+using capflow::testing::RecordedRun;
 using capflow::testing::write_recorded_run;
 using capflow::testing::write_text;
 
@@ -54,18 +54,24 @@ std::string write_bench(const std::string& dir, bool with_allreduce, bool kernel
   benchmarks.push_back(bench_entry("BM_augment_224", 80.0, "us", 12643.5));
   benchmarks.push_back(bench_entry("BM_collate_32", 58.2, "us", 563546));
   if (!kernels_only)
-    benchmarks.push_back(bench_entry("BM_node_train_step/batch:32/bf16:1/threads:2/real_time", 2157, "ms", 14.8321));
-  benchmarks.push_back(bench_entry("BM_encoder_forward_backward/batch:32/bf16:1/cl:1/threads:2/real_time", 1179, "ms", 27.14));
-  benchmarks.push_back(bench_entry("BM_encoder_forward_backward/batch:32/bf16:0/cl:1/threads:2/real_time", 2513, "ms", 12.73));
-  benchmarks.push_back(bench_entry("BM_decoder_forward_backward/batch:32/bf16:1/threads:1/real_time", 1372, "ms", 23.31));
-  benchmarks.push_back(bench_entry("BM_decoder_forward_backward/batch:32/bf16:1/threads:2/real_time", 882, "ms", 36.28));
+    benchmarks.push_back(
+        bench_entry("BM_node_train_step/batch:32/bf16:1/threads:2/real_time", 2157, "ms", 14.8321));
+  benchmarks.push_back(bench_entry(
+      "BM_encoder_forward_backward/batch:32/bf16:1/cl:1/threads:2/real_time", 1179, "ms", 27.14));
+  benchmarks.push_back(bench_entry(
+      "BM_encoder_forward_backward/batch:32/bf16:0/cl:1/threads:2/real_time", 2513, "ms", 12.73));
+  benchmarks.push_back(bench_entry(
+      "BM_decoder_forward_backward/batch:32/bf16:1/threads:1/real_time", 1372, "ms", 23.31));
+  benchmarks.push_back(bench_entry(
+      "BM_decoder_forward_backward/batch:32/bf16:1/threads:2/real_time", 882, "ms", 36.28));
   benchmarks.push_back(bench_entry("BM_adamw_step/threads:2/real_time", 90, "ms", 0));
   if (with_allreduce) {
     benchmarks.push_back(bench_entry("BM_allreduce/1000000/real_time", 1.2, "ms", 0, 1e6 / 1.2e-3));
     benchmarks.push_back(bench_entry("BM_allreduce/44000000/real_time", 36, "ms", 0, 44e6 / 36e-3));
   }
   const std::string path = dir + "/bench.json";
-  write_text(path, nlohmann::json({{"context", {{"num_cpus", 2}}}, {"benchmarks", benchmarks}}).dump(2));
+  write_text(path,
+             nlohmann::json({{"context", {{"num_cpus", 2}}}, {"benchmarks", benchmarks}}).dump(2));
   return path;
 }
 
@@ -210,7 +216,8 @@ TEST_F(Report, PredictionForTheMeasuredRunIsWithinItsStatedError) {
   const LinkCost link = *link_from_bench(bench);
   const ModelCheck check = check_against(c, link, run);
   EXPECT_LE(std::fabs(check.relative_error), kStatedRelativeError)
-      << "measured " << check.measured_images_per_second << ", predicted " << check.predicted_images_per_second;
+      << "measured " << check.measured_images_per_second << ", predicted "
+      << check.predicted_images_per_second;
 }
 
 TEST(ThroughputModel, MoreRanksMoreThroughputLessEfficiency) {

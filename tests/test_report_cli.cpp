@@ -22,7 +22,8 @@ class ReportCli : public ::testing::Test {
     dir_ = capflow::testing::make_temp_dir("reportcli");
     capflow::testing::RecordedRun one;
     one.seconds = 106.2;
-    one.encode = 26.5, one.lstm = 27.4, one.backward = 45.3, one.optimize = 3.9, one.decode = 1.3, one.augment = 0.5;
+    one.encode = 26.5, one.lstm = 27.4, one.backward = 45.3, one.optimize = 3.9, one.decode = 1.3,
+    one.augment = 0.5;
     capflow::testing::write_recorded_run(dir_ + "/one-rank", one);
     capflow::testing::RecordedRun two = one;
     two.world_size = 2;
@@ -37,8 +38,8 @@ class ReportCli : public ::testing::Test {
 };
 
 TEST_F(ReportCli, WritesMarkdownAndHtmlWithTheStudyTable) {
-  const auto r = run_command(kBin + " report " + dir_ + "/one-rank " + dir_ + "/two-ranks --out " + dir_ +
-                             "/report --price cpu=0.05,gpu=2.5");
+  const auto r = run_command(kBin + " report " + dir_ + "/one-rank " + dir_ + "/two-ranks --out " +
+                             dir_ + "/report --price cpu=0.05,gpu=2.5");
   ASSERT_EQ(r.status, 0) << r.output;
   EXPECT_NE(r.output.find("single CPU box"), std::string::npos) << r.output;
   EXPECT_NE(r.output.find("largest error"), std::string::npos) << r.output;
@@ -68,8 +69,9 @@ TEST_F(ReportCli, BadRunFoldersExitTwoNamingTheFile) {
 }
 
 TEST_F(ReportCli, PredictsAClusterShape) {
-  const auto r = run_command(kBin + " report " + dir_ + "/one-rank --out " + dir_ +
-                             "/r3 --predict hosts=4,cores=2,link=1gbit --predict hosts=1,cores=2,gpu");
+  const auto r =
+      run_command(kBin + " report " + dir_ + "/one-rank --out " + dir_ +
+                  "/r3 --predict hosts=4,cores=2,link=1gbit --predict hosts=1,cores=2,gpu");
   ASSERT_EQ(r.status, 0) << r.output;
   EXPECT_NE(r.output.find("4 hosts × 2 cores, 1 Gbit/s"), std::string::npos) << r.output;
   EXPECT_NE(r.output.find("GPU speed-up assumed"), std::string::npos) << r.output;

@@ -5,7 +5,6 @@
 // any run folder while a dataset is made, at whatever moment it comes), and the node
 // reference in docs/ matching the schemas.
 #include <gtest/gtest.h>
-
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -15,11 +14,10 @@
 #include <fstream>
 #include <functional>
 #include <map>
+#include <nlohmann/json.hpp>
 #include <set>
 #include <sstream>
 #include <thread>
-
-#include <nlohmann/json.hpp>
 
 #include "nodes/io/labels_csv.h"
 #include "tests/test_support.h"
@@ -50,15 +48,16 @@ class RunCli : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
     base_ = capflow::testing::make_temp_dir("runcli");
-    const auto r = run_command(kBin + " data make --out " + base_ + "/data --count 40 --seed 5 --no-progress");
+    const auto r =
+        run_command(kBin + " data make --out " + base_ + "/data --count 40 --seed 5 --no-progress");
     ASSERT_EQ(r.status, 0) << r.output;
   }
   static void TearDownTestSuite() { fs::remove_all(base_); }
 
   static std::string run(const std::string& name, const std::string& extra, int expected_status = 0,
                          const std::string& env = "") {
-    const auto r = run_command(env + " " + kBin + " run " + kPipeline + " --quiet --out " + base_ + "/" +
-                               name + " --set data.root=" + base_ + "/data " + extra);
+    const auto r = run_command(env + " " + kBin + " run " + kPipeline + " --quiet --out " + base_ +
+                               "/" + name + " --set data.root=" + base_ + "/data " + extra);
     EXPECT_EQ(r.status, expected_status) << r.output;
     return r.output;
   }
@@ -67,9 +66,11 @@ class RunCli : public ::testing::Test {
 };
 
 TEST_F(RunCli, OneAndTwoThreadsComposeTheSameBatches) {
-  const std::string out1 = run("t1", "--set resources.threads=1 --set nodes.batch.size=8 --set nodes.sink.fingerprints=" +
-                                         base_ + "/t1.tsv");
-  run("t2", "--set resources.threads=2 --set nodes.batch.size=8 --set nodes.sink.fingerprints=" + base_ + "/t2.tsv");
+  const std::string out1 = run(
+      "t1", "--set resources.threads=1 --set nodes.batch.size=8 --set nodes.sink.fingerprints=" +
+                base_ + "/t1.tsv");
+  run("t2", "--set resources.threads=2 --set nodes.batch.size=8 --set nodes.sink.fingerprints=" +
+                base_ + "/t2.tsv");
   const auto rows1 = fingerprint_rows(base_ + "/t1.tsv");
   EXPECT_EQ(rows1.size(), 5u);
   EXPECT_EQ(rows1, fingerprint_rows(base_ + "/t2.tsv"));
@@ -84,7 +85,8 @@ TEST_F(RunCli, OneAndTwoThreadsComposeTheSameBatches) {
     EXPECT_TRUE(summary.contains(key)) << key;
   for (const char* node : {"read", "decode", "augment", "batch", "sink"}) {
     const auto& n = summary.at("nodes").at(node);
-    for (const char* key : {"items", "busy_seconds", "busy_fraction"}) EXPECT_TRUE(n.contains(key)) << node << key;
+    for (const char* key : {"items", "busy_seconds", "busy_fraction"})
+      EXPECT_TRUE(n.contains(key)) << node << key;
   }
   EXPECT_EQ(summary.at("nodes").at("decode").at("items"), 40);
   EXPECT_EQ(summary.at("nodes").at("batch").at("items"), 5);
@@ -98,14 +100,16 @@ TEST_F(RunCli, CorruptAndMissingImagesAreSkippedCountedAndNamedOnce) {
   fs::copy(base_ + "/data", data, fs::copy_options::recursive);
   const auto rows = capflow::io::read_labels_csv(data + "/train_labels.csv");
   auto path_of = [&](const std::string& id) {
-    return data + "/train/" + id.substr(0, 1) + "/" + id.substr(1, 1) + "/" + id.substr(2, 1) + "/" + id + ".png";
+    return data + "/train/" + id.substr(0, 1) + "/" + id.substr(1, 1) + "/" + id.substr(2, 1) +
+           "/" + id + ".png";
   };
   const std::string truncated = path_of(rows[3].image_id), missing = path_of(rows[7].image_id);
   const std::string bytes = read_text(truncated);
   std::ofstream(truncated, std::ios::binary | std::ios::trunc) << bytes.substr(0, bytes.size() / 2);
   fs::remove(missing);
 
-  const auto r = run_command(kBin + " run " + kPipeline + " --quiet --out " + base_ + "/broken-run --set data.root=" + data);
+  const auto r = run_command(kBin + " run " + kPipeline + " --quiet --out " + base_ +
+                             "/broken-run --set data.root=" + data);
   ASSERT_EQ(r.status, 0) << r.output;
   auto count = [&](const std::string& s) {
     std::size_t n = 0;
@@ -133,21 +137,25 @@ TEST_F(RunCli, ThreeMistakesGiveThreeMessagesWithLineAndColumn) {
                          "  sink:    {kind: discard}\n";
   const auto r = run_command(kBin + " run " + file + " --out " + base_ + "/bad-run");
   EXPECT_EQ(r.status, 2) << r.output;
-  EXPECT_NE(r.output.find(file + ":3:31: node 'read': unknown argument 'shufle' (did you mean 'shuffle'?)"),
+  EXPECT_NE(r.output.find(
+                file + ":3:31: node 'read': unknown argument 'shufle' (did you mean 'shuffle'?)"),
             std::string::npos)
       << r.output;
-  EXPECT_NE(r.output.find(file + ":4:43: node 'decode': argument 'max_side' expects int, got 'big'"),
-            std::string::npos)
+  EXPECT_NE(
+      r.output.find(file + ":4:43: node 'decode': argument 'max_side' expects int, got 'big'"),
+      std::string::npos)
       << r.output;
-  EXPECT_NE(r.output.find(file + ":5:19: node 'augment': unknown kind 'bms_augmnt' (did you mean 'bms_augment'?)"),
-            std::string::npos)
+  EXPECT_NE(
+      r.output.find(
+          file + ":5:19: node 'augment': unknown kind 'bms_augmnt' (did you mean 'bms_augment'?)"),
+      std::string::npos)
       << r.output;
   EXPECT_NE(r.output.find("3 problems"), std::string::npos) << r.output;
 }
 
 TEST_F(RunCli, AMissingDataRootNamesTheNodeAndThePath) {
-  const auto r = run_command(kBin + " run " + kPipeline + " --quiet --out " + base_ + "/nodata --set data.root=" +
-                             base_ + "/no-such-dir");
+  const auto r = run_command(kBin + " run " + kPipeline + " --quiet --out " + base_ +
+                             "/nodata --set data.root=" + base_ + "/no-such-dir");
   EXPECT_EQ(r.status, 2) << r.output;
   EXPECT_NE(r.output.find("node 'read'"), std::string::npos) << r.output;
   EXPECT_NE(r.output.find(base_ + "/no-such-dir"), std::string::npos) << r.output;
@@ -173,7 +181,8 @@ TEST_F(RunCli, ShardsCoverEverySampleExactlyOnce) {
   std::size_t images = 0;
   for (int rank = 0; rank < 3; ++rank) {
     const std::string name = "shard" + std::to_string(rank);
-    run(name, "--set nodes.batch.size=1 --set nodes.sink.fingerprints=" + base_ + "/" + name + ".tsv", 0,
+    run(name,
+        "--set nodes.batch.size=1 --set nodes.sink.fingerprints=" + base_ + "/" + name + ".tsv", 0,
         "RANK=" + std::to_string(rank) + " WORLD_SIZE=3");
     for (const auto& row : fingerprint_rows(base_ + "/" + name + ".tsv")) {
       std::vector<std::string> cells;
@@ -188,7 +197,8 @@ TEST_F(RunCli, ShardsCoverEverySampleExactlyOnce) {
   }
   EXPECT_EQ(images, 40u);
   std::multiset<std::string> all;
-  for (const auto& row : capflow::io::read_labels_csv(base_ + "/data/train_labels.csv")) all.insert(row.image_id);
+  for (const auto& row : capflow::io::read_labels_csv(base_ + "/data/train_labels.csv"))
+    all.insert(row.image_id);
   EXPECT_EQ(seen, all);
 }
 
@@ -304,7 +314,8 @@ TEST(NodesReference, DocsMatchTheSchemas) {
   const auto r = run_command(kBin + " nodes --markdown");
   ASSERT_EQ(r.status, 0) << r.output;
   EXPECT_EQ(r.output, read_text(kSource + "/docs/pipeline-nodes.md"))
-      << "docs/pipeline-nodes.md is stale: run `build/capflow nodes --markdown > docs/pipeline-nodes.md`";
+      << "docs/pipeline-nodes.md is stale: run `build/capflow nodes --markdown > "
+         "docs/pipeline-nodes.md`";
 }
 
 }  // namespace

@@ -53,13 +53,13 @@ TEST(SampleListing, BmsLayoutPathsLabelsAndLines) {
 TEST(SampleListing, BmsRejectsIdsThatEscapeTheRootWithFileAndLine) {
   const std::string root = capflow::testing::make_temp_dir("listing_reject");
   std::string csv = "image_id,InChI\n";
-  csv += "../../etc,InChI=1S/A\n";  // line 2
-  csv += "a/b,InChI=1S/B\n";        // line 3
-  csv += "ab,InChI=1S/C\n";         // line 4
-  csv += "goodid1,InChI=1S/D\n";    // line 5
-  csv += "has space,InChI=1S/E\n";  // line 6
+  csv += "../../etc,InChI=1S/A\n";                     // line 2
+  csv += "a/b,InChI=1S/B\n";                           // line 3
+  csv += "ab,InChI=1S/C\n";                            // line 4
+  csv += "goodid1,InChI=1S/D\n";                       // line 5
+  csv += "has space,InChI=1S/E\n";                     // line 6
   csv += std::string("nul\0id", 6) + ",InChI=1S/F\n";  // line 7
-  csv += "a..b_c-d,InChI=1S/G\n";   // line 8
+  csv += "a..b_c-d,InChI=1S/G\n";                      // line 8
   write_file(fs::path(root) / "labels.csv", csv);
   const Listing l = list_bms(root, "labels.csv", "train", "png");
   ASSERT_EQ(l.size(), 1u);
@@ -245,7 +245,8 @@ TEST(EpochOrder, BlocksGoRoundTheRanksLikeAccumulatedBatches) {
       const auto share = epoch_order(n, 9, 2, true, rank, world, block);
       // The k-th block of this rank is block k * world + rank of the one-rank order.
       for (std::size_t i = 0; i < share.size(); ++i)
-        ASSERT_EQ(share[i], full[((i / block) * world + rank) * block + i % block]) << world << " " << rank;
+        ASSERT_EQ(share[i], full[((i / block) * world + rank) * block + i % block])
+            << world << " " << rank;
       all.insert(all.end(), share.begin(), share.end());
     }
     std::sort(all.begin(), all.end());

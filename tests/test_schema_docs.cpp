@@ -54,13 +54,14 @@ TEST(SchemaDocs, TextMentionsEveryKindArgumentAndDefault) {
     for (const ArgSpec& a : s.args) EXPECT_TRUE(contains(text, a.doc)) << a.doc;
   }
   // One kind in full.
-  EXPECT_TRUE(contains(text, "decode  (transform, sample -> image)\n"
-                             "  Decodes PNG or JPEG bytes.\n"
-                             "  devices: cpu, cuda; default concurrency: auto\n"
-                             "  arguments:\n"
-                             "    name      type  default  allowed  doc\n"
-                             "    max_side  int   4096     >= 1     Largest accepted side in "
-                             "pixels.\n"))
+  EXPECT_TRUE(contains(text,
+                       "decode  (transform, sample -> image)\n"
+                       "  Decodes PNG or JPEG bytes.\n"
+                       "  devices: cpu, cuda; default concurrency: auto\n"
+                       "  arguments:\n"
+                       "    name      type  default  allowed  doc\n"
+                       "    max_side  int   4096     >= 1     Largest accepted side in "
+                       "pixels.\n"))
       << text;
   EXPECT_TRUE(contains(text, "files  (source, (none) -> sample)")) << text;
   EXPECT_TRUE(contains(text, "sink  (sink, batch -> (none))")) << text;
@@ -86,8 +87,9 @@ TEST(SchemaDocs, MarkdownHasCommonKeysSectionsAndTables) {
   }
   EXPECT_TRUE(contains(md, "### `data`\n"));
   EXPECT_TRUE(contains(md, "| name | type | default | doc |\n| --- | --- | --- | --- |\n"));
-  EXPECT_TRUE(contains(md, "| `size` | int list of 2 | `[224, 224]` | Output height and width. "
-                           "Range: >= 1. |"))
+  EXPECT_TRUE(contains(md,
+                       "| `size` | int list of 2 | `[224, 224]` | Output height and width. "
+                       "Range: >= 1. |"))
       << md;
   EXPECT_TRUE(contains(md, "| `size` | int | required | Images per batch. Range: >= 1. |")) << md;
   EXPECT_TRUE(contains(md, "| `mode` | choice | `fast` | Resampling mode. One of: fast, slow. |"))

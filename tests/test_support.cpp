@@ -39,7 +39,8 @@ std::string read_text(const std::string& path) {
 }
 
 std::string write_temp_file(const std::string& name, const std::string& content) {
-  const auto p = std::filesystem::temp_directory_path() / ("capflow_test_" + std::to_string(::getpid()) + "_" + name);
+  const auto p = std::filesystem::temp_directory_path() /
+                 ("capflow_test_" + std::to_string(::getpid()) + "_" + name);
   std::ofstream(p) << content;
   return p.string();
 }

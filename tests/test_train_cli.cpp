@@ -17,9 +17,9 @@
 #include "tests/test_support.h"
 
 namespace fs = std::filesystem;
-using capflow::testing::read_text;
 using capflow::testing::losses;
 using capflow::testing::metric;
+using capflow::testing::read_text;
 using capflow::testing::run_command;
 
 namespace {
@@ -33,10 +33,12 @@ class TrainCli : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
     base_ = capflow::testing::make_temp_dir("traincli");
-    auto r = run_command(kBin + " data make --out " + base_ + "/data --count 24 --seed 5 --no-progress");
+    auto r =
+        run_command(kBin + " data make --out " + base_ + "/data --count 24 --seed 5 --no-progress");
     ASSERT_EQ(r.status, 0) << r.output;
-    r = run_command(kBin + " data make --out " + base_ + "/holdout --count 8 --seed 6 --no-progress --exclude " +
-                    base_ + "/data/train_labels.csv");
+    r = run_command(kBin + " data make --out " + base_ +
+                    "/holdout --count 8 --seed 6 --no-progress --exclude " + base_ +
+                    "/data/train_labels.csv");
     ASSERT_EQ(r.status, 0) << r.output;
     // The uninterrupted reference run: 6 steps, checkpoints at 3 and 6.
     r = train("whole", "");
@@ -45,8 +47,9 @@ class TrainCli : public ::testing::Test {
   static void TearDownTestSuite() { fs::remove_all(base_); }
 
   static capflow::testing::RunResult train(const std::string& name, const std::string& extra) {
-    return run_command(kBin + " run " + kPipeline + " --quiet --out " + base_ + "/" + name + " --set data.root=" +
-                       base_ + "/data --set data.val_root=" + base_ + "/holdout " + extra);
+    return run_command(kBin + " run " + kPipeline + " --quiet --out " + base_ + "/" + name +
+                       " --set data.root=" + base_ + "/data --set data.val_root=" + base_ +
+                       "/holdout " + extra);
   }
 
   static inline std::string base_;
@@ -95,8 +98,10 @@ TEST_F(TrainCli, SummaryHasModelFlopsAndTheShareOfThePeak) {
 
 TEST_F(TrainCli, AFewStepsLowerTheLossOnATinySet) {
   // 8 images seen over and over: the captions are learnt quickly.
-  const auto ok = train("memorise", "--set nodes.read.limit=8 --set train.max_steps=20 "
-                                    "--set nodes.optimize.checkpoint_every=0 --set nodes.optimize.eval_images=0");
+  const auto ok =
+      train("memorise",
+            "--set nodes.read.limit=8 --set train.max_steps=20 "
+            "--set nodes.optimize.checkpoint_every=0 --set nodes.optimize.eval_images=0");
   ASSERT_EQ(ok.status, 0) << ok.output;
   const auto l = losses(base_ + "/memorise");
   ASSERT_EQ(l.size(), 20u);
@@ -110,22 +115,25 @@ TEST_F(TrainCli, AFewStepsLowerTheLossOnATinySet) {
 TEST_F(TrainCli, ResumeGivesTheSameFollowingLosses) {
   auto r = train("part", "--set train.max_steps=3");
   ASSERT_EQ(r.status, 0) << r.output;
-  r = run_command(kBin + " run " + kPipeline + " --quiet --resume " + base_ + "/part --set data.root=" + base_ +
-                  "/data --set data.val_root=" + base_ + "/holdout");
+  r = run_command(kBin + " run " + kPipeline + " --quiet --resume " + base_ +
+                  "/part --set data.root=" + base_ + "/data --set data.val_root=" + base_ +
+                  "/holdout");
   ASSERT_EQ(r.status, 0) << r.output;
   EXPECT_NE(r.output.find("resuming from"), std::string::npos) << r.output;
   const auto whole = losses(base_ + "/whole"), resumed = losses(base_ + "/part");
   ASSERT_EQ(whole.size(), 6u);
   ASSERT_EQ(resumed.size(), 6u);  // steps 1-3, then 4-6 appended by the resumed run
-  for (int s = 1; s <= 6; ++s) EXPECT_NEAR(resumed.at(s), whole.at(s), 1e-5 * whole.at(s)) << "step " << s;
+  for (int s = 1; s <= 6; ++s)
+    EXPECT_NEAR(resumed.at(s), whole.at(s), 1e-5 * whole.at(s)) << "step " << s;
   EXPECT_EQ(read_json(base_ + "/part/summary.json").at("images"), 24);  // the resumed part
 }
 
 TEST_F(TrainCli, CtrlCKeepsTheWorkDoneInACheckpoint) {
   // Far more steps than fit in the time: SIGINT after a few seconds ends the run cleanly.
-  const auto r = run_command("timeout --preserve-status -s INT 8 " + kBin + " run " + kPipeline + " --quiet --out " +
-                             base_ + "/interrupted --set data.root=" + base_ +
-                             "/data --set train.max_steps=100000 --set nodes.optimize.checkpoint_every=0");
+  const auto r =
+      run_command("timeout --preserve-status -s INT 8 " + kBin + " run " + kPipeline +
+                  " --quiet --out " + base_ + "/interrupted --set data.root=" + base_ +
+                  "/data --set train.max_steps=100000 --set nodes.optimize.checkpoint_every=0");
   EXPECT_EQ(r.status, 130) << r.output;
   const auto summary = read_json(base_ + "/interrupted/summary.json");
   EXPECT_TRUE(summary.at("stopped_early").get<bool>());
@@ -140,11 +148,13 @@ TEST_F(TrainCli, ATruncatedOrForeignCheckpointIsRefusedAndThePreviousKept) {
   const std::string dir = base_ + "/broken";
   fs::create_directories(dir);
   fs::copy(base_ + "/whole/checkpoints", dir + "/checkpoints", fs::copy_options::recursive);
-  const std::string newest = dir + "/checkpoints/step-00000006.pt", previous = dir + "/checkpoints/step-00000003.pt";
+  const std::string newest = dir + "/checkpoints/step-00000006.pt",
+                    previous = dir + "/checkpoints/step-00000003.pt";
   const std::string bytes = read_text(newest);
   std::ofstream(newest, std::ios::binary | std::ios::trunc) << bytes.substr(0, bytes.size() / 3);
   const std::string before = read_text(previous);
-  auto r = run_command(kBin + " run " + kPipeline + " --quiet --resume " + dir + " --set data.root=" + base_ + "/data");
+  auto r = run_command(kBin + " run " + kPipeline + " --quiet --resume " + dir +
+                       " --set data.root=" + base_ + "/data");
   EXPECT_EQ(r.status, 2) << r.output;
   EXPECT_NE(r.output.find(newest), std::string::npos) << r.output;
   EXPECT_NE(r.output.find("truncated"), std::string::npos) << r.output;
@@ -155,12 +165,14 @@ TEST_F(TrainCli, ATruncatedOrForeignCheckpointIsRefusedAndThePreviousKept) {
   EXPECT_EQ(r.status, 2) << r.output;
   EXPECT_NE(r.output.find(newest), std::string::npos) << r.output;
   // The previous one still serves.
-  r = run_command(kBin + " eval --checkpoint " + previous + " --data " + base_ + "/holdout --limit 4");
+  r = run_command(kBin + " eval --checkpoint " + previous + " --data " + base_ +
+                  "/holdout --limit 4");
   EXPECT_EQ(r.status, 0) << r.output;
 }
 
 TEST_F(TrainCli, EvalPrintsSaneNumbers) {
-  const auto r = run_command(kBin + " eval --checkpoint " + base_ + "/whole --data " + base_ + "/holdout --limit 6 2>/dev/null");
+  const auto r = run_command(kBin + " eval --checkpoint " + base_ + "/whole --data " + base_ +
+                             "/holdout --limit 6 2>/dev/null");
   ASSERT_EQ(r.status, 0) << r.output;
   const auto j = nlohmann::json::parse(r.output.substr(r.output.find('{')));
   EXPECT_EQ(j.at("images"), 6);
@@ -267,14 +279,16 @@ TEST_F(TrainCli, RecipeOptionsTrainReportAndLoadBack) {
   // The time-to-quality options together: a 3-stage narrow encoder, the formula head, the
   // encoder's own rate, evaluations by training time.
   const std::string run = base_ + "/recipe";
-  const auto r = train("recipe", "--set nodes.encode.stages=3 --set nodes.encode.width=16 "
-                                 "--set nodes.lstm.formula_loss=1 --set nodes.optimize.encoder_lr_scale=2 "
-                                 "--set nodes.optimize.eval_every_seconds=0.001 --set train.max_steps=4");
+  const auto r = train("recipe",
+                       "--set nodes.encode.stages=3 --set nodes.encode.width=16 "
+                       "--set nodes.lstm.formula_loss=1 --set nodes.optimize.encoder_lr_scale=2 "
+                       "--set nodes.optimize.eval_every_seconds=0.001 --set train.max_steps=4");
   ASSERT_EQ(r.status, 0) << r.output;
   for (const char* name : {"loss.formula", "grad_norm.encoder", "grad_norm.decoder"}) {
     const auto rows = metric(run, name);
     ASSERT_EQ(rows.size(), 4u) << name;
-    for (const auto& [step, value] : rows) EXPECT_TRUE(std::isfinite(value) && value > 0) << name << " " << step;
+    for (const auto& [step, value] : rows)
+      EXPECT_TRUE(std::isfinite(value) && value > 0) << name << " " << step;
   }
   // An evaluation after every step, each with its training time: rising, and less than the
   // wall time of the run (the evaluations are left out).
@@ -296,9 +310,11 @@ TEST_F(TrainCli, RecipeOptionsTrainReportAndLoadBack) {
 
 TEST_F(TrainCli, ATimeBoundRunDecaysItsRateOverItsTime) {
   const std::string run = base_ + "/by-time";
-  const auto r = train("by-time", "--set train.max_steps=0 --set train.max_seconds=4 "
-                                  "--set nodes.optimize.schedule=cosine --set nodes.optimize.min_lr_ratio=0.01 "
-                                  "--set nodes.optimize.checkpoint_every=0 --set nodes.optimize.eval_images=0");
+  const auto r =
+      train("by-time",
+            "--set train.max_steps=0 --set train.max_seconds=4 "
+            "--set nodes.optimize.schedule=cosine --set nodes.optimize.min_lr_ratio=0.01 "
+            "--set nodes.optimize.checkpoint_every=0 --set nodes.optimize.eval_images=0");
   ASSERT_EQ(r.status, 0) << r.output;
   const auto lr = metric(run, "lr");
   ASSERT_GE(lr.size(), 3u) << r.output;
@@ -317,10 +333,11 @@ TEST_F(TrainCli, PredictWritesOneRowPerImageEvenUnreadableOnes) {
   fs::create_directories(images + "/x");
   int n = 0;
   for (const auto& e : fs::recursive_directory_iterator(base_ + "/holdout/train"))
-    if (e.is_regular_file() && n < 5) fs::copy(e.path(), images + "/x/" + e.path().filename().string()), ++n;
+    if (e.is_regular_file() && n < 5)
+      fs::copy(e.path(), images + "/x/" + e.path().filename().string()), ++n;
   std::ofstream(images + "/x/broken.png") << "not a png";
-  const auto r = run_command(kBin + " predict --checkpoint " + base_ + "/whole --images " + images + " --out " +
-                             base_ + "/submission.csv");
+  const auto r = run_command(kBin + " predict --checkpoint " + base_ + "/whole --images " + images +
+                             " --out " + base_ + "/submission.csv");
   ASSERT_EQ(r.status, 0) << r.output;
   EXPECT_NE(r.output.find("broken.png"), std::string::npos) << r.output;
   const auto rows = capflow::io::read_labels_csv(base_ + "/submission.csv");
@@ -385,12 +402,16 @@ TEST_F(TrainCli, AtomLossTrainsReportsAndLoadsBack) {
 }
 
 TEST_F(TrainCli, ExportsTorchScriptThatPythonRuns) {
-  const auto r = run_command(kBin + " export --checkpoint " + base_ + "/whole --out " + base_ + "/exported");
+  const auto r =
+      run_command(kBin + " export --checkpoint " + base_ + "/whole --out " + base_ + "/exported");
   ASSERT_EQ(r.status, 0) << r.output;
-  if (!fs::exists("/usr/bin/python3")) GTEST_SKIP() << "no /usr/bin/python3 (Debian's python3-torch)";
+  if (!fs::exists("/usr/bin/python3"))
+    GTEST_SKIP() << "no /usr/bin/python3 (Debian's python3-torch)";
   const auto py = run_command("/usr/bin/python3 -c \"import torch; e = torch.jit.load('" + base_ +
-                              "/exported/encoder.pt'); f = e(torch.zeros(1, 1, 64, 64)); print('features', tuple(f.shape)); "
-                              "d = torch.jit.load('" + base_ + "/exported/decoder.pt'); print('decoder ok')\"");
+                              "/exported/encoder.pt'); f = e(torch.zeros(1, 1, 64, 64)); "
+                              "print('features', tuple(f.shape)); "
+                              "d = torch.jit.load('" +
+                              base_ + "/exported/decoder.pt'); print('decoder ok')\"");
   ASSERT_EQ(py.status, 0) << py.output;
   EXPECT_NE(py.output.find("features (1, 512, 2, 2)"), std::string::npos) << py.output;
   EXPECT_NE(py.output.find("decoder ok"), std::string::npos) << py.output;

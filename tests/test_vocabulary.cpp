@@ -16,7 +16,9 @@ const std::vector<std::string> kLabels = {
     "InChI=1S/C2H4O2.Na/c1-2(3)4;/h1H3,(H,3,4);/q;+1/p-1"};
 
 std::string temp_path(const std::string& name) {
-  return (std::filesystem::temp_directory_path() / ("capflow_test_" + std::to_string(::getpid()) + "_" + name)).string();
+  return (std::filesystem::temp_directory_path() /
+          ("capflow_test_" + std::to_string(::getpid()) + "_" + name))
+      .string();
 }
 
 TEST(Vocabulary, SpecialTokensComeFirst) {

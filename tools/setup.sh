@@ -7,7 +7,7 @@ set -euo pipefail
 
 PACKAGES=(
   # toolchain
-  g++ make cmake pkg-config ccache git
+  g++ make cmake pkg-config ccache git clang-format
   # graph engine and parallelism
   libtbb-dev
   # model: LibTorch (CPU) with oneDNN, and a fast BLAS behind it

@@ -55,8 +55,7 @@ void collate_atoms(const std::vector<BatchSample>& samples, ImageBatch& b) {
 
 ImageBatch collate(const std::vector<BatchSample>& samples, int fixed_length, std::int64_t pad_id) {
   if (fixed_length < 0) {
-    throw ConfigError("batch: fixed token length " + std::to_string(fixed_length) +
-                      " is negative");
+    throw ConfigError("batch: fixed token length " + std::to_string(fixed_length) + " is negative");
   }
   ImageBatch b;
   b.size = static_cast<int>(samples.size());

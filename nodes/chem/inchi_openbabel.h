@@ -14,9 +14,9 @@ namespace capflow::chem {
 std::optional<std::string> inchi_from_molblock(const std::string& molblock);
 
 struct InchiCheck {
-  bool valid = false;      // the InChI library turns it back into a structure
-  bool canonical = false;  // and that structure's standard InChI is the same text
-  std::string regenerated; // the InChI written back from the structure (empty when invalid)
+  bool valid = false;       // the InChI library turns it back into a structure
+  bool canonical = false;   // and that structure's standard InChI is the same text
+  std::string regenerated;  // the InChI written back from the structure (empty when invalid)
 };
 
 // Parses the InChI into a structure (InChI-to-structure) and writes it back.

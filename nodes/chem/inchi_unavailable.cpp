@@ -7,12 +7,15 @@ namespace capflow::chem {
 
 namespace {
 [[noreturn]] void unavailable(const char* what) {
-  throw Error(std::string(what) + " needs Open Babel, which this build leaves out (configured with "
+  throw Error(std::string(what) +
+              " needs Open Babel, which this build leaves out (configured with "
               "-DCAPFLOW_CHEMISTRY=OFF); use a full build");
 }
 }  // namespace
 
-std::optional<std::string> inchi_from_molblock(const std::string&) { unavailable("InChI generation"); }
+std::optional<std::string> inchi_from_molblock(const std::string&) {
+  unavailable("InChI generation");
+}
 
 InchiCheck check_inchi(std::string_view) { unavailable("InChI validity"); }
 

@@ -25,7 +25,8 @@ GrayImage crop(const GrayImage& img, const Rect& r) {
 
 GrayImage add_border(const GrayImage& img, int left, int top, int right, int bottom,
                      std::uint8_t value) {
-  if (left < 0 || top < 0 || right < 0 || bottom < 0) throw std::invalid_argument("negative border");
+  if (left < 0 || top < 0 || right < 0 || bottom < 0)
+    throw std::invalid_argument("negative border");
   GrayImage out(img.width + left + right, img.height + top + bottom, value);
   for (int y = 0; y < img.height; ++y) {
     std::memcpy(&out.pixels[static_cast<std::size_t>(y + top) * out.width + left],
@@ -36,16 +37,19 @@ GrayImage add_border(const GrayImage& img, int left, int top, int right, int bot
 }
 
 GrayImage resize_nearest(const GrayImage& img, int width, int height) {
-  if (width < 1 || height < 1 || img.empty()) throw std::invalid_argument("resize_nearest: empty size");
+  if (width < 1 || height < 1 || img.empty())
+    throw std::invalid_argument("resize_nearest: empty size");
   GrayImage out(width, height);
   std::vector<int> xs(static_cast<std::size_t>(width));
   for (int x = 0; x < width; ++x) {
-    xs[static_cast<std::size_t>(x)] =
-        std::min(img.width - 1, static_cast<int>((static_cast<std::int64_t>(2 * x + 1) * img.width) / (2 * width)));
+    xs[static_cast<std::size_t>(x)] = std::min(
+        img.width - 1,
+        static_cast<int>((static_cast<std::int64_t>(2 * x + 1) * img.width) / (2 * width)));
   }
   for (int y = 0; y < height; ++y) {
-    const int sy = std::min(img.height - 1,
-                            static_cast<int>((static_cast<std::int64_t>(2 * y + 1) * img.height) / (2 * height)));
+    const int sy = std::min(
+        img.height - 1,
+        static_cast<int>((static_cast<std::int64_t>(2 * y + 1) * img.height) / (2 * height)));
     const std::uint8_t* src = &img.pixels[static_cast<std::size_t>(sy) * img.width];
     std::uint8_t* dst = &out.pixels[static_cast<std::size_t>(y) * width];
     for (int x = 0; x < width; ++x) dst[x] = src[xs[static_cast<std::size_t>(x)]];
@@ -174,8 +178,8 @@ void horizontal_pass(const float* acc, const AxisWeights& wx, int taps, std::uin
 
 }  // namespace
 
-void resize_area_into(const GrayView& src, std::uint8_t* dst, std::ptrdiff_t dst_stride,
-                      int width, int height) {
+void resize_area_into(const GrayView& src, std::uint8_t* dst, std::ptrdiff_t dst_stride, int width,
+                      int height) {
   if (width < 1 || height < 1 || src.empty()) {
     throw std::invalid_argument("resize_area: empty size");
   }
@@ -189,11 +193,21 @@ void resize_area_into(const GrayView& src, std::uint8_t* dst, std::ptrdiff_t dst
   const AxisWeights wy = axis_weights(src.height, height);
   void (*hpass)(const float*, const AxisWeights&, int, std::uint8_t*, int) = nullptr;
   switch (wx.taps) {
-    case 1: hpass = horizontal_pass<1>; break;
-    case 2: hpass = horizontal_pass<2>; break;
-    case 3: hpass = horizontal_pass<3>; break;
-    case 4: hpass = horizontal_pass<4>; break;
-    default: hpass = horizontal_pass<0>; break;
+    case 1:
+      hpass = horizontal_pass<1>;
+      break;
+    case 2:
+      hpass = horizontal_pass<2>;
+      break;
+    case 3:
+      hpass = horizontal_pass<3>;
+      break;
+    case 4:
+      hpass = horizontal_pass<4>;
+      break;
+    default:
+      hpass = horizontal_pass<0>;
+      break;
   }
   std::vector<float> acc(static_cast<std::size_t>(src.width));
   float* const a = acc.data();

@@ -58,8 +58,8 @@ GrayImage crop(const GrayImage& img, const Rect& r);
 GrayImage resize_area(const GrayImage& img, int width, int height);
 // The same, reading a window and writing width x height pixels at `dst` (rows `dst_stride`
 // bytes apart): lets a crop and a resize into a padded canvas be one pass.
-void resize_area_into(const GrayView& src, std::uint8_t* dst, std::ptrdiff_t dst_stride,
-                      int width, int height);
+void resize_area_into(const GrayView& src, std::uint8_t* dst, std::ptrdiff_t dst_stride, int width,
+                      int height);
 
 // The picture turned 90 degrees, clockwise or counter-clockwise: width and height swap.
 GrayImage rotate90(const GrayImage& img, bool clockwise);

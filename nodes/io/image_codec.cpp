@@ -46,7 +46,8 @@ tjhandle thread_handle(bool compress) {
   thread_local Handles h;
   tjhandle& slot = compress ? h.enc : h.dec;
   if (!slot) slot = compress ? tjInitCompress() : tjInitDecompress();
-  if (!slot) throw Error(std::string("TurboJPEG: cannot create a handle: ") + tjGetErrorStr2(nullptr));
+  if (!slot)
+    throw Error(std::string("TurboJPEG: cannot create a handle: ") + tjGetErrorStr2(nullptr));
   return slot;
 }
 
@@ -61,9 +62,12 @@ ImageFormat sniff_format(const std::uint8_t* d, std::size_t n) {
 
 const char* format_extension(ImageFormat f) {
   switch (f) {
-    case ImageFormat::kPng: return "png";
-    case ImageFormat::kJpeg: return "jpg";
-    default: return "";
+    case ImageFormat::kPng:
+      return "png";
+    case ImageFormat::kJpeg:
+      return "jpg";
+    default:
+      return "";
   }
 }
 
@@ -98,7 +102,8 @@ std::vector<std::uint8_t> encode_png(const std::uint8_t* pixels, int width, int 
   std::size_t len = 0;
   void* buf = spng_get_png_buffer(ctx.get(), &len, &err);
   if (!buf) throw Error(spng_error("PNG encoder", "get buffer", err));
-  std::vector<std::uint8_t> out(static_cast<std::uint8_t*>(buf), static_cast<std::uint8_t*>(buf) + len);
+  std::vector<std::uint8_t> out(static_cast<std::uint8_t*>(buf),
+                                static_cast<std::uint8_t*>(buf) + len);
   std::free(buf);
   return out;
 }
@@ -195,9 +200,12 @@ GrayImage decode_jpeg_gray(const std::uint8_t* data, std::size_t size, const std
 GrayImage decode_image_gray(const std::uint8_t* data, std::size_t size, const std::string& source,
                             const DecodeLimits& limits) {
   switch (sniff_format(data, size)) {
-    case ImageFormat::kPng: return decode_png_gray(data, size, source, limits);
-    case ImageFormat::kJpeg: return decode_jpeg_gray(data, size, source, limits);
-    default: throw DataError(source + ": neither PNG nor JPEG (unknown leading bytes)");
+    case ImageFormat::kPng:
+      return decode_png_gray(data, size, source, limits);
+    case ImageFormat::kJpeg:
+      return decode_jpeg_gray(data, size, source, limits);
+    default:
+      throw DataError(source + ": neither PNG nor JPEG (unknown leading bytes)");
   }
 }
 
@@ -218,9 +226,9 @@ tjscalingfactor fit_scaling_factor(int w, int h, int tw, int th) {
   };
   for (int i = 0; i < count; ++i) {
     const std::int64_t num = factors[i].num, den = factors[i].denom;
-    if (num != 1 || den < 2 || (den & (den - 1)) != 0) continue;  // 1/2, 1/4, 1/8 only
-    const bool wide_fit = ge(num, den, tw, w) || ge(num, den, th, h);   // s >= min(tw/w, th/h)
-    const bool tall_fit = ge(num, den, tw, h) || ge(num, den, th, w);   // s >= min(tw/h, th/w)
+    if (num != 1 || den < 2 || (den & (den - 1)) != 0) continue;       // 1/2, 1/4, 1/8 only
+    const bool wide_fit = ge(num, den, tw, w) || ge(num, den, th, h);  // s >= min(tw/w, th/h)
+    const bool tall_fit = ge(num, den, tw, h) || ge(num, den, th, w);  // s >= min(tw/h, th/w)
     if (wide_fit && tall_fit && num * best.denom < static_cast<std::int64_t>(best.num) * den) {
       best = factors[i];
     }
@@ -257,7 +265,8 @@ std::vector<std::uint8_t> read_file(const std::string& path) {
   std::vector<std::uint8_t> out;
   std::uint8_t chunk[1 << 16];
   std::size_t n;
-  while ((n = std::fread(chunk, 1, sizeof chunk, f.get())) > 0) out.insert(out.end(), chunk, chunk + n);
+  while ((n = std::fread(chunk, 1, sizeof chunk, f.get())) > 0)
+    out.insert(out.end(), chunk, chunk + n);
   if (std::ferror(f.get())) throw DataError(path + ": read error");
   return out;
 }

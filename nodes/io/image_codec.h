@@ -22,7 +22,7 @@ struct DecodeLimits {
 };
 
 ImageFormat sniff_format(const std::uint8_t* data, std::size_t size);
-const char* format_extension(ImageFormat f);  // "png", "jpg"
+const char* format_extension(ImageFormat f);            // "png", "jpg"
 ImageFormat format_from_name(const std::string& name);  // "png", "jpg"/"jpeg"; kUnknown otherwise
 
 // compression_level: zlib level 0..9.

@@ -28,16 +28,17 @@ class ReadFiles : public graph::SourceNode {
     const graph::Args& data = ctx.pipeline->section("data");
     const graph::Args& train = ctx.pipeline->section("train");
     const std::string root = data.get_string("root");
-    auto listing = std::make_shared<io::Listing>(
-        data.get_string("layout") == "folder"
-            ? io::list_image_folder(root)
-            : io::list_bms(root, data.get_string("labels"), data.get_string("images"),
-                           data.get_string("extension")));
+    auto listing = std::make_shared<io::Listing>(data.get_string("layout") == "folder"
+                                                     ? io::list_image_folder(root)
+                                                     : io::list_bms(root, data.get_string("labels"),
+                                                                    data.get_string("images"),
+                                                                    data.get_string("extension")));
     if (listing->rejected > 0) {
       ctx.counters->add("rejected", listing->rejected);
       std::string examples;
       for (const auto& e : listing->rejected_examples) examples += "\n  " + e;
-      ctx.warn(std::to_string(listing->rejected) + " row(s) rejected (unsafe or malformed ids):" + examples);
+      ctx.warn(std::to_string(listing->rejected) +
+               " row(s) rejected (unsafe or malformed ids):" + examples);
     }
     const auto limit = ctx.args().get_int("limit");
     if (limit > 0) listing->truncate(static_cast<std::size_t>(limit));
@@ -63,11 +64,13 @@ class ReadFiles : public graph::SourceNode {
       throw ConfigError("data.root has " + std::to_string(listing_->size()) +
                         " samples, fewer than one block of " + std::to_string(shard_block_) +
                         " for each of " + std::to_string(world_size_) + " ranks");
-    epochs_ = ctx.args().is_null("epochs") ? static_cast<std::uint64_t>(train.get_int("epochs"))
-                                           : static_cast<std::uint64_t>(ctx.args().get_int("epochs"));
+    epochs_ = ctx.args().is_null("epochs")
+                  ? static_cast<std::uint64_t>(train.get_int("epochs"))
+                  : static_cast<std::uint64_t>(ctx.args().get_int("epochs"));
     // Samples per epoch on this rank (about), for the progress line's epoch % and ETA.
     const std::size_t ranks = static_cast<std::size_t>(world_size_ > 1 ? world_size_ : 1);
-    ctx.report(metrics::kEpochImages, static_cast<double>((listing_->size() + ranks - 1) / ranks), 0);
+    ctx.report(metrics::kEpochImages, static_cast<double>((listing_->size() + ranks - 1) / ranks),
+               0);
   }
 
   bool next(Item& item) override {

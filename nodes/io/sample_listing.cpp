@@ -250,7 +250,8 @@ Listing list_image_folder(const std::string& dir) {
 }
 
 std::vector<std::size_t> epoch_order(std::size_t n, std::uint64_t seed, std::uint64_t epoch,
-                                     bool shuffle, int rank, int world_size, std::size_t block, bool even) {
+                                     bool shuffle, int rank, int world_size, std::size_t block,
+                                     bool even) {
   if (block == 0) throw ConfigError("shard block size must be at least 1");
   if (world_size < 1 || rank < 0 || rank >= world_size) {
     throw ConfigError("rank " + std::to_string(rank) + " of world size " +

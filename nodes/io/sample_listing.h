@@ -49,8 +49,8 @@ class Listing {
   void add(std::string_view id, std::string_view label, std::size_t line,
            std::string_view path = {});
 
-  std::size_t rejected = 0;                     // rows skipped as unsafe or malformed
-  std::vector<std::string> rejected_examples;   // the first few, "file:line: reason"
+  std::size_t rejected = 0;                    // rows skipped as unsafe or malformed
+  std::vector<std::string> rejected_examples;  // the first few, "file:line: reason"
 
  private:
   struct Row {

@@ -31,12 +31,13 @@ AttentionDecoderImpl::AttentionDecoderImpl(const DecoderOptions& options) : opti
   if (o.vocab_size < 4 || o.embed < 1 || o.hidden < 1 || o.attention < 1 ||
       o.encoder_channels < 1 || o.dropout < 0.0 || o.dropout >= 1.0 || o.formula_head < 0 ||
       o.atom_classes < 0) {
-    throw ConfigError("attention decoder: need vocab_size >= 4, positive sizes and dropout in "
-                      "[0, 1); got vocab_size " + std::to_string(o.vocab_size) + ", embed " +
-                      std::to_string(o.embed) + ", hidden " + std::to_string(o.hidden) +
-                      ", attention " + std::to_string(o.attention) + ", encoder_channels " +
-                      std::to_string(o.encoder_channels) + ", dropout " +
-                      std::to_string(o.dropout));
+    throw ConfigError(
+        "attention decoder: need vocab_size >= 4, positive sizes and dropout in "
+        "[0, 1); got vocab_size " +
+        std::to_string(o.vocab_size) + ", embed " + std::to_string(o.embed) + ", hidden " +
+        std::to_string(o.hidden) + ", attention " + std::to_string(o.attention) +
+        ", encoder_channels " + std::to_string(o.encoder_channels) + ", dropout " +
+        std::to_string(o.dropout));
   }
   const int H = o.hidden, A = o.attention, C = o.encoder_channels;
   using torch::nn::Linear;
@@ -93,14 +94,14 @@ void AttentionDecoderImpl::cell(const torch::Tensor& feats, const torch::Tensor&
     scores = full_att(torch::tanh(enc_proj + dec_att.unsqueeze(1))).squeeze(2);
   } else {
     auto u = torch::empty_like(enc_proj);
-    scores = torch::empty({enc_proj.size(0), enc_proj.size(1)},
-                          enc_proj.options().dtype(torch::kFloat));
+    scores =
+        torch::empty({enc_proj.size(0), enc_proj.size(1)}, enc_proj.options().dtype(torch::kFloat));
     attention_scores(enc_proj, dec_att, full_att->weight.to(enc_proj.scalar_type()), u, scores);
   }
-  const auto alpha = torch::softmax(scores, 1);                                   // [B, P]
+  const auto alpha = torch::softmax(scores, 1);  // [B, P]
   if (alpha_out) *alpha_out = alpha.to(torch::kFloat);
   const auto context =
-      torch::bmm(alpha.unsqueeze(1).to(feats.scalar_type()), feats).squeeze(1);   // [B, C]
+      torch::bmm(alpha.unsqueeze(1).to(feats.scalar_type()), feats).squeeze(1);  // [B, C]
 
   // The LSTM gates and state in float.
   const auto gates = in_gates + hp[2].to(torch::kFloat) +
@@ -133,38 +134,38 @@ torch::Tensor AttentionDecoderImpl::forward(const torch::Tensor& features,
   // has a token to predict are computed, a shrinking prefix, as in the reference Show, Attend
   // and Tell code. The others' outputs are zero hidden states, at <pad> targets the loss
   // ignores. The logits come back in the callers' row order.
-  const auto lengths = tokens.ne(0).sum(1);                       // <sos> ... <eos>
+  const auto lengths = tokens.ne(0).sum(1);  // <sos> ... <eos>
   const auto order = std::get<1>(lengths.sort(/*stable=*/true, /*dim=*/0, /*descending=*/true));
   // Read on the host (a no-op on the CPU; one small copy from a GPU).
-  const auto sorted_lengths = lengths.index_select(0, order).to(torch::kCPU, torch::kLong).contiguous();
+  const auto sorted_lengths =
+      lengths.index_select(0, order).to(torch::kCPU, torch::kLong).contiguous();
   const int64_t* len = sorted_lengths.data_ptr<int64_t>();
   const auto toks = tokens.index_select(0, order);
   const auto all_feats = flatten_features(features).index_select(0, order);  // [N, P, C]
-  const auto all_proj = enc_att(all_feats);                       // [N, P, A], once
+  const auto all_proj = enc_att(all_feats);                                  // [N, P, A], once
   const auto mean = all_feats.mean(1);
   auto h = init_h(mean).to(torch::kFloat);
   auto c = init_c(mean).to(torch::kFloat);
 
   const int64_t steps = tokens.size(1) - 1;
   // Input-gate contribution of every input token, one matmul for all steps.
-  const auto in_gates =
-      embed_gates(embedding(drop_input_tokens(toks.narrow(1, 0, steps)).t()))
-          .to(torch::kFloat);  // [T-1, N, 4H]
+  const auto in_gates = embed_gates(embedding(drop_input_tokens(toks.narrow(1, 0, steps)).t()))
+                            .to(torch::kFloat);  // [T-1, N, 4H]
   std::vector<int64_t> active(steps);
   for (int64_t t = 0, rows = n; t < steps; ++t) {
-    while (rows > 0 && len[rows - 1] - 1 <= t) --rows;             // row done: no target at t+1
+    while (rows > 0 && len[rows - 1] - 1 <= t) --rows;  // row done: no target at t+1
     active[t] = rows;
   }
-  torch::Tensor all_h;                                             // [N, T-1, H]
+  torch::Tensor all_h;  // [N, T-1, H]
   if (recurrence == Recurrence::kFused) {
     all_h = attention_lstm_recurrence({all_feats, all_proj, in_gates, h, c, hidden_proj->weight,
-                                       hidden_proj->bias, context_gates->weight,
-                                       full_att->weight, active})
+                                       hidden_proj->bias, context_gates->weight, full_att->weight,
+                                       active})
                 .transpose(0, 1);
   } else {
     // Step by step under autograd (unbind: one stack in backward, where per-step select would
     // zero-fill the whole tensor every step).
-    const auto step_gates = in_gates.unbind(0);                    // T-1 × [N, 4H]
+    const auto step_gates = in_gates.unbind(0);  // T-1 × [N, 4H]
     std::vector<torch::Tensor> hs;
     hs.reserve(steps);
     for (int64_t t = 0; t < steps; ++t) {

@@ -22,8 +22,8 @@ struct DecoderOptions {
   // Training only: the share of teacher-forced input tokens (not <sos>, not <pad>) replaced by
   // <unk>, so the next token must come from the picture more often than from the text so far.
   double token_dropout = 0;
-  int formula_head = 0;        // hidden size of the auxiliary formula head (0: no head)
-  int atom_classes = 0;        // classes of the auxiliary atom head (0: no head)
+  int formula_head = 0;  // hidden size of the auxiliary formula head (0: no head)
+  int atom_classes = 0;  // classes of the auxiliary atom head (0: no head)
 };
 
 // Decoding state of B rows (images, or images × beams): what init_state computes once and

@@ -9,8 +9,8 @@
 namespace capflow::model {
 
 std::vector<std::vector<int>> greedy_decode(AttentionDecoder& decoder,
-                                            const torch::Tensor& features, int max_length,
-                                            int sos, int eos) {
+                                            const torch::Tensor& features, int max_length, int sos,
+                                            int eos) {
   torch::NoGradGuard no_grad;
   const int64_t n = features.size(0);
   std::vector<std::vector<int>> out(n);
@@ -104,7 +104,7 @@ std::vector<std::vector<Hypothesis>> beam_search_ranked(AttentionDecoder& decode
 
   auto state = decoder->init_state(features);
   const auto on = torch::TensorOptions().device(features.device());
-  state.select_rows(torch::arange(n, on.dtype(torch::kLong)).repeat_interleave(K));  // N*K rows
+  state.select_rows(torch::arange(n, on.dtype(torch::kLong)).repeat_interleave(K));   // N*K rows
   const auto row_base = (torch::arange(n, on.dtype(torch::kLong)) * K).unsqueeze(1);  // [N, 1]
   const double inf = std::numeric_limits<double>::infinity();
   // All K beams start identical: only beam 0 may expand at the first step.
@@ -113,7 +113,8 @@ std::vector<std::vector<Hypothesis>> beam_search_ranked(AttentionDecoder& decode
   auto finished = torch::zeros({n, K}, on.dtype(torch::kBool));
   auto tokens = torch::full({n * K}, sos, on.dtype(torch::kLong));
   // A finished hypothesis can only continue with <eos> at no cost.
-  auto eos_only = torch::full({V}, -std::numeric_limits<float>::infinity(), on.dtype(torch::kFloat));
+  auto eos_only =
+      torch::full({V}, -std::numeric_limits<float>::infinity(), on.dtype(torch::kFloat));
   eos_only[eos] = 0.0f;
 
   std::vector<torch::Tensor> parents, chosen;  // per step, [N, K]
@@ -121,9 +122,9 @@ std::vector<std::vector<Hypothesis>> beam_search_ranked(AttentionDecoder& decode
     auto log_probs = decoder->step(state, tokens).view({n, K, V});
     log_probs = torch::where(finished.unsqueeze(2), eos_only, log_probs);
     // The global top K must each be in the top K of their own beam: select in two stages.
-    const auto [top_lp, top_tok] = log_probs.topk(K, 2);                      // [N, K, K]
+    const auto [top_lp, top_tok] = log_probs.topk(K, 2);  // [N, K, K]
     const auto candidates = (scores.unsqueeze(2) + top_lp.to(torch::kDouble)).view({n, K * K});
-    const auto [new_scores, flat] = candidates.topk(K, 1);                    // [N, K]
+    const auto [new_scores, flat] = candidates.topk(K, 1);  // [N, K]
     const auto parent = flat.div(K, "floor");
     const auto token = top_tok.view({n, K * K}).gather(1, flat);
     finished = finished.gather(1, parent).logical_or(token == eos);

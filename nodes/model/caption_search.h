@@ -2,9 +2,9 @@
 // both on the decoder's step API (the encoder projection is computed once per batch).
 #pragma once
 
-#include <vector>
-
 #include <torch/torch.h>
+
+#include <vector>
 
 #include "nodes/model/attention_decoder.h"
 
@@ -15,8 +15,8 @@ namespace capflow::model {
 // max_length tokens never emitted <eos>) and stops as soon as every row has emitted <eos>.
 // Runs without gradients and without dropout.
 std::vector<std::vector<int>> greedy_decode(AttentionDecoder& decoder,
-                                            const torch::Tensor& features, int max_length,
-                                            int sos, int eos);
+                                            const torch::Tensor& features, int max_length, int sos,
+                                            int eos);
 
 // One final hypothesis of a beam search.
 struct Hypothesis {
@@ -30,9 +30,8 @@ struct Hypothesis {
 // The best of the K final hypotheses is returned per image, without <sos> and <eos>.
 // beam_width 1 returns exactly greedy_decode's result. Throws std::invalid_argument when
 // beam_width is not in [1, vocab_size].
-std::vector<std::vector<int>> beam_search(AttentionDecoder& decoder,
-                                          const torch::Tensor& features, int beam_width,
-                                          int max_length, int sos, int eos);
+std::vector<std::vector<int>> beam_search(AttentionDecoder& decoder, const torch::Tensor& features,
+                                          int beam_width, int max_length, int sos, int eos);
 
 // The same search, returning all K final hypotheses of each image, best first (equal scores
 // keep their beam order); beam_search returns the first of each. Same exceptions.

@@ -173,7 +173,8 @@ void load_batch(const CaptionModel& model, const std::vector<io::SampleRef>& sam
 
 }  // namespace
 
-std::vector<Prediction> predict_captions(CaptionModel& model, const std::vector<io::SampleRef>& samples,
+std::vector<Prediction> predict_captions(CaptionModel& model,
+                                         const std::vector<io::SampleRef>& samples,
                                          const PredictOptions& options) {
   std::vector<Prediction> out(samples.size());
   const int w = model.width, h = model.height;
@@ -190,7 +191,8 @@ std::vector<Prediction> predict_captions(CaptionModel& model, const std::vector<
       if (out[i].ok) rows.push_back(static_cast<std::int64_t>(i - begin));
     if (!rows.empty()) {
       torch::NoGradGuard no_grad;
-      torch::Tensor x = to_model_input(pixels.data(), static_cast<int>(end - begin), h, w, model.channels_last);
+      torch::Tensor x =
+          to_model_input(pixels.data(), static_cast<int>(end - begin), h, w, model.channels_last);
       if (rows.size() != end - begin) x = x.index_select(0, torch::tensor(rows));
       const torch::Device device = module_device(*model.encoder);  // a GPU run's evaluation: there
       x = x.to(device);

@@ -4,11 +4,11 @@
 // `capflow eval`, `capflow predict` and the evaluation inside training runs.
 #pragma once
 
+#include <torch/torch.h>
+
 #include <functional>
 #include <string>
 #include <vector>
-
-#include <torch/torch.h>
 
 #include "nodes/image/bms_augment.h"
 #include "nodes/io/sample_listing.h"
@@ -40,13 +40,13 @@ std::vector<std::string> as_inchis(const CaptionModel& model, std::vector<std::s
 
 struct PredictOptions {
   int batch = 32;
-  int beam = 1;           // 1: greedy
+  int beam = 1;  // 1: greedy
   // With beam > 1: keep, per image, the best-scoring of the K final hypotheses that is a valid
   // standard InChI (checked in child processes, one batch of candidates at a time) or, for a
   // SMILES model, a SMILES that converts as written; else the best-scoring one. Without effect
   // on greedy decoding.
   bool prefer_valid = true;
-  int max_length = 256;   // decoding steps at most
+  int max_length = 256;  // decoding steps at most
   // Preprocessing: the training run's augmentation without the random parts.
   image::AugmentOptions augment;
   std::function<void(std::size_t done, std::size_t total)> progress;
@@ -67,16 +67,17 @@ struct Prediction {
 
 // One prediction per sample, in sample order; unreadable images give ok = false and an
 // empty InChI (never an exception). Images are read and decoded in parallel (oneTBB).
-std::vector<Prediction> predict_captions(CaptionModel& model, const std::vector<io::SampleRef>& samples,
+std::vector<Prediction> predict_captions(CaptionModel& model,
+                                         const std::vector<io::SampleRef>& samples,
                                          const PredictOptions& options);
 
 struct EvalResult {
   double levenshtein_mean = 0;
-  double exact_match = 0;          // share of predictions equal to the label
-  double valid_inchi_fraction = 0; // share that the InChI library parses back into a structure
+  double exact_match = 0;           // share of predictions equal to the label
+  double valid_inchi_fraction = 0;  // share that the InChI library parses back into a structure
   std::size_t images = 0;
   std::size_t unreadable = 0;
-  double seconds = 0;              // prediction time
+  double seconds = 0;  // prediction time
   double images_per_second = 0;
 };
 

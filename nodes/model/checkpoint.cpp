@@ -33,7 +33,8 @@ void fsync_file(const std::string& path) {
 
 // Tensors are mapped onto `device` as they are read: a checkpoint written by a GPU run loads
 // on a machine without one (and the optimizer state of a resumed run lands beside its weights).
-torch::serialize::InputArchive open_archive(const std::string& path, torch::Device device = torch::kCPU) {
+torch::serialize::InputArchive open_archive(const std::string& path,
+                                            torch::Device device = torch::kCPU) {
   std::error_code ec;
   if (!fs::is_regular_file(path, ec)) throw ConfigError("checkpoint '" + path + "' does not exist");
   torch::serialize::InputArchive archive;
@@ -66,9 +67,12 @@ const std::pair<const char*, std::uint64_t CheckpointInfo::*> kCountFields[] = {
     {"groups_done", &CheckpointInfo::groups_done},
     {"images", &CheckpointInfo::images}};
 const std::pair<const char*, std::int64_t CheckpointInfo::*> kIntFields[] = {
-    {"world_size", &CheckpointInfo::world_size},   {"encoder_depth", &CheckpointInfo::encoder_depth},
-    {"embed", &CheckpointInfo::embed},             {"hidden", &CheckpointInfo::hidden},
-    {"attention", &CheckpointInfo::attention},     {"image_width", &CheckpointInfo::image_width},
+    {"world_size", &CheckpointInfo::world_size},
+    {"encoder_depth", &CheckpointInfo::encoder_depth},
+    {"embed", &CheckpointInfo::embed},
+    {"hidden", &CheckpointInfo::hidden},
+    {"attention", &CheckpointInfo::attention},
+    {"image_width", &CheckpointInfo::image_width},
     {"image_height", &CheckpointInfo::image_height}};
 // Fields added later: a checkpoint without them keeps CheckpointInfo's default.
 const std::pair<const char*, std::int64_t CheckpointInfo::*> kOptionalIntFields[] = {
@@ -77,7 +81,9 @@ const std::pair<const char*, std::int64_t CheckpointInfo::*> kOptionalIntFields[
     {"formula_head", &CheckpointInfo::formula_head},
     {"atom_head", &CheckpointInfo::atom_head}};
 const std::pair<const char*, double CheckpointInfo::*> kRealFields[] = {
-    {"loss", &CheckpointInfo::loss}, {"seconds", &CheckpointInfo::seconds}, {"dropout", &CheckpointInfo::dropout}};
+    {"loss", &CheckpointInfo::loss},
+    {"seconds", &CheckpointInfo::seconds},
+    {"dropout", &CheckpointInfo::dropout}};
 const std::pair<const char*, std::string CheckpointInfo::*> kTextFields[] = {
     {"precision", &CheckpointInfo::precision}, {"config_yaml", &CheckpointInfo::config_yaml}};
 const std::pair<const char*, std::string CheckpointInfo::*> kOptionalTextFields[] = {
@@ -127,13 +133,16 @@ CheckpointInfo read_checkpoint_info(const std::string& path) {
   try {
     for (const auto& [name, field] : kCountFields)
       info.*field = static_cast<std::uint64_t>(read_field(archive, path, name).toInt());
-    for (const auto& [name, field] : kIntFields) info.*field = read_field(archive, path, name).toInt();
+    for (const auto& [name, field] : kIntFields)
+      info.*field = read_field(archive, path, name).toInt();
     for (const auto& [name, field] : kOptionalIntFields) {
       c10::IValue value;
       if (archive.try_read(kKey + name, value)) info.*field = value.toInt();
     }
-    for (const auto& [name, field] : kRealFields) info.*field = read_field(archive, path, name).toDouble();
-    for (const auto& [name, field] : kTextFields) info.*field = read_field(archive, path, name).toStringRef();
+    for (const auto& [name, field] : kRealFields)
+      info.*field = read_field(archive, path, name).toDouble();
+    for (const auto& [name, field] : kTextFields)
+      info.*field = read_field(archive, path, name).toStringRef();
     for (const auto& [name, field] : kOptionalTextFields) {
       c10::IValue value;
       if (archive.try_read(kKey + name, value)) info.*field = value.toStringRef();
@@ -141,7 +150,8 @@ CheckpointInfo read_checkpoint_info(const std::string& path) {
     for (const auto& token : read_field(archive, path, "vocabulary").toListRef())
       info.vocabulary.push_back(token.toStringRef());
   } catch (const c10::Error& e) {
-    throw ConfigError("checkpoint '" + path + "' has a field of the wrong type: " + e.what_without_backtrace());
+    throw ConfigError("checkpoint '" + path +
+                      "' has a field of the wrong type: " + e.what_without_backtrace());
   }
   return info;
 }
@@ -156,8 +166,10 @@ void write_checkpoint(const std::string& path, const CheckpointInfo& info,
   for (const auto& [name, field] : kIntFields) archive.write(kKey + name, c10::IValue(info.*field));
   for (const auto& [name, field] : kOptionalIntFields)
     archive.write(kKey + name, c10::IValue(info.*field));
-  for (const auto& [name, field] : kRealFields) archive.write(kKey + name, c10::IValue(info.*field));
-  for (const auto& [name, field] : kTextFields) archive.write(kKey + name, c10::IValue(info.*field));
+  for (const auto& [name, field] : kRealFields)
+    archive.write(kKey + name, c10::IValue(info.*field));
+  for (const auto& [name, field] : kTextFields)
+    archive.write(kKey + name, c10::IValue(info.*field));
   for (const auto& [name, field] : kOptionalTextFields)
     archive.write(kKey + name, c10::IValue(info.*field));
   c10::List<std::string> vocabulary;
@@ -189,11 +201,12 @@ void write_checkpoint(const std::string& path, const CheckpointInfo& info,
   }
 }
 
-void load_checkpoint(const std::string& path, torch::nn::Module& encoder, torch::nn::Module& decoder,
-                     torch::optim::Optimizer* optimizer) {
+void load_checkpoint(const std::string& path, torch::nn::Module& encoder,
+                     torch::nn::Module& decoder, torch::optim::Optimizer* optimizer) {
   read_checkpoint_info(path);  // checks the format first
   const auto parameters = encoder.parameters();
-  auto archive = open_archive(path, parameters.empty() ? torch::Device(torch::kCPU) : parameters.front().device());
+  auto archive = open_archive(
+      path, parameters.empty() ? torch::Device(torch::kCPU) : parameters.front().device());
   load_module_archive(encoder, kEncoderPrefix, archive, path);
   load_module_archive(decoder, kDecoderPrefix, archive, path);
   if (optimizer) {

@@ -25,7 +25,7 @@ struct CheckpointInfo {
   double loss = 0;                // loss of the last step
   double seconds = 0;             // training time so far
   std::int64_t world_size = 1;
-  std::string precision;          // bf16 | fp32
+  std::string precision;  // bf16 | fp32
   std::int64_t encoder_depth = 18;
   std::int64_t encoder_stages = 4, encoder_width = 64;  // absent from older checkpoints: these
   std::int64_t formula_head = 0;  // hidden size of the decoder's formula head (0: none)
@@ -33,9 +33,9 @@ struct CheckpointInfo {
   std::int64_t embed = 256, hidden = 512, attention = 256;
   double dropout = 0.5;
   std::int64_t image_width = 224, image_height = 224;  // what the model was trained on
-  std::vector<std::string> vocabulary;  // tokens in id order
-  std::string notation = "inchi";       // what the tokens spell: inchi | smiles (absent: inchi)
-  std::string config_yaml;              // the resolved configuration of the training run
+  std::vector<std::string> vocabulary;                 // tokens in id order
+  std::string notation = "inchi";  // what the tokens spell: inchi | smiles (absent: inchi)
+  std::string config_yaml;         // the resolved configuration of the training run
 };
 
 // The batches of epoch `info.epoch` each of `world_size` ranks skips on resume. Every step
@@ -43,7 +43,8 @@ struct CheckpointInfo {
 // with another world size they are re-sharded, and up to world_size - 1 of them are trained
 // on again when the count does not divide (none is skipped untrained).
 inline std::uint64_t resume_groups(const CheckpointInfo& info, int world_size) {
-  const std::uint64_t done = info.groups_done * static_cast<std::uint64_t>(info.world_size > 0 ? info.world_size : 1);
+  const std::uint64_t done =
+      info.groups_done * static_cast<std::uint64_t>(info.world_size > 0 ? info.world_size : 1);
   return done / static_cast<std::uint64_t>(world_size > 0 ? world_size : 1);
 }
 

@@ -26,7 +26,8 @@ class ToDevice : public graph::TransformNode {
       : stager_(model::node_device(ctx.spec->device), /*channels_last=*/true) {}
 
   std::any process(Item& item) override {
-    auto staged = std::make_shared<const model::DeviceBatch>(stager_.stage(graph::payload_as<const batch::ImageBatch>(item)));
+    auto staged = std::make_shared<const model::DeviceBatch>(
+        stager_.stage(graph::payload_as<const batch::ImageBatch>(item)));
     return staged;
   }
 

@@ -24,11 +24,13 @@ torch::Device node_device(const std::string& name) {
   if (name == "cpu") return torch::Device(torch::kCPU);
   if (name != "cuda") throw ConfigError("unknown device '" + name + "' (cpu or cuda)");
   if (!cuda_built())
-    throw ConfigError("device cuda: this build has no CUDA (the LibTorch it was built against is "
-                      "CPU-only); see docs/gpu.md");
+    throw ConfigError(
+        "device cuda: this build has no CUDA (the LibTorch it was built against is "
+        "CPU-only); see docs/gpu.md");
   if (!torch::cuda::is_available())
-    throw ConfigError("device cuda: LibTorch sees no CUDA device on this machine (driver, "
-                      "CUDA_VISIBLE_DEVICES?)");
+    throw ConfigError(
+        "device cuda: LibTorch sees no CUDA device on this machine (driver, "
+        "CUDA_VISIBLE_DEVICES?)");
   return torch::Device(torch::kCUDA, 0);
 }
 
@@ -56,7 +58,8 @@ DeviceBatch DeviceStager::stage(std::shared_ptr<const batch::ImageBatch> host) {
   const std::int64_t n = b.size, h = b.height, w = b.width, t = b.max_length;
   if (device_.is_cpu()) {
     out.input = to_model_input(b.pixels.data(), b.size, b.height, b.width, channels_last_);
-    out.tokens = torch::from_blob(const_cast<std::int64_t*>(b.tokens.data()), {n, t}, torch::kInt64).clone();
+    out.tokens =
+        torch::from_blob(const_cast<std::int64_t*>(b.tokens.data()), {n, t}, torch::kInt64).clone();
     return out;
   }
   TORCH_CHECK(b.channels == 1, "DeviceStager: expected 1 channel, got ", b.channels);
@@ -66,14 +69,16 @@ DeviceBatch DeviceStager::stage(std::shared_ptr<const batch::ImageBatch> host) {
   torch::Tensor pixels_host = torch::empty({n, h, w}, pinned.dtype(torch::kByte));
   std::memcpy(pixels_host.data_ptr(), b.pixels.data(), b.pixels.size());
   torch::Tensor tokens_host = torch::empty({n, t}, pinned.dtype(torch::kLong));
-  if (!b.tokens.empty()) std::memcpy(tokens_host.data_ptr(), b.tokens.data(), b.tokens.size() * sizeof(std::int64_t));
+  if (!b.tokens.empty())
+    std::memcpy(tokens_host.data_ptr(), b.tokens.data(), b.tokens.size() * sizeof(std::int64_t));
 
   const c10::impl::VirtualGuardImpl impl(device_.type());
   if (!stream_) stream_ = impl.getStreamFromGlobalPool(device_);
   const c10::StreamGuard on_side_stream(*stream_);
   const torch::Tensor pixels = pixels_host.to(device_, /*non_blocking=*/true);
   // (255 - x) / 255 as to_model_input computes it: exact integers, then one multiply.
-  torch::Tensor x = pixels.to(torch::kFloat).neg_().add_(255.0).mul_(1.0f / 255.0f).view({n, 1, h, w});
+  torch::Tensor x =
+      pixels.to(torch::kFloat).neg_().add_(255.0).mul_(1.0f / 255.0f).view({n, 1, h, w});
   // With one channel, NCHW and channels-last hold the same bytes; only the strides differ.
   if (channels_last_) x = x.as_strided({n, 1, h, w}, {h * w, 1, w, 1});
   out.input = x;

@@ -7,10 +7,10 @@
 // compiles in CPU-only builds too; the CUDA path runs only where a device exists.
 #pragma once
 
+#include <torch/torch.h>
+
 #include <memory>
 #include <optional>
-
-#include <torch/torch.h>
 
 #include "nodes/batch/image_batch.h"
 
@@ -18,8 +18,8 @@ namespace capflow::model {
 
 struct DeviceBatch {
   std::shared_ptr<const batch::ImageBatch> host;
-  torch::Tensor input;   // float [N, 1, H, W] on the device: (255 - x) / 255, channels-last if asked
-  torch::Tensor tokens;  // int64 [N, T] on the device
+  torch::Tensor input;  // float [N, 1, H, W] on the device: (255 - x) / 255, channels-last if asked
+  torch::Tensor tokens;               // int64 [N, T] on the device
   std::shared_ptr<c10::Event> ready;  // recorded after the copies; null: usable at once
 
   // Makes the calling thread's current stream on the device wait for the copies (without

@@ -12,7 +12,7 @@
 namespace capflow::model {
 
 struct InferenceOptions {
-  int beam = 1;        // 1: greedy
+  int beam = 1;              // 1: greedy
   bool prefer_valid = true;  // beam > 1: the best hypothesis that is a valid InChI, else the best
   int batch = 32;
   int max_length = 256;
@@ -25,8 +25,8 @@ struct EvalReport {
   double levenshtein_mean = 0, exact_match = 0, valid_inchi_fraction = 0;
   std::size_t images = 0, unreadable = 0;
   double seconds = 0, images_per_second = 0;  // prediction only (scoring excluded)
-  std::string checkpoint;                      // the file used
-  std::optional<RelianceResult> reliance;      // when asked for
+  std::string checkpoint;                     // the file used
+  std::optional<RelianceResult> reliance;     // when asked for
 };
 
 // Predicts the first `limit` (0: all) images of a BMS-layout dataset and scores them.

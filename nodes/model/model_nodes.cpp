@@ -65,7 +65,8 @@ class Encode : public graph::TransformNode {
     share_->encoder_precision = parse_precision(a.get_string("precision"));
     share_->device = device_;
     share_->encoder->to(device_);  // weights start on the CPU (seeded, loaded), then move
-    if (device_.is_cuda()) at::globalContext().setBenchmarkCuDNN(true);  // fixed shapes: pick the fastest
+    if (device_.is_cuda())
+      at::globalContext().setBenchmarkCuDNN(true);  // fixed shapes: pick the fastest
     if (share_->channels_last) to_channels_last(*share_->encoder);
     if (share_->frozen) {
       share_->encoder->eval();
@@ -83,8 +84,9 @@ class Encode : public graph::TransformNode {
     auto step = std::make_shared<TrainStep>();
     // From a transfer node (already on its way to the device), or a host batch staged here.
     const auto* staged = std::any_cast<std::shared_ptr<const DeviceBatch>>(&item.payload);
-    const DeviceBatch d = staged != nullptr && *staged ? **staged
-                                                       : stager_.stage(graph::payload_as<const batch::ImageBatch>(item));
+    const DeviceBatch d = staged != nullptr && *staged
+                              ? **staged
+                              : stager_.stage(graph::payload_as<const batch::ImageBatch>(item));
     d.wait();
     step->batch = d.host;
     step->tokens = d.tokens;
@@ -127,7 +129,8 @@ class Lstm : public graph::TransformNode {
     if (!share_->encoder) throw ConfigError("needs a resnet_encoder node before it");
     const torch::Device device = node_device(ctx.spec->device);
     if (device != share_->device)
-      throw ConfigError("runs on " + ctx.spec->device + " but the encoder runs on " + share_->device.str() +
+      throw ConfigError("runs on " + ctx.spec->device + " but the encoder runs on " +
+                        share_->device.str() +
                         ": put resnet_encoder and attention_lstm on the same device");
     DecoderOptions& o = share_->decoder_options;
     o.vocab_size = static_cast<int>(share_->vocabulary->size());
@@ -159,13 +162,15 @@ class Lstm : public graph::TransformNode {
     const batch::ImageBatch& b = *step->batch;
     if (b.max_length < 2) throw DataError("the batch has no captions to learn from (empty labels)");
     // On the model's device (staged with the batch by the encode node or a transfer node).
-    const torch::Tensor tokens =
-        step->tokens.defined()
-            ? step->tokens
-            : torch::from_blob(const_cast<std::int64_t*>(b.tokens.data()), {b.size, b.max_length}, torch::kInt64).clone();
+    const torch::Tensor tokens = step->tokens.defined()
+                                     ? step->tokens
+                                     : torch::from_blob(const_cast<std::int64_t*>(b.tokens.data()),
+                                                        {b.size, b.max_length}, torch::kInt64)
+                                           .clone();
     // Dropout draws depend on (seed, epoch, batch) only: a resumed run repeats them.
     // The batch's index across ranks: N ranks draw what one rank accumulating N batches draws.
-    const std::uint64_t global_index = item.index * static_cast<std::uint64_t>(world_size_) + static_cast<std::uint64_t>(rank_);
+    const std::uint64_t global_index =
+        item.index * static_cast<std::uint64_t>(world_size_) + static_cast<std::uint64_t>(rank_);
     torch::manual_seed(hash_keys({seed_, item.epoch, global_index, 0x6c73746dULL}));
     AutocastGuard autocast(share_->decoder_precision, share_->device.type());
     step->decoder_flops = decoder_flops(b, step->features);
@@ -299,15 +304,18 @@ class Optimize : public graph::SinkNode {
     o.schedule.cosine = a.get_string("schedule") == "cosine";
     o.schedule.min_ratio = a.get_float("min_lr_ratio");
     max_steps_ = static_cast<std::uint64_t>(train.get_int("max_steps"));
-    o.schedule.total_steps = a.get_int("total_steps") > 0 ? static_cast<std::uint64_t>(a.get_int("total_steps")) : max_steps_;
+    o.schedule.total_steps = a.get_int("total_steps") > 0
+                                 ? static_cast<std::uint64_t>(a.get_int("total_steps"))
+                                 : max_steps_;
     max_seconds_ = train.get_float("max_seconds");
     // A run bounded by time alone decays over its time: the rate ends low when the time does.
     // Ranks must apply equal rates: with several, the clock is the one the reduce node agrees.
     const bool open_cosine = o.schedule.cosine && o.schedule.total_steps == 0;
     o.schedule.by_time = open_cosine && max_seconds_ > 0;
     if (open_cosine && !o.schedule.by_time)
-      ctx.warn("schedule cosine without total_steps, train.max_steps or train.max_seconds: "
-               "constant rate after warm-up");
+      ctx.warn(
+          "schedule cosine without total_steps, train.max_steps or train.max_seconds: "
+          "constant rate after warm-up");
     share_->accumulate = o.accumulate;
     trainer_ =
         std::make_unique<Trainer>(share_->parameter_groups(a.get_float("encoder_lr_scale")), o);
@@ -317,7 +325,8 @@ class Optimize : public graph::SinkNode {
     eval_every_seconds_ = a.get_float("eval_every_seconds");
     beam_ = static_cast<int>(a.get_int("beam"));
     // Ranks hold equal weights: rank 0 alone writes checkpoints and evaluates.
-    if (!ctx.run_dir.empty() && ctx.rank == 0) checkpoint_dir_ = (fs::path(ctx.run_dir) / "checkpoints").string();
+    if (!ctx.run_dir.empty() && ctx.rank == 0)
+      checkpoint_dir_ = (fs::path(ctx.run_dir) / "checkpoints").string();
     if (ctx.rank == 0) load_validation_set(ctx, static_cast<std::size_t>(a.get_int("eval_images")));
     if (!train.is_null("resume")) resume(resolve_checkpoint(train.get_string("resume")));
     started_ = std::chrono::steady_clock::now();
@@ -341,7 +350,8 @@ class Optimize : public graph::SinkNode {
     pending_groups_ = item.index + 1;
     if (max_seconds_ > 0) trainer_->set_progress(training_clock() / max_seconds_);
     if (!trainer_->after_backward(step->loss_value)) return;
-    images_ += pending_images_ * static_cast<std::uint64_t>(ctx_.world_size);  // ranks take equal shares
+    images_ +=
+        pending_images_ * static_cast<std::uint64_t>(ctx_.world_size);  // ranks take equal shares
     pending_images_ = 0;
     epoch_ = pending_epoch_;
     groups_done_ = pending_groups_;
@@ -441,8 +451,10 @@ class Optimize : public graph::SinkNode {
   void checkpoint() {
     if (checkpoint_dir_.empty()) return;
     fs::create_directories(checkpoint_dir_);
-    const std::string path = (fs::path(checkpoint_dir_) / checkpoint_file_name(trainer_->step())).string();
-    write_checkpoint(path, info(), *share_->encoder, *share_->decoder, &trainer_->optimizer(), keep_);
+    const std::string path =
+        (fs::path(checkpoint_dir_) / checkpoint_file_name(trainer_->step())).string();
+    write_checkpoint(path, info(), *share_->encoder, *share_->decoder, &trainer_->optimizer(),
+                     keep_);
     last_checkpoint_step_ = trainer_->step();
   }
 
@@ -460,7 +472,8 @@ class Optimize : public graph::SinkNode {
     options.beam = beam_;
     const auto t0 = std::chrono::steady_clock::now();
     const auto predictions = predict_captions(m, validation_, options);
-    const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    const double seconds =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     const EvalResult r = score_predictions(predictions, validation_);
     if (share_->frozen) share_->encoder->eval();  // predict_captions restores train mode
     const std::uint64_t s = trainer_->step();
@@ -610,13 +623,15 @@ void register_model_nodes(graph::Registry& registry) {
           .in_order()
           .stage(NodeStage::kOptimizer)
           .args_from(optimizer_args("0")));
-  registry.add_implementation("adam", "cpu", [](const NodeContext& ctx) { return std::make_unique<Optimize>(ctx, false); });
+  registry.add_implementation(
+      "adam", "cpu", [](const NodeContext& ctx) { return std::make_unique<Optimize>(ctx, false); });
   registry.add_kind(NodeSchema("adamw", "AdamW (decoupled weight decay); otherwise as adam")
                         .sink("grads")
                         .in_order()
                         .stage(NodeStage::kOptimizer)
                         .args_from(optimizer_args("0.01")));
-  registry.add_implementation("adamw", "cpu", [](const NodeContext& ctx) { return std::make_unique<Optimize>(ctx, true); });
+  registry.add_implementation(
+      "adamw", "cpu", [](const NodeContext& ctx) { return std::make_unique<Optimize>(ctx, true); });
   // The same adapters with the model on a CUDA device (docs/gpu.md), in a CUDA build: one
   // runtime check, model::cuda_built(), decides here and in register_device_nodes() (the
   // transfer in front of the encoder, or the note a CPU-only build gives).

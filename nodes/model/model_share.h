@@ -86,7 +86,8 @@ struct ModelShare {
 };
 
 inline std::shared_ptr<ModelShare> model_share(const graph::NodeContext& ctx) {
-  return ctx.shared->get_or_create<ModelShare>("model", [] { return std::make_shared<ModelShare>(); });
+  return ctx.shared->get_or_create<ModelShare>("model",
+                                               [] { return std::make_shared<ModelShare>(); });
 }
 
 inline int torch_threads(const graph::NodeContext& ctx) {

@@ -29,8 +29,10 @@ void set_autocast_enabled(c10::DeviceType d, bool enabled) {
 #ifdef CAPFLOW_AUTOCAST_BY_DEVICE
   at::autocast::set_autocast_enabled(d, enabled);
 #else
-  if (d == c10::DeviceType::CPU) at::autocast::set_cpu_enabled(enabled);
-  else at::autocast::set_enabled(enabled);
+  if (d == c10::DeviceType::CPU)
+    at::autocast::set_cpu_enabled(enabled);
+  else
+    at::autocast::set_enabled(enabled);
 #endif
 }
 
@@ -38,7 +40,8 @@ at::ScalarType autocast_dtype(c10::DeviceType d) {
 #ifdef CAPFLOW_AUTOCAST_BY_DEVICE
   return at::autocast::get_autocast_dtype(d);
 #else
-  return d == c10::DeviceType::CPU ? at::autocast::get_autocast_cpu_dtype() : at::autocast::get_autocast_gpu_dtype();
+  return d == c10::DeviceType::CPU ? at::autocast::get_autocast_cpu_dtype()
+                                   : at::autocast::get_autocast_gpu_dtype();
 #endif
 }
 
@@ -46,13 +49,17 @@ void set_autocast_dtype(c10::DeviceType d, at::ScalarType dtype) {
 #ifdef CAPFLOW_AUTOCAST_BY_DEVICE
   at::autocast::set_autocast_dtype(d, dtype);
 #else
-  if (d == c10::DeviceType::CPU) at::autocast::set_autocast_cpu_dtype(dtype);
-  else at::autocast::set_autocast_gpu_dtype(dtype);
+  if (d == c10::DeviceType::CPU)
+    at::autocast::set_autocast_cpu_dtype(dtype);
+  else
+    at::autocast::set_autocast_gpu_dtype(dtype);
 #endif
 }
 
 // Autocast covers the CPU and CUDA here; other device types run as they are.
-bool supported(c10::DeviceType d) { return d == c10::DeviceType::CPU || d == c10::DeviceType::CUDA; }
+bool supported(c10::DeviceType d) {
+  return d == c10::DeviceType::CPU || d == c10::DeviceType::CUDA;
+}
 
 }  // namespace
 
@@ -89,11 +96,11 @@ std::optional<at::ScalarType> active_autocast_dtype(const torch::Tensor& t) {
 
 torch::Tensor to_model_input(const uint8_t* nhwc, int n, int h, int w, bool channels_last) {
   TORCH_CHECK(n >= 0 && h > 0 && w > 0, "to_model_input: bad batch shape ", n, "x", h, "x", w);
-  auto out = torch::empty({n, 1, h, w}, torch::TensorOptions()
-                                             .dtype(torch::kFloat)
-                                             .memory_format(channels_last
-                                                                ? at::MemoryFormat::ChannelsLast
-                                                                : at::MemoryFormat::Contiguous));
+  auto out =
+      torch::empty({n, 1, h, w}, torch::TensorOptions()
+                                     .dtype(torch::kFloat)
+                                     .memory_format(channels_last ? at::MemoryFormat::ChannelsLast
+                                                                  : at::MemoryFormat::Contiguous));
   // With one channel, NHWC, NCHW and channels-last all store pixels in the same order.
   float* dst = out.data_ptr<float>();
   const int64_t total = static_cast<int64_t>(n) * h * w;

@@ -3,11 +3,11 @@
 // float input.
 #pragma once
 
+#include <torch/torch.h>
+
 #include <cstdint>
 #include <optional>
 #include <string>
-
-#include <torch/torch.h>
 
 namespace capflow::model {
 

@@ -35,9 +35,9 @@ BasicBlockImpl::BasicBlockImpl(int in_planes, int planes, int stride) : stride_(
   conv2 = register_module("conv2", conv(planes, planes, 3, 1, 1));
   bn2 = register_module("bn2", torch::nn::BatchNorm2d(planes));
   if (stride != 1 || in_planes != planes) {
-    downsample = register_module("downsample",
-                                 torch::nn::Sequential(conv(in_planes, planes, 1, stride, 0),
-                                                       torch::nn::BatchNorm2d(planes)));
+    downsample =
+        register_module("downsample", torch::nn::Sequential(conv(in_planes, planes, 1, stride, 0),
+                                                            torch::nn::BatchNorm2d(planes)));
   }
 }
 

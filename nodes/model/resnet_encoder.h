@@ -8,10 +8,10 @@
 namespace capflow::model {
 
 struct EncoderOptions {
-  int depth = 18;        // 18 or 34 (BasicBlock ResNets)
-  int in_channels = 1;   // input image channels (1: gray)
-  int stages = 4;        // residual stages kept: 4 (output stride 32), 3 (16: a 14x14 grid at 224)
-  int width = 64;  // channels of the stem and layer1 (torchvision: 64); stage s has width·2^s
+  int depth = 18;       // 18 or 34 (BasicBlock ResNets)
+  int in_channels = 1;  // input image channels (1: gray)
+  int stages = 4;       // residual stages kept: 4 (output stride 32), 3 (16: a 14x14 grid at 224)
+  int width = 64;       // channels of the stem and layer1 (torchvision: 64); stage s has width·2^s
 };
 
 // torchvision's BasicBlock: conv3x3(stride) → bn → relu → conv3x3 → bn, plus the identity

@@ -10,13 +10,13 @@ namespace capflow::model {
 void set_torch_threads(int intra_op, int inter_op = 1);
 
 struct TorchInfo {
-  std::string version;        // LibTorch version
-  int intra_op_threads = 0;   // at::get_num_threads()
-  bool mkldnn = false;        // oneDNN (MKL-DNN) compiled in
-  bool bf16_fast = false;     // the CPU has AVX512-BF16 or AMX (oneDNN's fast bf16 path)
-  std::string build_config;   // at::show_config(): BLAS, oneDNN, OpenMP
-  bool cuda_built = false;    // capflow's cuda node implementations are compiled in
-  int cuda_devices = 0;       // CUDA devices LibTorch sees (0 without CUDA)
+  std::string version;           // LibTorch version
+  int intra_op_threads = 0;      // at::get_num_threads()
+  bool mkldnn = false;           // oneDNN (MKL-DNN) compiled in
+  bool bf16_fast = false;        // the CPU has AVX512-BF16 or AMX (oneDNN's fast bf16 path)
+  std::string build_config;      // at::show_config(): BLAS, oneDNN, OpenMP
+  bool cuda_built = false;       // capflow's cuda node implementations are compiled in
+  int cuda_devices = 0;          // CUDA devices LibTorch sees (0 without CUDA)
   std::string cuda_device_name;  // of device 0, when there is one
 };
 

@@ -2,9 +2,8 @@
 #include "nodes/model/torchscript_export.h"
 
 #include <fcntl.h>
-#include <unistd.h>
-
 #include <torch/script.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cstdio>
@@ -77,8 +76,7 @@ void export_encoder_torchscript(ResNetEncoder& encoder, const std::string& path)
   std::ostringstream src;
   src.precision(17);
   src << "def forward(self, x: Tensor) -> Tensor:\n"
-      << "    x = torch.relu(" << batch_norm(conv("x", "conv1", 2, 3), "bn1", eps)
-      << ")\n"
+      << "    x = torch.relu(" << batch_norm(conv("x", "conv1", 2, 3), "bn1", eps) << ")\n"
       << "    x = torch.max_pool2d(x, [3, 3], [2, 2], [1, 1])\n";
   for (size_t l = 0; l < encoder->layers().size(); ++l) {
     const auto& layer = encoder->layers()[l];
@@ -105,10 +103,11 @@ void export_decoder_torchscript(AttentionDecoder& decoder, const std::string& pa
   const auto& o = decoder->options();
   torch::jit::Module script("CapflowAttentionDecoder");
   register_weights(*decoder, script);
-  for (const auto& [name, value] :
-       {std::pair<const char*, int>{"vocab_size", o.vocab_size}, {"embed", o.embed},
-        {"hidden", o.hidden}, {"attention", o.attention},
-        {"encoder_channels", o.encoder_channels}}) {
+  for (const auto& [name, value] : {std::pair<const char*, int>{"vocab_size", o.vocab_size},
+                                    {"embed", o.embed},
+                                    {"hidden", o.hidden},
+                                    {"attention", o.attention},
+                                    {"encoder_channels", o.encoder_channels}}) {
     script.register_attribute(name, c10::IntType::get(), int64_t{value});
   }
   const auto A = std::to_string(o.attention), C = std::to_string(o.encoder_channels);
@@ -127,9 +126,12 @@ def init_state(self, features: Tensor) -> Tuple[Tensor, Tensor, Tensor, Tensor]:
 def cell(self, feats: Tensor, enc_proj: Tensor, in_gates: Tensor, h: Tensor,
          c: Tensor) -> Tuple[Tensor, Tensor]:
     hp = torch.linear(h, self.hidden_proj_weight, self.hidden_proj_bias)
-    dec_att = hp.narrow(1, 0, )" + A + R"()
-    beta = torch.sigmoid(hp.narrow(1, )" + A + ", " + C + R"())
-    hh_gates = hp.narrow(1, )" + AC + ", " + H4 + R"()
+    dec_att = hp.narrow(1, 0, )" +
+                          A + R"()
+    beta = torch.sigmoid(hp.narrow(1, )" +
+                          A + ", " + C + R"())
+    hh_gates = hp.narrow(1, )" +
+                          AC + ", " + H4 + R"()
     att = torch.tanh(enc_proj + dec_att.unsqueeze(1))
     scores = torch.linear(att, self.full_att_weight).squeeze(2)
     alpha = torch.softmax(scores, 1)

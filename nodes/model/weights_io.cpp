@@ -36,15 +36,27 @@ struct PyObj;
 using PyRef = std::shared_ptr<PyObj>;
 
 struct PyObj {
-  enum class Kind { kNone, kBool, kInt, kFloat, kStr, kTuple, kList, kDict, kGlobal, kStorage,
-                    kTensor, kMark };
+  enum class Kind {
+    kNone,
+    kBool,
+    kInt,
+    kFloat,
+    kStr,
+    kTuple,
+    kList,
+    kDict,
+    kGlobal,
+    kStorage,
+    kTensor,
+    kMark
+  };
   Kind kind = Kind::kNone;
   int64_t i = 0;
   double f = 0.0;
-  std::string s;                                // str, bytes, or global "module.name"
-  std::vector<PyRef> items;                     // tuple, list
-  std::vector<std::pair<PyRef, PyRef>> entries; // dict, in insertion order
-  torch::Tensor tensor;                         // storage (1-D) or tensor
+  std::string s;                                 // str, bytes, or global "module.name"
+  std::vector<PyRef> items;                      // tuple, list
+  std::vector<std::pair<PyRef, PyRef>> entries;  // dict, in insertion order
+  torch::Tensor tensor;                          // storage (1-D) or tensor
 };
 
 PyRef make(PyObj::Kind kind) {
@@ -60,11 +72,11 @@ class PickleError : public std::runtime_error {
 
 at::ScalarType storage_dtype(const std::string& global) {
   static const std::map<std::string, at::ScalarType> kTypes = {
-      {"torch.FloatStorage", at::kFloat},   {"torch.DoubleStorage", at::kDouble},
-      {"torch.HalfStorage", at::kHalf},     {"torch.BFloat16Storage", at::kBFloat16},
-      {"torch.LongStorage", at::kLong},     {"torch.IntStorage", at::kInt},
-      {"torch.ShortStorage", at::kShort},   {"torch.CharStorage", at::kChar},
-      {"torch.ByteStorage", at::kByte},     {"torch.BoolStorage", at::kBool}};
+      {"torch.FloatStorage", at::kFloat}, {"torch.DoubleStorage", at::kDouble},
+      {"torch.HalfStorage", at::kHalf},   {"torch.BFloat16Storage", at::kBFloat16},
+      {"torch.LongStorage", at::kLong},   {"torch.IntStorage", at::kInt},
+      {"torch.ShortStorage", at::kShort}, {"torch.CharStorage", at::kChar},
+      {"torch.ByteStorage", at::kByte},   {"torch.BoolStorage", at::kBool}};
   const auto it = kTypes.find(global);
   if (it == kTypes.end()) throw PickleError("unsupported storage type " + global);
   return it->second;
@@ -72,76 +84,134 @@ at::ScalarType storage_dtype(const std::string& global) {
 
 class StateDictUnpickler {
  public:
-  StateDictUnpickler(const char* data, size_t size,
-                     caffe2::serialize::PyTorchStreamReader& reader)
+  StateDictUnpickler(const char* data, size_t size, caffe2::serialize::PyTorchStreamReader& reader)
       : p_(data), end_(data + size), reader_(reader) {}
 
   PyRef run() {
     while (true) {
       const uint8_t op = byte();
       switch (op) {
-        case 0x80: byte(); break;                      // PROTO
-        case 0x95: bytes(8); break;                    // FRAME
-        case '.': return pop();                        // STOP
-        case '(': marks_.push_back(stack_.size()); break;
-        case '0': pop(); break;                        // POP
-        case '1': pop_mark(); break;                   // POP_MARK
-        case '2': stack_.push_back(top()); break;      // DUP
-        case 'N': stack_.push_back(make(PyObj::Kind::kNone)); break;
-        case 0x88: push_int(PyObj::Kind::kBool, 1); break;  // NEWTRUE
-        case 0x89: push_int(PyObj::Kind::kBool, 0); break;  // NEWFALSE
-        case 'K': push_int(PyObj::Kind::kInt, le<uint8_t>()); break;
-        case 'M': push_int(PyObj::Kind::kInt, le<uint16_t>()); break;
-        case 'J': push_int(PyObj::Kind::kInt, le<int32_t>()); break;
-        case 0x8a: push_long(byte()); break;           // LONG1
-        case 'G': push_float(); break;                 // BINFLOAT
-        case 'X': push_str(le<uint32_t>()); break;     // BINUNICODE
-        case 0x8c: push_str(byte()); break;            // SHORT_BINUNICODE
-        case 'T': push_str(le<uint32_t>()); break;     // BINSTRING
-        case 'U': push_str(byte()); break;             // SHORT_BINSTRING
-        case 'B': push_str(le<uint32_t>()); break;     // BINBYTES
-        case 'C': push_str(byte()); break;             // SHORT_BINBYTES
-        case ')': stack_.push_back(make(PyObj::Kind::kTuple)); break;
-        case '}': stack_.push_back(make(PyObj::Kind::kDict)); break;
-        case ']': stack_.push_back(make(PyObj::Kind::kList)); break;
+        case 0x80:
+          byte();
+          break;  // PROTO
+        case 0x95:
+          bytes(8);
+          break;  // FRAME
+        case '.':
+          return pop();  // STOP
+        case '(':
+          marks_.push_back(stack_.size());
+          break;
+        case '0':
+          pop();
+          break;  // POP
+        case '1':
+          pop_mark();
+          break;  // POP_MARK
+        case '2':
+          stack_.push_back(top());
+          break;  // DUP
+        case 'N':
+          stack_.push_back(make(PyObj::Kind::kNone));
+          break;
+        case 0x88:
+          push_int(PyObj::Kind::kBool, 1);
+          break;  // NEWTRUE
+        case 0x89:
+          push_int(PyObj::Kind::kBool, 0);
+          break;  // NEWFALSE
+        case 'K':
+          push_int(PyObj::Kind::kInt, le<uint8_t>());
+          break;
+        case 'M':
+          push_int(PyObj::Kind::kInt, le<uint16_t>());
+          break;
+        case 'J':
+          push_int(PyObj::Kind::kInt, le<int32_t>());
+          break;
+        case 0x8a:
+          push_long(byte());
+          break;  // LONG1
+        case 'G':
+          push_float();
+          break;  // BINFLOAT
+        case 'X':
+          push_str(le<uint32_t>());
+          break;  // BINUNICODE
+        case 0x8c:
+          push_str(byte());
+          break;  // SHORT_BINUNICODE
+        case 'T':
+          push_str(le<uint32_t>());
+          break;  // BINSTRING
+        case 'U':
+          push_str(byte());
+          break;  // SHORT_BINSTRING
+        case 'B':
+          push_str(le<uint32_t>());
+          break;  // BINBYTES
+        case 'C':
+          push_str(byte());
+          break;  // SHORT_BINBYTES
+        case ')':
+          stack_.push_back(make(PyObj::Kind::kTuple));
+          break;
+        case '}':
+          stack_.push_back(make(PyObj::Kind::kDict));
+          break;
+        case ']':
+          stack_.push_back(make(PyObj::Kind::kList));
+          break;
         case 't': {
           auto t = make(PyObj::Kind::kTuple);
           t->items = pop_mark();
           stack_.push_back(t);
           break;
         }
-        case 0x85: case 0x86: case 0x87: {              // TUPLE1..3
+        case 0x85:
+        case 0x86:
+        case 0x87: {  // TUPLE1..3
           auto t = make(PyObj::Kind::kTuple);
           t->items.resize(op - 0x84);
           for (auto it = t->items.rbegin(); it != t->items.rend(); ++it) *it = pop();
           stack_.push_back(t);
           break;
         }
-        case 'q': memo_[byte()] = top(); break;        // BINPUT
-        case 'r': memo_[le<uint32_t>()] = top(); break;  // LONG_BINPUT
-        case 0x94: memo_[memo_.size()] = top(); break;   // MEMOIZE
-        case 'h': push_memo(byte()); break;            // BINGET
-        case 'j': push_memo(le<uint32_t>()); break;    // LONG_BINGET
-        case 'c': {                                    // GLOBAL
+        case 'q':
+          memo_[byte()] = top();
+          break;  // BINPUT
+        case 'r':
+          memo_[le<uint32_t>()] = top();
+          break;  // LONG_BINPUT
+        case 0x94:
+          memo_[memo_.size()] = top();
+          break;  // MEMOIZE
+        case 'h':
+          push_memo(byte());
+          break;  // BINGET
+        case 'j':
+          push_memo(le<uint32_t>());
+          break;     // LONG_BINGET
+        case 'c': {  // GLOBAL
           auto g = make(PyObj::Kind::kGlobal);
           const auto module = line();
           g->s = module + "." + line();
           stack_.push_back(g);
           break;
         }
-        case 0x93: {                                   // STACK_GLOBAL
+        case 0x93: {  // STACK_GLOBAL
           auto name = pop(), module = pop();
           auto g = make(PyObj::Kind::kGlobal);
           g->s = module->s + "." + name->s;
           stack_.push_back(g);
           break;
         }
-        case 's': {                                    // SETITEM
+        case 's': {  // SETITEM
           auto value = pop(), key = pop();
           dict_top()->entries.emplace_back(key, value);
           break;
         }
-        case 'u': {                                    // SETITEMS
+        case 'u': {  // SETITEMS
           auto items = pop_mark();
           if (items.size() % 2 != 0) throw PickleError("odd SETITEMS");
           auto d = dict_top();
@@ -150,24 +220,29 @@ class StateDictUnpickler {
           }
           break;
         }
-        case 'a': {                                    // APPEND
+        case 'a': {  // APPEND
           auto v = pop();
           list_top()->items.push_back(v);
           break;
         }
-        case 'e': {                                    // APPENDS
+        case 'e': {  // APPENDS
           auto items = pop_mark();
           auto l = list_top();
           l->items.insert(l->items.end(), items.begin(), items.end());
           break;
         }
-        case 'R': case 0x81: {                         // REDUCE, NEWOBJ
+        case 'R':
+        case 0x81: {  // REDUCE, NEWOBJ
           auto args = pop(), callable = pop();
           stack_.push_back(call(callable, args));
           break;
         }
-        case 'b': pop(); break;  // BUILD: drops the state (an OrderedDict's _metadata)
-        case 'Q': stack_.push_back(persistent_load(pop())); break;  // BINPERSID
+        case 'b':
+          pop();
+          break;  // BUILD: drops the state (an OrderedDict's _metadata)
+        case 'Q':
+          stack_.push_back(persistent_load(pop()));
+          break;  // BINPERSID
         default: {
           std::ostringstream msg;
           msg << "unsupported pickle opcode 0x" << std::hex << int(op);

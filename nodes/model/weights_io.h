@@ -9,11 +9,11 @@
 // is "encoder" (kEncoderPrefix); the decoder's is "decoder" (kDecoderPrefix).
 #pragma once
 
+#include <torch/torch.h>
+
 #include <string>
 #include <utility>
 #include <vector>
-
-#include <torch/torch.h>
 
 #include "nodes/model/resnet_encoder.h"
 

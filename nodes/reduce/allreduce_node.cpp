@@ -33,7 +33,9 @@ class AllReduce : public graph::TransformNode {
                         std::to_string(ctx.rank) + " of " + std::to_string(ctx.world_size));
     o.timeout = std::chrono::milliseconds(static_cast<long long>(a.get_float("timeout_s") * 1000));
     const char* token = std::getenv("CAPFLOW_JOB_TOKEN");
-    o.token = token != nullptr && *token != '\0' ? token : (a.is_null("token") ? "" : a.get_string("token"));
+    o.token = token != nullptr && *token != '\0'
+                  ? token
+                  : (a.is_null("token") ? "" : a.get_string("token"));
     o.gloo_threads = static_cast<int>(a.get_int("gloo_threads"));
     if (a.get_string("backend") != "gloo")  // the schema's choices: only a new one gets here
       throw std::logic_error("allreduce: backend '" + a.get_string("backend") + "' is not wired");
@@ -57,8 +59,9 @@ class AllReduce : public graph::TransformNode {
     std::vector<torch::Tensor> parameters = share_->trainable_parameters();
     std::int64_t elements = 0;
     for (const auto& p : parameters) elements += p.numel();
-    comm_->require_same("model shape", std::to_string(parameters.size()) + " tensors, " + std::to_string(elements) +
-                                           " values, " + std::to_string(share_->vocabulary->size()) + " tokens");
+    comm_->require_same("model shape", std::to_string(parameters.size()) + " tensors, " +
+                                           std::to_string(elements) + " values, " +
+                                           std::to_string(share_->vocabulary->size()) + " tokens");
     std::vector<torch::Tensor> everything = share_->decoder->parameters();
     for (auto& p : share_->encoder->parameters()) everything.push_back(p);
     for (auto& b : share_->encoder->buffers()) everything.push_back(b);  // batch-norm statistics
@@ -66,7 +69,8 @@ class AllReduce : public graph::TransformNode {
     comm_->require_same("weights after the broadcast", reduce::tensors_digest(everything));
     for (auto& b : share_->encoder->buffers())
       if (b.is_floating_point()) statistics_.push_back(b);
-    buckets_ = std::make_unique<reduce::GradientBuckets>(std::move(parameters), *comm_, bucket_bytes_);
+    buckets_ =
+        std::make_unique<reduce::GradientBuckets>(std::move(parameters), *comm_, bucket_bytes_);
     accumulate_ = std::max(1, share_->accumulate);
     buckets_->arm(accumulate_ == 1);
     ctx_.counters->add("buckets", buckets_->bucket_count());
@@ -82,9 +86,8 @@ class AllReduce : public graph::TransformNode {
         average_statistics();
       }
       const bool stop_wanted = completes_step && ctx_.stop_requests() >= 1;
-      const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() -
-                                                           share_->started)
-                                 .count();
+      const double seconds =
+          std::chrono::duration<double>(std::chrono::steady_clock::now() - share_->started).count();
       const std::vector<double> sums =
           comm_->sum({step->loss_value, stop_wanted ? 1.0 : 0.0,
                       static_cast<double>(step->batch->size), seconds},
@@ -109,7 +112,8 @@ class AllReduce : public graph::TransformNode {
       comm_->set_step(steps_);
       ctx_.report(metrics::kImagesAllRanks, images_all_ranks_, steps_);
       ctx_.report(metrics::kCommunicationSeconds, buckets_->wait_seconds(), steps_);
-      ctx_.counters->add("buckets_overlapped", buckets_->started_during_backward() - overlapped_reported_);
+      ctx_.counters->add("buckets_overlapped",
+                         buckets_->started_during_backward() - overlapped_reported_);
       overlapped_reported_ = buckets_->started_during_backward();
     }
     buckets_->arm(micro_ + 1 == accumulate_);

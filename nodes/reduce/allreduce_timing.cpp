@@ -10,14 +10,16 @@ namespace capflow::reduce {
 AllreduceTiming time_allreduce(Communicator& comm, std::size_t bytes, double min_seconds) {
   const auto elements = static_cast<std::int64_t>(std::max<std::size_t>(bytes / sizeof(float), 1));
   std::vector<torch::Tensor> data{torch::ones({elements}, torch::kFloat32)};
-  for (int i = 0; i < 2; ++i) comm.wait(comm.allreduce_async(data), "the allreduce benchmark (warm-up)");
+  for (int i = 0; i < 2; ++i)
+    comm.wait(comm.allreduce_async(data), "the allreduce benchmark (warm-up)");
   AllreduceTiming t;
   t.bytes = static_cast<std::size_t>(elements) * sizeof(float);
   double seconds = 0;
   long round = 1;
   for (;;) {
     const auto t0 = std::chrono::steady_clock::now();
-    for (long i = 0; i < round; ++i) comm.wait(comm.allreduce_async(data), "the allreduce benchmark");
+    for (long i = 0; i < round; ++i)
+      comm.wait(comm.allreduce_async(data), "the allreduce benchmark");
     seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     t.iterations += round;
     // Rank 0's clock decides for everyone.

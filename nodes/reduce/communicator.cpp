@@ -31,7 +31,8 @@ std::string local_address_towards(const std::string& host, int port) {
   addrinfo hints{};
   hints.ai_socktype = SOCK_DGRAM;
   addrinfo* found = nullptr;
-  if (::getaddrinfo(host.c_str(), std::to_string(port).c_str(), &hints, &found) != 0 || found == nullptr)
+  if (::getaddrinfo(host.c_str(), std::to_string(port).c_str(), &hints, &found) != 0 ||
+      found == nullptr)
     throw CommError("cannot resolve MASTER_ADDR '" + host + "'");
   std::string out;
   const int fd = ::socket(found->ai_family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
@@ -74,12 +75,17 @@ std::string tensors_digest(const std::vector<torch::Tensor>& tensors) {
 Communicator::Communicator(const CommOptions& o) : env_(o.env), timeout_(o.timeout) {
   const bool loopback = is_loopback_host(env_.master_addr);
   if (!loopback && o.token.empty())
-    throw ConfigError("MASTER_ADDR=" + env_.master_addr +
-                      " is not loopback: every rank must present the same job token (set CAPFLOW_JOB_TOKEN, "
-                      "or the allreduce node's `token`); the channel is unencrypted, use private networks only");
-  if (env_.rank == 0) server_ = std::make_unique<KeyValueServer>(env_.master_addr, env_.master_port, token_digest(o.token));
-  store_ = c10::make_intrusive<RendezvousStore>(env_.master_addr, env_.master_port, o.token, timeout_);
-  beat_store_ = c10::make_intrusive<RendezvousStore>(env_.master_addr, env_.master_port, o.token, timeout_);
+    throw ConfigError(
+        "MASTER_ADDR=" + env_.master_addr +
+        " is not loopback: every rank must present the same job token (set CAPFLOW_JOB_TOKEN, "
+        "or the allreduce node's `token`); the channel is unencrypted, use private networks only");
+  if (env_.rank == 0)
+    server_ =
+        std::make_unique<KeyValueServer>(env_.master_addr, env_.master_port, token_digest(o.token));
+  store_ =
+      c10::make_intrusive<RendezvousStore>(env_.master_addr, env_.master_port, o.token, timeout_);
+  beat_store_ =
+      c10::make_intrusive<RendezvousStore>(env_.master_addr, env_.master_port, o.token, timeout_);
 
   auto options = c10d::ProcessGroupGloo::Options::create(timeout_);
   const char* ifname = std::getenv("GLOO_SOCKET_IFNAME");
@@ -88,29 +94,33 @@ Communicator::Communicator(const CommOptions& o) : env_(o.env), timeout_(o.timeo
       options->devices.push_back(c10d::ProcessGroupGloo::createDeviceForInterface(ifname));
     else
       options->devices.push_back(c10d::ProcessGroupGloo::createDeviceForHostname(
-          loopback ? std::string("127.0.0.1") : local_address_towards(env_.master_addr, env_.master_port)));
+          loopback ? std::string("127.0.0.1")
+                   : local_address_towards(env_.master_addr, env_.master_port)));
   } catch (const CommError&) {
     throw;
   } catch (const std::exception& e) {
-    throw CommError("rank " + std::to_string(env_.rank) + ": cannot open Gloo's TCP device: " + first_line(e.what()));
+    throw CommError("rank " + std::to_string(env_.rank) +
+                    ": cannot open Gloo's TCP device: " + first_line(e.what()));
   }
   options->threads = std::max(1, o.gloo_threads);
   auto gloo_store = c10::make_intrusive<c10d::PrefixStore>("gloo", store_);
   store_->set_text(key("arrived/", env_.rank), "1");
   try {
-    group_ = c10::make_intrusive<c10d::ProcessGroupGloo>(gloo_store, env_.rank, env_.world_size, options);
+    group_ = c10::make_intrusive<c10d::ProcessGroupGloo>(gloo_store, env_.rank, env_.world_size,
+                                                         options);
   } catch (const std::exception& e) {
     std::string missing;
     try {
       for (int r = 0; r < env_.world_size; ++r)
-        if (store_->peek_text(key("arrived/", r)).empty()) missing += (missing.empty() ? "" : ", ") + std::to_string(r);
+        if (store_->peek_text(key("arrived/", r)).empty())
+          missing += (missing.empty() ? "" : ", ") + std::to_string(r);
     } catch (const std::exception&) {
       missing = "unknown (rank 0's store does not answer)";
     }
     throw CommError("rank " + std::to_string(env_.rank) + " of " + std::to_string(env_.world_size) +
                     ": connecting to the other ranks failed" +
-                    (missing.empty() ? std::string() : "; rank(s) that never arrived: " + missing) + " (Gloo: " +
-                    first_line(e.what()) + ")");
+                    (missing.empty() ? std::string() : "; rank(s) that never arrived: " + missing) +
+                    " (Gloo: " + first_line(e.what()) + ")");
   }
   // Started once the object can no longer fail to construct (a running thread must be joined).
   heartbeat_ = std::thread([this] { heartbeat_loop(); });
@@ -140,11 +150,13 @@ void Communicator::heartbeat_loop() {
   std::uint64_t beat = 0;
   while (!stopping_) {
     try {
-      beat_store_->set_text(key("beat/", env_.rank), std::to_string(++beat) + " " + std::to_string(step_.load()));
+      beat_store_->set_text(key("beat/", env_.rank),
+                            std::to_string(++beat) + " " + std::to_string(step_.load()));
     } catch (const std::exception&) {
       // The store is gone (rank 0 ended): the collectives will say so.
     }
-    for (int i = 0; i < 5 && !stopping_; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    for (int i = 0; i < 5 && !stopping_; ++i)
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
   }
 }
 
@@ -153,7 +165,8 @@ void Communicator::require_same(const std::string& what, const std::string& valu
   std::vector<std::string> values(static_cast<std::size_t>(env_.world_size));
   try {
     store_->set_text(k + std::to_string(env_.rank), value);
-    for (int r = 0; r < env_.world_size; ++r) values[static_cast<std::size_t>(r)] = store_->get_text(k + std::to_string(r));
+    for (int r = 0; r < env_.world_size; ++r)
+      values[static_cast<std::size_t>(r)] = store_->get_text(k + std::to_string(r));
   } catch (const CommError& e) {
     fail("comparing the " + what, e.what());
   }
@@ -165,8 +178,9 @@ void Communicator::require_same(const std::string& what, const std::string& valu
       if (example == 0) example = r;
     }
   if (!differ.empty())
-    throw ConfigError("rank " + std::to_string(env_.rank) + ": the " + what + " of rank(s) " + differ +
-                      " differs from rank 0's (" + values[example].substr(0, 16) + " vs " + values[0].substr(0, 16) +
+    throw ConfigError("rank " + std::to_string(env_.rank) + ": the " + what + " of rank(s) " +
+                      differ + " differs from rank 0's (" + values[example].substr(0, 16) + " vs " +
+                      values[0].substr(0, 16) +
                       "): start every rank with the same pipeline, --set options and data");
 }
 
@@ -206,7 +220,8 @@ std::string Communicator::diagnose() {
   std::ostringstream out;
   try {
     std::vector<std::string> first(static_cast<std::size_t>(env_.world_size)), second(first.size());
-    for (int r = 0; r < env_.world_size; ++r) first[static_cast<std::size_t>(r)] = store_->peek_text(key("beat/", r));
+    for (int r = 0; r < env_.world_size; ++r)
+      first[static_cast<std::size_t>(r)] = store_->peek_text(key("beat/", r));
     std::this_thread::sleep_for(std::chrono::milliseconds(2000));  // four heartbeats
     std::string silent, failed;
     std::uint64_t lowest = ~0ULL;
@@ -215,15 +230,19 @@ std::string Communicator::diagnose() {
       const std::string exit = store_->peek_text(key("exit/", r));
       second[static_cast<std::size_t>(r)] = store_->peek_text(key("beat/", r));
       const std::string& beat = second[static_cast<std::size_t>(r)];
-      const std::uint64_t step = beat.find(' ') == std::string::npos ? 0 : std::stoull(beat.substr(beat.find(' ') + 1));
+      const std::uint64_t step =
+          beat.find(' ') == std::string::npos ? 0 : std::stoull(beat.substr(beat.find(' ') + 1));
       if (exit == "failed")
         failed += (failed.empty() ? "" : ", ") + std::to_string(r);
       else if (beat == first[static_cast<std::size_t>(r)])
-        silent += (silent.empty() ? "" : "; ") + ("rank " + std::to_string(r) + " (last seen at step " + std::to_string(step) + ")");
+        silent +=
+            (silent.empty() ? "" : "; ") +
+            ("rank " + std::to_string(r) + " (last seen at step " + std::to_string(step) + ")");
       lowest = std::min(lowest, step);
     }
     if (!failed.empty()) out << "rank(s) " << failed << " stopped with an error (see their output)";
-    if (!silent.empty()) out << (failed.empty() ? "" : "; ") << "no heartbeat from " << silent << ": dead or hung";
+    if (!silent.empty())
+      out << (failed.empty() ? "" : "; ") << "no heartbeat from " << silent << ": dead or hung";
     if (failed.empty() && silent.empty())
       out << "every rank still answers (lowest step " << (lowest == ~0ULL ? 0 : lowest)
           << "); the network between ranks may have failed";
@@ -236,8 +255,9 @@ std::string Communicator::diagnose() {
 
 void Communicator::fail(const std::string& what, const std::string& cause) {
   const std::string why = diagnose();
-  throw CommError("rank " + std::to_string(env_.rank) + " of " + std::to_string(env_.world_size) + ": " + what +
-                  " failed at step " + std::to_string(step_.load()) + ": " + why + " (Gloo: " + first_line(cause) + ")");
+  throw CommError("rank " + std::to_string(env_.rank) + " of " + std::to_string(env_.world_size) +
+                  ": " + what + " failed at step " + std::to_string(step_.load()) + ": " + why +
+                  " (Gloo: " + first_line(cause) + ")");
 }
 
 }  // namespace capflow::reduce

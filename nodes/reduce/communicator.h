@@ -4,16 +4,16 @@
 // died or hung). Every wait is bounded by `timeout`.
 #pragma once
 
+#include <torch/torch.h>
+
 #include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <memory>
 #include <string>
 #include <thread>
-#include <vector>
-
 #include <torch/csrc/distributed/c10d/Work.hpp>
-#include <torch/torch.h>
+#include <vector>
 
 #include "nodes/reduce/rank_env.h"
 
@@ -76,8 +76,8 @@ class Communicator {
 
   RankEnv env_;
   std::chrono::milliseconds timeout_;
-  std::unique_ptr<KeyValueServer> server_;       // rank 0 only
-  c10::intrusive_ptr<RendezvousStore> store_;     // capflow's keys
+  std::unique_ptr<KeyValueServer> server_;          // rank 0 only
+  c10::intrusive_ptr<RendezvousStore> store_;       // capflow's keys
   c10::intrusive_ptr<RendezvousStore> beat_store_;  // the heartbeat's own connection
   c10::intrusive_ptr<c10d::ProcessGroupGloo> group_;
   std::atomic<std::uint64_t> step_{0};

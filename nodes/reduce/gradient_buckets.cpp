@@ -2,14 +2,14 @@
 #include "nodes/reduce/gradient_buckets.h"
 
 #include <chrono>
-
 #include <torch/csrc/distributed/c10d/Work.hpp>
 
 #include "nodes/reduce/communicator.h"
 
 namespace capflow::reduce {
 
-GradientBuckets::GradientBuckets(std::vector<torch::Tensor> parameters, Communicator& comm, std::size_t bucket_bytes)
+GradientBuckets::GradientBuckets(std::vector<torch::Tensor> parameters, Communicator& comm,
+                                 std::size_t bucket_bytes)
     : parameters_(std::move(parameters)), slots_(parameters_.size()), comm_(comm) {
   std::vector<std::size_t> current;
   std::int64_t elements = 0;

@@ -7,12 +7,12 @@
 // writes the averaged gradients back into the parameters' .grad.
 #pragma once
 
+#include <torch/torch.h>
+
 #include <cstddef>
 #include <mutex>
-#include <vector>
-
 #include <torch/csrc/distributed/c10d/Work.hpp>
-#include <torch/torch.h>
+#include <vector>
 
 namespace capflow::reduce {
 
@@ -20,7 +20,8 @@ class Communicator;
 
 class GradientBuckets {
  public:
-  GradientBuckets(std::vector<torch::Tensor> parameters, Communicator& comm, std::size_t bucket_bytes);
+  GradientBuckets(std::vector<torch::Tensor> parameters, Communicator& comm,
+                  std::size_t bucket_bytes);
 
   // Whether the coming backward completes an optimizer step (with gradient accumulation only
   // the last micro-batch's backward is reduced, holding the sum of all of them).

@@ -26,7 +26,9 @@ void write_all(int fd, const void* data, std::size_t size) {
   while (size > 0) {
     const ssize_t n = ::send(fd, p, size, MSG_NOSIGNAL);
     if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) throw CommError(std::string("rendezvous connection lost while sending: ") + std::strerror(errno));
+    if (n <= 0)
+      throw CommError(std::string("rendezvous connection lost while sending: ") +
+                      std::strerror(errno));
     p += n;
     size -= static_cast<std::size_t>(n);
   }
@@ -164,8 +166,10 @@ KeyValueServer::KeyValueServer(const std::string& host, int port, std::string to
   hints.ai_flags = AI_PASSIVE;
   addrinfo* found = nullptr;
   const std::string where = host + ":" + std::to_string(port);
-  if (const int rc = ::getaddrinfo(host.c_str(), std::to_string(port).c_str(), &hints, &found); rc != 0)
-    throw CommError("rendezvous: cannot resolve master address " + where + ": " + ::gai_strerror(rc));
+  if (const int rc = ::getaddrinfo(host.c_str(), std::to_string(port).c_str(), &hints, &found);
+      rc != 0)
+    throw CommError("rendezvous: cannot resolve master address " + where + ": " +
+                    ::gai_strerror(rc));
   std::string last_error = "no address";
   for (addrinfo* a = found; a != nullptr && listen_fd_ < 0; a = a->ai_next) {
     const int fd = ::socket(a->ai_family, a->ai_socktype | SOCK_CLOEXEC, a->ai_protocol);

@@ -24,8 +24,9 @@ class Vars {
     char* end = nullptr;
     const long n = std::strtol(v.c_str(), &end, 10);
     if (end == v.c_str() || *end != '\0' || n < min || n > max)
-      throw ConfigError(std::string("environment variable ") + name + "='" + v + "' is not a whole number in [" +
-                        std::to_string(min) + ", " + std::to_string(max) + "]");
+      throw ConfigError(std::string("environment variable ") + name + "='" + v +
+                        "' is not a whole number in [" + std::to_string(min) + ", " +
+                        std::to_string(max) + "]");
     return static_cast<int>(n);
   }
 
@@ -44,7 +45,8 @@ std::string first_slurm_host(const std::string& nodelist) {
     return nodelist.substr(0, comma);
   const std::string prefix = nodelist.substr(0, bracket);
   const std::size_t end = nodelist.find_first_of(",-]", bracket + 1);
-  if (end == std::string::npos) throw ConfigError("SLURM_JOB_NODELIST='" + nodelist + "' is not a Slurm node list");
+  if (end == std::string::npos)
+    throw ConfigError("SLURM_JOB_NODELIST='" + nodelist + "' is not a Slurm node list");
   return prefix + nodelist.substr(bracket + 1, end - bracket - 1);
 }
 
@@ -71,8 +73,9 @@ RankEnv read_rank_env(const EnvLookup& lookup) {
     e.rank = v.number("SLURM_PROCID", 0, 0, kMaxRanks);
     e.local_rank = v.number("SLURM_LOCALID", 0, 0, kMaxRanks);
     // "4" or "4(x2),3": the first count is this job's tasks per node where they are even.
-    const std::string per_node = v.text("SLURM_NTASKS_PER_NODE").empty() ? v.text("SLURM_TASKS_PER_NODE")
-                                                                         : v.text("SLURM_NTASKS_PER_NODE");
+    const std::string per_node = v.text("SLURM_NTASKS_PER_NODE").empty()
+                                     ? v.text("SLURM_TASKS_PER_NODE")
+                                     : v.text("SLURM_NTASKS_PER_NODE");
     e.local_world_size = per_node.empty() ? 1 : std::max(1, std::atoi(per_node.c_str()));
   } else if (v.has("OMPI_COMM_WORLD_RANK")) {
     e.launcher = "openmpi";
@@ -84,8 +87,8 @@ RankEnv read_rank_env(const EnvLookup& lookup) {
     e.local_world_size = v.number("OMPI_COMM_WORLD_LOCAL_SIZE", 1, 1, kMaxRanks);
   }
   if (e.rank >= e.world_size)
-    throw ConfigError(std::string(rank_var) + "=" + std::to_string(e.rank) + " is not below " + size_var + "=" +
-                      std::to_string(e.world_size));
+    throw ConfigError(std::string(rank_var) + "=" + std::to_string(e.rank) + " is not below " +
+                      size_var + "=" + std::to_string(e.world_size));
   e.master_port = v.number("MASTER_PORT", e.master_port, 1, 65535);
   if (v.has("MASTER_ADDR")) {
     e.master_addr = v.text("MASTER_ADDR");
@@ -93,15 +96,16 @@ RankEnv read_rank_env(const EnvLookup& lookup) {
     e.master_addr = first_slurm_host(v.has("SLURM_JOB_NODELIST") ? v.text("SLURM_JOB_NODELIST")
                                                                  : v.text("SLURM_NODELIST"));
   } else if (e.world_size > 1 && e.local_world_size < e.world_size) {
-    throw ConfigError("ranks on several hosts (" + std::string(size_var) + "=" + std::to_string(e.world_size) +
-                      ", " + std::to_string(e.local_world_size) +
+    throw ConfigError("ranks on several hosts (" + std::string(size_var) + "=" +
+                      std::to_string(e.world_size) + ", " + std::to_string(e.local_world_size) +
                       " on this one) need MASTER_ADDR: set it to rank 0's host name or address");
   }
   return e;
 }
 
 RankEnv read_rank_env() {
-  return read_rank_env([](const char* name) { return static_cast<const char*>(std::getenv(name)); });
+  return read_rank_env(
+      [](const char* name) { return static_cast<const char*>(std::getenv(name)); });
 }
 
 }  // namespace capflow::reduce

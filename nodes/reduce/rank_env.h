@@ -1,6 +1,6 @@
 // Which rank this process is, read from the variables the common launchers set:
-//   capflow launch / torchrun: RANK, WORLD_SIZE, LOCAL_RANK, (LOCAL_WORLD_SIZE), MASTER_ADDR, MASTER_PORT
-//   Slurm (srun):   SLURM_PROCID, SLURM_NTASKS, SLURM_LOCALID, SLURM_NTASKS_PER_NODE,
+//   capflow launch / torchrun: RANK, WORLD_SIZE, LOCAL_RANK, (LOCAL_WORLD_SIZE), MASTER_ADDR,
+//   MASTER_PORT Slurm (srun):   SLURM_PROCID, SLURM_NTASKS, SLURM_LOCALID, SLURM_NTASKS_PER_NODE,
 //                   master: MASTER_ADDR, else the first host of SLURM_JOB_NODELIST
 //   Open MPI:       OMPI_COMM_WORLD_RANK, _SIZE, _LOCAL_RANK, _LOCAL_SIZE; master: MASTER_ADDR,
 //                   else loopback when every rank is on one host

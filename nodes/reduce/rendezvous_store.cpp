@@ -25,7 +25,8 @@ int connect_once(const std::string& host, int port, std::string& error) {
   hints.ai_family = AF_UNSPEC;
   hints.ai_socktype = SOCK_STREAM;
   addrinfo* found = nullptr;
-  if (const int rc = ::getaddrinfo(host.c_str(), std::to_string(port).c_str(), &hints, &found); rc != 0) {
+  if (const int rc = ::getaddrinfo(host.c_str(), std::to_string(port).c_str(), &hints, &found);
+      rc != 0) {
     error = ::gai_strerror(rc);
     return -1;
   }
@@ -44,11 +45,15 @@ int connect_once(const std::string& host, int port, std::string& error) {
 }
 
 std::string text(const std::vector<uint8_t>& v) { return std::string(v.begin(), v.end()); }
-std::vector<uint8_t> bytes(const std::string& s) { return std::vector<uint8_t>(s.begin(), s.end()); }
+std::vector<uint8_t> bytes(const std::string& s) {
+  return std::vector<uint8_t>(s.begin(), s.end());
+}
 
 }  // namespace
 
-std::string token_digest(const std::string& token) { return Digest().add("capflow-job-token:").add(token).hex(); }
+std::string token_digest(const std::string& token) {
+  return Digest().add("capflow-job-token:").add(token).hex();
+}
 
 RendezvousStore::RendezvousStore(const std::string& host, int port, const std::string& token,
                                  std::chrono::milliseconds timeout)
@@ -57,9 +62,10 @@ RendezvousStore::RendezvousStore(const std::string& host, int port, const std::s
   std::string error;
   while ((fd_ = connect_once(host, port, error)) < 0) {
     if (std::chrono::steady_clock::now() >= deadline)
-      throw CommError("rendezvous: no answer from rank 0 at " + address_ + " within " +
-                      std::to_string(timeout.count() / 1000) + " s (" + error +
-                      "); is rank 0 running, and are MASTER_ADDR and MASTER_PORT the same on every rank?");
+      throw CommError(
+          "rendezvous: no answer from rank 0 at " + address_ + " within " +
+          std::to_string(timeout.count() / 1000) + " s (" + error +
+          "); is rank 0 running, and are MASTER_ADDR and MASTER_PORT the same on every rank?");
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
   }
   const int one = 1;
@@ -107,8 +113,10 @@ Message RendezvousStore::call(const Message& request, std::chrono::milliseconds 
   try {
     send_message(fd_, request);
     Message reply;
-    if (!receive_message(fd_, reply) || reply.empty()) throw CommError("the rendezvous store closed the connection");
-    if (reply[0] == "error") throw CommError("rendezvous at " + address_ + ": " + (reply.size() > 1 ? reply[1] : ""));
+    if (!receive_message(fd_, reply) || reply.empty())
+      throw CommError("the rendezvous store closed the connection");
+    if (reply[0] == "error")
+      throw CommError("rendezvous at " + address_ + ": " + (reply.size() > 1 ? reply[1] : ""));
     return reply;
   } catch (const CommError& e) {
     throw CommError(std::string(e.what()) + " (rank 0's store at " + address_ + ")");
@@ -119,7 +127,8 @@ void RendezvousStore::set(const std::string& key, const std::vector<uint8_t>& va
   call({"set", key, text(value)}, std::chrono::milliseconds(0));
 }
 
-std::vector<uint8_t> RendezvousStore::compareSet(const std::string& key, const std::vector<uint8_t>& expected,
+std::vector<uint8_t> RendezvousStore::compareSet(const std::string& key,
+                                                 const std::vector<uint8_t>& expected,
                                                  const std::vector<uint8_t>& desired) {
   return bytes(value_of(
       call({"cas", key, text(expected), text(desired)}, std::chrono::milliseconds(0)), "cas"));
@@ -128,8 +137,8 @@ std::vector<uint8_t> RendezvousStore::compareSet(const std::string& key, const s
 std::vector<uint8_t> RendezvousStore::get(const std::string& key) {
   const Message reply = call({"get", key, std::to_string(timeout_.count())}, timeout_);
   if (reply[0] != "ok")
-    throw CommError("rendezvous: key '" + key + "' did not appear within " + std::to_string(timeout_.count() / 1000) +
-                    " s (a rank has not arrived)");
+    throw CommError("rendezvous: key '" + key + "' did not appear within " +
+                    std::to_string(timeout_.count() / 1000) + " s (a rank has not arrived)");
   return bytes(value_of(reply, "get"));
 }
 
@@ -153,16 +162,20 @@ int64_t RendezvousStore::getNumKeys() {
 
 void RendezvousStore::wait(const std::vector<std::string>& keys) { wait(keys, timeout_); }
 
-void RendezvousStore::wait(const std::vector<std::string>& keys, const std::chrono::milliseconds& timeout) {
+void RendezvousStore::wait(const std::vector<std::string>& keys,
+                           const std::chrono::milliseconds& timeout) {
   Message request{"wait", std::to_string(timeout.count())};
   request.insert(request.end(), keys.begin(), keys.end());
   const Message reply = call(request, timeout);
   if (reply[0] != "ok")
-    throw CommError("rendezvous: key '" + (reply.size() > 1 ? reply[1] : std::string()) + "' did not appear within " +
-                    std::to_string(timeout.count() / 1000) + " s (a rank has not arrived)");
+    throw CommError("rendezvous: key '" + (reply.size() > 1 ? reply[1] : std::string()) +
+                    "' did not appear within " + std::to_string(timeout.count() / 1000) +
+                    " s (a rank has not arrived)");
 }
 
-void RendezvousStore::set_text(const std::string& key, const std::string& value) { set(key, bytes(value)); }
+void RendezvousStore::set_text(const std::string& key, const std::string& value) {
+  set(key, bytes(value));
+}
 
 std::string RendezvousStore::get_text(const std::string& key) { return text(get(key)); }
 

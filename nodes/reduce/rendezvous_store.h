@@ -8,7 +8,6 @@
 #include <memory>
 #include <mutex>
 #include <string>
-
 #include <torch/csrc/distributed/c10d/Store.hpp>
 
 #include "nodes/reduce/key_value_server.h"
@@ -35,7 +34,8 @@ class RendezvousStore : public c10d::Store {
   bool check(const std::vector<std::string>& keys) override;
   int64_t getNumKeys() override;
   void wait(const std::vector<std::string>& keys) override;
-  void wait(const std::vector<std::string>& keys, const std::chrono::milliseconds& timeout) override;
+  void wait(const std::vector<std::string>& keys,
+            const std::chrono::milliseconds& timeout) override;
 
   // Text conveniences for capflow's own keys.
   void set_text(const std::string& key, const std::string& value);

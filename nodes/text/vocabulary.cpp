@@ -87,7 +87,8 @@ Vocabulary Vocabulary::from_tokens(std::vector<std::string> tokens, const std::s
   const auto& special = special_tokens();
   if (tokens.size() < special.size() ||
       !std::equal(special.begin(), special.end(), tokens.begin())) {
-    throw ConfigError(source + ": not a capflow vocabulary (must start with <pad> <sos> <eos> <unk>)");
+    throw ConfigError(source +
+                      ": not a capflow vocabulary (must start with <pad> <sos> <eos> <unk>)");
   }
   std::set<std::string> unique(tokens.begin(), tokens.end());
   if (unique.size() != tokens.size()) throw ConfigError(source + ": duplicate tokens");
@@ -103,7 +104,8 @@ void Vocabulary::save(const std::string& path) const {
     out.flush();
     if (!out) throw Error("write failed: " + tmp);
   }
-  if (std::rename(tmp.c_str(), path.c_str()) != 0) throw Error("cannot rename " + tmp + " to " + path);
+  if (std::rename(tmp.c_str(), path.c_str()) != 0)
+    throw Error("cannot rename " + tmp + " to " + path);
 }
 
 int Vocabulary::id(std::string_view token) const {

@@ -1,6 +1,5 @@
 // capflow data make | check | vocab
 #include <CLI/CLI.hpp>
-
 #include <cstdio>
 #include <iostream>
 #include <memory>
@@ -22,27 +21,35 @@ void add_data_commands(CLI::App& app) {
   auto opt = std::make_shared<data::DatasetOptions>();
   auto source = std::make_shared<std::string>("both");
   auto* make = data->add_subcommand(
-      "make", "Draw molecules as BMS-style pictures with standard InChI labels: DIR/train_labels.csv and "
-              "DIR/train/a/b/c/<image_id>.<ext>");
+      "make",
+      "Draw molecules as BMS-style pictures with standard InChI labels: DIR/train_labels.csv and "
+      "DIR/train/a/b/c/<image_id>.<ext>");
   make->add_option("--out", opt->out_dir, "Output directory")->required();
-  make->add_option("--count", opt->count, "Number of images (distinct molecules by InChI)")->required();
-  make->add_option("--seed", opt->seed, "Seed: the same seed gives the same bytes")->capture_default_str();
-  make->add_option("--format", opt->format, "Image format: png (8-bit gray, libspng) or jpg (TurboJPEG)")
+  make->add_option("--count", opt->count, "Number of images (distinct molecules by InChI)")
+      ->required();
+  make->add_option("--seed", opt->seed, "Seed: the same seed gives the same bytes")
       ->capture_default_str();
-  make->add_option("--molecules", opt->molecule_files,
-                   "Molecule files (.smi/.smiles/.txt, .csv/.tsv with a SMILES column, .sdf); repeatable. "
-                   "Default: RDKit's NCI first_5K.smi and PAINS wehi_mols.csv");
-  make->add_option("--exclude", opt->exclude_files,
-                   "Labels CSV of another dataset: molecules with an InChI in it are skipped; repeatable");
+  make->add_option("--format", opt->format,
+                   "Image format: png (8-bit gray, libspng) or jpg (TurboJPEG)")
+      ->capture_default_str();
+  make->add_option(
+      "--molecules", opt->molecule_files,
+      "Molecule files (.smi/.smiles/.txt, .csv/.tsv with a SMILES column, .sdf); repeatable. "
+      "Default: RDKit's NCI first_5K.smi and PAINS wehi_mols.csv");
+  make->add_option(
+      "--exclude", opt->exclude_files,
+      "Labels CSV of another dataset: molecules with an InChI in it are skipped; repeatable");
   make->add_option("--source", *source,
                    "Molecules to draw: both (real ones first, then generated), real, generated")
       ->capture_default_str();
-  make->add_option("--stereo", opt->stereo_probability,
-                   "Probability that each unspecified stereocentre or stereo double bond gets a random "
-                   "configuration (0: keep molecules as they are)")
+  make->add_option(
+          "--stereo", opt->stereo_probability,
+          "Probability that each unspecified stereocentre or stereo double bond gets a random "
+          "configuration (0: keep molecules as they are)")
       ->capture_default_str()
       ->check(CLI::Range(0.0, 1.0));
-  make->add_option("--threads", opt->threads, "Worker threads (0: all cores)")->capture_default_str();
+  make->add_option("--threads", opt->threads, "Worker threads (0: all cores)")
+      ->capture_default_str();
   make->add_flag("--no-progress{false}", opt->progress, "No progress line on the terminal");
   make->callback([opt, source] {
     if (*source == "both") {
@@ -57,13 +64,13 @@ void add_data_commands(CLI::App& app) {
     const auto report = data::make_dataset(*opt);
     print_make_report(std::cout, *opt, report);
     if (report.interrupted) {
-      throw Error("interrupted after " + std::to_string(report.written) + " images; " + opt->out_dir +
-                  "/train_labels.csv lists exactly those");
+      throw Error("interrupted after " + std::to_string(report.written) + " images; " +
+                  opt->out_dir + "/train_labels.csv lists exactly those");
     }
     if (report.written < opt->count) {
       throw Error("only " + std::to_string(report.written) + " of " + std::to_string(opt->count) +
-                  " images could be made from these molecules (the rows made are in " + opt->out_dir +
-                  "/train_labels.csv)");
+                  " images could be made from these molecules (the rows made are in " +
+                  opt->out_dir + "/train_labels.csv)");
     }
   });
 
@@ -71,8 +78,9 @@ void add_data_commands(CLI::App& app) {
   auto dir = std::make_shared<std::string>();
   auto limit = std::make_shared<std::uint64_t>(0);
   auto* check = data->add_subcommand(
-      "check", "Verify a dataset: every image decodes, every label is a valid standard InChI and "
-               "round-trips through the tokenizer; prints JSON; exit 1 on any problem");
+      "check",
+      "Verify a dataset: every image decodes, every label is a valid standard InChI and "
+      "round-trips through the tokenizer; prints JSON; exit 1 on any problem");
   check->add_option("dir", *dir, "Dataset directory (holding train_labels.csv)")->required();
   check->add_option("--limit", *limit, "Check only the first N rows (0: all)");
   check->callback([dir, limit] {

@@ -8,7 +8,8 @@
 
 namespace capflow::cli {
 
-void print_make_report(std::ostream& out, const data::DatasetOptions& opt, const data::DatasetReport& r);
+void print_make_report(std::ostream& out, const data::DatasetOptions& opt,
+                       const data::DatasetReport& r);
 void print_check_report(std::ostream& out, const data::CheckReport& r);
 
 }  // namespace capflow::cli

@@ -6,8 +6,8 @@
 #include <algorithm>
 #include <chrono>
 #include <filesystem>
-#include <thread>
 #include <iostream>
+#include <thread>
 
 #include "graph/errors.h"
 #include "graph/stop_signals.h"
@@ -35,12 +35,12 @@ bool already_made(const data::DatasetOptions& o) {
 
 void make_or_reuse(const data::DatasetOptions& o, const std::string& what) {
   if (already_made(o)) {
-    std::cout << what << " " << o.out_dir << " already made (" << o.count << " images, seed " << o.seed
-              << "); delete it to make it again\n";
+    std::cout << what << " " << o.out_dir << " already made (" << o.count << " images, seed "
+              << o.seed << "); delete it to make it again\n";
     return;
   }
-  std::cout << "making the " << what << " " << o.out_dir << " (" << o.count << " images, seed " << o.seed
-            << ")\n";
+  std::cout << "making the " << what << " " << o.out_dir << " (" << o.count << " images, seed "
+            << o.seed << ")\n";
   const auto report = data::make_dataset(o);
   print_make_report(std::cout, o, report);
   if (report.interrupted && StopSignals::last_signal() != 0) {
@@ -59,7 +59,8 @@ void wait_for(const data::DatasetOptions& o, const std::string& what) {
   std::cout << "waiting for rank 0 to make the " << what << " " << o.out_dir << "\n" << std::flush;
   for (int seconds = 0; !already_made(o); ++seconds) {
     if (seconds > 3600)
-      throw ConfigError("the " + what + " " + o.out_dir + " did not appear within an hour (rank 0 makes it; "
+      throw ConfigError("the " + what + " " + o.out_dir +
+                        " did not appear within an hour (rank 0 makes it; "
                         "is data.root on a file system every rank sees?)");
     std::this_thread::sleep_for(std::chrono::seconds(1));
   }

@@ -2,7 +2,6 @@
 // pipeline (pipelines/demo.yaml, built into the binary): makes the demo datasets when missing,
 // trains for a bounded time, evaluates on held-out molecules, prints a table.
 #include <CLI/CLI.hpp>
-
 #include <cstdio>
 #include <filesystem>
 #include <memory>
@@ -36,8 +35,9 @@ std::string number(const nlohmann::json& j, const char* key, const char* format,
 void add_demo_command(CLI::App& app) {
   auto o = std::make_shared<DemoOptions>();
   auto* demo = app.add_subcommand(
-      "demo", "The main job on the embedded default (pipelines/demo.yaml): make the demo datasets if "
-              "missing, train for a bounded time, evaluate on held-out molecules, print a table");
+      "demo",
+      "The main job on the embedded default (pipelines/demo.yaml): make the demo datasets if "
+      "missing, train for a bounded time, evaluate on held-out molecules, print a table");
   demo->add_option("--data", o->data_dir, "Folder of the datasets (DATA/demo, DATA/demo-holdout)")
       ->capture_default_str();
   demo->add_option("--seconds", o->seconds, "Training time")->capture_default_str();
@@ -54,13 +54,15 @@ void add_demo_command(CLI::App& app) {
     r.out = o->out.empty() ? "" : o->out;
     r.sets = {"data.root=" + (fs::path(o->data_dir) / "demo").string(),
               "data.val_root=" + (fs::path(o->data_dir) / "demo-holdout").string(),
-              "data.make_count=" + std::to_string(o->count), "train.max_seconds=" + std::to_string(o->seconds)};
+              "data.make_count=" + std::to_string(o->count),
+              "train.max_seconds=" + std::to_string(o->seconds)};
     r.sets.insert(r.sets.end(), o->sets.begin(), o->sets.end());
     const nlohmann::json s = run_pipeline_request(r);
     const nlohmann::json eval = s.value("eval", nlohmann::json::object());
     std::printf("\ndemo results (%s)\n", s.value("run_dir", std::string()).c_str());
     std::printf("| measure | value |\n| --- | --- |\n");
-    std::printf("| training images/s, end to end from PNG files | %s |\n", number(s, "images_per_second", "%.1f").c_str());
+    std::printf("| training images/s, end to end from PNG files | %s |\n",
+                number(s, "images_per_second", "%.1f").c_str());
     std::printf("| images trained on | %s |\n", number(s, "images", "%.0f").c_str());
     const nlohmann::json mfu =
         s.contains("mfu") && s["mfu"].is_object() ? s["mfu"] : nlohmann::json::object();
@@ -68,11 +70,14 @@ void add_demo_command(CLI::App& app) {
                 number(mfu, "gflops_per_second", "%.1f").c_str(),
                 number(mfu, "peak_fraction", "%.1f", 100).c_str());
     std::printf("| optimizer steps | %s |\n", number(s, "steps", "%.0f").c_str());
-    std::printf("| loss, first step -> last | %s -> %s |\n", number(s, "loss_first", "%.3f").c_str(),
-                number(s, "loss_last", "%.3f").c_str());
-    std::printf("| held-out mean Levenshtein (greedy) | %s |\n", number(eval, "levenshtein_mean", "%.2f").c_str());
-    std::printf("| held-out exact match | %s%% |\n", number(eval, "exact_match", "%.1f", 100).c_str());
-    std::printf("| held-out valid InChI | %s%% |\n", number(eval, "valid_inchi_fraction", "%.1f", 100).c_str());
+    std::printf("| loss, first step -> last | %s -> %s |\n",
+                number(s, "loss_first", "%.3f").c_str(), number(s, "loss_last", "%.3f").c_str());
+    std::printf("| held-out mean Levenshtein (greedy) | %s |\n",
+                number(eval, "levenshtein_mean", "%.2f").c_str());
+    std::printf("| held-out exact match | %s%% |\n",
+                number(eval, "exact_match", "%.1f", 100).c_str());
+    std::printf("| held-out valid InChI | %s%% |\n",
+                number(eval, "valid_inchi_fraction", "%.1f", 100).c_str());
     std::printf("| held-out images | %s |\n", number(eval, "images", "%.0f").c_str());
   });
 }

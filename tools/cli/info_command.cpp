@@ -42,7 +42,8 @@ void add_info_command(CLI::App& app) {
   auto show_config = std::make_shared<bool>(false);
   auto peak = std::make_shared<bool>(false);
   auto threads = std::make_shared<int>(0);
-  auto* info = app.add_subcommand("info", "Versions, cores, NUMA nodes, LibTorch threads, BLAS and bf16 support");
+  auto* info = app.add_subcommand(
+      "info", "Versions, cores, NUMA nodes, LibTorch threads, BLAS and bf16 support");
   info->add_flag("--torch-config", *show_config, "Also print LibTorch's build configuration");
   info->add_flag(
       "--peak", *peak,
@@ -58,13 +59,15 @@ void add_info_command(CLI::App& app) {
               << "oneTBB " << TBB_runtime_version() << ", default parallelism "
               << tbb::global_control::active_value(tbb::global_control::max_allowed_parallelism)
               << ", NUMA nodes " << tbb::info::numa_nodes().size() << "\n"
-              << "LibTorch " << t.version << ", intra-op threads " << t.intra_op_threads << ", oneDNN "
-              << (t.mkldnn ? "yes" : "no") << ", CPU fast bf16 (AMX/AVX512-BF16) " << (t.bf16_fast ? "yes" : "no")
-              << "\n"
-              << "CUDA " << (t.cuda_built ? "built in" : "not built in (CPU-only LibTorch)") << ", devices "
-              << t.cuda_devices << (t.cuda_device_name.empty() ? "" : " (" + t.cuda_device_name + ")") << "\n"
+              << "LibTorch " << t.version << ", intra-op threads " << t.intra_op_threads
+              << ", oneDNN " << (t.mkldnn ? "yes" : "no") << ", CPU fast bf16 (AMX/AVX512-BF16) "
+              << (t.bf16_fast ? "yes" : "no") << "\n"
+              << "CUDA " << (t.cuda_built ? "built in" : "not built in (CPU-only LibTorch)")
+              << ", devices " << t.cuda_devices
+              << (t.cuda_device_name.empty() ? "" : " (" + t.cuda_device_name + ")") << "\n"
 #ifndef CAPFLOW_NO_CHEMISTRY
-              << "RDKit " << RDKit::rdkitVersion << ", Open Babel " << chem::openbabel_version() << "\n";
+              << "RDKit " << RDKit::rdkitVersion << ", Open Babel " << chem::openbabel_version()
+              << "\n";
 #else
               << "RDKit and Open Babel: not in this build (CAPFLOW_CHEMISTRY=OFF)\n";
 #endif

@@ -1,7 +1,6 @@
 // `capflow`: the command line. Exit status: 0 success, 2 bad usage or configuration,
 // 1 a failure while running.
 #include <CLI/CLI.hpp>
-
 #include <cstring>
 #include <iostream>
 
@@ -42,7 +41,8 @@ std::string rank_prefix(const std::string& message) {
 int main(int argc, char** argv) {
   use_short_openmp_spins(argc, argv);
   capflow::process::keep_freed_memory();
-  CLI::App app{"capflow: train and benchmark an image-to-InChI captioner on oneTBB flow graphs", "capflow"};
+  CLI::App app{"capflow: train and benchmark an image-to-InChI captioner on oneTBB flow graphs",
+               "capflow"};
   app.require_subcommand(1);
   app.set_version_flag("--version", std::string(CAPFLOW_VERSION));
   capflow::cli::add_data_commands(app);

@@ -1,6 +1,5 @@
 // capflow nodes [--markdown]: the registered node kinds and sections, from their schemas.
 #include <CLI/CLI.hpp>
-
 #include <iostream>
 
 #include "graph/registry.h"
@@ -17,7 +16,8 @@ void add_nodes_command(CLI::App& app) {
   cmd->callback([markdown] {
     graph::Registry registry;
     nodes::register_all(registry);
-    std::cout << (*markdown ? graph::format_nodes_markdown(registry) : graph::format_nodes_text(registry));
+    std::cout << (*markdown ? graph::format_nodes_markdown(registry)
+                            : graph::format_nodes_text(registry));
   });
 }
 

@@ -2,10 +2,9 @@
 // validation, datasets on demand, the run folder, progress, metrics, summary, the table.
 #pragma once
 
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 namespace capflow::cli {
 
@@ -13,9 +12,9 @@ struct PipelineRunRequest {
   std::string pipeline;   // file to read, or the name shown for `yaml_text`
   std::string yaml_text;  // when set: the pipeline itself (an embedded one)
   std::vector<std::string> sets;
-  std::string out;        // run folder ("" = runs/<name>-<date>-<time>, or the resumed run's)
+  std::string out;  // run folder ("" = runs/<name>-<date>-<time>, or the resumed run's)
   std::string trace, dot;
-  std::string resume;     // checkpoint, checkpoints folder or run folder ("" = a fresh run)
+  std::string resume;  // checkpoint, checkpoints folder or run folder ("" = a fresh run)
   bool quiet = false;
 };
 

@@ -10,14 +10,14 @@ namespace capflow::cli {
 
 struct ProgressFigures {
   double seconds = 0;
-  std::uint64_t images = 0;        // so far, this rank
-  std::uint64_t epoch = 0;         // current epoch (0-based)
+  std::uint64_t images = 0;  // so far, this rank
+  std::uint64_t epoch = 0;   // current epoch (0-based)
   bool have_loss = false;
   double loss = 0;
   std::uint64_t step = 0;
   // What the run will do, when known (0: unknown / no limit):
-  std::uint64_t epoch_images = 0;  // samples per epoch on this rank
-  std::uint64_t epochs = 0;        // train.epochs
+  std::uint64_t epoch_images = 0;    // samples per epoch on this rank
+  std::uint64_t epochs = 0;          // train.epochs
   std::uint64_t planned_images = 0;  // train.max_steps × batch size
   double max_seconds = 0;            // train.max_seconds
 };

@@ -6,7 +6,6 @@
 // throughput model's error. With --predict (and --bench or a 1-rank run to calibrate from) it
 // also prints the model's figures for the shapes.
 #include <CLI/CLI.hpp>
-
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
@@ -52,7 +51,8 @@ void print_table(const report::Table& t) {
   auto line = [&](const std::vector<std::string>& cells) {
     std::string s;
     for (std::size_t c = 0; c < cells.size(); ++c)
-      s += (c ? "  " : "") + cells[c] + std::string(width[c] - std::min(width[c], cells[c].size()), ' ');
+      s += (c ? "  " : "") + cells[c] +
+           std::string(width[c] - std::min(width[c], cells[c].size()), ' ');
     while (!s.empty() && s.back() == ' ') s.pop_back();
     std::printf("%s\n", s.c_str());
   };
@@ -88,23 +88,26 @@ void run_report(const ReportRequest& o) {
     print_table(report::study_table(r));
   }
   if (r.calibration) {
-    std::printf("%sthroughput model: calibrated from %s; allreduce: %s\n", r.runs.empty() ? "" : "\n",
-                r.calibration->source.c_str(),
-                r.link.source.c_str());
+    std::printf("%sthroughput model: calibrated from %s; allreduce: %s\n",
+                r.runs.empty() ? "" : "\n", r.calibration->source.c_str(), r.link.source.c_str());
     double worst = 0;
     for (const auto& c : r.checks) {
-      std::printf("  %s (%s): measured %.2f images/s, predicted %.2f, error %+.1f %%\n", c.run.c_str(), c.shape.c_str(),
-                  c.measured_images_per_second, c.predicted_images_per_second, 100 * c.relative_error);
+      std::printf("  %s (%s): measured %.2f images/s, predicted %.2f, error %+.1f %%\n",
+                  c.run.c_str(), c.shape.c_str(), c.measured_images_per_second,
+                  c.predicted_images_per_second, 100 * c.relative_error);
       worst = std::max(worst, std::fabs(c.relative_error));
     }
     if (!r.checks.empty())
-      std::printf("  largest error %.1f %% (stated bound ±%.0f %%)\n", 100 * worst, 100 * report::kStatedRelativeError);
+      std::printf("  largest error %.1f %% (stated bound ±%.0f %%)\n", 100 * worst,
+                  100 * report::kStatedRelativeError);
     if (!o.predict.empty()) {
       std::printf("\npredictions:\n");
       print_table(report::predictions_table(r));
     }
   } else if (!o.predict.empty()) {
-    throw ConfigError("--predict needs a calibration: --bench FILE (capflow-bench JSON) or a 1-rank CPU run folder");
+    throw ConfigError(
+        "--predict needs a calibration: --bench FILE (capflow-bench JSON) or a 1-rank CPU run "
+        "folder");
   }
   if (report::has_evaluations(r)) {
     std::printf("\ntime to quality (held-out Levenshtein):\n");
@@ -118,7 +121,8 @@ void run_report(const ReportRequest& o) {
     if (ec) throw Error("cannot create " + o.out + ": " + ec.message());
     write_file(fs::path(o.out) / "report.md", report::render_markdown(r));
     write_file(fs::path(o.out) / "report.html", report::render_html(r));
-    std::printf("\nwrote %s and %s\n", (fs::path(o.out) / "report.md").c_str(), (fs::path(o.out) / "report.html").c_str());
+    std::printf("\nwrote %s and %s\n", (fs::path(o.out) / "report.md").c_str(),
+                (fs::path(o.out) / "report.html").c_str());
     if (report::has_evaluations(r)) {  // report.md links to the time-to-quality chart
       const fs::path chart = fs::path(o.out) / report::kTimeToQualitySvg;
       write_file(chart, report::time_to_quality_chart(r));
@@ -131,26 +135,34 @@ void run_report(const ReportRequest& o) {
 
 void add_report_command(CLI::App& app) {
   auto o = std::make_shared<ReportRequest>();
-  auto* cmd = app.add_subcommand("report", "Report on run folders: study table, charts, throughput model");
+  auto* cmd =
+      app.add_subcommand("report", "Report on run folders: study table, charts, throughput model");
   cmd->add_option("runs", o->runs, "Run folders (RUN_DIR with summary.json)");
   cmd->add_option("--out", o->out, "Folder for report.md, report.html and time_to_quality.svg")
       ->capture_default_str();
-  cmd->add_option("--price", o->price, "USD per hour: cpu=PER_CORE,gpu=PER_GPU (default cpu=0.05,gpu=2.5)");
-  cmd->add_option("--bench", o->bench,
-                  "capflow-bench JSON (--benchmark_out) to calibrate the model and its allreduce from "
-                  "(repeatable: each entry's fastest figure counts)")
+  cmd->add_option("--price", o->price,
+                  "USD per hour: cpu=PER_CORE,gpu=PER_GPU (default cpu=0.05,gpu=2.5)");
+  cmd->add_option(
+         "--bench", o->bench,
+         "capflow-bench JSON (--benchmark_out) to calibrate the model and its allreduce from "
+         "(repeatable: each entry's fastest figure counts)")
       ->expected(1)
       ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
-  cmd->add_option("--link", o->link, "Link between hosts for the model: 1gbit, 10gbit, 100mbit... (default 10gbit)");
-  cmd->add_option("--latency-us", o->latency_us, "Link latency for the model, microseconds")->capture_default_str();
+  cmd->add_option("--link", o->link,
+                  "Link between hosts for the model: 1gbit, 10gbit, 100mbit... (default 10gbit)");
+  cmd->add_option("--latency-us", o->latency_us, "Link latency for the model, microseconds")
+      ->capture_default_str();
   cmd->add_option("--predict", o->predict,
-                  "A cluster shape for the model: hosts=4,cores=2[,link=1gbit][,ranks_per_host=1][,latency_us=50][,gpu] "
+                  "A cluster shape for the model: "
+                  "hosts=4,cores=2[,link=1gbit][,ranks_per_host=1][,latency_us=50][,gpu] "
                   "(repeatable)")
       ->expected(1)
       ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
   cmd->add_option("--gpu-speedup", o->gpu_speedup,
-                  "Model span speed-up of a GPU over this CPU, when no GPU run is given")->capture_default_str();
-  cmd->add_option("--gradient-mb", o->gradient_mb, "Gradient bytes per allreduce, MB")->capture_default_str();
+                  "Model span speed-up of a GPU over this CPU, when no GPU run is given")
+      ->capture_default_str();
+  cmd->add_option("--gradient-mb", o->gradient_mb, "Gradient bytes per allreduce, MB")
+      ->capture_default_str();
   cmd->callback([o] { run_report(*o); });
 }
 

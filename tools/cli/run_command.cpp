@@ -90,7 +90,7 @@ struct Reports {
   double loss_first = 0, loss_last = 0;
   std::uint64_t step = 0;
   nlohmann::json eval = nlohmann::json::object();
-  std::uint64_t epoch_images = 0;  // reported by the source (progress line)
+  std::uint64_t epoch_images = 0;                          // reported by the source (progress line)
   double images_all_ranks = 0, communication_seconds = 0;  // from the reduce node
 };
 
@@ -120,13 +120,16 @@ nlohmann::json read_baseline(const graph::PipelineSpec& spec) {
   }
   const double one = b.value("images_per_second", 0.0);
   if (one <= 0) throw ConfigError("train.baseline: " + base.string() + " has no images_per_second");
-  return {{"summary", base.string()}, {"images_per_second", one}, {"world_size", b.value("world_size", 1)}};
+  return {{"summary", base.string()},
+          {"images_per_second", one},
+          {"world_size", b.value("world_size", 1)}};
 }
 
 // summary.json's "scaling" for a run of several ranks: throughput over all ranks, the time
 // spent waiting for gradients, and the efficiency against a 1-rank baseline run when one is
 // named (train.baseline), else estimated from the exposed communication time.
-nlohmann::json scaling_json(const graph::RunStats& stats, const Reports& r, const nlohmann::json& baseline) {
+nlohmann::json scaling_json(const graph::RunStats& stats, const Reports& r,
+                            const nlohmann::json& baseline) {
   nlohmann::json s;
   const double seconds = stats.seconds > 0 ? stats.seconds : 1;
   const double total = r.images_all_ranks / seconds;
@@ -292,9 +295,9 @@ nlohmann::json run_pipeline_request(const PipelineRunRequest& o) {
   nodes::register_all(registry);
   std::vector<std::string> sets = o.sets;
   const ResumeStart resumed = resume_start(o.resume, sets);
-  const graph::PipelineSpec spec = o.yaml_text.empty()
-                                       ? graph::load_pipeline(o.pipeline, sets, registry)
-                                       : graph::parse_pipeline(o.yaml_text, o.pipeline, sets, registry);
+  const graph::PipelineSpec spec =
+      o.yaml_text.empty() ? graph::load_pipeline(o.pipeline, sets, registry)
+                          : graph::parse_pipeline(o.yaml_text, o.pipeline, sets, registry);
 
   const reduce::RankEnv ranks = reduce::read_rank_env();
   const nlohmann::json baseline = read_baseline(spec);
@@ -302,11 +305,13 @@ nlohmann::json run_pipeline_request(const PipelineRunRequest& o) {
   ensure_pipeline_datasets(spec, /*maker=*/ranks.rank == 0);
   stop_if_interrupted();
   std::string job_dir = !o.out.empty() ? o.out : resumed.run_dir;
-  if (job_dir.empty()) job_dir = default_run_dir(o.pipeline, ranks.world_size > 1 ? job_run_id() : "");
+  if (job_dir.empty())
+    job_dir = default_run_dir(o.pipeline, ranks.world_size > 1 ? job_run_id() : "");
   // Rank 0 owns the run folder (config, metrics, summary, checkpoints); the others write
   // their own metrics and summary under it.
   const std::string run_dir =
-      ranks.rank == 0 ? job_dir : (fs::path(job_dir) / ("rank-" + std::to_string(ranks.rank))).string();
+      ranks.rank == 0 ? job_dir
+                      : (fs::path(job_dir) / ("rank-" + std::to_string(ranks.rank))).string();
   RunFiles files(run_dir, /*append_metrics=*/!o.resume.empty());
   files.write_config(spec.resolved_yaml);
 
@@ -322,8 +327,10 @@ nlohmann::json run_pipeline_request(const PipelineRunRequest& o) {
 
   Reports reports;
   const auto started = std::chrono::steady_clock::now();
-  options.on_report = [&](const std::string& node, const std::string& name, double value, std::uint64_t step) {
-    const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  options.on_report = [&](const std::string& node, const std::string& name, double value,
+                          std::uint64_t step) {
+    const double seconds =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
     files.append_metrics({{"step", step}, {"node", node}, {name, value}, {"seconds", seconds}});
     keep_report(reports, name, value, step);
   };
@@ -334,7 +341,9 @@ nlohmann::json run_pipeline_request(const PipelineRunRequest& o) {
   options.progress_interval = 1.0;
   options.on_progress = [&](const graph::RunProgress& p) {
     const double rate = p.seconds > 0 ? static_cast<double>(p.images) / p.seconds : 0.0;
-    files.append_metrics({{"seconds", p.seconds}, {"images", p.images}, {"images_per_second", rate},
+    files.append_metrics({{"seconds", p.seconds},
+                          {"images", p.images},
+                          {"images_per_second", rate},
                           {"epoch", p.epoch}});
     const ProgressFigures figures = progress_now(plan, p, reports);
     ++ticks;
@@ -368,7 +377,8 @@ void add_run_command(CLI::App& app) {
       ->expected(1)
       ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
   run->add_option("--out", o->out, "Run folder (default: runs/<pipeline>-<date>-<time>)");
-  run->add_option("--trace", o->trace, "Write a Chrome trace of every node call (open in Perfetto)");
+  run->add_option("--trace", o->trace,
+                  "Write a Chrome trace of every node call (open in Perfetto)");
   run->add_option("--dot", o->dot, "Write the built flow graph as DOT");
   run->add_option("--resume", o->resume,
                   "Continue from a checkpoint (file, checkpoints folder or run folder); the run "

@@ -4,9 +4,8 @@
 
 #include <fstream>
 #include <mutex>
-#include <string>
-
 #include <nlohmann/json.hpp>
+#include <string>
 
 #include "graph/errors.h"
 

@@ -37,7 +37,8 @@ CheckReport check_dataset(const std::string& dir, std::uint64_t limit) {
   }
   r.vocabulary_size = vocab.size();
 
-  std::atomic<std::uint64_t> decoded{0}, missing{0}, corrupt{0}, valid{0}, canonical{0}, round_trip{0};
+  std::atomic<std::uint64_t> decoded{0}, missing{0}, corrupt{0}, valid{0}, canonical{0},
+      round_trip{0};
   std::mutex problems_mutex;
   auto problem = [&](std::string msg) {
     std::lock_guard<std::mutex> lock(problems_mutex);
@@ -45,7 +46,8 @@ CheckReport check_dataset(const std::string& dir, std::uint64_t limit) {
   };
   tbb::parallel_for(std::size_t{0}, rows.size(), [&](std::size_t i) {
     const auto& row = rows[i];
-    const std::string where = labels_path + ":" + std::to_string(row.line) + " (" + row.image_id + ")";
+    const std::string where =
+        labels_path + ":" + std::to_string(row.line) + " (" + row.image_id + ")";
     std::string path;
     for (const char* ext : {"png", "jpg"}) {
       const auto p = fs::path(dir) / bms_relative_path(row.image_id, ext);

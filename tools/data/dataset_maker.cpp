@@ -56,7 +56,9 @@ struct Key {
   bool operator==(const Key& o) const { return a == o.a && b == o.b; }
 };
 struct KeyHash {
-  std::size_t operator()(const Key& k) const { return static_cast<std::size_t>(k.a ^ (k.b * 0x9e3779b97f4a7c15ULL)); }
+  std::size_t operator()(const Key& k) const {
+    return static_cast<std::size_t>(k.a ^ (k.b * 0x9e3779b97f4a7c15ULL));
+  }
 };
 Key inchi_key(const std::string& s) {
   return {fnv1a(s), static_cast<std::uint64_t>(std::hash<std::string>{}(s))};
@@ -65,15 +67,15 @@ Key inchi_key(const std::string& s) {
 enum class Skip { kNone, kUnparsable, kOutOfRange, kGenerationFailed, kNoInchi, kDrawFailed };
 
 struct Candidate {
-  std::uint64_t number = 0;                // position in the candidate stream
-  const MoleculeRecord* real = nullptr;    // a real molecule, or
-  std::uint64_t generated_index = 0;       // the index of a generated one
+  std::uint64_t number = 0;              // position in the candidate stream
+  const MoleculeRecord* real = nullptr;  // a real molecule, or
+  std::uint64_t generated_index = 0;     // the index of a generated one
   Skip skip = Skip::kNone;
-  std::string note;                        // why it was skipped
+  std::string note;  // why it was skipped
   std::string inchi;
-  std::string smiles;                      // Open Babel's canonical SMILES (empty: none)
-  std::string atoms;                       // atom positions in the picture (io::format_atoms)
-  std::vector<std::uint8_t> bytes;         // the encoded picture
+  std::string smiles;               // Open Babel's canonical SMILES (empty: none)
+  std::string atoms;                // atom positions in the picture (io::format_atoms)
+  std::vector<std::uint8_t> bytes;  // the encoded picture
   bool accepted = false;
   std::string image_id, path;
 };
@@ -107,7 +109,8 @@ class PartialCsv {
 std::unique_ptr<RDKit::RWMol> parse_record(const MoleculeRecord& r) {
   try {
     if (r.text.empty()) return nullptr;
-    if (r.format == MoleculeFormat::kSmiles) return std::unique_ptr<RDKit::RWMol>(RDKit::SmilesToMol(r.text));
+    if (r.format == MoleculeFormat::kSmiles)
+      return std::unique_ptr<RDKit::RWMol>(RDKit::SmilesToMol(r.text));
     return std::unique_ptr<RDKit::RWMol>(RDKit::MolBlockToMol(r.text));
   } catch (...) {
     return nullptr;
@@ -186,7 +189,8 @@ const FragmentLibrary& Maker::library() {
     });
     library_.emplace(FragmentLibrary::from_smiles(smiles));
     report_.fragments = library_->size();
-    report_.fragment_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    report_.fragment_seconds =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   });
   return *library_;
 }
@@ -212,7 +216,8 @@ void Maker::process(Candidate& c) {
     if (smiles) mol.reset(RDKit::SmilesToMol(*smiles));
     if (!mol) {
       c.skip = Skip::kGenerationFailed;
-      c.note = "generated molecule " + std::to_string(c.generated_index) + ": no valid recombination";
+      c.note =
+          "generated molecule " + std::to_string(c.generated_index) + ": no valid recombination";
       return;
     }
   }
@@ -222,7 +227,8 @@ void Maker::process(Candidate& c) {
 }
 
 void Maker::render(Candidate& c, RDKit::RWMol& mol) {
-  const std::string what = c.real ? c.real->origin : "generated molecule " + std::to_string(c.generated_index);
+  const std::string what =
+      c.real ? c.real->origin : "generated molecule " + std::to_string(c.generated_index);
   std::string molblock;
   try {
     RDKit::MolDraw2DUtils::prepareMolForDrawing(mol, /*kekulize=*/true, /*addChiralHs=*/true,
@@ -261,12 +267,23 @@ void Maker::render(Candidate& c, RDKit::RWMol& mol) {
 void Maker::decide(Candidate& c) {
   ++report_.candidates;
   switch (c.skip) {
-    case Skip::kNone: break;
-    case Skip::kUnparsable: ++report_.unparsable; break;
-    case Skip::kOutOfRange: ++report_.out_of_range; break;
-    case Skip::kGenerationFailed: ++report_.generation_failed; break;
-    case Skip::kNoInchi: ++report_.no_inchi; break;
-    case Skip::kDrawFailed: ++report_.draw_failed; break;
+    case Skip::kNone:
+      break;
+    case Skip::kUnparsable:
+      ++report_.unparsable;
+      break;
+    case Skip::kOutOfRange:
+      ++report_.out_of_range;
+      break;
+    case Skip::kGenerationFailed:
+      ++report_.generation_failed;
+      break;
+    case Skip::kNoInchi:
+      ++report_.no_inchi;
+      break;
+    case Skip::kDrawFailed:
+      ++report_.draw_failed;
+      break;
   }
   if (c.skip != Skip::kNone) {
     if (report_.skip_examples.size() < kMaxExamples) report_.skip_examples.push_back(c.note);
@@ -284,7 +301,8 @@ void Maker::decide(Candidate& c) {
   }
   c.accepted = true;
   c.image_id = image_id(opt_.seed, assigned_);
-  c.path = (fs::path(opt_.out_dir) / bms_relative_path(c.image_id, io::format_extension(format_))).string();
+  c.path = (fs::path(opt_.out_dir) / bms_relative_path(c.image_id, io::format_extension(format_)))
+               .string();
   ++assigned_;
   (c.real ? report_.from_real : report_.from_generated) += 1;
   if (assigned_ >= opt_.count) done_ = true;
@@ -294,7 +312,8 @@ void Maker::write_image(const Candidate& c) {
   std::error_code ec;
   const fs::path dir = fs::path(c.path).parent_path();
   fs::create_directories(dir, ec);
-  if (!fs::is_directory(dir)) throw Error("cannot create directory " + dir.string() + ": " + ec.message());
+  if (!fs::is_directory(dir))
+    throw Error("cannot create directory " + dir.string() + ": " + ec.message());
   std::unique_ptr<FILE, int (*)(FILE*)> f(std::fopen(c.path.c_str(), "wb"), &std::fclose);
   if (!f || std::fwrite(c.bytes.data(), 1, c.bytes.size(), f.get()) != c.bytes.size()) {
     throw Error("cannot write " + c.path);
@@ -309,8 +328,9 @@ void Maker::progress_line(bool final) {
   last_progress_ = now;
   const double s = std::chrono::duration<double>(now - start_).count();
   std::fprintf(stderr, "\rdata make: %llu/%llu images, %.0f images/s   %s",
-               static_cast<unsigned long long>(report_.written), static_cast<unsigned long long>(opt_.count),
-               s > 0 ? report_.written / s : 0.0, final ? "\n" : "");
+               static_cast<unsigned long long>(report_.written),
+               static_cast<unsigned long long>(opt_.count), s > 0 ? report_.written / s : 0.0,
+               final ? "\n" : "");
   std::fflush(stderr);
 }
 
@@ -318,7 +338,8 @@ void Maker::check_options() {
   if (opt_.count == 0) throw ConfigError("--count must be at least 1");
   if (opt_.out_dir.empty()) throw ConfigError("--out is required");
   format_ = io::format_from_name(opt_.format);
-  if (format_ == io::ImageFormat::kUnknown) throw ConfigError("--format must be png or jpg, not '" + opt_.format + "'");
+  if (format_ == io::ImageFormat::kUnknown)
+    throw ConfigError("--format must be png or jpg, not '" + opt_.format + "'");
   if (opt_.threads < 0) throw ConfigError("--threads must be 0 (all cores) or more");
 }
 
@@ -355,45 +376,44 @@ CandidatePtr Maker::next_candidate(tbb::flow_control& fc) {
 void Maker::make_all(RowFiles& files) {
   const auto tokens = static_cast<std::size_t>(std::max(2, report_.threads) * 4);
   tbb::parallel_pipeline(
-      tokens,
-      tbb::make_filter<void, CandidatePtr>(
-          tbb::filter_mode::serial_in_order,
-          [&](tbb::flow_control& fc) -> CandidatePtr { return next_candidate(fc); }) &
-          tbb::make_filter<CandidatePtr, CandidatePtr>(tbb::filter_mode::parallel,
+      tokens, tbb::make_filter<void, CandidatePtr>(
+                  tbb::filter_mode::serial_in_order,
+                  [&](tbb::flow_control& fc) -> CandidatePtr { return next_candidate(fc); }) &
+                  tbb::make_filter<CandidatePtr, CandidatePtr>(
+                      tbb::filter_mode::parallel,
+                      [&](CandidatePtr c) {
+                        if (done_) return c;
+                        try {
+                          process(*c);
+                        } catch (const std::exception& e) {
+                          // RDKit may throw where it usually
+                          // returns null: skip, never abort.
+                          c->skip = Skip::kDrawFailed;
+                          c->note = "candidate " + std::to_string(c->number) + ": " + e.what();
+                        }
+                        return c;
+                      }) &
+                  tbb::make_filter<CandidatePtr, CandidatePtr>(tbb::filter_mode::serial_in_order,
+                                                               [&](CandidatePtr c) {
+                                                                 decide(*c);
+                                                                 return c;
+                                                               }) &
+                  tbb::make_filter<CandidatePtr, CandidatePtr>(tbb::filter_mode::parallel,
+                                                               [&](CandidatePtr c) {
+                                                                 if (c->accepted) write_image(*c);
+                                                                 c->bytes.clear();
+                                                                 return c;
+                                                               }) &
+                  tbb::make_filter<CandidatePtr, void>(tbb::filter_mode::serial_in_order,
                                                        [&](CandidatePtr c) {
-                                                         if (done_) return c;
-                                                         try {
-                                                           process(*c);
-                                                         } catch (const std::exception& e) {
-                                                           // RDKit may throw where it usually
-                                                           // returns null: skip, never abort.
-                                                           c->skip = Skip::kDrawFailed;
-                                                           c->note = "candidate " + std::to_string(c->number) +
-                                                                     ": " + e.what();
-                                                         }
-                                                         return c;
-                                                       }) &
-          tbb::make_filter<CandidatePtr, CandidatePtr>(tbb::filter_mode::serial_in_order,
-                                                       [&](CandidatePtr c) {
-                                                         decide(*c);
-                                                         return c;
-                                                       }) &
-          tbb::make_filter<CandidatePtr, CandidatePtr>(tbb::filter_mode::parallel,
-                                                       [&](CandidatePtr c) {
-                                                         if (c->accepted) write_image(*c);
-                                                         c->bytes.clear();
-                                                         return c;
-                                                       }) &
-          tbb::make_filter<CandidatePtr, void>(tbb::filter_mode::serial_in_order,
-                                               [&](CandidatePtr c) {
-                                                 if (!c->accepted) return;
-                                                 files.labels.row(c->image_id, c->inchi);
-                                                 if (!c->smiles.empty())
-                                                   files.smiles.row(c->image_id, c->smiles);
-                                                 files.atoms.row(c->image_id, c->atoms);
-                                                 ++report_.written;
-                                                 progress_line(false);
-                                               }));
+                                                         if (!c->accepted) return;
+                                                         files.labels.row(c->image_id, c->inchi);
+                                                         if (!c->smiles.empty())
+                                                           files.smiles.row(c->image_id, c->smiles);
+                                                         files.atoms.row(c->image_id, c->atoms);
+                                                         ++report_.written;
+                                                         progress_line(false);
+                                                       }));
 }
 
 DatasetReport Maker::run() {
@@ -427,7 +447,8 @@ DatasetReport Maker::run() {
   StopSignals stop_on_signal;  // Ctrl-C / SIGTERM: finish the images in flight, keep the rows
   make_all(files);
   progress_line(true);
-  report_.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
+  report_.seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
 
   files.atoms.commit();
   files.smiles.commit();
@@ -448,13 +469,14 @@ void Maker::write_provenance() {
   const std::string tmp = path.string() + ".tmp";
   {
     std::ofstream out(tmp, std::ios::trunc);
-    out << "{\"seed\": " << opt_.seed << ", \"count\": " << opt_.count << ", \"written\": " << report_.written
-        << ", \"format\": \"" << opt_.format << "\", \"source\": \"" << kSources[static_cast<int>(opt_.source)]
-        << "\", \"molecules\": "
+    out << "{\"seed\": " << opt_.seed << ", \"count\": " << opt_.count
+        << ", \"written\": " << report_.written << ", \"format\": \"" << opt_.format
+        << "\", \"source\": \"" << kSources[static_cast<int>(opt_.source)] << "\", \"molecules\": "
         << quoted_list(opt_.molecule_files.empty() ? default_molecule_files() : opt_.molecule_files)
-        << ", \"exclude\": " << quoted_list(opt_.exclude_files) << ", \"from_real\": " << report_.from_real
-        << ", \"from_generated\": " << report_.from_generated << ", \"seconds\": " << report_.seconds
-        << ", \"threads\": " << report_.threads << "}\n";
+        << ", \"exclude\": " << quoted_list(opt_.exclude_files)
+        << ", \"from_real\": " << report_.from_real
+        << ", \"from_generated\": " << report_.from_generated
+        << ", \"seconds\": " << report_.seconds << ", \"threads\": " << report_.threads << "}\n";
     if (!out) throw Error("cannot write " + tmp);
   }
   fs::rename(tmp, path);

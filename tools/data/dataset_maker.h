@@ -18,13 +18,13 @@ struct DatasetOptions {
   std::string out_dir;
   std::uint64_t count = 0;
   std::uint64_t seed = 42;
-  std::string format = "png";              // png | jpg
-  std::vector<std::string> molecule_files; // empty: the rdkit-data lists
-  std::vector<std::string> exclude_files;  // labels CSVs whose InChIs are skipped
+  std::string format = "png";               // png | jpg
+  std::vector<std::string> molecule_files;  // empty: the rdkit-data lists
+  std::vector<std::string> exclude_files;   // labels CSVs whose InChIs are skipped
   MoleculeSource source = MoleculeSource::kBoth;
-  int threads = 0;                         // 0: all cores
-  bool progress = true;                    // a progress line when stderr is a terminal
-  double stereo_probability = 0.5;         // unspecified stereocentres/bonds given a random configuration
+  int threads = 0;                  // 0: all cores
+  bool progress = true;             // a progress line when stderr is a terminal
+  double stereo_probability = 0.5;  // unspecified stereocentres/bonds given a random configuration
   int png_compression = 6;
   int jpeg_quality = 90;
 };
@@ -34,12 +34,12 @@ struct DatasetReport {
   std::uint64_t candidates = 0;
   std::uint64_t unparsable = 0, out_of_range = 0, generation_failed = 0, no_inchi = 0,
                 draw_failed = 0, duplicates = 0, excluded = 0;
-  std::uint64_t real_molecules = 0;   // records read from the molecule files
-  std::uint64_t fragments = 0;        // fragment library size (0 when not needed)
-  double fragment_seconds = 0;        // time to build it (part of `seconds`)
+  std::uint64_t real_molecules = 0;  // records read from the molecule files
+  std::uint64_t fragments = 0;       // fragment library size (0 when not needed)
+  double fragment_seconds = 0;       // time to build it (part of `seconds`)
   double seconds = 0;
   int threads = 0;
-  bool interrupted = false;           // Ctrl-C (SIGINT) or SIGTERM: stopped early, rows made kept
+  bool interrupted = false;  // Ctrl-C (SIGINT) or SIGTERM: stopped early, rows made kept
   std::vector<std::string> skip_examples;  // the first few skipped records, with file:line
 
   std::uint64_t skipped() const {

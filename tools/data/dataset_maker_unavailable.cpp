@@ -6,9 +6,11 @@
 namespace capflow::data {
 
 DatasetReport make_dataset(const DatasetOptions& options) {
-  throw ConfigError("cannot make '" + options.out_dir + "': this build has no dataset maker (configured with "
-                    "-DCAPFLOW_CHEMISTRY=OFF, without RDKit and Open Babel); make the dataset with a full "
-                    "build (capflow data make) and copy it here");
+  throw ConfigError(
+      "cannot make '" + options.out_dir +
+      "': this build has no dataset maker (configured with "
+      "-DCAPFLOW_CHEMISTRY=OFF, without RDKit and Open Babel); make the dataset with a full "
+      "build (capflow data make) and copy it here");
 }
 
 }  // namespace capflow::data

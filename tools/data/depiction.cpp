@@ -73,7 +73,8 @@ io::GrayImage draw_molecule(const RDKit::ROMol& prepared, const DepictionStyle& 
   using ContextPtr = std::unique_ptr<cairo_t, void (*)(cairo_t*)>;
   SurfacePtr surface(cairo_image_surface_create(CAIRO_FORMAT_RGB24, style.width, style.height),
                      &cairo_surface_destroy);
-  if (cairo_surface_status(surface.get()) != CAIRO_STATUS_SUCCESS) throw Error("cairo: cannot create a surface");
+  if (cairo_surface_status(surface.get()) != CAIRO_STATUS_SUCCESS)
+    throw Error("cairo: cannot create a surface");
   ContextPtr cr(cairo_create(surface.get()), &cairo_destroy);
   cairo_set_source_rgb(cr.get(), 1, 1, 1);  // a new image surface is black
   cairo_paint(cr.get());
@@ -107,7 +108,8 @@ io::GrayImage draw_molecule(const RDKit::ROMol& prepared, const DepictionStyle& 
   const int stride = cairo_image_surface_get_stride(surface.get());
   io::GrayImage img(style.width, style.height);
   for (int y = 0; y < style.height; ++y) {
-    const auto* row = reinterpret_cast<const std::uint32_t*>(data + static_cast<std::ptrdiff_t>(y) * stride);
+    const auto* row =
+        reinterpret_cast<const std::uint32_t*>(data + static_cast<std::ptrdiff_t>(y) * stride);
     std::uint8_t* out = &img.pixels[static_cast<std::size_t>(y) * style.width];
     for (int x = 0; x < style.width; ++x) {
       const std::uint32_t px = row[x];

@@ -21,10 +21,10 @@ namespace capflow::data {
 struct DepictionStyle {
   int width = 400, height = 400;  // canvas, pixels
   double rotate_degrees = 0;
-  double bond_width = 2;          // pixels
-  double font_scale = 0.6;        // RDKit baseFontSize
-  double label_padding = 0;       // RDKit additionalAtomLabelPadding
-  double bond_offset = 0.15;      // RDKit multipleBondOffset
+  double bond_width = 2;      // pixels
+  double font_scale = 0.6;    // RDKit baseFontSize
+  double label_padding = 0;   // RDKit additionalAtomLabelPadding
+  double bond_offset = 0.15;  // RDKit multipleBondOffset
 };
 
 struct PostprocessStyle {
@@ -33,8 +33,8 @@ struct PostprocessStyle {
   double downscale_factor = 1;
   bool binarize = true;
   int binarize_threshold = 160;
-  double noise_density = 0;      // share of pixels
-  double pepper_share = 0.85;    // share of noise pixels that are black
+  double noise_density = 0;    // share of pixels
+  double pepper_share = 0.85;  // share of noise pixels that are black
 };
 
 DepictionStyle random_depiction_style(SeededRng& rng);

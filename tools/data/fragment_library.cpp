@@ -48,7 +48,8 @@ std::vector<Fragment> fragments_of(const std::string& smiles) {
         if (a->getAtomicNum() == 0) f.attachments.push_back({a->getIdx(), a->getIsotope()});
       }
       f.heavy = heavy_atoms(*frag);
-      if (f.attachments.empty() || f.attachments.size() > 4 || f.heavy < 1 || f.heavy > 40) continue;
+      if (f.attachments.empty() || f.attachments.size() > 4 || f.heavy < 1 || f.heavy > 40)
+        continue;
       bool single_neighbours = true;
       for (const auto& att : f.attachments) {
         single_neighbours &= frag->getAtomWithIdx(att.dummy)->getDegree() == 1;
@@ -67,7 +68,8 @@ std::vector<Fragment> fragments_of(const std::string& smiles) {
 
 struct FragmentLibrary::Impl {
   std::vector<Fragment> fragments;
-  std::map<unsigned, std::vector<std::pair<std::uint32_t, std::uint32_t>>> by_label;  // label -> (fragment, attachment)
+  std::map<unsigned, std::vector<std::pair<std::uint32_t, std::uint32_t>>>
+      by_label;                                        // label -> (fragment, attachment)
   std::map<unsigned, std::vector<unsigned>> partners;  // label -> labels it may bond to
   std::size_t attachment_count = 0;
 
@@ -122,7 +124,8 @@ void cap_attachments(RDKit::RWMol& m) {
       RDKit::Atom* n = m.getAtomWithIdx(*m.getAtomNeighbors(d).first);
       const auto* bond = m.getBondBetweenAtoms(static_cast<unsigned>(i), n->getIdx());
       const int order = bond->getBondType() == RDKit::Bond::DOUBLE ? 2 : 1;
-      if (n->getNoImplicit() || n->getIsAromatic()) n->setNumExplicitHs(n->getNumExplicitHs() + order);
+      if (n->getNoImplicit() || n->getIsAromatic())
+        n->setNumExplicitHs(n->getNumExplicitHs() + order);
     }
     m.removeAtom(static_cast<unsigned>(i));
   }
@@ -138,7 +141,8 @@ FragmentLibrary FragmentLibrary::from_smiles(const std::vector<std::string>& smi
   if (!smiles.empty()) fragments_of(smiles.front());
 
   std::vector<std::vector<Fragment>> per_molecule(smiles.size());
-  tbb::parallel_for(std::size_t{0}, smiles.size(), [&](std::size_t i) { per_molecule[i] = fragments_of(smiles[i]); });
+  tbb::parallel_for(std::size_t{0}, smiles.size(),
+                    [&](std::size_t i) { per_molecule[i] = fragments_of(smiles[i]); });
 
   std::set<std::string> seen;
   for (auto& frags : per_molecule) {
@@ -173,7 +177,8 @@ std::optional<std::string> FragmentLibrary::generate(std::uint64_t seed, std::ui
   SeededRng rng({seed, index, 0x67656e6572617465ULL /* "generate" */});
   for (int attempt = 0; attempt < opt.max_attempts; ++attempt) {
     const double drawn = opt.mean_heavy_atoms + opt.sd_heavy_atoms * rng.normal();
-    const int target = std::clamp(static_cast<int>(std::lround(drawn)), opt.min_heavy_atoms, opt.max_heavy_atoms);
+    const int target =
+        std::clamp(static_cast<int>(std::lround(drawn)), opt.min_heavy_atoms, opt.max_heavy_atoms);
     try {
       RDKit::RWMol m(*lib.fragments[rng.index(lib.fragments.size())].mol);
       for (int step = 0; step < 16; ++step) {

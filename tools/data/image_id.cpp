@@ -23,7 +23,8 @@ std::string image_id(std::uint64_t seed, std::uint64_t index) {
   return id;
 }
 
-std::string bms_relative_path(const std::string& id, const std::string& ext, const std::string& split) {
+std::string bms_relative_path(const std::string& id, const std::string& ext,
+                              const std::string& split) {
   if (id.size() < 3) throw std::invalid_argument("image id shorter than 3 characters: " + id);
   return split + "/" + id[0] + "/" + id[1] + "/" + id[2] + "/" + id + "." + ext;
 }

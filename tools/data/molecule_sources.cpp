@@ -54,7 +54,8 @@ std::vector<std::string> split_csv(const std::string& line, char delim) {
 }
 
 std::ifstream open_or_throw(const std::string& path) {
-  if (std::filesystem::is_directory(path)) throw ConfigError("molecule file " + path + " is a directory");
+  if (std::filesystem::is_directory(path))
+    throw ConfigError("molecule file " + path + " is a directory");
   std::ifstream in(path);
   if (!in) throw ConfigError("cannot open molecule file " + path);
   return in;
@@ -112,7 +113,8 @@ std::vector<MoleculeRecord> read_sdf(const std::string& path) {
     ++n;
     if (!line.empty() && line.back() == '\r') line.pop_back();
     if (line == "$$$$") {
-      if (!strip(block).empty()) out.push_back({MoleculeFormat::kMolblock, block, path + ":" + std::to_string(start)});
+      if (!strip(block).empty())
+        out.push_back({MoleculeFormat::kMolblock, block, path + ":" + std::to_string(start)});
       block.clear();
       start = n + 1;
       in_block = true;
@@ -124,14 +126,16 @@ std::vector<MoleculeRecord> read_sdf(const std::string& path) {
       if (line.rfind("M  END", 0) == 0) in_block = false;
     }
   }
-  if (!strip(block).empty()) out.push_back({MoleculeFormat::kMolblock, block, path + ":" + std::to_string(start)});
+  if (!strip(block).empty())
+    out.push_back({MoleculeFormat::kMolblock, block, path + ":" + std::to_string(start)});
   return out;
 }
 
 }  // namespace
 
 std::vector<MoleculeRecord> read_molecule_file(const std::string& path) {
-  if (!std::filesystem::exists(path)) throw ConfigError("molecule file " + path + " does not exist");
+  if (!std::filesystem::exists(path))
+    throw ConfigError("molecule file " + path + " does not exist");
   const std::string ext = lower(std::filesystem::path(path).extension().string());
   if (ext == ".smi" || ext == ".smiles" || ext == ".txt") return read_smiles(path);
   if (ext == ".csv") return read_csv(path, ',');

@@ -12,7 +12,8 @@ namespace capflow::data {
 int assign_random_stereo(RDKit::RWMol& mol, double probability, SeededRng& rng) {
   if (probability <= 0) return 0;
   int assigned = 0;
-  const auto infos = RDKit::Chirality::findPotentialStereo(mol, /*cleanIt=*/false, /*flagPossible=*/true);
+  const auto infos =
+      RDKit::Chirality::findPotentialStereo(mol, /*cleanIt=*/false, /*flagPossible=*/true);
   std::vector<std::pair<const RDKit::Chirality::StereoInfo*, bool>> bonds;
   for (const auto& info : infos) {
     if (info.specified != RDKit::Chirality::StereoSpecified::Unspecified) continue;
@@ -22,7 +23,8 @@ int assign_random_stereo(RDKit::RWMol& mol, double probability, SeededRng& rng) 
       mol.getAtomWithIdx(info.centeredOn)
           ->setChiralTag(flip ? RDKit::Atom::CHI_TETRAHEDRAL_CW : RDKit::Atom::CHI_TETRAHEDRAL_CCW);
       ++assigned;
-    } else if (info.type == RDKit::Chirality::StereoType::Bond_Double && info.controllingAtoms.size() == 4) {
+    } else if (info.type == RDKit::Chirality::StereoType::Bond_Double &&
+               info.controllingAtoms.size() == 4) {
       bonds.emplace_back(&info, flip);
     }
   }
@@ -31,7 +33,8 @@ int assign_random_stereo(RDKit::RWMol& mol, double probability, SeededRng& rng) 
   RDKit::MolOps::assignStereochemistry(mol, /*cleanIt=*/true, /*force=*/true);
   for (const auto& [info, flip] : bonds) {
     const unsigned a = info->controllingAtoms[0], b = info->controllingAtoms[2];
-    if (a == RDKit::Chirality::StereoInfo::NOATOM || b == RDKit::Chirality::StereoInfo::NOATOM) continue;
+    if (a == RDKit::Chirality::StereoInfo::NOATOM || b == RDKit::Chirality::StereoInfo::NOATOM)
+      continue;
     RDKit::Bond* bond = mol.getBondWithIdx(info->centeredOn);
     bond->setStereoAtoms(a, b);
     bond->setStereo(flip ? RDKit::Bond::STEREOCIS : RDKit::Bond::STEREOTRANS);

@@ -150,7 +150,8 @@ std::vector<std::vector<int>> plan_cpu_shares(int ranks, const std::vector<int>&
     if (all_allowed) return numa;
   }
   if (static_cast<int>(allowed.size()) < ranks)
-    throw ConfigError("launch: " + std::to_string(ranks) + " ranks but only " + std::to_string(allowed.size()) +
+    throw ConfigError("launch: " + std::to_string(ranks) + " ranks but only " +
+                      std::to_string(allowed.size()) +
                       " CPUs to pin them to (use --no-pin to share CPUs)");
   std::vector<std::vector<int>> shares(static_cast<std::size_t>(ranks));
   const std::size_t per = allowed.size() / static_cast<std::size_t>(ranks);
@@ -226,7 +227,8 @@ int wait_for_ranks(const LaunchOptions& o, std::vector<Rank>& ranks, std::mutex&
           first_failed = r;
           failed_at = std::chrono::steady_clock::now();
           std::lock_guard<std::mutex> lock(out_mutex);
-          std::fprintf(stderr, "capflow launch: rank %d ended with %s; the others have %.0f s to stop\n", r,
+          std::fprintf(stderr,
+                       "capflow launch: rank %d ended with %s; the others have %.0f s to stop\n", r,
                        describe(status).c_str(), o.grace_seconds);
         }
       }
@@ -234,7 +236,8 @@ int wait_for_ranks(const LaunchOptions& o, std::vector<Rank>& ranks, std::mutex&
     }
     if (const int sig = g_forward_signal.exchange(0); sig != 0) signal_running(ranks, sig);
     if (first_failed >= 0) {
-      const double waited = std::chrono::duration<double>(std::chrono::steady_clock::now() - failed_at).count();
+      const double waited =
+          std::chrono::duration<double>(std::chrono::steady_clock::now() - failed_at).count();
       if (!terminated && waited > o.grace_seconds) {
         terminated = true;
         signal_running(ranks, SIGTERM);

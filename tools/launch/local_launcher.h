@@ -14,7 +14,7 @@ namespace capflow::launch {
 
 struct LaunchOptions {
   int ranks = 1;
-  int master_port = 0;     // 0: a free port
+  int master_port = 0;  // 0: a free port
   double grace_seconds = 90;
   bool pin = true;
   bool prefix_output = true;

@@ -15,7 +15,8 @@ namespace {
 
 double gpus_of(const RunRecord& run) { return run.gpu ? run.world_size : 0; }
 double cores_of(const RunRecord& run) {
-  const int threads = run.threads_per_rank > 0 ? run.threads_per_rank : std::max(1, run.available_threads);
+  const int threads =
+      run.threads_per_rank > 0 ? run.threads_per_rank : std::max(1, run.available_threads);
   return static_cast<double>(threads) * run.world_size;
 }
 
@@ -50,9 +51,12 @@ Prices parse_prices(const std::string& text) {
     const double v = std::strtod(value.c_str(), &end);
     if (value.empty() || *end != '\0' || v < 0)
       throw ConfigError("--price '" + text + "': '" + part + "' is not key=USD/h");
-    if (key == "cpu") p.cpu_core_per_hour = v;
-    else if (key == "gpu") p.gpu_per_hour = v;
-    else throw ConfigError("--price '" + text + "': unknown key '" + key + "' (expected cpu, gpu)");
+    if (key == "cpu")
+      p.cpu_core_per_hour = v;
+    else if (key == "gpu")
+      p.gpu_per_hour = v;
+    else
+      throw ConfigError("--price '" + text + "': unknown key '" + key + "' (expected cpu, gpu)");
   }
   return p;
 }
@@ -88,7 +92,8 @@ void add_run_figures(Report& r) {
         return o.world_size == 1 && o.gpu == run.gpu && o.threads_per_rank == run.threads_per_rank;
       });
       if (single == nullptr)
-        single = best_run(r.runs, [&](const RunRecord& o) { return o.world_size == 1 && o.gpu == run.gpu; });
+        single = best_run(
+            r.runs, [&](const RunRecord& o) { return o.world_size == 1 && o.gpu == run.gpu; });
       if (single != nullptr && single->images_per_second > 0)
         f.scaling_efficiency = run.images_per_second / (run.world_size * single->images_per_second);
     }
@@ -106,17 +111,25 @@ void calibrate(Report& r, const ReportOptions& options) {
   } else {
     const RunRecord* reference = nullptr;  // the 1-rank CPU run with the most images
     for (const RunRecord& run : r.runs)
-      if (run.world_size == 1 && !run.gpu && !run.nodes.empty() && (reference == nullptr || run.images > reference->images))
+      if (run.world_size == 1 && !run.gpu && !run.nodes.empty() &&
+          (reference == nullptr || run.images > reference->images))
         reference = &run;
-    if (reference != nullptr) r.calibration = calibration_from_run(*reference);
-    else r.notes.push_back("throughput model: no capflow-bench JSON (--bench) and no 1-rank CPU run to calibrate from");
+    if (reference != nullptr)
+      r.calibration = calibration_from_run(*reference);
+    else
+      r.notes.push_back(
+          "throughput model: no capflow-bench JSON (--bench) and no 1-rank CPU run to calibrate "
+          "from");
   }
   if (r.link.bytes_per_second <= 0) {
     const double bits = options.link_bits_per_second > 0 ? options.link_bits_per_second : 10e9;
     r.link.bytes_per_second = bits / 8;
     r.link.latency_seconds = options.link_latency_seconds;
-    r.link.source = fixed(bits / 1e9, bits < 1e9 ? 2 : 0) + " Gbit/s, " + fixed(options.link_latency_seconds * 1e6, 0) +
-                    " µs latency (" + (options.link_bits_per_second > 0 ? "--link" : "assumed; no BM_allreduce measurement") + ")";
+    r.link.source =
+        fixed(bits / 1e9, bits < 1e9 ? 2 : 0) + " Gbit/s, " +
+        fixed(options.link_latency_seconds * 1e6, 0) + " µs latency (" +
+        (options.link_bits_per_second > 0 ? "--link" : "assumed; no BM_allreduce measurement") +
+        ")";
   }
   if (!r.calibration) return;
   if (const RunRecord* g =
@@ -245,8 +258,9 @@ Report build_report(std::vector<RunRecord> runs, const ReportOptions& options) {
   add_study(r, options, shapes);
   add_predictions(r, options, shapes);
   if (!r.prices.given)
-    r.notes.push_back("prices are placeholders (" + fixed(r.prices.cpu_core_per_hour, 3) + " USD per core-hour, " +
-                      fixed(r.prices.gpu_per_hour, 2) + " USD per GPU-hour); set them with --price cpu=…,gpu=…");
+    r.notes.push_back("prices are placeholders (" + fixed(r.prices.cpu_core_per_hour, 3) +
+                      " USD per core-hour, " + fixed(r.prices.gpu_per_hour, 2) +
+                      " USD per GPU-hour); set them with --price cpu=…,gpu=…");
   return r;
 }
 

@@ -24,17 +24,18 @@ Prices parse_prices(const std::string& text);
 
 struct RunFigures {
   double images_per_second = 0;
-  double epoch_seconds = 0;  // 2.42 M images at this rate
-  double cost_per_epoch = 0; // USD
-  double cores = 0;          // ranks × threads per rank (CPU runs)
-  std::optional<double> scaling_efficiency;  // recorded, or against a 1-rank run of the same threads
-  TimeToQuality quality;                     // the held-out evaluations against kQualityTargets
+  double epoch_seconds = 0;   // 2.42 M images at this rate
+  double cost_per_epoch = 0;  // USD
+  double cores = 0;           // ranks × threads per rank (CPU runs)
+  std::optional<double>
+      scaling_efficiency;  // recorded, or against a 1-rank run of the same threads
+  TimeToQuality quality;   // the held-out evaluations against kQualityTargets
 };
 
 struct StudyRow {
   std::string setup;  // "single CPU box", "CPU cluster", "single GPU"
   bool measured = false;
-  std::string from;   // the run's folder, or "throughput model (…)", or "" when nothing fills it
+  std::string from;  // the run's folder, or "throughput model (…)", or "" when nothing fills it
   std::string shape;
   double images_per_second = 0;
   double epoch_seconds = 0;
@@ -50,7 +51,7 @@ struct ShapePrediction {
 struct ReportOptions {
   Prices prices;
   std::vector<std::string> bench_json;  // capflow-bench JSON files: calibration and allreduce
-  double link_bits_per_second = 0; // --link for multi-host predictions (0 = 10 Gbit/s)
+  double link_bits_per_second = 0;      // --link for multi-host predictions (0 = 10 Gbit/s)
   double link_latency_seconds = 50e-6;
   std::vector<ClusterShape> predict;  // extra shapes asked for
   ModelOptions model;
@@ -60,13 +61,14 @@ struct Report {
   std::vector<RunRecord> runs;
   std::vector<RunFigures> figures;  // one per run
   Prices prices;
-  std::vector<StudyRow> study;      // single CPU box, CPU cluster, single GPU
+  std::vector<StudyRow> study;  // single CPU box, CPU cluster, single GPU
   std::optional<Calibration> calibration;
   LinkCost link;
-  std::vector<ModelCheck> checks;   // the model against each measured run
+  std::vector<ModelCheck> checks;  // the model against each measured run
   std::vector<ShapePrediction> predictions;
-  std::vector<std::pair<int, double>> model_scaling;  // ranks → predicted efficiency (hosts = ranks)
-  std::vector<std::string> notes;   // what could not be computed, and why
+  std::vector<std::pair<int, double>>
+      model_scaling;               // ranks → predicted efficiency (hosts = ranks)
+  std::vector<std::string> notes;  // what could not be computed, and why
   ModelOptions model;
 };
 

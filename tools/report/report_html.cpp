@@ -26,7 +26,8 @@ void write_table(std::ostringstream& out, const Table& t) {
 
 const char* kStyle =
     "body{font-family:sans-serif;max-width:1100px;margin:2em auto;padding:0 1em;color:#222}"
-    "table{border-collapse:collapse;margin:0.6em 0 1.2em}th,td{border:1px solid #ccc;padding:3px 8px;"
+    "table{border-collapse:collapse;margin:0.6em 0 1.2em}th,td{border:1px solid #ccc;padding:3px "
+    "8px;"
     "font-size:13px;text-align:left}th{background:#f3f3f3}svg{display:block;margin:0.8em 0}"
     ".note{color:#555;font-size:13px}";
 
@@ -149,7 +150,8 @@ void write_list(std::ostringstream& out, const std::vector<std::string>& items) 
 void write_throughput_model(std::ostringstream& out, const Report& r) {
   out << "<h2>Throughput model</h2>\n";
   if (!r.calibration) {
-    out << "<p>Not calibrated (give <code>--bench FILE</code> from capflow-bench, or a 1-rank CPU run).</p>\n";
+    out << "<p>Not calibrated (give <code>--bench FILE</code> from capflow-bench, or a 1-rank CPU "
+           "run).</p>\n";
     return;
   }
   write_table(out, calibration_table(*r.calibration));

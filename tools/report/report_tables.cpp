@@ -15,7 +15,9 @@ std::string num(double v, int decimals) { return format_number(v, decimals); }
 std::string usd(double v) { return v > 0 ? "$" + format_number(v, v < 10 ? 2 : 0) : "–"; }
 std::string pct(double v) { return format_number(100 * v, 1) + " %"; }
 std::string signed_pct(double v) { return (v >= 0 ? "+" : "") + format_number(100 * v, 1) + " %"; }
-std::string opt(const std::optional<double>& v, int decimals) { return v ? num(*v, decimals) : "–"; }
+std::string opt(const std::optional<double>& v, int decimals) {
+  return v ? num(*v, decimals) : "–";
+}
 
 // Which clock a run's evaluation times are on: "training", "wall", or "training, wall from step N".
 std::string clock_of(const std::vector<EvalPoint>& curve) {
@@ -54,7 +56,8 @@ Table study_table(const Report& report) {
   t.header = {"setup", "images/s", "epoch (2.42 M images)", "cost per epoch", "shape", "from"};
   for (const StudyRow& row : report.study) {
     if (row.from.empty()) {
-      t.rows.push_back({row.setup, "–", "–", "–", row.shape, "no measured run, no model calibration"});
+      t.rows.push_back(
+          {row.setup, "–", "–", "–", row.shape, "no measured run, no model calibration"});
       continue;
     }
     t.rows.push_back({row.setup, num(row.images_per_second, 2), format_duration(row.epoch_seconds),
@@ -82,14 +85,18 @@ Table calibration_table(const Calibration& c) {
   t.rows.push_back({"source", c.source});
   t.rows.push_back({"threads of the figures", std::to_string(c.threads)});
   t.rows.push_back({"batch per rank", std::to_string(c.batch)});
-  t.rows.push_back({"model span (encode … optimize, forward + backward)", num(c.model_seconds_per_image * 1e3, 1) + " ms/image"});
-  t.rows.push_back({"data nodes (decode, augment, collate)", num(c.data_seconds_per_image * 1e3, 2) + " ms/image (1 thread)"});
-  t.rows.push_back({"optimizer step", c.optimizer_seconds_per_step > 0 ? num(c.optimizer_seconds_per_step * 1e3, 1) + " ms/step"
-                                                                       : "in the model span, or not measured"});
+  t.rows.push_back({"model span (encode … optimize, forward + backward)",
+                    num(c.model_seconds_per_image * 1e3, 1) + " ms/image"});
+  t.rows.push_back({"data nodes (decode, augment, collate)",
+                    num(c.data_seconds_per_image * 1e3, 2) + " ms/image (1 thread)"});
+  t.rows.push_back({"optimizer step", c.optimizer_seconds_per_step > 0
+                                          ? num(c.optimizer_seconds_per_step * 1e3, 1) + " ms/step"
+                                          : "in the model span, or not measured"});
   t.rows.push_back({"Amdahl serial fraction", pct(c.serial_fraction)});
-  t.rows.push_back({"GPU model span", c.gpu_model_seconds_per_image > 0
-                                          ? num(c.gpu_model_seconds_per_image * 1e3, 2) + " ms/image (measured)"
-                                          : "not measured"});
+  t.rows.push_back(
+      {"GPU model span", c.gpu_model_seconds_per_image > 0
+                             ? num(c.gpu_model_seconds_per_image * 1e3, 2) + " ms/image (measured)"
+                             : "not measured"});
   return t;
 }
 
@@ -97,21 +104,22 @@ Table checks_table(const Report& report) {
   Table t;
   t.header = {"run", "shape", "measured images/s", "predicted images/s", "error"};
   for (const ModelCheck& c : report.checks)
-    t.rows.push_back({c.run, c.shape, num(c.measured_images_per_second, 2), num(c.predicted_images_per_second, 2),
-                      signed_pct(c.relative_error)});
+    t.rows.push_back({c.run, c.shape, num(c.measured_images_per_second, 2),
+                      num(c.predicted_images_per_second, 2), signed_pct(c.relative_error)});
   return t;
 }
 
 Table predictions_table(const Report& report) {
   Table t;
-  t.header = {"shape", "ranks × threads", "images/s", "step s", "of which allreduce s", "epoch (2.42 M)",
-              "cost per epoch"};
+  t.header = {"shape",          "ranks × threads", "images/s", "step s", "of which allreduce s",
+              "epoch (2.42 M)", "cost per epoch"};
   for (const ShapePrediction& p : report.predictions)
-    t.rows.push_back({p.shape.label() + (p.prediction.gpu_assumed ? " (GPU speed-up assumed)" : ""),
-                      std::to_string(p.prediction.ranks) + " × " + std::to_string(p.prediction.threads_per_rank),
-                      num(p.prediction.images_per_second, 2), num(p.prediction.step_seconds, 3),
-                      num(p.prediction.communication_seconds, 3), format_duration(p.prediction.epoch_seconds),
-                      usd(p.cost_per_epoch)});
+    t.rows.push_back(
+        {p.shape.label() + (p.prediction.gpu_assumed ? " (GPU speed-up assumed)" : ""),
+         std::to_string(p.prediction.ranks) + " × " + std::to_string(p.prediction.threads_per_rank),
+         num(p.prediction.images_per_second, 2), num(p.prediction.step_seconds, 3),
+         num(p.prediction.communication_seconds, 3), format_duration(p.prediction.epoch_seconds),
+         usd(p.cost_per_epoch)});
   return t;
 }
 

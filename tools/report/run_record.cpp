@@ -98,7 +98,8 @@ void read_metrics(const fs::path& file, RunRecord& run) {
     if (!seconds) continue;
     const bool from_node = m.contains("node");
     if (!from_node) {
-      if (const auto images = number_at(m, "images")) run.images_over_time.push_back({*seconds, *images});
+      if (const auto images = number_at(m, "images"))
+        run.images_over_time.push_back({*seconds, *images});
     } else if (const auto loss = number_at(m, metrics::kLoss)) {
       run.loss_over_time.push_back({*seconds, *loss});
     } else {
@@ -115,7 +116,8 @@ void read_metrics(const fs::path& file, RunRecord& run) {
 std::string RunRecord::shape() const {
   std::ostringstream s;
   s << world_size << (world_size == 1 ? " rank" : " ranks");
-  if (threads_per_rank > 0) s << " × " << threads_per_rank << (threads_per_rank == 1 ? " thread" : " threads");
+  if (threads_per_rank > 0)
+    s << " × " << threads_per_rank << (threads_per_rank == 1 ? " thread" : " threads");
   if (gpu) s << ", GPU";
   return s.str();
 }
@@ -132,7 +134,8 @@ RunRecord read_run(const std::string& dir) {
   const fs::path summary_path = fs::path(dir) / "summary.json";
   const std::string file = summary_path.string();
   std::ifstream in(summary_path);
-  if (!in) throw ConfigError(file + ": missing or unreadable (is '" + dir + "' a finished run folder?)");
+  if (!in)
+    throw ConfigError(file + ": missing or unreadable (is '" + dir + "' a finished run folder?)");
   json summary;
   try {
     summary = json::parse(in);
@@ -144,7 +147,8 @@ RunRecord read_run(const std::string& dir) {
   RunRecord run;
   run.dir = dir;
   run.name = fs::path(dir).lexically_normal().filename().string();
-  if (run.name.empty()) run.name = fs::path(dir).lexically_normal().parent_path().filename().string();
+  if (run.name.empty())
+    run.name = fs::path(dir).lexically_normal().parent_path().filename().string();
   run.images = required_number(summary, "images", file);
   run.seconds = required_number(summary, "seconds", file);
   run.images_per_second = required_number(summary, "images_per_second", file);
@@ -202,7 +206,9 @@ RunRecord read_run(const std::string& dir) {
     return static_cast<std::size_t>(it - config.edges.begin());
   };
   std::stable_sort(run.nodes.begin(), run.nodes.end(),
-                   [&](const NodeRecord& a, const NodeRecord& b) { return position(a.name) < position(b.name); });
+                   [&](const NodeRecord& a, const NodeRecord& b) {
+                     return position(a.name) < position(b.name);
+                   });
   read_metrics(fs::path(dir) / "metrics.jsonl", run);
   return run;
 }

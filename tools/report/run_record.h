@@ -51,13 +51,13 @@ struct RunRecord {
   std::optional<double> communication_seconds;
   std::optional<double> images_per_second_per_rank;
   std::optional<double> loss_first, loss_last;
-  std::optional<double> levenshtein;  // eval.levenshtein_mean at the end
+  std::optional<double> levenshtein;        // eval.levenshtein_mean at the end
   std::optional<double> gflops_per_second;  // summary's mfu: model FLOPs per second of the run
   std::optional<double> peak_fraction;      // ... as a share of the machine's measured peak
   std::string bottleneck;
-  std::vector<NodeRecord> nodes;  // in summary order (by name)
-  std::vector<Point> images_over_time;       // metrics.jsonl progress lines: images done
-  std::vector<Point> loss_over_time;         // metrics.jsonl "loss"
+  std::vector<NodeRecord> nodes;        // in summary order (by name)
+  std::vector<Point> images_over_time;  // metrics.jsonl progress lines: images done
+  std::vector<Point> loss_over_time;    // metrics.jsonl "loss"
   // metrics.jsonl "eval.levenshtein_mean" against eval.train_seconds of its step when recorded
   // (training time, evaluations left out), else against the row's seconds
   std::vector<Point> levenshtein_over_time;

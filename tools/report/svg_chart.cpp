@@ -53,11 +53,20 @@ std::string escape_xml(const std::string& text) {
   std::string out;
   for (char ch : text) {
     switch (ch) {
-      case '&': out += "&amp;"; break;
-      case '<': out += "&lt;"; break;
-      case '>': out += "&gt;"; break;
-      case '"': out += "&quot;"; break;
-      default: out += ch;
+      case '&':
+        out += "&amp;";
+        break;
+      case '<':
+        out += "&lt;";
+        break;
+      case '>':
+        out += "&gt;";
+        break;
+      case '"':
+        out += "&quot;";
+        break;
+      default:
+        out += ch;
     }
   }
   return out;
@@ -81,8 +90,8 @@ std::string format_number(double value, int decimals) {
   return (negative ? "-" : "") + grouped + rest;
 }
 
-std::string bar_chart_svg(const std::string& title, const std::vector<Bar>& bars, const std::string& unit,
-                          int decimals) {
+std::string bar_chart_svg(const std::string& title, const std::vector<Bar>& bars,
+                          const std::string& unit, int decimals) {
   const int label_w = 220, bar_w = 380, value_w = 200, row_h = 26, top = 34;
   const int width = label_w + bar_w + value_w;
   const int height = top + row_h * static_cast<int>(std::max<std::size_t>(bars.size(), 1)) + 10;
@@ -90,20 +99,25 @@ std::string bar_chart_svg(const std::string& title, const std::vector<Bar>& bars
   for (const Bar& b : bars) max_v = std::max(max_v, b.value);
   std::ostringstream s;
   s << "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"" << width << "\" height=\"" << height
-    << "\" viewBox=\"0 0 " << width << ' ' << height << "\" font-family=\"sans-serif\" font-size=\"12\">\n";
-  s << "<text x=\"4\" y=\"18\" font-size=\"14\" font-weight=\"bold\">" << escape_xml(title) << "</text>\n";
+    << "\" viewBox=\"0 0 " << width << ' ' << height
+    << "\" font-family=\"sans-serif\" font-size=\"12\">\n";
+  s << "<text x=\"4\" y=\"18\" font-size=\"14\" font-weight=\"bold\">" << escape_xml(title)
+    << "</text>\n";
   if (bars.empty()) s << "<text x=\"4\" y=\"" << top + 14 << "\">no data</text>\n";
   for (std::size_t i = 0; i < bars.size(); ++i) {
     const Bar& b = bars[i];
     const int y = top + row_h * static_cast<int>(i);
-    const double w = max_v > 0 && std::isfinite(b.value) ? bar_w * std::max(0.0, b.value) / max_v : 0;
+    const double w =
+        max_v > 0 && std::isfinite(b.value) ? bar_w * std::max(0.0, b.value) / max_v : 0;
     s << "<text x=\"" << label_w - 6 << "\" y=\"" << y + 16 << "\" text-anchor=\"end\">"
       << escape_xml(b.label) << "</text>\n";
     s << "<rect x=\"" << label_w << "\" y=\"" << y + 4 << "\" width=\"" << num(w) << "\" height=\""
-      << row_h - 8 << "\" fill=\"" << kColours[i % 10] << "\"><title>" << escape_xml(b.label) << ": "
-      << escape_xml(format_number(b.value, decimals)) << ' ' << escape_xml(unit) << "</title></rect>\n";
+      << row_h - 8 << "\" fill=\"" << kColours[i % 10] << "\"><title>" << escape_xml(b.label)
+      << ": " << escape_xml(format_number(b.value, decimals)) << ' ' << escape_xml(unit)
+      << "</title></rect>\n";
     s << "<text x=\"" << num(label_w + w + 6) << "\" y=\"" << y + 16 << "\">"
-      << escape_xml(format_number(b.value, decimals) + " " + unit + (b.note.empty() ? "" : " (" + b.note + ")"))
+      << escape_xml(format_number(b.value, decimals) + " " + unit +
+                    (b.note.empty() ? "" : " (" + b.note + ")"))
       << "</text>\n";
   }
   s << "</svg>\n";
@@ -123,8 +137,10 @@ std::string line_chart_svg(const std::string& title, const std::vector<Series>& 
     }
   std::ostringstream s;
   s << "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"" << width << "\" height=\"" << height
-    << "\" viewBox=\"0 0 " << width << ' ' << height << "\" font-family=\"sans-serif\" font-size=\"12\">\n";
-  s << "<text x=\"4\" y=\"18\" font-size=\"14\" font-weight=\"bold\">" << escape_xml(title) << "</text>\n";
+    << "\" viewBox=\"0 0 " << width << ' ' << height
+    << "\" font-family=\"sans-serif\" font-size=\"12\">\n";
+  s << "<text x=\"4\" y=\"18\" font-size=\"14\" font-weight=\"bold\">" << escape_xml(title)
+    << "</text>\n";
   if (!(x1 >= x0)) {
     s << "<text x=\"" << left << "\" y=\"" << top + 20 << "\">no data</text>\n</svg>\n";
     return s.str();
@@ -139,41 +155,45 @@ std::string line_chart_svg(const std::string& title, const std::vector<Series>& 
   const auto py = [&](double y) { return top + plot_h * (1 - (y - y0) / (y1 - y0)); };
   // grid and ticks
   for (double y = y0; y <= y1 + ys * 1e-9; y += ys) {
-    s << "<line x1=\"" << left << "\" x2=\"" << left + plot_w << "\" y1=\"" << num(py(y)) << "\" y2=\""
-      << num(py(y)) << "\" stroke=\"#ddd\"/>\n";
+    s << "<line x1=\"" << left << "\" x2=\"" << left + plot_w << "\" y1=\"" << num(py(y))
+      << "\" y2=\"" << num(py(y)) << "\" stroke=\"#ddd\"/>\n";
     s << "<text x=\"" << left - 6 << "\" y=\"" << num(py(y) + 4) << "\" text-anchor=\"end\">"
       << escape_xml(tick_label(y, ys)) << "</text>\n";
   }
   for (double x = x0; x <= x1 + xs * 1e-9; x += xs) {
-    s << "<line x1=\"" << num(px(x)) << "\" x2=\"" << num(px(x)) << "\" y1=\"" << top + plot_h << "\" y2=\""
-      << top + plot_h + 4 << "\" stroke=\"#333\"/>\n";
-    s << "<text x=\"" << num(px(x)) << "\" y=\"" << top + plot_h + 18 << "\" text-anchor=\"middle\">"
-      << escape_xml(tick_label(x, xs)) << "</text>\n";
+    s << "<line x1=\"" << num(px(x)) << "\" x2=\"" << num(px(x)) << "\" y1=\"" << top + plot_h
+      << "\" y2=\"" << top + plot_h + 4 << "\" stroke=\"#333\"/>\n";
+    s << "<text x=\"" << num(px(x)) << "\" y=\"" << top + plot_h + 18
+      << "\" text-anchor=\"middle\">" << escape_xml(tick_label(x, xs)) << "</text>\n";
   }
-  s << "<rect x=\"" << left << "\" y=\"" << top << "\" width=\"" << plot_w << "\" height=\"" << plot_h
-    << "\" fill=\"none\" stroke=\"#333\"/>\n";
+  s << "<rect x=\"" << left << "\" y=\"" << top << "\" width=\"" << plot_w << "\" height=\""
+    << plot_h << "\" fill=\"none\" stroke=\"#333\"/>\n";
   write_guides(s, y_guides, y0, y1, left, plot_w, py);
   s << "<text x=\"" << left + plot_w / 2 << "\" y=\"" << height - 8 << "\" text-anchor=\"middle\">"
     << escape_xml(x_label) << "</text>\n";
-  s << "<text x=\"14\" y=\"" << top + plot_h / 2 << "\" text-anchor=\"middle\" transform=\"rotate(-90 14 "
-    << top + plot_h / 2 << ")\">" << escape_xml(y_label) << "</text>\n";
+  s << "<text x=\"14\" y=\"" << top + plot_h / 2
+    << "\" text-anchor=\"middle\" transform=\"rotate(-90 14 " << top + plot_h / 2 << ")\">"
+    << escape_xml(y_label) << "</text>\n";
   for (std::size_t i = 0; i < series.size(); ++i) {
     const Series& se = series[i];
     const char* colour = kColours[i % 10];
     std::ostringstream path;
     for (const auto& [x, y] : se.points)
-      if (std::isfinite(x) && std::isfinite(y)) path << (path.tellp() == 0 ? "" : " ") << num(px(x)) << ',' << num(py(y));
+      if (std::isfinite(x) && std::isfinite(y))
+        path << (path.tellp() == 0 ? "" : " ") << num(px(x)) << ',' << num(py(y));
     if (!se.markers_only && se.points.size() > 1)
       s << "<polyline fill=\"none\" stroke=\"" << colour << "\" stroke-width=\"1.5\""
         << (se.dashed ? " stroke-dasharray=\"6 4\"" : "") << " points=\"" << path.str() << "\"/>\n";
     if (se.markers_only || se.points.size() <= 12)
       for (const auto& [x, y] : se.points)
         if (std::isfinite(x) && std::isfinite(y))
-          s << "<circle cx=\"" << num(px(x)) << "\" cy=\"" << num(py(y)) << "\" r=\"3.5\" fill=\"" << colour
-            << "\"><title>" << escape_xml(se.name) << ": " << escape_xml(format_number(y, 3)) << "</title></circle>\n";
+          s << "<circle cx=\"" << num(px(x)) << "\" cy=\"" << num(py(y)) << "\" r=\"3.5\" fill=\""
+            << colour << "\"><title>" << escape_xml(se.name) << ": "
+            << escape_xml(format_number(y, 3)) << "</title></circle>\n";
     const int ly = top + 14 + 18 * static_cast<int>(i);
-    s << "<rect x=\"" << left + plot_w + 12 << "\" y=\"" << ly - 9 << "\" width=\"12\" height=\"10\" fill=\"" << colour
-      << "\"/>\n<text x=\"" << left + plot_w + 30 << "\" y=\"" << ly << "\">" << escape_xml(se.name) << "</text>\n";
+    s << "<rect x=\"" << left + plot_w + 12 << "\" y=\"" << ly - 9
+      << "\" width=\"12\" height=\"10\" fill=\"" << colour << "\"/>\n<text x=\""
+      << left + plot_w + 30 << "\" y=\"" << ly << "\">" << escape_xml(se.name) << "</text>\n";
   }
   s << "</svg>\n";
   return s.str();

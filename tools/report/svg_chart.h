@@ -17,13 +17,13 @@ struct Bar {
 struct Series {
   std::string name;
   std::vector<std::pair<double, double>> points;  // x, y
-  bool markers_only = false;  // points without a line (sparse measurements)
-  bool dashed = false;        // a model curve
+  bool markers_only = false;                      // points without a line (sparse measurements)
+  bool dashed = false;                            // a model curve
 };
 
 // `unit` follows each value ("images/s"); `decimals` for the printed values.
-std::string bar_chart_svg(const std::string& title, const std::vector<Bar>& bars, const std::string& unit,
-                          int decimals = 1);
+std::string bar_chart_svg(const std::string& title, const std::vector<Bar>& bars,
+                          const std::string& unit, int decimals = 1);
 // x and y axes from the data (y from 0 unless `y_from_zero` is false); `y_guides`: dashed
 // horizontal lines, labelled with their value, at those y values inside the axis range.
 std::string line_chart_svg(const std::string& title, const std::vector<Series>& series,

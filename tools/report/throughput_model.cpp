@@ -6,9 +6,8 @@
 #include <cstdio>
 #include <fstream>
 #include <map>
-#include <sstream>
-
 #include <nlohmann/json.hpp>
+#include <sstream>
 
 #include "graph/errors.h"
 
@@ -51,7 +50,9 @@ std::vector<BenchEntry> read_bench(const std::string& path) {
     if (!b.is_object() || !b.contains("name") || !b["name"].is_string()) continue;
     const std::string run_type = b.value("run_type", std::string("iteration"));
     if (run_type == "aggregate" && b.value("aggregate_name", std::string()) != "mean") continue;
-    if (b.contains("error_occurred") && b["error_occurred"].is_boolean() && b["error_occurred"].get<bool>()) continue;
+    if (b.contains("error_occurred") && b["error_occurred"].is_boolean() &&
+        b["error_occurred"].get<bool>())
+      continue;
     std::string name = b.value("run_name", b["name"].get<std::string>());
     if (run_type == "aggregate") {
       // with repetitions, skip the single iterations and keep the mean
@@ -61,7 +62,8 @@ std::vector<BenchEntry> read_bench(const std::string& path) {
     }
     BenchEntry e;
     e.name = name;
-    e.seconds_per_call = b.value("real_time", 0.0) * unit_seconds(b.value("time_unit", std::string("ns")));
+    e.seconds_per_call =
+        b.value("real_time", 0.0) * unit_seconds(b.value("time_unit", std::string("ns")));
     e.items_per_second = b.value("items_per_second", 0.0);
     e.bytes_per_second = b.value("bytes_per_second", 0.0);
     auto it = by_name.find(name);
@@ -87,9 +89,13 @@ std::vector<BenchEntry> read_benches(const std::vector<std::string>& paths) {
   std::vector<BenchEntry> out;
   for (const std::string& path : paths) {
     for (const BenchEntry& e : read_bench(path)) {
-      auto it = std::find_if(out.begin(), out.end(), [&](const BenchEntry& o) { return o.name == e.name; });
-      if (it == out.end()) out.push_back(e);
-      else if (e.seconds_per_call > 0 && (it->seconds_per_call <= 0 || e.seconds_per_call < it->seconds_per_call)) *it = e;
+      auto it = std::find_if(out.begin(), out.end(),
+                             [&](const BenchEntry& o) { return o.name == e.name; });
+      if (it == out.end())
+        out.push_back(e);
+      else if (e.seconds_per_call > 0 &&
+               (it->seconds_per_call <= 0 || e.seconds_per_call < it->seconds_per_call))
+        *it = e;
     }
   }
   return out;
@@ -122,7 +128,8 @@ const BenchEntry* pick(const std::vector<BenchEntry>& entries, const std::string
       if (arg_of(e.name, "batch") != 32 || arg_of(e.name, "bf16") != (want ? 1 : 0)) continue;
       if (arg_of(e.name, "cl") == 0) continue;  // channels-last is the fast path the nodes take
       const long t = arg_of(e.name, "threads");
-      if (threads >= 0 ? t != threads : (best != nullptr && t <= arg_of(best->name, "threads"))) continue;
+      if (threads >= 0 ? t != threads : (best != nullptr && t <= arg_of(best->name, "threads")))
+        continue;
       best = &e;
     }
     if (best != nullptr) return best;
@@ -146,12 +153,15 @@ std::string percent(double v) {
 
 std::string ClusterShape::label() const {
   std::ostringstream s;
-  s << hosts << (hosts == 1 ? " host" : " hosts") << " × " << cores << (cores == 1 ? " core" : " cores");
+  s << hosts << (hosts == 1 ? " host" : " hosts") << " × " << cores
+    << (cores == 1 ? " core" : " cores");
   if (ranks_per_host > 1) s << ", " << ranks_per_host << " ranks/host";
   if (gpu) s << ", 1 GPU/rank";
   if (hosts > 1) {
-    if (link_bits_per_second > 0) s << ", " << link_bits_per_second / 1e9 << " Gbit/s";
-    else s << ", measured link";
+    if (link_bits_per_second > 0)
+      s << ", " << link_bits_per_second / 1e9 << " Gbit/s";
+    else
+      s << ", measured link";
   }
   return s.str();
 }
@@ -169,7 +179,8 @@ Calibration calibration_from_bench(const std::vector<std::string>& paths, bool b
   // it holds what the kernels leave out (real captions, dropout, the loss, the optimizer).
   const BenchEntry* step = pick(entries, "BM_node_train_step", bf16);
   if (step == nullptr && (encoder == nullptr || decoder == nullptr))
-    throw ConfigError(path + ": needs BM_node_train_step, or BM_encoder_forward_backward and "
+    throw ConfigError(path +
+                      ": needs BM_node_train_step, or BM_encoder_forward_backward and "
                       "BM_decoder_forward_backward, entries with batch:32 (run capflow-bench "
                       "--benchmark_filter='node_train_step|forward_backward')");
   Calibration c;
@@ -185,12 +196,14 @@ Calibration calibration_from_bench(const std::vector<std::string>& paths, bool b
     if (decoder_same != nullptr) decoder = decoder_same;
     c.model_seconds_per_image = 1 / encoder->items_per_second + 1 / decoder->items_per_second;
     c.source += " (encoder + decoder kernels)";
-    c.notes.push_back("model span from the encoder and decoder kernels (no BM_node_train_step entry): "
-                      "expect it to be optimistic");
+    c.notes.push_back(
+        "model span from the encoder and decoder kernels (no BM_node_train_step entry): "
+        "expect it to be optimistic");
   }
   // Amdahl's serial fraction from the decoder at 1 and at 2+ threads: t_T / t_1 = f + (1-f)/T.
   const BenchEntry* one = pick(entries, "BM_decoder_forward_backward", bf16, 1);
-  if (decoder == nullptr || decoder == one) decoder = pick(entries, "BM_decoder_forward_backward", bf16, c.threads);
+  if (decoder == nullptr || decoder == one)
+    decoder = pick(entries, "BM_decoder_forward_backward", bf16, c.threads);
   const long many_threads = decoder != nullptr ? arg_of(decoder->name, "threads") : 0;
   if (one != nullptr && decoder != nullptr && many_threads > 1) {
     const double ratio = one->items_per_second / decoder->items_per_second;  // t_T / t_1
@@ -198,16 +211,20 @@ Calibration calibration_from_bench(const std::vector<std::string>& paths, bool b
     const double f = (ratio - 1 / T) / (1 - 1 / T);
     c.serial_fraction = std::clamp(f, 0.0, 0.95);
     if (f > 0.95)
-      c.notes.push_back("the decoder ran no faster on " + std::to_string(many_threads) +
-                        " threads than on 1 (a disturbed measurement?): serial fraction capped at 95%");
+      c.notes.push_back(
+          "the decoder ran no faster on " + std::to_string(many_threads) +
+          " threads than on 1 (a disturbed measurement?): serial fraction capped at 95%");
   } else {
-    c.notes.push_back("serial fraction assumed " + percent(c.serial_fraction) + " (no 1-thread decoder entry)");
+    c.notes.push_back("serial fraction assumed " + percent(c.serial_fraction) +
+                      " (no 1-thread decoder entry)");
   }
   double data = 0;
   for (const char* name : {"BM_decode_fit_224", "BM_augment_224", "BM_collate_32"}) {
     const BenchEntry* e = named(entries, name);
-    if (e != nullptr && e->items_per_second > 0) data += 1 / e->items_per_second;
-    else c.notes.push_back(std::string("no ") + name + " entry: its cost left out");
+    if (e != nullptr && e->items_per_second > 0)
+      data += 1 / e->items_per_second;
+    else
+      c.notes.push_back(std::string("no ") + name + " entry: its cost left out");
   }
   c.data_seconds_per_image = data;
   if (step != nullptr) {
@@ -222,7 +239,8 @@ Calibration calibration_from_bench(const std::vector<std::string>& paths, bool b
 
 Calibration calibration_from_run(const RunRecord& run) {
   if (run.world_size != 1 || run.gpu)
-    throw ConfigError(run.dir + "/summary.json: calibration needs a 1-rank CPU run (this one: " + run.shape() + ")");
+    throw ConfigError(run.dir + "/summary.json: calibration needs a 1-rank CPU run (this one: " +
+                      run.shape() + ")");
   if (run.images <= 0) throw ConfigError(run.dir + "/summary.json: no images were processed");
   Calibration c;
   c.source = "run " + run.name;
@@ -235,14 +253,17 @@ Calibration calibration_from_run(const RunRecord& run) {
       optimizer += n.busy_seconds;
     else if (n.stage == "data")
       data += n.busy_seconds;
-    else model += n.busy_seconds;
+    else
+      model += n.busy_seconds;
   }
   c.model_seconds_per_image = model / run.images;
   c.data_seconds_per_image = data / run.images;
   const double steps = run.steps > 0 ? run.steps : run.images / c.batch;
   c.optimizer_seconds_per_step = steps > 0 ? optimizer / steps : 0;
-  if (model <= 0) throw ConfigError(run.dir + "/summary.json: no model node busy time to calibrate from");
-  c.notes.push_back("serial fraction assumed " + percent(c.serial_fraction) + " (calibrated from one run)");
+  if (model <= 0)
+    throw ConfigError(run.dir + "/summary.json: no model node busy time to calibrate from");
+  c.notes.push_back("serial fraction assumed " + percent(c.serial_fraction) +
+                    " (calibrated from one run)");
   return c;
 }
 
@@ -297,10 +318,14 @@ double parse_link_rate(const std::string& text) {
   const double v = std::strtod(t.c_str(), &end);
   const std::string unit = end ? std::string(end) : std::string();
   double scale = 0;
-  if (unit.empty() || unit == "bit" || unit == "bps") scale = 1;
-  else if (unit == "kbit" || unit == "kbps") scale = 1e3;
-  else if (unit == "mbit" || unit == "mbps") scale = 1e6;
-  else if (unit == "gbit" || unit == "gbps") scale = 1e9;
+  if (unit.empty() || unit == "bit" || unit == "bps")
+    scale = 1;
+  else if (unit == "kbit" || unit == "kbps")
+    scale = 1e3;
+  else if (unit == "mbit" || unit == "mbps")
+    scale = 1e6;
+  else if (unit == "gbit" || unit == "gbps")
+    scale = 1e9;
   if (end == t.c_str() || !(v > 0) || scale == 0)
     throw ConfigError("link rate '" + text + "': expected a rate such as 1gbit, 10gbit or 100mbit");
   return v * scale;
@@ -314,7 +339,8 @@ ClusterShape parse_shape(const std::string& text) {
     char* end = nullptr;
     const long n = std::strtol(value.c_str(), &end, 10);
     if (value.empty() || *end != '\0' || n < 1)
-      throw ConfigError("--predict '" + text + "': " + key + "=" + value + " is not a positive count");
+      throw ConfigError("--predict '" + text + "': " + key + "=" + value +
+                        " is not a positive count");
     return static_cast<int>(n);
   };
   while (std::getline(in, part, ',')) {
@@ -322,13 +348,20 @@ ClusterShape parse_shape(const std::string& text) {
     const auto eq = part.find('=');
     const std::string key = part.substr(0, eq);
     const std::string value = eq == std::string::npos ? std::string() : part.substr(eq + 1);
-    if (key == "gpu" && (eq == std::string::npos || value == "1" || value == "true")) s.gpu = true;
-    else if (key == "gpu" && (value == "0" || value == "false")) s.gpu = false;
-    else if (key == "hosts") s.hosts = count(key, value);
-    else if (key == "cores") s.cores = count(key, value);
-    else if (key == "ranks_per_host") s.ranks_per_host = count(key, value);
-    else if (key == "link") s.link_bits_per_second = parse_link_rate(value);
-    else if (key == "latency_us") s.link_latency_seconds = std::strtod(value.c_str(), nullptr) * 1e-6;
+    if (key == "gpu" && (eq == std::string::npos || value == "1" || value == "true"))
+      s.gpu = true;
+    else if (key == "gpu" && (value == "0" || value == "false"))
+      s.gpu = false;
+    else if (key == "hosts")
+      s.hosts = count(key, value);
+    else if (key == "cores")
+      s.cores = count(key, value);
+    else if (key == "ranks_per_host")
+      s.ranks_per_host = count(key, value);
+    else if (key == "link")
+      s.link_bits_per_second = parse_link_rate(value);
+    else if (key == "latency_us")
+      s.link_latency_seconds = std::strtod(value.c_str(), nullptr) * 1e-6;
     else
       throw ConfigError("--predict '" + text + "': unknown key '" + key +
                         "' (expected hosts, cores, ranks_per_host, link, latency_us, gpu)");
@@ -353,7 +386,8 @@ Prediction predict(const Calibration& c, const LinkCost& link, const ClusterShap
   if (shape.gpu) {
     double model_gpu = c.gpu_model_seconds_per_image;
     if (model_gpu <= 0) {
-      model_gpu = (c.model_seconds_per_image + c.optimizer_seconds_per_step / B) / options.assumed_gpu_speedup;
+      model_gpu = (c.model_seconds_per_image + c.optimizer_seconds_per_step / B) /
+                  options.assumed_gpu_speedup;
       p.gpu_assumed = true;
     }
     p.compute_seconds = std::max(B * model_gpu, B * c.data_seconds_per_image / T);
@@ -365,7 +399,8 @@ Prediction predict(const Calibration& c, const LinkCost& link, const ClusterShap
       // that rank's steps).
       const double C = std::max(1, shape.cores);
       const double amdahl_host = f + (1 - f) / C;
-      const double one_rank_step = B * (c.model_seconds_per_image / amdahl_cal * amdahl_host + c.data_seconds_per_image / C) +
+      const double one_rank_step = B * (c.model_seconds_per_image / amdahl_cal * amdahl_host +
+                                        c.data_seconds_per_image / C) +
                                    c.optimizer_seconds_per_step / amdahl_cal * amdahl_host;
       p.compute_seconds = std::max(p.compute_seconds, shape.ranks_per_host * one_rank_step);
     }
@@ -377,11 +412,14 @@ Prediction predict(const Calibration& c, const LinkCost& link, const ClusterShap
       rate = shape.link_bits_per_second / 8;
       latency = shape.link_latency_seconds;
     }
-    if (rate <= 0) throw ConfigError("the model needs an allreduce measurement or a link rate for " +
-                                     std::to_string(p.ranks) + " ranks (--bench FILE with BM_allreduce, or --link)");
+    if (rate <= 0)
+      throw ConfigError("the model needs an allreduce measurement or a link rate for " +
+                        std::to_string(p.ranks) +
+                        " ranks (--bench FILE with BM_allreduce, or --link)");
     // The 2-rank measurement is time = 2α + G/β; a ring over N ranks moves 2(N-1)/N of G.
     // (For 2 ranks 2(N-1)/N = 1: the benchmark's effective rate is used as measured.)
-    p.communication_seconds = 2 * (N - 1) / N * options.gradient_bytes / rate + 2 * (N - 1) * latency;
+    p.communication_seconds =
+        2 * (N - 1) / N * options.gradient_bytes / rate + 2 * (N - 1) * latency;
   }
   p.step_seconds = p.compute_seconds + p.communication_seconds;
   p.images_per_second = p.step_seconds > 0 ? N * B / p.step_seconds : 0;
@@ -393,7 +431,8 @@ ClusterShape shape_of(const RunRecord& run) {
   ClusterShape s;
   s.hosts = 1;
   s.ranks_per_host = run.world_size;
-  const int threads = run.threads_per_rank > 0 ? run.threads_per_rank : std::max(1, run.available_threads);
+  const int threads =
+      run.threads_per_rank > 0 ? run.threads_per_rank : std::max(1, run.available_threads);
   s.cores = std::max(1, threads) * run.world_size;
   s.gpu = run.gpu;
   return s;
@@ -406,9 +445,10 @@ ModelCheck check_against(const Calibration& c, const LinkCost& link, const RunRe
   m.shape = run.shape();
   m.measured_images_per_second = run.images_per_second;
   m.predicted_images_per_second = predict(c, link, shape_of(run), options).images_per_second;
-  m.relative_error = run.images_per_second > 0
-                         ? (m.predicted_images_per_second - run.images_per_second) / run.images_per_second
-                         : 0;
+  m.relative_error =
+      run.images_per_second > 0
+          ? (m.predicted_images_per_second - run.images_per_second) / run.images_per_second
+          : 0;
   return m;
 }
 

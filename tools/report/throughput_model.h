@@ -30,17 +30,17 @@ constexpr double kStatedRelativeError = 0.35;
 constexpr double kBmsTrainImages = 2.42e6;
 
 struct Calibration {
-  std::string source;                 // where the figures came from
-  int threads = 2;                    // threads the model-span figures were measured with
+  std::string source;  // where the figures came from
+  int threads = 2;     // threads the model-span figures were measured with
   int batch = 32;
-  double model_seconds_per_image = 0; // encoder + decoder forward+backward at `threads`
-  double data_seconds_per_image = 0;  // decode + augment + collate, CPU seconds (one thread)
+  double model_seconds_per_image = 0;  // encoder + decoder forward+backward at `threads`
+  double data_seconds_per_image = 0;   // decode + augment + collate, CPU seconds (one thread)
   double optimizer_seconds_per_step = 0;
-  double serial_fraction = 0.1;       // f of Amdahl's law for the model span
+  double serial_fraction = 0.1;  // f of Amdahl's law for the model span
   // Model span seconds per image on a GPU, from a measured GPU run; 0: none measured, then the
   // CPU figure divided by `assumed_gpu_speedup` (and the prediction says so).
   double gpu_model_seconds_per_image = 0;
-  std::vector<std::string> notes;     // what was assumed, what was missing
+  std::vector<std::string> notes;  // what was assumed, what was missing
 };
 
 // Allreduce cost: time(bytes, 2 ranks) = 2 × latency + bytes / bytes_per_second.
@@ -52,11 +52,11 @@ struct LinkCost {
 
 struct ClusterShape {
   int hosts = 1;
-  int cores = 2;           // per host
-  int ranks_per_host = 1;  // the host's cores are split evenly among them
+  int cores = 2;                    // per host
+  int ranks_per_host = 1;           // the host's cores are split evenly among them
   double link_bits_per_second = 0;  // between hosts; 0: use the measured LinkCost
   double link_latency_seconds = 50e-6;
-  bool gpu = false;        // one GPU per rank runs the model span
+  bool gpu = false;           // one GPU per rank runs the model span
   std::string label() const;  // "4 hosts × 2 cores, 1 Gbit/s"
 };
 
@@ -74,7 +74,7 @@ struct Prediction {
   double communication_seconds = 0;  // per step: allreduce
   double images_per_second = 0;      // all ranks
   double epoch_seconds = 0;
-  bool gpu_assumed = false;          // GPU figures from assumed_gpu_speedup, not a measured run
+  bool gpu_assumed = false;  // GPU figures from assumed_gpu_speedup, not a measured run
 };
 
 // Calibration from capflow-bench's JSON output (--benchmark_format=json or --benchmark_out):
@@ -84,7 +84,8 @@ struct Prediction {
 Calibration calibration_from_bench(const std::string& bench_json_path, bool bf16 = true);
 // Several files (repeated measurements on a shared machine): an entry measured in more than one
 // keeps its fastest figure, since interference only ever slows a benchmark down.
-Calibration calibration_from_bench(const std::vector<std::string>& bench_json_paths, bool bf16 = true);
+Calibration calibration_from_bench(const std::vector<std::string>& bench_json_paths,
+                                   bool bf16 = true);
 // Calibration from a measured 1-rank CPU run: its nodes' busy seconds per image.
 Calibration calibration_from_run(const RunRecord& run);
 // Adds the GPU model-span figure of a measured GPU run (world size 1).
