@@ -220,6 +220,29 @@ TEST(ModelDecoder, LossIgnoresPadTargets) {
   EXPECT_NEAR(caption_loss(logits, tokens).item<float>(), expected, 1e-5);
 }
 
+TEST(ModelDecoder, LabelSmoothingMixesTheTargetWithTheMeanOverClasses) {
+  torch::manual_seed(5);
+  const auto tokens = torch::tensor({1, 5, 2, 0, 1, 6, 7, 2}, torch::kLong).view({2, 4});
+  const auto logits = torch::randn({2, 3, 12});
+  EXPECT_FLOAT_EQ(caption_loss(logits, tokens, 0).item<float>(),
+                  caption_loss(logits, tokens).item<float>());
+  // (1 - e) * CE + e * mean over the 12 classes of -log p, over the 5 real targets.
+  const auto lp = torch::log_softmax(logits, 2);
+  const double ce = caption_loss(logits, tokens).item<double>();
+  const double uniform =
+      -(lp[0][0].mean() + lp[0][1].mean() + lp[1][0].mean() + lp[1][1].mean() + lp[1][2].mean())
+           .item<double>() /
+      5.0;
+  const double e = 0.1;
+  EXPECT_NEAR(caption_loss(logits, tokens, e).item<double>(), (1 - e) * ce + e * uniform, 1e-5);
+  // A confident right prediction costs more when smoothed: it is pushed off certainty.
+  auto sure = torch::full({1, 1, 12}, -20.0f);
+  sure[0][0][5] = 20.0f;
+  const auto one = torch::tensor({1, 5}, torch::kLong).view({1, 2});
+  EXPECT_LT(caption_loss(sure, one).item<float>(), 1e-6f);
+  EXPECT_GT(caption_loss(sure, one, e).item<float>(), 1.0f);
+}
+
 // The step API computes the same model as teacher forcing.
 TEST(ModelDecoder, StepsMatchTeacherForcing) {
   torch::manual_seed(3);

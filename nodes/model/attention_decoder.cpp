@@ -230,12 +230,14 @@ torch::Tensor formula_loss(const torch::Tensor& predicted, const torch::Tensor& 
   return torch::mse_loss(predicted.to(torch::kFloat), torch::log1p(counts.to(torch::kFloat)));
 }
 
-torch::Tensor caption_loss(const torch::Tensor& logits, const torch::Tensor& tokens) {
+torch::Tensor caption_loss(const torch::Tensor& logits, const torch::Tensor& tokens,
+                           double label_smoothing) {
   const auto V = logits.size(-1);
   const auto targets = tokens.narrow(1, 1, tokens.size(1) - 1).reshape({-1});
   return torch::nn::functional::cross_entropy(
       logits.reshape({-1, V}).to(torch::kFloat), targets,
-      torch::nn::functional::CrossEntropyFuncOptions().ignore_index(0));
+      torch::nn::functional::CrossEntropyFuncOptions().ignore_index(0).label_smoothing(
+          label_smoothing));
 }
 
 }  // namespace capflow::model

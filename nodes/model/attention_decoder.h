@@ -122,8 +122,11 @@ class AttentionDecoderImpl : public torch::nn::Module {
 TORCH_MODULE(AttentionDecoder);
 
 // Mean cross entropy of logits [N, T-1, V] against tokens[:, 1:] (tokens int64 [N, T]),
-// ignoring <pad>=0 targets. Computed in float whatever the logits' dtype.
-torch::Tensor caption_loss(const torch::Tensor& logits, const torch::Tensor& tokens);
+// ignoring <pad>=0 targets. Computed in float whatever the logits' dtype. label_smoothing ε:
+// against targets that put 1 - ε on the token and ε spread evenly over the V classes
+// ((1 - ε) · CE + ε · mean over classes of -log p).
+torch::Tensor caption_loss(const torch::Tensor& logits, const torch::Tensor& tokens,
+                           double label_smoothing = 0);
 
 // Mean squared error between predict_formula's output [N, S] and log(1 + counts), counts float
 // [N, S] (text::formula_counts per row).

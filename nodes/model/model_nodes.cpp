@@ -142,6 +142,7 @@ class Lstm : public graph::TransformNode {
     formula_weight_ = a.get_float("formula_loss");
     o.formula_head = formula_weight_ > 0 ? static_cast<int>(a.get_int("formula_hidden")) : 0;
     atom_weight_ = a.get_float("atom_loss");
+    label_smoothing_ = a.get_float("label_smoothing");
     if (atom_weight_ > 0 && !ctx.shared->find<const bool>("atom_positions"))
       throw ConfigError("atom_loss needs atom positions: set the batch node's atoms: true");
     o.atom_classes = atom_weight_ > 0 ? io::kAtomClasses : 0;
@@ -176,8 +177,10 @@ class Lstm : public graph::TransformNode {
     step->decoder_flops = decoder_flops(b, step->features);
     add_flops(*counters_, step->decoder_flops);
     const torch::Tensor logits = share_->decoder->forward(step->features, tokens);
-    step->loss = caption_loss(logits.to(torch::kFloat), tokens);
-    step->loss_value = step->loss.item<double>();
+    step->loss = caption_loss(logits.to(torch::kFloat), tokens, label_smoothing_);
+    // The reported loss is the plain cross entropy, comparable across smoothing settings.
+    step->loss_value =
+        label_smoothing_ > 0 ? plain_loss(logits, tokens) : step->loss.item<double>();
     if (formula_weight_ > 0) {
       const torch::Tensor aux = formula_loss(share_->decoder->predict_formula(step->features),
                                              formula_targets(b).to(step->features.device()));
@@ -198,6 +201,12 @@ class Lstm : public graph::TransformNode {
   }
 
  private:
+  // The unsmoothed caption loss, for the metrics (no graph: it is not back-propagated).
+  static double plain_loss(const torch::Tensor& logits, const torch::Tensor& tokens) {
+    torch::NoGradGuard no_grad;
+    return caption_loss(logits.to(torch::kFloat), tokens).item<double>();
+  }
+
   // Atom counts per element of every row's label, float [rows, kFormulaSlots].
   static torch::Tensor formula_targets(const batch::ImageBatch& b) {
     auto counts = torch::zeros({b.size, static_cast<int64_t>(text::kFormulaSlots)});
@@ -257,6 +266,7 @@ class Lstm : public graph::TransformNode {
   int rank_, world_size_;
   double formula_weight_ = 0;
   double atom_weight_ = 0;
+  double label_smoothing_ = 0;
   graph::NodeCounters* counters_ = nullptr;
 };
 
@@ -606,6 +616,10 @@ void register_model_nodes(graph::Registry& registry) {
                         "each cell of the encoder's grid (needs the batch node's atoms: true; "
                         "0: no head)",
                         0),
+              arg_float("label_smoothing", "0",
+                        "training: the caption loss's targets keep 1 - this on the next token and "
+                        "spread this over the vocabulary (metrics report the plain loss; 0: none)",
+                        0, 0.5),
               arg_choice("precision", "bf16", {"bf16", "fp32"},
                          "bf16: autocast; fp32: full precision"),
               torch_threads_arg(),
