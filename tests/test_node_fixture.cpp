@@ -63,7 +63,9 @@ TEST_F(NodeFixtureTest, BuildsEveryRegisteredCpuNode) {
   std::set<std::string> built;
   for (const std::string& yaml :
        {pipeline(root, train_tail("adam")), pipeline(root, train_tail("adamw")),
-        pipeline(root, "  sink: {kind: discard}\nedges: [read, decode, augment, batch, sink]\n")}) {
+        pipeline(root,
+                 "  denoise:  {kind: median_filter}\n  sink: {kind: discard}\n"
+                 "edges: [read, decode, denoise, augment, batch, sink]\n")}) {
     NodeFixture fixture(yaml);
     for (const std::string& kind : fixture.kinds()) built.insert(kind);
   }

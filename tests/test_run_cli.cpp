@@ -95,6 +95,24 @@ TEST_F(RunCli, OneAndTwoThreadsComposeTheSameBatches) {
   EXPECT_NE(read_text(base_ + "/t1/config.yaml").find("size: 8"), std::string::npos);
 }
 
+// The kind that docs/architecture.md ("Adding a node kind") adds, put into a pipeline with
+// --set: it sees every image and changes the batches.
+TEST_F(RunCli, AMedianFilterNodeRunsInThePipeline) {
+  const std::string common =
+      "--set resources.threads=1 --set nodes.batch.size=8 --set nodes.sink.fingerprints=";
+  run("plain", common + base_ + "/plain.tsv");
+  run("median", common + base_ +
+                    "/median.tsv --set nodes.denoise.kind=median_filter "
+                    "--set 'edges=[read, decode, denoise, augment, batch, sink]'");
+  const auto summary = read_json(base_ + "/median/summary.json");
+  EXPECT_EQ(summary.at("nodes").at("denoise").at("items"), 40);
+  const auto plain = fingerprint_rows(base_ + "/plain.tsv");
+  const auto median = fingerprint_rows(base_ + "/median.tsv");
+  ASSERT_EQ(plain.size(), 5u);
+  ASSERT_EQ(median.size(), 5u);
+  EXPECT_NE(plain, median);  // the maker's specks are gone
+}
+
 TEST_F(RunCli, CorruptAndMissingImagesAreSkippedCountedAndNamedOnce) {
   const std::string data = base_ + "/broken";
   fs::copy(base_ + "/data", data, fs::copy_options::recursive);

@@ -1,9 +1,10 @@
-// Node adapter of the image family: bms_augment (transform).
+// Node adapters of the image family: bms_augment and median_filter (transforms).
 #include <memory>
 
 #include "graph/fnv1a.h"
 #include "graph/registry.h"
 #include "nodes/image/bms_augment.h"
+#include "nodes/image/median_filter.h"
 #include "nodes/payloads.h"
 #include "nodes/register_nodes.h"
 
@@ -49,6 +50,23 @@ class BmsAugment : public graph::TransformNode {
   image::AugmentOptions options_;
 };
 
+// Median filter; the pixels stay where they were, so does the map from the file.
+class MedianFilter : public graph::TransformNode {
+ public:
+  explicit MedianFilter(const NodeContext& ctx)
+      : radius_(static_cast<int>(ctx.args().get_int("radius"))) {}
+
+  std::any process(Item& item) override {
+    const ImagePtr& in = graph::payload_as<const ImageSample>(item);
+    auto out = std::make_shared<ImageSample>(
+        ImageSample{image::median_filter(in->image, radius_), in->sample, in->from_file});
+    return ImagePtr(std::move(out));
+  }
+
+ private:
+  int radius_;
+};
+
 }  // namespace
 
 void register_image_nodes(graph::Registry& registry) {
@@ -73,6 +91,15 @@ void register_image_nodes(graph::Registry& registry) {
               arg_float("noise", "0", "salt-and-pepper density (share of pixels flipped)", 0, 1),
               arg_int("jitter", "0", "random crop/pad of up to this many pixels per side", 0, 1024),
           }));
+  add_node<MedianFilter>(
+      registry,
+      NodeSchema(
+          "median_filter",
+          "median of each pixel's neighbourhood: removes salt-and-pepper specks, keeps lines")
+          .transform("image", "image")
+          .concurrency("auto")
+          .stage(NodeStage::kData)
+          .arg(arg_int("radius", "1", "neighbourhood radius: (2·radius+1)² pixels", 1, 3)));
 }
 
 }  // namespace capflow::nodes
