@@ -33,8 +33,10 @@ enc = next(n for n in nodes.values() if n["kind"] == "resnet_encoder")
 dec = next(n for n in nodes.values() if n["kind"] == "attention_lstm")
 bat = next(n for n in nodes.values() if n["kind"] == "batch")
 formula = dec["formula_hidden"] if dec.get("formula_loss", 0) > 0 else 0
+atoms = 12 if dec.get("atom_loss", 0) > 0 else 0
 print(f"--stages {enc['stages']} --width {enc['width']} --embed {dec['embed']} --hidden {dec['hidden']} "
-      f"--attention {dec['attention']} --formula-hidden {formula} --target {bat.get('target', 'inchi')}")
+      f"--attention {dec['attention']} --formula-hidden {formula} --atom-classes {atoms} "
+      f"--target {bat.get('target', 'inchi')}")
 PY
 )
 /usr/bin/python3 bench/peer/peer_train.py --data "$data" --steps "$steps" --warmup "$warmup" \

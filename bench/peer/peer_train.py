@@ -3,7 +3,7 @@
 
 Same architecture (ResNet-18 with a 1-channel stem, or its first --stages stages at stem width
 --width, + Show-Attend-Tell attention LSTM: --embed, --hidden, --attention, and the auxiliary
-formula head with --formula-hidden; captions in --target notation, InChI or the maker's SMILES;
+formula head with --formula-hidden and atom head with --atom-classes; captions in --target notation, InChI or the maker's SMILES;
 compare.sh passes what the pipeline sets), batch size, image size, precision (bf16 autocast with
 channels-last, or fp32), optimizer (Adam) and image files (a BMS-layout dataset made by
 `capflow data make`), read through a DataLoader (PIL decode, aspect-preserving resize with
@@ -120,7 +120,8 @@ class ResNet18(nn.Module):
 
 
 class AttentionDecoder(nn.Module):
-    def __init__(self, vocab, embed=256, hidden=512, attention=256, channels=512, dropout=0.5, formula_hidden=0):
+    def __init__(self, vocab, embed=256, hidden=512, attention=256, channels=512, dropout=0.5, formula_hidden=0,
+                 atom_classes=0):
         super().__init__()
         self.embedding = nn.Embedding(vocab, embed)
         self.enc_att = nn.Linear(channels, attention)
@@ -135,10 +136,15 @@ class AttentionDecoder(nn.Module):
         # capflow's formula head (attention_lstm formula_loss > 0): atom counts from pooled features
         self.formula_head = (nn.Sequential(nn.Linear(2 * channels, formula_hidden), nn.ReLU(),
                                            nn.Linear(formula_hidden, 13)) if formula_hidden else None)
+        # capflow's atom head (attention_lstm atom_loss > 0): an element class per grid cell
+        self.atom_head = nn.Linear(channels, atom_classes) if atom_classes else None
 
     def formula(self, features):
         feats = features.flatten(2)
         return self.formula_head(torch.cat([feats.mean(2), feats.amax(2)], 1)).float()
+
+    def atoms(self, features):
+        return self.atom_head(features.flatten(2).transpose(1, 2)).float()  # [N, P, K]
 
     def forward(self, features, tokens):
         feats = features.flatten(2).transpose(1, 2)  # [N, P, C]
@@ -175,6 +181,8 @@ def main():
     p.add_argument("--attention", type=int, default=256)
     p.add_argument("--formula-hidden", type=int, default=0,
                    help="formula head size (attention_lstm formula_hidden when formula_loss > 0; 0: none)")
+    p.add_argument("--atom-classes", type=int, default=0,
+                   help="atom head classes (12 when attention_lstm's atom_loss > 0; 0: none)")
     p.add_argument("--profile", action="store_true",
                    help="profile the timed steps and report the seconds per step spent in convolutions "
                         "(forward and backward), the part of the step that capflow runs in the same oneDNN kernels")
@@ -186,7 +194,7 @@ def main():
                                          collate_fn=collate, drop_last=True, persistent_workers=a.workers > 0)
     encoder = ResNet18(a.stages, a.width)
     decoder = AttentionDecoder(len(data.vocab), a.embed, a.hidden, a.attention, encoder.channels,
-                               formula_hidden=a.formula_hidden)
+                               formula_hidden=a.formula_hidden, atom_classes=a.atom_classes)
     channels_last = a.precision == "bf16"
     if channels_last:
         encoder = encoder.to(memory_format=torch.channels_last)
@@ -215,6 +223,10 @@ def main():
                                        ignore_index=0)
                 if decoder.formula_head is not None:  # the same work as capflow's head (targets do not matter here)
                     loss = loss + F.mse_loss(decoder.formula(features), torch.zeros(x.size(0), 13))
+                if decoder.atom_head is not None:  # likewise: the head's work, with empty cells as targets
+                    cells = decoder.atoms(features)
+                    loss = loss + F.cross_entropy(cells.reshape(-1, cells.size(-1)),
+                                                  torch.zeros(cells.size(0) * cells.size(1), dtype=torch.long))
             opt.zero_grad()
             loss.backward()
             opt.step()
@@ -234,7 +246,7 @@ def main():
                "seconds": seconds, "steps": a.steps, "batch": a.batch, "size": a.size, "precision": a.precision,
                "threads": a.threads, "workers": a.workers, "freeze": a.freeze, "stages": a.stages, "width": a.width,
                "embed": a.embed, "hidden": a.hidden, "attention": a.attention, "formula_hidden": a.formula_hidden,
-               "losses": losses}, sys.stdout)
+               "atom_classes": a.atom_classes, "losses": losses}, sys.stdout)
     print()
 
 
