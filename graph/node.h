@@ -24,8 +24,8 @@ namespace capflow::graph {
 struct Item {
   std::string id;
   std::uint64_t epoch = 0;
-  std::uint64_t index =
-      0;  // position in the stream of its epoch (samples, or groups after a collector)
+  // Position in the stream of its epoch (samples, or groups after a collector).
+  std::uint64_t index = 0;
   std::uint64_t units = 1;  // samples it stands for (a batch: its size); summed into `images`
   std::any payload;         // by convention a std::shared_ptr<T>, so copies are cheap
 };

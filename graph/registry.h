@@ -44,8 +44,8 @@ class Registry : public SchemaCatalog {
 
  private:
   std::map<std::string, NodeSchema> kinds_;
-  std::map<std::string, std::map<std::string, NodeFactory>>
-      factories_;  // kind -> device -> factory
+  // kind -> device -> factory
+  std::map<std::string, std::map<std::string, NodeFactory>> factories_;
   std::map<std::string, SectionSchema> sections_;
   std::map<std::pair<std::string, std::string>, std::string> transfers_;  // (from, to) -> kind
   std::map<std::string, std::string> device_notes_;
