@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Checks that the C++ sources are clang-format clean (.clang-format: Google style, 100 columns).
+# Checks that the C++ sources are clang-format clean (.clang-format: Google style, 100 columns;
+# the tree was formatted with Debian bookworm's clang-format 14, another version may differ).
 #   bash tools/check_format.sh            every tracked .cpp/.h file
 #   bash tools/check_format.sh FILE…      only these
 # Lists each file that is not clean and how to fix it. Exit status: 0 clean, 1 not clean,
@@ -17,10 +18,12 @@ fi
 files=("$@")
 if [[ ${#files[@]} -eq 0 ]]; then
   if git -C "$root" rev-parse --is-inside-work-tree >/dev/null 2>&1; then
-    mapfile -t files < <(git ls-files '*.cpp' '*.h')
+    # Tracked sources still in the work tree (a file deleted but not yet committed is skipped).
+    mapfile -t files < <(git ls-files '*.cpp' '*.h' | while read -r f; do [[ -f "$f" ]] && echo "$f"; done)
   else
-    mapfile -t files < <(find . -path ./build -prune -o \( -name '*.cpp' -o -name '*.h' \) \
-                           -print | grep -v '^\./build' | sed 's|^\./||' | sort)
+    # Not a git checkout: every source outside build folders (build, build-gpu, build-asan…).
+    mapfile -t files < <(find . -mindepth 1 \( -name 'build*' -o -name '.*' \) -prune -o \
+                           \( -name '*.cpp' -o -name '*.h' \) -print | sed 's|^\./||' | sort)
   fi
 fi
 
