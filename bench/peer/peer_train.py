@@ -3,8 +3,8 @@
 
 Same architecture (ResNet-18 with a 1-channel stem, or its first --stages stages at stem width
 --width, + Show-Attend-Tell attention LSTM: --embed, --hidden, --attention, and the auxiliary
-formula head with --formula-hidden and atom head with --atom-classes; captions in --target notation, InChI or the maker's SMILES;
-compare.sh passes what the pipeline sets), batch size, image size, precision (bf16 autocast with
+formula head with --formula-hidden and atom head with --atom-classes; captions in --target
+notation, InChI or the maker's SMILES; compare.sh passes what the pipeline sets), batch size, image size, precision (bf16 autocast with
 channels-last, or fp32), optimizer (Adam) and image files (a BMS-layout dataset made by
 `capflow data make`), read through a DataLoader (PIL decode, aspect-preserving resize with
 padding) with worker processes, written the way a PyTorch user would. Run with Debian's
