@@ -56,6 +56,17 @@ std::string pipeline(const std::string& decode_device, const std::string& augmen
   return text;
 }
 
+// The ConfigError message of parsing `text` with `catalog` (a test failure when it parses).
+std::string config_error(const std::string& text, const TransferCatalog& catalog) {
+  try {
+    parse_pipeline(text, "p.yaml", {}, catalog);
+  } catch (const ConfigError& e) {
+    return e.what();
+  }
+  ADD_FAILURE() << "expected a ConfigError";
+  return "";
+}
+
 std::vector<std::string> names(const PipelineSpec& spec) {
   std::vector<std::string> out;
   for (const NodeSpec& n : spec.nodes) out.push_back(n.name + ":" + n.kind + "@" + n.device);
@@ -130,14 +141,9 @@ TEST(DeviceTransfer, ATransferOutputGoesOnlyWhereItIsTaken) {
       "  batch: {kind: batch, size: 4}\n"
       "  sink: {kind: sink}\n"
       "edges: [files, decode, augment, up, batch, sink]\n";
-  try {
-    parse_pipeline(text, "p.yaml", {}, catalog);
-    FAIL() << "expected a ConfigError";
-  } catch (const ConfigError& e) {
-    EXPECT_EQ(std::string(e.what()),
-              "p.yaml:8:37: edge 'up' -> 'batch': 'up' produces 'gpu_image' but 'batch' (kind "
-              "batch) takes 'image'");
-  }
+  EXPECT_EQ(config_error(text, catalog),
+            "p.yaml:8:37: edge 'up' -> 'batch': 'up' produces 'gpu_image' but 'batch' (kind "
+            "batch) takes 'image'");
   // A kind that takes two edge types names both.
   const std::string text2 =
       "nodes:\n"
@@ -145,14 +151,9 @@ TEST(DeviceTransfer, ATransferOutputGoesOnlyWhereItIsTaken) {
       "  augment: {kind: augment}\n"
       "  batch: {kind: batch, size: 4}\n"
       "  sink: {kind: sink}\n";
-  try {
-    parse_pipeline(text2, "p.yaml", {}, catalog);
-    FAIL() << "expected a ConfigError";
-  } catch (const ConfigError& e) {
-    EXPECT_EQ(std::string(e.what()),
-              "p.yaml:3:3: edge 'files' -> 'augment': 'files' produces 'sample' but 'augment' "
-              "(kind augment) takes 'image' or 'gpu_image'");
-  }
+  EXPECT_EQ(config_error(text2, catalog),
+            "p.yaml:3:3: edge 'files' -> 'augment': 'files' produces 'sample' but 'augment' "
+            "(kind augment) takes 'image' or 'gpu_image'");
 }
 
 TEST(DeviceTransfer, UniqueNames) {
@@ -172,15 +173,9 @@ TEST(DeviceTransfer, UniqueNames) {
 
 TEST(DeviceTransfer, DeviceNoteEndsTheMessage) {
   const TransferCatalog catalog(false);
-  try {
-    parse_pipeline(pipeline("cpu", "tpu"), "p.yaml", {}, catalog);
-    FAIL() << "expected a ConfigError";
-  } catch (const ConfigError& e) {
-    EXPECT_EQ(
-        std::string(e.what()),
-        "p.yaml:4:36: node 'augment': kind 'augment' has no 'tpu' implementation in this build "
-        "(available: cpu, cuda): this build has no TPU");
-  }
+  EXPECT_EQ(config_error(pipeline("cpu", "tpu"), catalog),
+            "p.yaml:4:36: node 'augment': kind 'augment' has no 'tpu' implementation in this build "
+            "(available: cpu, cuda): this build has no TPU");
 }
 
 }  // namespace

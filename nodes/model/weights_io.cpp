@@ -91,35 +91,35 @@ class StateDictUnpickler {
     while (true) {
       const uint8_t op = byte();
       switch (op) {
-        case 0x80:
+        case 0x80:  // PROTO
           byte();
-          break;  // PROTO
-        case 0x95:
+          break;
+        case 0x95:  // FRAME
           bytes(8);
-          break;  // FRAME
+          break;
         case '.':
           return pop();  // STOP
         case '(':
           marks_.push_back(stack_.size());
           break;
-        case '0':
+        case '0':  // POP
           pop();
-          break;  // POP
-        case '1':
+          break;
+        case '1':  // POP_MARK
           pop_mark();
-          break;  // POP_MARK
-        case '2':
+          break;
+        case '2':  // DUP
           stack_.push_back(top());
-          break;  // DUP
+          break;
         case 'N':
           stack_.push_back(make(PyObj::Kind::kNone));
           break;
-        case 0x88:
+        case 0x88:  // NEWTRUE
           push_int(PyObj::Kind::kBool, 1);
-          break;  // NEWTRUE
-        case 0x89:
+          break;
+        case 0x89:  // NEWFALSE
           push_int(PyObj::Kind::kBool, 0);
-          break;  // NEWFALSE
+          break;
         case 'K':
           push_int(PyObj::Kind::kInt, le<uint8_t>());
           break;
@@ -129,30 +129,22 @@ class StateDictUnpickler {
         case 'J':
           push_int(PyObj::Kind::kInt, le<int32_t>());
           break;
-        case 0x8a:
+        case 0x8a:  // LONG1
           push_long(byte());
-          break;  // LONG1
-        case 'G':
+          break;
+        case 'G':  // BINFLOAT
           push_float();
-          break;  // BINFLOAT
-        case 'X':
+          break;
+        case 'X':  // BINUNICODE
+        case 'T':  // BINSTRING
+        case 'B':  // BINBYTES
           push_str(le<uint32_t>());
-          break;  // BINUNICODE
-        case 0x8c:
+          break;
+        case 0x8c:  // SHORT_BINUNICODE
+        case 'U':   // SHORT_BINSTRING
+        case 'C':   // SHORT_BINBYTES
           push_str(byte());
-          break;  // SHORT_BINUNICODE
-        case 'T':
-          push_str(le<uint32_t>());
-          break;  // BINSTRING
-        case 'U':
-          push_str(byte());
-          break;  // SHORT_BINSTRING
-        case 'B':
-          push_str(le<uint32_t>());
-          break;  // BINBYTES
-        case 'C':
-          push_str(byte());
-          break;  // SHORT_BINBYTES
+          break;
         case ')':
           stack_.push_back(make(PyObj::Kind::kTuple));
           break;
@@ -177,18 +169,18 @@ class StateDictUnpickler {
           stack_.push_back(t);
           break;
         }
-        case 'q':
+        case 'q':  // BINPUT
           memo_[byte()] = top();
-          break;  // BINPUT
-        case 'r':
+          break;
+        case 'r':  // LONG_BINPUT
           memo_[le<uint32_t>()] = top();
-          break;  // LONG_BINPUT
-        case 0x94:
+          break;
+        case 0x94:  // MEMOIZE
           memo_[memo_.size()] = top();
-          break;  // MEMOIZE
-        case 'h':
+          break;
+        case 'h':  // BINGET
           push_memo(byte());
-          break;  // BINGET
+          break;
         case 'j':
           push_memo(le<uint32_t>());
           break;     // LONG_BINGET
@@ -239,10 +231,10 @@ class StateDictUnpickler {
         }
         case 'b':
           pop();
-          break;  // BUILD: drops the state (an OrderedDict's _metadata)
-        case 'Q':
+          break;   // BUILD: drops the state (an OrderedDict's _metadata)
+        case 'Q':  // BINPERSID
           stack_.push_back(persistent_load(pop()));
-          break;  // BINPERSID
+          break;
         default: {
           std::ostringstream msg;
           msg << "unsupported pickle opcode 0x" << std::hex << int(op);
