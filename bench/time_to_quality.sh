@@ -19,8 +19,10 @@ usage: bash bench/time_to_quality.sh [PIPELINE] [options]
   --holdout-count N        held-out images of real molecules not in training (default 500)
   --train-source SOURCE    molecules of the training set: both (real ones not held out, then
                            generated ones; default) or generated
+  --train-drawings N       pictures of each training molecule (`data make --drawings N`; default 1)
   --seed S                 dataset seed; the held-out set uses S+1 (default 1)
-  --train-dir DIR          training set (default data/ttq-SOURCE-N-sS; reused when present)
+  --train-dir DIR          training set (default data/ttq-SOURCE-N-sS, -dN added with drawings;
+                           reused when present)
   --holdout-dir DIR        held-out set (default data/ttq-holdout-real-N-sS+1; reused when present)
   --eval-every-seconds S   evaluate every S training seconds (default 300; needs the optimizer's
                            eval_every_seconds argument)
@@ -29,6 +31,11 @@ usage: bash bench/time_to_quality.sh [PIPELINE] [options]
   --eval-images N          images per evaluation (default: the whole held-out set)
   --out RUN                run folder (default runs/ttq-<pipeline>-<date>-<time>)
   --set KEY=VALUE          passed on to capflow run (repeatable)
+  --final-beam K           after training, score the last checkpoint on the held-out set with
+                           beam search of width K (`capflow eval --beam K`, the best valid
+                           hypothesis; outside the training budget) into RUN/final_eval.json
+  --ranks N                N local ranks (`capflow launch -n N`; each rank's threads split the
+                           cores, the time-bound schedule agreed across them; default 1)
   --report RUN             only read RUN/metrics.jsonl: print the table, write the JSON
   --bin PATH               the capflow binary (default build/capflow, or $CAPFLOW)
 EOF
@@ -39,6 +46,7 @@ seconds=3600
 train_count=20000
 holdout_count=500
 train_source=both
+train_drawings=1
 seed=1
 train_dir=""
 holdout_dir=""
@@ -48,6 +56,8 @@ eval_images=""
 out=""
 report_only=""
 bin=${CAPFLOW:-build/capflow}
+ranks=1
+final_beam=0
 extra=()
 
 need_value() {  # OPTION VALUE...: the option has a value
@@ -63,6 +73,7 @@ parse_args() {
       --train-count) need_value "$@"; train_count=$2; shift ;;
       --holdout-count) need_value "$@"; holdout_count=$2; shift ;;
       --train-source) need_value "$@"; train_source=$2; shift ;;
+      --train-drawings) need_value "$@"; train_drawings=$2; shift ;;
       --seed) need_value "$@"; seed=$2; shift ;;
       --train-dir) need_value "$@"; train_dir=$2; shift ;;
       --holdout-dir) need_value "$@"; holdout_dir=$2; shift ;;
@@ -71,6 +82,8 @@ parse_args() {
       --eval-images) need_value "$@"; eval_images=$2; shift ;;
       --out) need_value "$@"; out=$2; shift ;;
       --set) need_value "$@"; extra+=(--set "$2"); shift ;;
+      --ranks) need_value "$@"; ranks=$2; shift ;;
+      --final-beam) need_value "$@"; final_beam=$2; shift ;;
       --report) need_value "$@"; report_only=$2; shift ;;
       --bin) need_value "$@"; bin=$2; shift ;;
       -*) echo "time_to_quality: unknown option $1" >&2; usage >&2; exit 2 ;;
@@ -107,12 +120,32 @@ make_or_reuse() {
 # use every other real molecule (--train-source both: real ones first, then generated ones).
 make_datasets() {
   holdout_dir=${holdout_dir:-data/ttq-holdout-real-$holdout_count-s$((seed + 1))}
-  train_dir=${train_dir:-data/ttq-$train_source-$train_count-s$seed}
+  local drawn=""
+  [[ "$train_drawings" == 1 ]] || drawn="-d$train_drawings"
+  train_dir=${train_dir:-data/ttq-$train_source-$train_count-s$seed$drawn}
   make_or_reuse "held-out set (real molecules)" "$holdout_dir" \
     --source real --count "$holdout_count" --seed "$((seed + 1))"
   make_or_reuse "training set ($train_source molecules, none of the held-out ones)" "$train_dir" \
-    --source "$train_source" --count "$train_count" --seed "$seed" \
+    --source "$train_source" --count "$train_count" --seed "$seed" --drawings "$train_drawings" \
     --exclude "$holdout_dir/train_labels.csv"
+}
+
+# The training set must exclude the held-out molecules, stereo variants included (the maker's
+# --exclude compares constitutions since dataset.json has "exclude_match": "constitution").
+check_exclusion() {
+  python3 - "$train_dir" "$holdout_dir" <<'PY' || exit 2
+import json, os, sys
+train, holdout = sys.argv[1], sys.argv[2]
+info = json.load(open(os.path.join(train, "dataset.json")))
+labels = os.path.realpath(os.path.join(holdout, "train_labels.csv"))
+if not any(os.path.realpath(p) == labels for p in info.get("exclude", [])):
+    sys.exit(f"time_to_quality: {train} was not made with --exclude {holdout}/train_labels.csv: "
+             "held-out molecules may be in it; make it with that option, or remove it to have it made")
+if info.get("exclude_match") != "constitution":
+    sys.exit(f"time_to_quality: {train} was made by an older capflow whose --exclude compared whole "
+             "InChIs, so stereo variants of held-out molecules can be in it; remove it to have it "
+             "made again, or pass a --train-dir made by this build")
+PY
 }
 
 # The evaluation schedule: eval_every_seconds when the optimizer has it, else eval_every steps.
@@ -145,9 +178,12 @@ train() {
   out=${out:-runs/ttq-$(basename "$pipeline" .yaml)-$(date +%Y%m%d-%H%M%S)}
   local schedule
   read -r -a schedule <<< "$(eval_settings)"
-  echo "== training $pipeline for $seconds s into $out (progress every 10 s; evaluations below)"
+  local launcher=()
+  [[ "$ranks" == 1 ]] || launcher=("$bin" launch -n "$ranks" --)
+  echo "== training $pipeline for $seconds s into $out on $ranks rank(s) (progress every 10 s;" \
+       "evaluations below)"
   mkdir -p "$out"
-  "$bin" run "$pipeline" --out "$out" --set "data.root=$train_dir" --set "data.val_root=$holdout_dir" \
+  "${launcher[@]}" "$bin" run "$pipeline" --out "$out" --set "data.root=$train_dir" --set "data.val_root=$holdout_dir" \
     --set "train.max_seconds=$seconds" --set "nodes.optimize.eval_images=${eval_images:-$holdout_count}" \
     "${schedule[@]}" "${extra[@]}" > "$out/run.log" &
   local pid=$! status=0
@@ -161,6 +197,15 @@ train() {
     exit 1
   fi
   grep -E '^(training|evaluation on)' "$out/run.log" || true
+}
+
+# With --final-beam K: the last checkpoint scored by beam search on the whole held-out set,
+# after the training budget (evaluation is not training), into RUN/final_eval.json.
+final_evaluation() {
+  [[ "$final_beam" -gt 0 ]] || return 0
+  echo "== final evaluation: beam $final_beam on $holdout_dir"
+  "$bin" eval --checkpoint "$out" --data "$holdout_dir" --beam "$final_beam" > "$out/final_eval.json.tmp"
+  mv "$out/final_eval.json.tmp" "$out/final_eval.json"
 }
 
 # The curve, the time to each target, and RUN/time_to_quality.json, from RUN/metrics.jsonl
@@ -235,13 +280,22 @@ for t in targets:
     print(f"Levenshtein <= {t}: {line}")
     results.append({"target": t, "reached": hit is not None,
                     "seconds": hit["seconds"] if hit else None, "step": hit["step"] if hit else None})
+final_eval = None
+if os.path.exists(f"{run}/final_eval.json"):
+    e = json.load(open(f"{run}/final_eval.json"))
+    final_eval = {"beam": e.get("beam"), "prefer_valid": e.get("prefer_valid"),
+                  "levenshtein": e["levenshtein_mean"], "exact_match": e.get("exact_match"),
+                  "valid_inchi_fraction": e.get("valid_inchi_fraction"), "images": e.get("images")}
+    print(f"last checkpoint, beam {final_eval['beam']}: Levenshtein {final_eval['levenshtein']:.2f}, "
+          f"exact {pct(final_eval['exact_match'])} %, valid {pct(final_eval['valid_inchi_fraction'])} % "
+          f"({final_eval['images']} images; greedy above)")
 if any(p["clock"] == "wall" for p in curve):
     print("note: evaluations without eval.train_seconds are placed at wall time (evaluations included)")
 summary = json.load(open(f"{run}/summary.json")) if os.path.exists(f"{run}/summary.json") else {}
 out = {"run": run, "pipeline": summary.get("pipeline"), "train_data": config.get("data.root"),
        "held_out_data": config.get("data.val_root"), "max_seconds": budget,
        "images_per_second": summary.get("images_per_second"), "targets": results, "best": best,
-       "final": curve[-1] if curve else None, "curve": curve}
+       "final": curve[-1] if curve else None, "final_beam": final_eval, "curve": curve}
 with open(f"{run}/time_to_quality.json", "w") as f:
     json.dump(out, f, indent=2)
 print(f"\nwrote {run}/time_to_quality.json")
@@ -257,9 +311,13 @@ main() {
   fi
   check_build
   [[ -f "$pipeline" ]] || { echo "time_to_quality: no pipeline $pipeline" >&2; exit 2; }
+  [[ "$ranks" =~ ^[1-9][0-9]*$ ]] || { echo "time_to_quality: --ranks needs a count >= 1, got $ranks" >&2; exit 2; }
+  [[ "$final_beam" =~ ^[0-9]+$ ]] || { echo "time_to_quality: --final-beam needs a width, got $final_beam" >&2; exit 2; }
   "$bin" info | sed -n 1,3p
   make_datasets
+  check_exclusion
   train
+  final_evaluation
   report "$out"
 }
 

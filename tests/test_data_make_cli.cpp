@@ -3,12 +3,15 @@
 
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <set>
+#include <vector>
 
 #include "nodes/chem/inchi_openbabel.h"
 #include "nodes/io/atom_positions.h"
 #include "nodes/io/image_codec.h"
 #include "nodes/io/labels_csv.h"
+#include "nodes/text/inchi_layers.h"
 #include "nodes/text/inchi_tokenizer.h"
 #include "nodes/text/vocabulary.h"
 #include "tests/test_support.h"
@@ -148,6 +151,23 @@ TEST_F(DataMake, ExcludeKeepsAnotherDatasetsMolecules) {
   }
 }
 
+// The sets draw random stereo of their own: with --stereo 1 the same molecules come back as
+// other stereoisomers, which are the same molecules for a held-out set and must stay out too.
+TEST_F(DataMake, ExcludeKeepsOutStereoVariants) {
+  const auto r = run_command(kBin + " data make --out " + dir("v") +
+                             " --count 20 --seed 7 --stereo 1 --no-progress --exclude " + dir("a") +
+                             "/train_labels.csv");
+  ASSERT_EQ(r.status, 0) << r.output;
+  std::set<std::string> train;
+  for (const auto& row : capflow::io::read_labels_csv(dir("a") + "/train_labels.csv"))
+    train.insert(capflow::text::inchi_constitution(row.inchi));
+  for (const auto& row : capflow::io::read_labels_csv(dir("v") + "/train_labels.csv")) {
+    EXPECT_EQ(train.count(capflow::text::inchi_constitution(row.inchi)), 0u) << row.inchi;
+  }
+  EXPECT_NE(read_text(dir("v") + "/dataset.json").find("\"exclude_match\": \"constitution\""),
+            std::string::npos);
+}
+
 TEST_F(DataMake, JpegFormat) {
   const auto r = run_command(kBin + " data make --out " + dir("j") +
                              " --count 5 --seed 3 --format jpg --no-progress");
@@ -183,6 +203,28 @@ TEST_F(DataMake, InvalidSmilesAreCountedNotFatal) {
   ASSERT_EQ(r.status, 0) << r.output;
   EXPECT_NE(r.output.find("2 unparsable"), std::string::npos) << r.output;
   EXPECT_NE(r.output.find(dir("mixed.smi") + ":2"), std::string::npos) << r.output;
+}
+
+// --drawings 3: each of the three molecules comes back in three pictures of its own.
+TEST_F(DataMake, DrawingsGiveEachMoleculeSeveralPictures) {
+  std::ofstream(dir("three.smi")) << "CC(=O)Nc1ccccc1\nc1ccc2ccccc2c1\nOC(=O)c1ccccc1O\n";
+  const auto r = run_command(kBin + " data make --out " + dir("d") +
+                             " --count 9 --source real --drawings 3 --stereo 0 --molecules " +
+                             dir("three.smi") + " --no-progress");
+  ASSERT_EQ(r.status, 0) << r.output;
+  std::map<std::string, std::set<std::vector<std::uint8_t>>> pictures;  // InChI -> bytes
+  for (const auto& row : capflow::io::read_labels_csv(dir("d") + "/train_labels.csv"))
+    pictures[row.inchi].insert(capflow::io::read_file(
+        dir("d") + "/" + capflow::data::bms_relative_path(row.image_id, "png")));
+  ASSERT_EQ(pictures.size(), 3u);
+  for (const auto& [inchi, bytes] : pictures) EXPECT_EQ(bytes.size(), 3u) << inchi;
+  EXPECT_NE(read_text(dir("d") + "/dataset.json").find("\"drawings\": 3"), std::string::npos);
+  // A fourth picture of any of them is past --drawings: too few molecules.
+  const auto more = run_command(kBin + " data make --out " + dir("d4") +
+                                " --count 10 --source real --drawings 3 --stereo 0 --molecules " +
+                                dir("three.smi") + " --no-progress");
+  EXPECT_EQ(more.status, 1) << more.output;
+  EXPECT_NE(more.output.find("only 9 of 10"), std::string::npos) << more.output;
 }
 
 TEST_F(DataMake, TooFewMoleculesFailsButKeepsTheRowsMade) {

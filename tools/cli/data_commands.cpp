@@ -25,7 +25,8 @@ void add_data_commands(CLI::App& app) {
       "Draw molecules as BMS-style pictures with standard InChI labels: DIR/train_labels.csv and "
       "DIR/train/a/b/c/<image_id>.<ext>");
   make->add_option("--out", opt->out_dir, "Output directory")->required();
-  make->add_option("--count", opt->count, "Number of images (distinct molecules by InChI)")
+  make->add_option("--count", opt->count,
+                   "Number of images (distinct molecules by InChI; see --drawings)")
       ->required();
   make->add_option("--seed", opt->seed, "Seed: the same seed gives the same bytes")
       ->capture_default_str();
@@ -38,7 +39,8 @@ void add_data_commands(CLI::App& app) {
       "Default: RDKit's NCI first_5K.smi and PAINS wehi_mols.csv");
   make->add_option(
       "--exclude", opt->exclude_files,
-      "Labels CSV of another dataset: molecules with an InChI in it are skipped; repeatable");
+      "Labels CSV of another dataset: molecules in it are skipped, stereo variants included "
+      "(InChIs compared without their stereo layers); repeatable");
   make->add_option("--source", *source,
                    "Molecules to draw: both (real ones first, then generated), real, generated")
       ->capture_default_str();
@@ -48,6 +50,12 @@ void add_data_commands(CLI::App& app) {
           "configuration (0: keep molecules as they are)")
       ->capture_default_str()
       ->check(CLI::Range(0.0, 1.0));
+  make->add_option("--drawings", opt->drawings,
+                   "Pictures of each molecule, each with its own random depiction and stereo: "
+                   "the real molecules are gone through N times before any generated one, "
+                   "every generated one is drawn N times; an InChI is kept at most N times")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 1000));
   make->add_option("--threads", opt->threads, "Worker threads (0: all cores)")
       ->capture_default_str();
   make->add_flag("--no-progress{false}", opt->progress, "No progress line on the terminal");

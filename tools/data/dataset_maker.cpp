@@ -24,6 +24,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <unordered_map>
 #include <unordered_set>
 
 #include "graph/errors.h"
@@ -33,6 +34,7 @@
 #include "nodes/chem/inchi_openbabel.h"
 #include "nodes/io/image_codec.h"
 #include "nodes/io/labels_csv.h"
+#include "nodes/text/inchi_layers.h"
 #include "tools/data/depiction.h"
 #include "tools/data/fragment_library.h"
 #include "tools/data/image_id.h"
@@ -147,7 +149,8 @@ class Maker {
   DatasetReport report_;
   std::vector<MoleculeRecord> real_;
   std::vector<std::size_t> order_;  // seeded shuffle of real_
-  std::unordered_set<Key, KeyHash> excluded_, seen_;
+  std::unordered_set<Key, KeyHash> excluded_;
+  std::unordered_map<Key, int, KeyHash> seen_;  // pictures kept of each InChI
   tbb::collaborative_once_flag library_once_;
   std::optional<FragmentLibrary> library_;
   io::ImageFormat format_ = io::ImageFormat::kPng;
@@ -171,8 +174,12 @@ void Maker::load_inputs() {
   SeededRng rng({opt_.seed, kShuffleTag});
   std::shuffle(order_.begin(), order_.end(), rng);
 
+  // By constitution: a stereo variant of an excluded molecule is the same molecule drawn
+  // again (the random stereo of each set differs), not one absent from the other set.
   for (const auto& f : opt_.exclude_files) {
-    io::for_each_label(f, [&](io::LabelRow&& row) { excluded_.insert(inchi_key(row.inchi)); });
+    io::for_each_label(f, [&](io::LabelRow&& row) {
+      excluded_.insert(inchi_key(text::inchi_constitution(row.inchi)));
+    });
   }
 }
 
@@ -290,15 +297,17 @@ void Maker::decide(Candidate& c) {
     return;
   }
   if (assigned_ >= opt_.count) return;
-  const Key key = inchi_key(c.inchi);
-  if (excluded_.count(key)) {
+  if (!excluded_.empty() && excluded_.count(inchi_key(text::inchi_constitution(c.inchi)))) {
     ++report_.excluded;
     return;
   }
-  if (!seen_.insert(key).second) {
+  const Key key = inchi_key(c.inchi);
+  int& kept = seen_[key];
+  if (kept >= opt_.drawings) {
     ++report_.duplicates;
     return;
   }
+  ++kept;
   c.accepted = true;
   c.image_id = image_id(opt_.seed, assigned_);
   c.path = (fs::path(opt_.out_dir) / bms_relative_path(c.image_id, io::format_extension(format_)))
@@ -341,6 +350,7 @@ void Maker::check_options() {
   if (format_ == io::ImageFormat::kUnknown)
     throw ConfigError("--format must be png or jpg, not '" + opt_.format + "'");
   if (opt_.threads < 0) throw ConfigError("--threads must be 0 (all cores) or more");
+  if (opt_.drawings < 1) throw ConfigError("--drawings must be at least 1");
 }
 
 // On one thread: RDKit, Cairo/FreeType and Open Babel initialise lazily.
@@ -352,22 +362,24 @@ void Maker::warm_up() {
 }
 
 CandidatePtr Maker::next_candidate(tbb::flow_control& fc) {
+  const auto drawings = static_cast<std::uint64_t>(opt_.drawings);
   const std::uint64_t real_count = opt_.source == MoleculeSource::kGenerated ? 0 : real_.size();
+  const std::uint64_t real_candidates = real_count * drawings;  // one pass per drawing
   const bool may_generate = opt_.source != MoleculeSource::kReal;
-  const std::uint64_t max_candidates = opt_.count * 20 + 10000;
+  const std::uint64_t max_candidates = opt_.count * 20 + 10000 + real_candidates;
   const bool stop_requested = StopSignals::requests().load() > 0;
   if (stop_requested) report_.interrupted = true;
   if (done_ || stop_requested || next_ >= max_candidates ||
-      (!may_generate && next_ >= real_count)) {
+      (!may_generate && next_ >= real_candidates)) {
     fc.stop();
     return nullptr;
   }
   auto c = std::make_shared<Candidate>();
   c->number = next_;
-  if (next_ < real_count) {
-    c->real = &real_[order_[next_]];
+  if (next_ < real_candidates) {
+    c->real = &real_[order_[next_ % real_count]];
   } else {
-    c->generated_index = next_ - real_count;
+    c->generated_index = (next_ - real_candidates) / drawings;  // drawn `drawings` times in a row
   }
   ++next_;
   return c;
@@ -474,6 +486,7 @@ void Maker::write_provenance() {
         << "\", \"source\": \"" << kSources[static_cast<int>(opt_.source)] << "\", \"molecules\": "
         << quoted_list(opt_.molecule_files.empty() ? default_molecule_files() : opt_.molecule_files)
         << ", \"exclude\": " << quoted_list(opt_.exclude_files)
+        << ", \"exclude_match\": \"constitution\", \"drawings\": " << opt_.drawings
         << ", \"from_real\": " << report_.from_real
         << ", \"from_generated\": " << report_.from_generated
         << ", \"seconds\": " << report_.seconds << ", \"threads\": " << report_.threads << "}\n";

@@ -25,6 +25,10 @@ struct DatasetOptions {
   int threads = 0;                  // 0: all cores
   bool progress = true;             // a progress line when stderr is a terminal
   double stereo_probability = 0.5;  // unspecified stereocentres/bonds given a random configuration
+  // Pictures of each molecule: the real molecules are gone through this many times (each
+  // time a picture of its own: depiction and stereo drawn anew), then each generated molecule
+  // is drawn this many times; an InChI is kept at most this many times.
+  int drawings = 1;
   int png_compression = 6;
   int jpeg_quality = 90;
 };
