@@ -204,8 +204,12 @@ train() {
 final_evaluation() {
   [[ "$final_beam" -gt 0 ]] || return 0
   echo "== final evaluation: beam $final_beam on $holdout_dir"
-  "$bin" eval --checkpoint "$out" --data "$holdout_dir" --beam "$final_beam" > "$out/final_eval.json.tmp"
-  mv "$out/final_eval.json.tmp" "$out/final_eval.json"
+  if "$bin" eval --checkpoint "$out" --data "$holdout_dir" --beam "$final_beam" > "$out/final_eval.json.tmp"; then
+    mv "$out/final_eval.json.tmp" "$out/final_eval.json"
+  else  # the curve is still worth its report
+    rm -f "$out/final_eval.json.tmp"
+    echo "time_to_quality: the final evaluation failed (above); reporting the greedy curve only" >&2
+  fi
 }
 
 # The curve, the time to each target, and RUN/time_to_quality.json, from RUN/metrics.jsonl

@@ -27,6 +27,7 @@ inline constexpr const char* kEvalExactMatch = "eval.exact_match";
 inline constexpr const char* kEvalValidInchi = "eval.valid_inchi_fraction";
 inline constexpr const char* kEvalImages = "eval.images";
 inline constexpr const char* kEvalImagesPerSecond = "eval.images_per_second";
+inline constexpr const char* kEvalBeam = "eval.beam";  // beam width (1: greedy)
 
 inline bool is_eval(const std::string& name) { return name.rfind(kEvalPrefix, 0) == 0; }
 // The part after kEvalPrefix ("levenshtein_mean").

@@ -66,6 +66,7 @@ TEST_F(TrainCli, TrainsWritesCheckpointsAndEvaluates) {
   EXPECT_GT(eval.at("levenshtein_mean").get<double>(), 0.0);
   EXPECT_GE(eval.at("exact_match").get<double>(), 0.0);
   EXPECT_LE(eval.at("valid_inchi_fraction").get<double>(), 1.0);
+  EXPECT_EQ(eval.at("beam"), 1);  // greedy by default
   EXPECT_TRUE(fs::exists(base_ + "/whole/checkpoints/step-00000003.pt"));
   EXPECT_TRUE(fs::exists(base_ + "/whole/checkpoints/step-00000006.pt"));
   for (const auto& e : fs::directory_iterator(base_ + "/whole/checkpoints"))
@@ -360,10 +361,14 @@ TEST_F(TrainCli, SmilesTargetsTrainAndPredictInchi) {
     EXPECT_EQ(smiles[i].inchi.find("InChI"), std::string::npos);
   }
   const std::string run = base_ + "/smiles";
-  const auto r = train("smiles", "--set nodes.batch.target=smiles --set train.max_steps=3");
+  const auto r = train("smiles",
+                       "--set nodes.batch.target=smiles --set train.max_steps=3 "
+                       "--set nodes.optimize.beam=2");
   ASSERT_EQ(r.status, 0) << r.output;
   const auto eval = read_json(run + "/summary.json").at("eval");
   EXPECT_EQ(eval.at("images"), 8);
+  EXPECT_EQ(eval.at("beam"), 2);  // the evaluation's decoding, said in the summary and the log
+  EXPECT_NE(r.output.find("(8 images, beam 2)"), std::string::npos) << r.output;
   EXPECT_GE(eval.at("valid_inchi_fraction").get<double>(), 0.0);
   const auto p = run_command(kBin + " predict --checkpoint " + run + " --images " + base_ +
                              "/holdout/train --out " + base_ + "/smiles.csv");

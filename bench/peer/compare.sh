@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # capflow against its PyTorch peer, back to back, on the same image files: training images/s
 # (the pipeline's ResNet encoder + attention LSTM, as its config sets them: stages, width,
-# embed, hidden, attention, formula head, and the captions: InChI or SMILES; 224×224, batch 32,
-# bf16 + channels-last, THREADS threads), each measured in steady state (after WARMUP steps),
+# embed, hidden, attention, formula and atom heads, label smoothing, and the captions: InChI
+# or SMILES; 224×224, batch 32, bf16 + channels-last, THREADS threads), each measured in steady state (after WARMUP steps),
 # and their ratio.
 #   bash bench/peer/compare.sh [DATA_DIR] [STEPS] [THREADS] [PRECISION] [PIPELINE]
 #   (defaults: data/demo, 10 timed steps after 2 warm-up steps, 2 threads, bf16,
@@ -34,9 +34,10 @@ dec = next(n for n in nodes.values() if n["kind"] == "attention_lstm")
 bat = next(n for n in nodes.values() if n["kind"] == "batch")
 formula = dec["formula_hidden"] if dec.get("formula_loss", 0) > 0 else 0
 atoms = 12 if dec.get("atom_loss", 0) > 0 else 0
+smoothing = dec.get("label_smoothing", 0)
 print(f"--stages {enc['stages']} --width {enc['width']} --embed {dec['embed']} --hidden {dec['hidden']} "
       f"--attention {dec['attention']} --formula-hidden {formula} --atom-classes {atoms} "
-      f"--target {bat.get('target', 'inchi')}")
+      f"--label-smoothing {smoothing} --target {bat.get('target', 'inchi')}")
 PY
 )
 /usr/bin/python3 bench/peer/peer_train.py --data "$data" --steps "$steps" --warmup "$warmup" \

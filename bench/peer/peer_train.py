@@ -4,7 +4,8 @@
 Same architecture (ResNet-18 with a 1-channel stem, or its first --stages stages at stem width
 --width, + Show-Attend-Tell attention LSTM: --embed, --hidden, --attention, and the auxiliary
 formula head with --formula-hidden and atom head with --atom-classes; captions in --target
-notation, InChI or the maker's SMILES; compare.sh passes what the pipeline sets), batch size, image size, precision (bf16 autocast with
+notation, InChI or the maker's SMILES; the caption loss's --label-smoothing; compare.sh passes
+what the pipeline sets), batch size, image size, precision (bf16 autocast with
 channels-last, or fp32), optimizer (Adam) and image files (a BMS-layout dataset made by
 `capflow data make`), read through a DataLoader (PIL decode, aspect-preserving resize with
 padding) with worker processes, written the way a PyTorch user would. Run with Debian's
@@ -183,6 +184,8 @@ def main():
                    help="formula head size (attention_lstm formula_hidden when formula_loss > 0; 0: none)")
     p.add_argument("--atom-classes", type=int, default=0,
                    help="atom head classes (12 when attention_lstm's atom_loss > 0; 0: none)")
+    p.add_argument("--label-smoothing", type=float, default=0.0,
+                   help="the caption loss's label smoothing (attention_lstm label_smoothing)")
     p.add_argument("--profile", action="store_true",
                    help="profile the timed steps and report the seconds per step spent in convolutions "
                         "(forward and backward), the part of the step that capflow runs in the same oneDNN kernels")
@@ -220,7 +223,7 @@ def main():
                     features = encoder(x)
                 logits = decoder(features, y)
                 loss = F.cross_entropy(logits.float().reshape(-1, logits.size(-1)), y[:, 1:].reshape(-1),
-                                       ignore_index=0)
+                                       ignore_index=0, label_smoothing=a.label_smoothing)
                 if decoder.formula_head is not None:  # the same work as capflow's head (targets do not matter here)
                     loss = loss + F.mse_loss(decoder.formula(features), torch.zeros(x.size(0), 13))
                 if decoder.atom_head is not None:  # likewise: the head's work, with empty cells as targets
@@ -246,7 +249,7 @@ def main():
                "seconds": seconds, "steps": a.steps, "batch": a.batch, "size": a.size, "precision": a.precision,
                "threads": a.threads, "workers": a.workers, "freeze": a.freeze, "stages": a.stages, "width": a.width,
                "embed": a.embed, "hidden": a.hidden, "attention": a.attention, "formula_hidden": a.formula_hidden,
-               "atom_classes": a.atom_classes, "losses": losses}, sys.stdout)
+               "atom_classes": a.atom_classes, "label_smoothing": a.label_smoothing, "losses": losses}, sys.stdout)
     print()
 
 

@@ -496,6 +496,7 @@ class Optimize : public graph::SinkNode {
     ctx_.report(metrics::kEvalImages, static_cast<double>(r.images), s);
     ctx_.report(metrics::kEvalImagesPerSecond,
                 seconds > 0 ? static_cast<double>(r.images) / seconds : 0.0, s);
+    ctx_.report(metrics::kEvalBeam, beam_, s);
   }
 
   static double seconds_since(std::chrono::steady_clock::time_point t0) {

@@ -72,7 +72,10 @@ void add_demo_command(CLI::App& app) {
     std::printf("| optimizer steps | %s |\n", number(s, "steps", "%.0f").c_str());
     std::printf("| loss, first step -> last | %s -> %s |\n",
                 number(s, "loss_first", "%.3f").c_str(), number(s, "loss_last", "%.3f").c_str());
-    std::printf("| held-out mean Levenshtein (greedy) | %s |\n",
+    const double beam = eval.value("beam", 1.0);
+    const std::string decoding =
+        beam > 1 ? "beam " + number(eval, "beam", "%.0f") + ", best valid" : std::string("greedy");
+    std::printf("| held-out mean Levenshtein (%s) | %s |\n", decoding.c_str(),
                 number(eval, "levenshtein_mean", "%.2f").c_str());
     std::printf("| held-out exact match | %s%% |\n",
                 number(eval, "exact_match", "%.1f", 100).c_str());

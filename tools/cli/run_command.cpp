@@ -276,12 +276,16 @@ void print_run_end(const graph::RunStats& stats, const graph::PipelineSpec& spec
         100 * sc["communication_fraction"].get<double>(), sc["efficiency"].get<double>(),
         sc["efficiency_source"].get<std::string>().c_str());
   }
-  if (!reports.eval.empty())
+  if (!reports.eval.empty()) {
+    const int beam = static_cast<int>(reports.eval.value("beam", 1.0));
+    const std::string decoding = beam > 1 ? "beam " + std::to_string(beam) : "greedy";
     std::printf(
-        "evaluation on %s (%g images): Levenshtein %.2f, exact %.1f%%, valid InChI %.1f%%\n",
+        "evaluation on %s (%g images, %s): Levenshtein %.2f, exact %.1f%%, valid InChI %.1f%%\n",
         spec.section("data").get_string("val_root").c_str(), reports.eval.value("images", 0.0),
-        reports.eval.value("levenshtein_mean", 0.0), 100 * reports.eval.value("exact_match", 0.0),
+        decoding.c_str(), reports.eval.value("levenshtein_mean", 0.0),
+        100 * reports.eval.value("exact_match", 0.0),
         100 * reports.eval.value("valid_inchi_fraction", 0.0));
+  }
   std::printf("%s", format_model_utilisation(mfu).c_str());
   std::printf("%s", graph::format_node_table(stats).c_str());
   std::printf("run folder: %s\n", run_dir.c_str());
