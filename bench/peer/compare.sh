@@ -61,5 +61,6 @@ print(f"PyTorch peer (Python, DataLoader x{peer['workers']}): {peer['images_per_
 print(f"ratio capflow / peer: {capflow / peer['images_per_second']:.2f}  "
       f"({peer['precision']}, batch {peer['batch']}, {peer['size']}x{peer['size']}, {peer['threads']} threads"
       f"{', frozen encoder' if peer['freeze'] else ''}; encoder stages {peer['stages']} width {peer['width']}, "
-      f"decoder {peer['embed']}/{peer['hidden']}/{peer['attention']}, formula head {peer['formula_hidden']})")
+      f"decoder {peer['embed']}/{peer['hidden']}/{peer['attention']}, formula head {peer['formula_hidden']}, "
+      f"label smoothing {peer.get('label_smoothing', 0)})")
 PY
