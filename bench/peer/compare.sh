@@ -2,8 +2,8 @@
 # capflow against its PyTorch peer, back to back, on the same image files: training images/s
 # (the pipeline's ResNet encoder + attention LSTM, as its config sets them: stages, width,
 # embed, hidden, attention, formula and atom heads, label smoothing, and the captions: InChI
-# or SMILES; 224×224, batch 32, bf16 + channels-last, THREADS threads), each measured in steady state (after WARMUP steps),
-# and their ratio.
+# or SMILES; 224×224, batch 32, bf16 + channels-last, THREADS threads), each measured in
+# steady state (after WARMUP steps), and their ratio.
 #   bash bench/peer/compare.sh [DATA_DIR] [STEPS] [THREADS] [PRECISION] [PIPELINE]
 #   (defaults: data/demo, 10 timed steps after 2 warm-up steps, 2 threads, bf16,
 #    pipelines/train-cpu.yaml; with pipelines/train-frozen.yaml the peer freezes its encoder too)
