@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
-# What distribution costs on one machine: the same training pipeline as 1 rank × T threads
-# and as R ranks × T/R threads (capflow launch, each rank pinned to its cores), back to back,
-# in steady state (images/s between WARM seconds and the end, from metrics.jsonl).
+# What distribution costs on one machine: the same training pipeline as 1 rank × T threads,
+# as R ranks × T/R threads (capflow launch, each rank pinned to its cores), and as one process
+# of R model replicas × T/R threads (resources.replicas), back to back, in steady state
+# (images/s between WARM seconds and the end, from metrics.jsonl). Ranks and replicas train
+# R batches a step where the first run trains one.
 #   bash bench/scaling.sh [PIPELINE] [SECONDS] [RANKS] [DATA]
 # Defaults: pipelines/train-cpu.yaml, 150 s per run, 2 ranks, data/demo (made if missing).
 set -euo pipefail
@@ -17,11 +19,13 @@ out=runs/scaling-$(date +%Y%m%d-%H%M%S)
 common=(--quiet --set "data.root=$data" --set data.val_root=null --set "train.max_seconds=$seconds"
         --set nodes.optimize.checkpoint_every=0)
 
-echo "scaling: 1 rank × $threads threads, then $ranks ranks × $((threads / ranks)) threads; $seconds s each"
+echo "scaling: 1 rank × $threads threads, then $ranks ranks × $((threads / ranks)) threads, then 1 rank of $ranks replicas; $seconds s each"
 "$bin" run "$pipeline" "${common[@]}" --set "resources.threads=$threads" --out "$out/one" > "$out.one.log" 2>&1 ||
   { cat "$out.one.log"; exit 1; }
 "$bin" launch -n "$ranks" -- "$bin" run "$pipeline" "${common[@]}" --set "resources.threads=$((threads / ranks))" \
   --set "train.baseline=$out/one" --out "$out/many" > "$out.many.log" 2>&1 || { cat "$out.many.log"; exit 1; }
+"$bin" run "$pipeline" "${common[@]}" --set "resources.threads=$threads" --set "resources.replicas=$ranks" \
+  --out "$out/replicas" > "$out.replicas.log" 2>&1 || { cat "$out.replicas.log"; exit 1; }
 
 /usr/bin/env python3 - "$out" "$warm" "$ranks" "$threads" <<'PY'
 import json, sys
@@ -36,11 +40,13 @@ def steady(run):
     if len(pts) < 2:
         sys.exit(f"{run}: too few steps after {warm} s; give more seconds")
     return (pts[-1][1] - pts[0][1]) / (pts[-1][0] - pts[0][0])
-one, many = steady("one"), steady("many")
+one, many, replicas = steady("one"), steady("many"), steady("replicas")
 s = json.load(open(f"{out}/many/summary.json"))["scaling"]
 print(f"1 rank x {threads} threads:            {one:7.2f} images/s (steady state)")
 print(f"{ranks} ranks x {threads // ranks} thread(s):         {many:7.2f} images/s in all")
 print(f"scaling efficiency: {many / one:.3f} (distribution costs {100 * (1 - many / one):.1f}%)")
 print(f"time waiting for gradients on rank 0: {100 * s['communication_fraction']:.1f}%")
-print(f"runs: {out}/one {out}/many")
+print(f"1 rank x {ranks} replicas x {threads // ranks} thread(s): {replicas:7.2f} images/s "
+      f"({replicas / one:.3f} of the first, {replicas / many:.3f} of the ranks)")
+print(f"runs: {out}/one {out}/many {out}/replicas")
 PY

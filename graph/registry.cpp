@@ -108,6 +108,12 @@ void register_engine_sections(Registry& registry) {
       arg_int("max_in_flight", "4",
               "groups (batches) alive at once; bounds memory: a new one starts when one ends", 1,
               1024),
+      arg_int_or_auto(
+          "replicas", "1",
+          "model replicas training side by side in this process, each on its share of the "
+          "threads and on its own batch of the batch node's size; their gradients are averaged "
+          "in memory (auto: one per thread)",
+          1, 1024),
       arg_choice("numa", "auto", {"auto", "off"},
                  "auto: on a machine with several NUMA nodes, run in an arena bound to one node "
                  "when the threads fit in it"),

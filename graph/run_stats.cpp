@@ -104,6 +104,7 @@ nlohmann::json run_stats_json(const RunStats& stats) {
           {"world_size", stats.world_size},
           {"rank", stats.rank},
           {"threads_per_rank", stats.topology.threads},
+          {"replicas", stats.replicas},
           {"source_items", stats.source_items},
           {"epochs_completed", stats.epochs_completed},
           {"stopped_early", stats.stopped_early},

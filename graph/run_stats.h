@@ -52,6 +52,7 @@ struct RunStats {
   int world_size = 1;
   int rank = 0;
   int max_in_flight = 0;
+  int replicas = 1;  // resources.replicas, auto resolved (one per thread)
   std::size_t group_size = 1;
   std::int64_t peak_live_groups = 0;  // most groups alive at once (never above max_in_flight)
   Topology topology;

@@ -112,6 +112,26 @@ TEST_F(DistributedCli, TwoRanksEqualOneRankAccumulatingTwoBatches) {
   EXPECT_FALSE(fs::exists(base_ + "/two/rank-1/checkpoints/step-00000006.pt"));
 }
 
+// Replicas inside ranks: 2 ranks of 2 replicas train on what 1 rank of 4 replicas trains on
+// (the ranks' groups of 16 rows are the halves of its group of 32; without dropout, whose
+// draws are keyed by replica, the losses agree).
+TEST_F(DistributedCli, TwoRanksOfTwoReplicasEqualOneRankOfFour) {
+  const std::string common = "--set nodes.lstm.dropout=0 --set train.max_steps=3 ";
+  auto one = run_command(kBin + run_args("replicas4", common + "--set resources.replicas=4"));
+  ASSERT_EQ(one.status, 0) << one.output;
+  auto two = run_command(kBin + " launch -n 2 --port " + std::to_string(test_port(11)) + " -- " +
+                         kBin + run_args("ranks2x2", common + "--set resources.replicas=2"));
+  ASSERT_EQ(two.status, 0) << two.output;
+  const auto a = losses(base_ + "/replicas4"), b = losses(base_ + "/ranks2x2");
+  ASSERT_EQ(a.size(), 3u);
+  ASSERT_EQ(b.size(), 3u);
+  for (const auto& [step, loss] : a)
+    EXPECT_NEAR(b.at(step), loss, 1e-4 * std::max(1.0, loss)) << "step " << step;
+  const auto summary = nlohmann::json::parse(read_text(base_ + "/ranks2x2/summary.json"));
+  EXPECT_EQ(summary.at("images"), 96);  // 3 steps × 2 ranks × 2 replicas × 8
+  EXPECT_EQ(summary.at("replicas"), 2);
+}
+
 TEST_F(DistributedCli, ResumesATwoRankRunWithOneRank) {
   if (!fs::exists(base_ + "/two/checkpoints/step-00000003.pt"))
     GTEST_SKIP() << "needs the two-rank run";

@@ -71,6 +71,37 @@ TEST(ImageBatch, AtomsAreConcatenatedWithOffsetsOrAbsent) {
   EXPECT_EQ(b.atoms[2].cls, capflow::io::kNitrogen);
 }
 
+TEST(ImageBatch, SplitRowsGivesEachPartItsRowsTrimmed) {
+  const Samples s = three();
+  using capflow::io::AtomPoint;
+  const std::vector<AtomPoint> first = {{capflow::io::kCarbon, 1, 2}, {capflow::io::kOxygen, 3, 3}};
+  const std::vector<AtomPoint> last = {{capflow::io::kNitrogen, 4, 1}};
+  auto refs = s.refs();
+  refs[0].atoms = &first;
+  refs[2].atoms = &last;
+  const ImageBatch b = collate(refs, 0, 0);
+  const std::vector<ImageBatch> parts = split_rows(b, 2);
+  ASSERT_EQ(parts.size(), 2u);
+  EXPECT_EQ(parts[0].size, 2);  // the first part takes the odd row
+  EXPECT_EQ(parts[1].size, 1);
+  EXPECT_EQ(parts[0].ids, (std::vector<std::string>{"id0", "id1"}));
+  EXPECT_EQ(parts[1].labels, (std::vector<std::string>{"InChI=2"}));
+  // Pixels of row 2 only; tokens cut to the part's own longest row (4, not the batch's 7).
+  EXPECT_EQ(parts[1].pixels, std::vector<std::uint8_t>(b.pixels.begin() + 40, b.pixels.end()));
+  EXPECT_EQ(parts[0].max_length, 4);
+  EXPECT_EQ(parts[0].tokens, (std::vector<std::int64_t>{1, 7, 8, 2, 1, 9, 2, 0}));
+  EXPECT_EQ(parts[0].lengths, (std::vector<std::int32_t>{4, 3}));
+  EXPECT_EQ(parts[1].max_length, 7);
+  EXPECT_EQ(parts[0].atom_offsets, (std::vector<std::int32_t>{0, 2, 2}));
+  EXPECT_EQ(parts[1].atom_offsets, (std::vector<std::int32_t>{0, 1}));
+  ASSERT_EQ(parts[1].atoms.size(), 1u);
+  EXPECT_EQ(parts[1].atoms[0].cls, capflow::io::kNitrogen);
+  EXPECT_EQ(split_rows(b, 1)[0].tokens, b.tokens);
+  EXPECT_EQ(split_rows(b, 5).size(), 3u);  // no empty parts
+  EXPECT_TRUE(split_rows(ImageBatch{}, 2).empty());
+  EXPECT_THROW(split_rows(b, 0), capflow::ConfigError);
+}
+
 TEST(ImageBatch, TokensPadToTheLongestRow) {
   const Samples s = three();
   const ImageBatch b = collate(s.refs(), 0, -1);

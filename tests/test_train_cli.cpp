@@ -129,6 +129,41 @@ TEST_F(TrainCli, ResumeGivesTheSameFollowingLosses) {
   EXPECT_EQ(read_json(base_ + "/part/summary.json").at("images"), 24);  // the resumed part
 }
 
+TEST_F(TrainCli, ReplicasTrainDeterministicallyAndResumeOnlyWithTheirSplit) {
+  // Two replicas of one thread each, a batch of 8 rows each: 16 images a step (the 24-image
+  // epoch ends with a step of 8, one part per replica).
+  const std::string two = "--set resources.replicas=2 --set nodes.optimize.eval_images=0 ";
+  auto r = train("replicas", two + "--set train.max_steps=4");
+  ASSERT_EQ(r.status, 0) << r.output;
+  r = train("replicas-again", two + "--set train.max_steps=4");
+  ASSERT_EQ(r.status, 0) << r.output;
+  const auto first = losses(base_ + "/replicas"), again = losses(base_ + "/replicas-again");
+  ASSERT_EQ(first.size(), 4u);
+  for (int s = 1; s <= 4; ++s) {
+    EXPECT_TRUE(std::isfinite(first.at(s))) << "step " << s;
+    EXPECT_EQ(again.at(s), first.at(s)) << "step " << s;  // the same split: the same numbers
+  }
+  const auto summary = read_json(base_ + "/replicas/summary.json");
+  EXPECT_EQ(summary.at("images"), 48);
+  EXPECT_EQ(summary.at("replicas"), 2);
+  EXPECT_EQ(read_json(base_ + "/whole/summary.json").at("replicas"), 1);
+  EXPECT_NE(r.output.find("2 replicas"), std::string::npos) << r.output;
+
+  r = train("replicas-part", two + "--set train.max_steps=2");
+  ASSERT_EQ(r.status, 0) << r.output;
+  const std::string resume = kBin + " run " + kPipeline + " --quiet --resume " + base_ +
+                             "/replicas-part --set data.root=" + base_ + "/data " + two;
+  r = run_command(resume + "--set resources.replicas=1");
+  EXPECT_EQ(r.status, 2) << r.output;
+  EXPECT_NE(r.output.find("resources.replicas 2, this run has 1"), std::string::npos) << r.output;
+  r = run_command(resume + "--set train.max_steps=4");
+  ASSERT_EQ(r.status, 0) << r.output;
+  const auto resumed = losses(base_ + "/replicas-part");
+  ASSERT_EQ(resumed.size(), 4u);
+  for (int s = 1; s <= 4; ++s)
+    EXPECT_NEAR(resumed.at(s), first.at(s), 1e-5 * first.at(s)) << "step " << s;
+}
+
 TEST_F(TrainCli, CtrlCKeepsTheWorkDoneInACheckpoint) {
   // Far more steps than fit in the time: SIGINT after a few seconds ends the run cleanly.
   const auto r =

@@ -13,6 +13,7 @@
 #include "nodes/io/labels_csv.h"
 #include "nodes/payloads.h"
 #include "nodes/register_nodes.h"
+#include "nodes/replica_count.h"
 #include "nodes/text/vocabulary.h"
 
 namespace capflow::nodes {
@@ -76,7 +77,8 @@ AtomTable resolve_atoms(const NodeContext& ctx) {
 class Batch : public graph::CollectNode {
  public:
   explicit Batch(const NodeContext& ctx)
-      : size_(static_cast<std::size_t>(ctx.args().get_int("size"))),
+      // One batch of `size` per model replica (resources.replicas), collated as one.
+      : size_(static_cast<std::size_t>(ctx.args().get_int("size") * replica_count(ctx))),
         max_length_(static_cast<int>(ctx.args().get_int("max_length"))),
         targets_(resolve_targets(ctx)),
         vocabulary_(resolve_vocabulary(ctx, targets_)),

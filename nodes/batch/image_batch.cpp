@@ -108,6 +108,55 @@ ImageBatch collate(const std::vector<BatchSample>& samples, int fixed_length, st
   return b;
 }
 
+namespace {
+
+// Rows [begin, end) of `b` as a batch of their own.
+ImageBatch rows_of(const ImageBatch& b, int begin, int end) {
+  ImageBatch p;
+  p.size = end - begin;
+  p.height = b.height;
+  p.width = b.width;
+  p.channels = b.channels;
+  const std::size_t plane = static_cast<std::size_t>(b.width) * b.height * b.channels;
+  p.pixels.assign(b.pixels.begin() + static_cast<std::ptrdiff_t>(plane * begin),
+                  b.pixels.begin() + static_cast<std::ptrdiff_t>(plane * end));
+  p.lengths.assign(b.lengths.begin() + begin, b.lengths.begin() + end);
+  p.max_length = 0;
+  for (const std::int32_t length : p.lengths) p.max_length = std::max(p.max_length, length);
+  const auto cols = static_cast<std::size_t>(b.max_length);
+  const auto kept = static_cast<std::size_t>(p.max_length);
+  p.tokens.reserve(kept * static_cast<std::size_t>(p.size));
+  for (int r = begin; r < end; ++r) {
+    const auto row = b.tokens.begin() + static_cast<std::ptrdiff_t>(cols * r);
+    p.tokens.insert(p.tokens.end(), row, row + static_cast<std::ptrdiff_t>(kept));
+  }
+  p.ids.assign(b.ids.begin() + begin, b.ids.begin() + end);
+  p.labels.assign(b.labels.begin() + begin, b.labels.begin() + end);
+  if (!b.atom_offsets.empty()) {
+    const std::int32_t first = b.atom_offsets[static_cast<std::size_t>(begin)];
+    for (int r = begin; r <= end; ++r)
+      p.atom_offsets.push_back(b.atom_offsets[static_cast<std::size_t>(r)] - first);
+    p.atoms.assign(b.atoms.begin() + first, b.atoms.begin() + b.atom_offsets[end]);
+  }
+  return p;
+}
+
+}  // namespace
+
+std::vector<ImageBatch> split_rows(const ImageBatch& b, int parts) {
+  if (parts < 1) throw ConfigError("batch: cannot split into " + std::to_string(parts) + " parts");
+  const int n = std::min(parts, b.size);
+  std::vector<ImageBatch> out;
+  out.reserve(static_cast<std::size_t>(std::max(n, 0)));
+  int begin = 0;
+  for (int k = 0; k < n; ++k) {
+    const int end = begin + b.size / n + (k < b.size % n ? 1 : 0);
+    out.push_back(rows_of(b, begin, end));
+    begin = end;
+  }
+  return out;
+}
+
 std::uint64_t fingerprint(const ImageBatch& b) {
   WordHash h;
   h.word(static_cast<std::uint64_t>(static_cast<std::uint32_t>(b.size)));

@@ -42,6 +42,13 @@ struct BatchSample {
 // Throws ConfigError for a negative fixed_length, DataError for a null image.
 ImageBatch collate(const std::vector<BatchSample>& samples, int fixed_length, std::int64_t pad_id);
 
+// The batch cut into `parts` batches of consecutive rows, as even as can be (the first ones
+// one row longer), for model replicas that each train on a share of a step's batch. Fewer
+// parts when the batch has fewer rows (none for an empty batch). Each part keeps its rows'
+// pixels, ids, labels and atoms; its token rows are cut to its own longest row (padding only
+// costs decoder steps). Throws ConfigError for parts < 1.
+std::vector<ImageBatch> split_rows(const ImageBatch& batch, int parts);
+
 // A stable 64-bit hash of the dims, pixels, tokens, lengths and ids (not the labels): equal
 // batches give equal values on every platform and run, and changing any one pixel, token,
 // length or id changes it.

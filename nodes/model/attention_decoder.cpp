@@ -118,10 +118,22 @@ void AttentionDecoderImpl::cell(const torch::Tensor& feats, const torch::Tensor&
 torch::Tensor AttentionDecoderImpl::drop_input_tokens(const torch::Tensor& inputs) const {
   if (!is_training() || options_.token_dropout <= 0) return inputs;
   // Real tokens only (ids above <unk>): <sos> starts every row, <pad> stays <pad>.
-  const auto drop = torch::rand(inputs.sizes(), torch::TensorOptions().device(inputs.device()))
-                        .lt(options_.token_dropout)
-                        .logical_and(inputs.gt(text::Vocabulary::kUnk));
+  c10::optional<at::Generator> generator;  // none: LibTorch's default
+  if (generator_) generator = *generator_;
+  const auto drop =
+      torch::rand(inputs.sizes(), generator, torch::TensorOptions().device(inputs.device()))
+          .lt(options_.token_dropout)
+          .logical_and(inputs.gt(text::Vocabulary::kUnk));
   return torch::where(drop, torch::full_like(inputs, text::Vocabulary::kUnk), inputs);
+}
+
+torch::Tensor AttentionDecoderImpl::drop_hidden(const torch::Tensor& all_h) const {
+  if (!generator_ || !is_training() || options_.dropout <= 0)
+    return torch::dropout(all_h, options_.dropout, is_training());
+  const double keep = 1.0 - options_.dropout;
+  auto mask = torch::empty(all_h.sizes(), all_h.options().dtype(torch::kFloat));
+  mask.bernoulli_(keep, *generator_).div_(keep);
+  return all_h * mask.to(all_h.scalar_type());
 }
 
 torch::Tensor AttentionDecoderImpl::forward(const torch::Tensor& features,
@@ -186,7 +198,7 @@ torch::Tensor AttentionDecoderImpl::forward(const torch::Tensor& features,
     all_h = torch::stack(hs, 1);
   }
   // Output layer once over all steps.
-  const auto logits = fc(torch::dropout(all_h, options_.dropout, is_training()));
+  const auto logits = fc(drop_hidden(all_h));
   return logits.index_select(0, order.argsort());
 }
 

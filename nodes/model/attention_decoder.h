@@ -10,6 +10,8 @@
 
 #include <torch/torch.h>
 
+#include <optional>
+
 namespace capflow::model {
 
 struct DecoderOptions {
@@ -97,6 +99,10 @@ class AttentionDecoderImpl : public torch::nn::Module {
   torch::Tensor predict_atoms(const torch::Tensor& features);
 
   const DecoderOptions& options() const { return options_; }
+  // Where training draws dropout and token dropout from: a generator of this decoder's own
+  // (model replicas training at once, each seeded per batch), or none: LibTorch's default.
+  void set_generator(std::optional<at::Generator> generator) { generator_ = std::move(generator); }
+  const std::optional<at::Generator>& generator() const { return generator_; }
 
   torch::nn::Embedding embedding{nullptr};
   torch::nn::Linear embed_gates{nullptr}, context_gates{nullptr}, hidden_proj{nullptr};
@@ -106,6 +112,8 @@ class AttentionDecoderImpl : public torch::nn::Module {
   torch::nn::Linear atom_head{nullptr};
 
  private:
+  // Training: dropout of the output layer's input, from generator_ when there is one.
+  torch::Tensor drop_hidden(const torch::Tensor& all_h) const;
   // Training: `inputs` with token_dropout of the real tokens turned into <unk>.
   torch::Tensor drop_input_tokens(const torch::Tensor& inputs) const;
   // [N, C, h, w] → [N, P, C] (a view for channels-last features), in the autocast dtype
@@ -118,6 +126,7 @@ class AttentionDecoderImpl : public torch::nn::Module {
             torch::Tensor* alpha_out = nullptr);
 
   DecoderOptions options_;
+  std::optional<at::Generator> generator_;
 };
 TORCH_MODULE(AttentionDecoder);
 

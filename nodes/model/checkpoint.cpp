@@ -79,7 +79,8 @@ const std::pair<const char*, std::int64_t CheckpointInfo::*> kOptionalIntFields[
     {"encoder_stages", &CheckpointInfo::encoder_stages},
     {"encoder_width", &CheckpointInfo::encoder_width},
     {"formula_head", &CheckpointInfo::formula_head},
-    {"atom_head", &CheckpointInfo::atom_head}};
+    {"atom_head", &CheckpointInfo::atom_head},
+    {"replicas", &CheckpointInfo::replicas}};
 const std::pair<const char*, double CheckpointInfo::*> kRealFields[] = {
     {"loss", &CheckpointInfo::loss},
     {"seconds", &CheckpointInfo::seconds},

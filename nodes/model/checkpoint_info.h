@@ -25,7 +25,8 @@ struct CheckpointInfo {
   double loss = 0;                // loss of the last step
   double seconds = 0;             // training time so far
   std::int64_t world_size = 1;
-  std::string precision;  // bf16 | fp32
+  std::int64_t replicas = 1;  // model replicas per rank (resources.replicas; absent: 1)
+  std::string precision;      // bf16 | fp32
   std::int64_t encoder_depth = 18;
   std::int64_t encoder_stages = 4, encoder_width = 64;  // absent from older checkpoints: these
   std::int64_t formula_head = 0;  // hidden size of the decoder's formula head (0: none)

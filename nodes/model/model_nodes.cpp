@@ -23,6 +23,7 @@
 #include "nodes/model/weights_io.h"
 #include "nodes/payloads.h"
 #include "nodes/register_nodes.h"
+#include "nodes/replica_count.h"
 #include "nodes/text/inchi_formula.h"
 
 namespace capflow::nodes {
@@ -40,15 +41,46 @@ void add_flops(graph::NodeCounters& counters, double flops) {
   counters.add("flops", static_cast<std::uint64_t>(flops));
 }
 
+// The step's batch as one part per replica: itself for one replica, else split_rows, each
+// part weighted by its share of the rows.
+std::vector<StepPart> split_step(const BatchPtr& batch, std::size_t replicas) {
+  std::vector<StepPart> parts;
+  if (replicas <= 1) {
+    parts.emplace_back();
+    parts.back().batch = batch;
+    return parts;
+  }
+  for (auto& rows : batch::split_rows(*batch, static_cast<int>(replicas))) {
+    StepPart part;
+    part.weight = static_cast<double>(rows.size) / batch->size;
+    part.batch = std::make_shared<const batch::ImageBatch>(std::move(rows));
+    parts.push_back(std::move(part));
+  }
+  return parts;
+}
+
+// LibTorch threads of each part's task: the node's own with one replica, else its share.
+int part_threads(int node_threads, const ModelShare& share) {
+  return share.replica_count == 1 ? node_threads
+                                  : replica_threads(node_threads, share.replica_count);
+}
+
 class Encode : public graph::TransformNode {
  public:
   explicit Encode(const NodeContext& ctx)
       : share_(model_share(ctx)),
         threads_(torch_threads(ctx)),
         device_(node_device(ctx.spec->device)),
-        stager_(device_, ctx.args().get_bool("channels_last")),
         counters_(ctx.counters) {
     const graph::Args& a = ctx.args();
+    share_->replica_count = replica_count(ctx);
+    if (share_->replica_count > 1 && !device_.is_cpu())
+      throw ConfigError("resources.replicas " + std::to_string(share_->replica_count) +
+                        " splits the CPU's threads: the model runs on " + ctx.spec->device +
+                        " (use replicas: 1 there)");
+    share_->replica_threads = replica_threads(threads_, share_->replica_count);
+    for (int k = 0; k < share_->replica_count; ++k)
+      stagers_.emplace_back(device_, a.get_bool("channels_last"));
     EncoderOptions options;
     options.depth = static_cast<int>(a.get_int("depth"));
     options.stages = static_cast<int>(a.get_int("stages"));
@@ -80,36 +112,52 @@ class Encode : public graph::TransformNode {
 
   std::any process(Item& item) override {
     if (share_->done) return {};
-    use_threads(threads_);
     auto step = std::make_shared<TrainStep>();
-    // From a transfer node (already on its way to the device), or a host batch staged here.
+    // From a transfer node (already on its way to the device; one replica), or a host batch
+    // staged here, one share of its rows per replica.
     const auto* staged = std::any_cast<std::shared_ptr<const DeviceBatch>>(&item.payload);
-    const DeviceBatch d = staged != nullptr && *staged
-                              ? **staged
-                              : stager_.stage(graph::payload_as<const batch::ImageBatch>(item));
-    d.wait();
-    step->batch = d.host;
-    step->tokens = d.tokens;
-    const torch::Tensor x = share_->channels_last ? d.input : d.input.contiguous();
-    AutocastGuard autocast(share_->encoder_precision, device_.type());
-    if (share_->frozen) {
-      torch::NoGradGuard no_grad;
-      step->features = share_->encoder->forward(x);
+    std::vector<ModelReplica>& replicas = share_->ready_replicas();
+    if (staged != nullptr && *staged) {
+      use_threads(threads_);
+      step->batch = (*staged)->host;
+      step->parts.resize(1);
+      encode(*replicas[0].encoder, **staged, step->parts[0]);
     } else {
-      step->features = share_->encoder->forward(x);
+      step->batch = graph::payload_as<const batch::ImageBatch>(item);
+      step->parts = split_step(step->batch, replicas.size());
+      for_each_replica(static_cast<int>(step->parts.size()), part_threads(threads_, *share_),
+                       [&](int k) {
+                         StepPart& part = step->parts[static_cast<std::size_t>(k)];
+                         encode(*replicas[static_cast<std::size_t>(k)].encoder,
+                                stagers_[static_cast<std::size_t>(k)].stage(part.batch), part);
+                       });
     }
-    step->encoder_flops = static_cast<double>(x.size(0)) *
-                          encoder_forward_flops(share_->encoder_shape, static_cast<int>(x.size(2)),
-                                                static_cast<int>(x.size(3)));
+    const batch::ImageBatch& b = *step->batch;
+    step->encoder_flops = static_cast<double>(b.size) *
+                          encoder_forward_flops(share_->encoder_shape, b.height, b.width);
     add_flops(*counters_, step->encoder_flops);
     return StepPtr(std::move(step));
   }
 
  private:
+  // One replica's forward on its staged rows, on the calling thread.
+  void encode(ResNetEncoderImpl& encoder, const DeviceBatch& d, StepPart& part) const {
+    d.wait();
+    part.tokens = d.tokens;
+    const torch::Tensor x = share_->channels_last ? d.input : d.input.contiguous();
+    AutocastGuard autocast(share_->encoder_precision, device_.type());
+    if (share_->frozen) {
+      torch::NoGradGuard no_grad;
+      part.features = encoder.forward(x);
+    } else {
+      part.features = encoder.forward(x);
+    }
+  }
+
   std::shared_ptr<ModelShare> share_;
   int threads_;
   torch::Device device_;
-  DeviceStager stager_;
+  std::vector<DeviceStager> stagers_;  // one per replica (a stager serves one thread)
   graph::NodeCounters* counters_ = nullptr;
 };
 
@@ -158,49 +206,81 @@ class Lstm : public graph::TransformNode {
 
   std::any process(Item& item) override {
     if (share_->done) return {};
-    use_threads(threads_);
     const StepPtr& step = graph::payload_as<TrainStep>(item);
     const batch::ImageBatch& b = *step->batch;
     if (b.max_length < 2) throw DataError("the batch has no captions to learn from (empty labels)");
-    // On the model's device (staged with the batch by the encode node or a transfer node).
-    const torch::Tensor tokens = step->tokens.defined()
-                                     ? step->tokens
-                                     : torch::from_blob(const_cast<std::int64_t*>(b.tokens.data()),
-                                                        {b.size, b.max_length}, torch::kInt64)
-                                           .clone();
-    // Dropout draws depend on (seed, epoch, batch) only: a resumed run repeats them.
+    // Dropout draws depend on (seed, epoch, batch, replica) only: a resumed run repeats them.
     // The batch's index across ranks: N ranks draw what one rank accumulating N batches draws.
     const std::uint64_t global_index =
         item.index * static_cast<std::uint64_t>(world_size_) + static_cast<std::uint64_t>(rank_);
-    torch::manual_seed(hash_keys({seed_, item.epoch, global_index, 0x6c73746dULL}));
-    AutocastGuard autocast(share_->decoder_precision, share_->device.type());
-    step->decoder_flops = decoder_flops(b, step->features);
+    const bool one = share_->replica_count == 1;
+    if (one) torch::manual_seed(hash_keys({seed_, item.epoch, global_index, 0x6c73746dULL}));
+    step->decoder_flops = decoder_flops(b, step->parts.at(0).features);
     add_flops(*counters_, step->decoder_flops);
-    const torch::Tensor logits = share_->decoder->forward(step->features, tokens);
-    step->loss = caption_loss(logits.to(torch::kFloat), tokens, label_smoothing_);
-    // The reported loss is the plain cross entropy, comparable across smoothing settings.
-    step->loss_value =
-        label_smoothing_ > 0 ? plain_loss(logits, tokens) : step->loss.item<double>();
-    if (formula_weight_ > 0) {
-      const torch::Tensor aux = formula_loss(share_->decoder->predict_formula(step->features),
-                                             formula_targets(b).to(step->features.device()));
-      step->formula_loss_value = aux.item<double>();
-      step->loss = step->loss + formula_weight_ * aux;
+    std::vector<PartLosses> losses(step->parts.size());
+    for_each_replica(
+        static_cast<int>(step->parts.size()), part_threads(threads_, *share_), [&](int k) {
+          const auto i = static_cast<std::size_t>(k);
+          AttentionDecoder& decoder = share_->replicas.at(i).decoder;
+          if (!one) {
+            at::Generator g = *decoder->generator();
+            g.set_current_seed(
+                hash_keys({seed_, item.epoch, global_index, i, 0x72706c63ULL /* "rplc" */}));
+          }
+          losses[i] = part_loss(*decoder, step->parts[i]);
+        });
+    step->loss_value = step->formula_loss_value = step->atom_loss_value = 0;
+    for (std::size_t i = 0; i < losses.size(); ++i) {
+      const double w = step->parts[i].weight;
+      step->loss_value += w * losses[i].caption;
+      step->formula_loss_value += w * losses[i].formula;
+      step->atom_loss_value += w * losses[i].atom;
     }
-    if (atom_weight_ > 0) {
-      const torch::Tensor aux =
-          atom_loss(share_->decoder->predict_atoms(step->features),
-                    atom_cells(b, step->features.size(2), step->features.size(3))
-                        .to(step->features.device()));
-      step->atom_loss_value = aux.item<double>();
-      step->loss = step->loss + atom_weight_ * aux;
-    }
-    step->features = torch::Tensor();
-    step->tokens = torch::Tensor();
+    if (formula_weight_ <= 0) step->formula_loss_value = -1;
+    if (atom_weight_ <= 0) step->atom_loss_value = -1;
     return step;
   }
 
  private:
+  // The losses of one part, for the metrics (the heads' are 0 when there is no head).
+  struct PartLosses {
+    double caption = 0, formula = 0, atom = 0;
+  };
+
+  // One replica's forward on its part: the loss to back-propagate into part.loss.
+  PartLosses part_loss(AttentionDecoderImpl& decoder, StepPart& part) const {
+    const batch::ImageBatch& b = *part.batch;
+    // On the model's device (staged with the batch by the encode node or a transfer node).
+    const torch::Tensor tokens = part.tokens.defined()
+                                     ? part.tokens
+                                     : torch::from_blob(const_cast<std::int64_t*>(b.tokens.data()),
+                                                        {b.size, b.max_length}, torch::kInt64)
+                                           .clone();
+    AutocastGuard autocast(share_->decoder_precision, share_->device.type());
+    const torch::Tensor& features = part.features;
+    const torch::Tensor logits = decoder.forward(features, tokens);
+    PartLosses out;
+    part.loss = caption_loss(logits.to(torch::kFloat), tokens, label_smoothing_);
+    // The reported loss is the plain cross entropy, comparable across smoothing settings.
+    out.caption = label_smoothing_ > 0 ? plain_loss(logits, tokens) : part.loss.item<double>();
+    if (formula_weight_ > 0) {
+      const torch::Tensor aux =
+          formula_loss(decoder.predict_formula(features), formula_targets(b).to(features.device()));
+      out.formula = aux.item<double>();
+      part.loss = part.loss + formula_weight_ * aux;
+    }
+    if (atom_weight_ > 0) {
+      const torch::Tensor aux =
+          atom_loss(decoder.predict_atoms(features),
+                    atom_cells(b, features.size(2), features.size(3)).to(features.device()));
+      out.atom = aux.item<double>();
+      part.loss = part.loss + atom_weight_ * aux;
+    }
+    part.features = torch::Tensor();
+    part.tokens = torch::Tensor();
+    return out;
+  }
+
   // The unsmoothed caption loss, for the metrics (no graph: it is not back-propagated).
   static double plain_loss(const torch::Tensor& logits, const torch::Tensor& tokens) {
     torch::NoGradGuard no_grad;
@@ -277,10 +357,17 @@ class Backward : public graph::TransformNode {
   std::string exclusive_span() const override { return kModelSpan; }
   std::any process(Item& item) override {
     if (share_->done) return {};
-    use_threads(threads_);
     const StepPtr& step = graph::payload_as<TrainStep>(item);
-    (step->loss / static_cast<double>(share_->accumulate)).backward();
-    step->loss = torch::Tensor();
+    // Each replica back-propagates its share (weight × its mean loss), then the gradients meet
+    // in replica 0's and the batch-norm statistics become the replicas' mean.
+    for_each_replica(
+        static_cast<int>(step->parts.size()), part_threads(threads_, *share_), [&](int k) {
+          StepPart& part = step->parts[static_cast<std::size_t>(k)];
+          (part.loss * part.weight / static_cast<double>(share_->accumulate)).backward();
+          part.loss = torch::Tensor();
+        });
+    merge_gradients(share_->replicas);
+    average_statistics(share_->replicas);
     add_flops(*counters_, kBackwardFactor *
                               ((share_->frozen ? 0.0 : step->encoder_flops) + step->decoder_flops));
     return step;
@@ -421,6 +508,12 @@ class Optimize : public graph::SinkNode {
                         std::to_string(info.vocabulary.size()) + " " + info.notation +
                         " tokens, this run has " + std::to_string(share_->vocabulary->size()) +
                         " " + notation + " tokens)");
+    // The data position counts batches of replicas × batch size: another split would shift it.
+    if (info.replicas != share_->replica_count)
+      throw ConfigError("checkpoint '" + path + "' was trained with resources.replicas " +
+                        std::to_string(info.replicas) + ", this run has " +
+                        std::to_string(share_->replica_count) +
+                        ": resume with replicas: " + std::to_string(info.replicas));
     load_checkpoint(path, *share_->encoder, *share_->decoder, &trainer_->optimizer());
     trainer_->set_step(info.step);
     images_ = info.images;
@@ -440,6 +533,7 @@ class Optimize : public graph::SinkNode {
     i.loss = trainer_->last_loss();
     i.seconds = seconds_before_ + seconds_since(started_);
     i.world_size = ctx_.world_size;
+    i.replicas = share_->replica_count;
     i.precision = precision_name(share_->encoder_precision);
     i.encoder_depth = share_->encoder->options().depth;
     i.encoder_stages = share_->encoder->options().stages;

@@ -15,6 +15,7 @@
 #include "nodes/batch/image_batch.h"
 #include "nodes/model/attention_decoder.h"
 #include "nodes/model/model_flops.h"
+#include "nodes/model/model_replicas.h"
 #include "nodes/model/precision.h"
 #include "nodes/model/resnet_encoder.h"
 #include "nodes/model/trainer.h"
@@ -25,12 +26,19 @@ namespace capflow::nodes {
 
 inline constexpr const char* kModelSpan = "model";
 
-// One batch's training step, filled in node by node ("features" → "loss" → "grads").
-struct TrainStep {
-  BatchPtr batch;
+// One model replica's share of a training step (the whole step with one replica).
+struct StepPart {
+  BatchPtr batch;  // the rows this replica trains on
   torch::Tensor features;
   torch::Tensor tokens;  // on the model's device, from encode to lstm
   torch::Tensor loss;
+  double weight = 1;  // its share of the step's rows: its loss counts this much in the step's
+};
+
+// One batch's training step, filled in node by node ("features" → "loss" → "grads").
+struct TrainStep {
+  BatchPtr batch;                  // the step's whole batch
+  std::vector<StepPart> parts;     // one per replica at work (fewer for a batch of fewer rows)
   double loss_value = 0;           // the caption loss (what the run reports as "loss")
   double formula_loss_value = -1;  // the auxiliary formula loss (< 0: no formula head)
   double atom_loss_value = -1;     // the auxiliary atom loss (< 0: no atom head)
@@ -53,6 +61,12 @@ struct ModelShare {
   model::DecoderOptions decoder_options;
   model::Precision decoder_precision = model::Precision::kBf16;
   std::shared_ptr<const text::Vocabulary> vocabulary;
+  // Model replicas (resources.replicas, model_replicas.h): made at the first step, once every
+  // node has started (the optimizer may have loaded a checkpoint, ranks broadcast weights);
+  // the first is (encoder, decoder). replica_threads: LibTorch threads of each.
+  int replica_count = 1;
+  int replica_threads = 1;
+  std::vector<model::ModelReplica> replicas;
   std::atomic<bool> done{false};  // max_steps reached: nodes skip what is still in flight
   int accumulate = 1;
   // Set by the reduce node when every rank agreed to stop: the optimizer ends the run after
@@ -67,6 +81,12 @@ struct ModelShare {
   // Writes a checkpoint of the last finished step (set by the optimizer where this rank
   // writes checkpoints; the reduce node calls it when a peer fails).
   std::function<void()> save_now;
+
+  std::vector<model::ModelReplica>& ready_replicas() {
+    if (replicas.empty())
+      replicas = model::make_replicas(encoder, decoder, replica_count, channels_last);
+    return replicas;
+  }
 
   // What the optimizer updates and the reduce node averages: the decoder's parameters, then
   // the encoder's unless it is frozen (one order for both).

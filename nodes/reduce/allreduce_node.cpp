@@ -72,7 +72,9 @@ class AllReduce : public graph::TransformNode {
     buckets_ =
         std::make_unique<reduce::GradientBuckets>(std::move(parameters), *comm_, bucket_bytes_);
     accumulate_ = std::max(1, share_->accumulate);
-    buckets_->arm(accumulate_ == 1);
+    // Replicas merge their gradients after backward: no bucket may start during it.
+    overlap_ = share_->replica_count == 1;
+    buckets_->arm(overlap_ && accumulate_ == 1);
     ctx_.counters->add("buckets", buckets_->bucket_count());
   }
 
@@ -116,7 +118,7 @@ class AllReduce : public graph::TransformNode {
                          buckets_->started_during_backward() - overlapped_reported_);
       overlapped_reported_ = buckets_->started_during_backward();
     }
-    buckets_->arm(micro_ + 1 == accumulate_);
+    buckets_->arm(overlap_ && micro_ + 1 == accumulate_);
     return item.payload;
   }
 
@@ -149,6 +151,7 @@ class AllReduce : public graph::TransformNode {
   std::vector<torch::Tensor> statistics_;
   std::size_t bucket_bytes_ = 25u << 20;
   int accumulate_ = 1;
+  bool overlap_ = true;  // buckets start during backward (one replica)
   int micro_ = 0;
   std::uint64_t steps_ = 0;
   std::uint64_t overlapped_reported_ = 0;

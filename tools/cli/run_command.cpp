@@ -259,9 +259,11 @@ nlohmann::json run_summary(const graph::RunStats& stats, const graph::PipelineSp
 void print_run_end(const graph::RunStats& stats, const graph::PipelineSpec& spec,
                    const Reports& reports, const nlohmann::json& summary, const nlohmann::json& mfu,
                    const std::string& run_dir) {
-  std::printf("%s: %llu images in %.2f s = %.1f images/s (%d threads, world size %d)%s\n",
+  const std::string replicas =
+      stats.replicas > 1 ? ", " + std::to_string(stats.replicas) + " replicas" : "";
+  std::printf("%s: %llu images in %.2f s = %.1f images/s (%d threads%s, world size %d)%s\n",
               spec.file.c_str(), static_cast<unsigned long long>(stats.images), stats.seconds,
-              stats.images_per_second(), stats.topology.threads, stats.world_size,
+              stats.images_per_second(), stats.topology.threads, replicas.c_str(), stats.world_size,
               stats.stopped_early ? ", stopped early" : "");
   if (reports.have_loss)
     std::printf("training: %llu steps, loss %.4f -> %.4f\n",
