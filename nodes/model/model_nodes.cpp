@@ -77,7 +77,7 @@ class Encode : public graph::TransformNode {
     if (share_->replica_count > 1 && !device_.is_cpu())
       throw ConfigError("resources.replicas " + std::to_string(share_->replica_count) +
                         " splits the CPU's threads: the model runs on " + ctx.spec->device +
-                        " (use replicas: 1 there)");
+                        " (set resources.replicas: 1 there, e.g. --set resources.replicas=1)");
     share_->replica_threads = replica_threads(threads_, share_->replica_count);
     for (int k = 0; k < share_->replica_count; ++k)
       stagers_.emplace_back(device_, a.get_bool("channels_last"));
@@ -438,7 +438,10 @@ class Optimize : public graph::SinkNode {
 
   void consume(Item& item) override {
     if (share_->done) return;
-    use_threads(threads_);
+    // With replicas the update runs on one replica's share of the threads: a wider OpenMP
+    // team, idle while the replicas work, would sleep between steps and be woken at each of
+    // the update's operations. Evaluations take every thread again.
+    use_threads(part_threads(threads_, *share_));
     const StepPtr& step = graph::payload_as<TrainStep>(item);
     const batch::ImageBatch& b = *step->batch;
     if (width_ == 0) width_ = b.width, height_ = b.height;
@@ -564,6 +567,7 @@ class Optimize : public graph::SinkNode {
 
   void evaluate() {
     if (validation_.empty() || width_ == 0) return;
+    use_threads(threads_);
     CaptionModel m;
     m.encoder = share_->encoder;
     m.decoder = share_->decoder;
