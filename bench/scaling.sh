@@ -4,7 +4,7 @@
 # of R model replicas × T/R threads (resources.replicas), back to back, in steady state
 # (images/s between WARM seconds and the end, from metrics.jsonl). Ranks and replicas train
 # R batches a step where the first run trains one.
-#   bash bench/scaling.sh [PIPELINE] [SECONDS] [RANKS] [DATA]
+#   [BATCH=N] bash bench/scaling.sh [PIPELINE] [SECONDS] [RANKS] [DATA]
 # Defaults: pipelines/train-cpu.yaml, 150 s per run, 2 ranks, data/demo (made if missing).
 set -euo pipefail
 pipeline=${1:-pipelines/train-cpu.yaml}
@@ -18,12 +18,14 @@ out=runs/scaling-$(date +%Y%m%d-%H%M%S)
 [[ -e "$data/train_labels.csv" ]] || "$bin" data make --out "$data" --count 2000 --seed 1
 common=(--quiet --set "data.root=$data" --set data.val_root=null --set "train.max_seconds=$seconds"
         --set nodes.optimize.checkpoint_every=0)
+# BATCH=N sets the batch node's size (per rank, per replica); the pipeline's otherwise.
+[[ -n "${BATCH:-}" ]] && common+=(--set "nodes.batch.size=$BATCH")
 
 echo "scaling: 1 rank × $threads threads, then $ranks ranks × $((threads / ranks)) threads, then 1 rank of $ranks replicas; $seconds s each"
-"$bin" run "$pipeline" "${common[@]}" --set "resources.threads=$threads" --out "$out/one" > "$out.one.log" 2>&1 ||
+"$bin" run "$pipeline" "${common[@]}" --set "resources.threads=$threads" --set resources.replicas=1 --out "$out/one" > "$out.one.log" 2>&1 ||
   { cat "$out.one.log"; exit 1; }
 "$bin" launch -n "$ranks" -- "$bin" run "$pipeline" "${common[@]}" --set "resources.threads=$((threads / ranks))" \
-  --set "train.baseline=$out/one" --out "$out/many" > "$out.many.log" 2>&1 || { cat "$out.many.log"; exit 1; }
+  --set resources.replicas=1 --set "train.baseline=$out/one" --out "$out/many" > "$out.many.log" 2>&1 || { cat "$out.many.log"; exit 1; }
 "$bin" run "$pipeline" "${common[@]}" --set "resources.threads=$threads" --set "resources.replicas=$ranks" \
   --out "$out/replicas" > "$out.replicas.log" 2>&1 || { cat "$out.replicas.log"; exit 1; }
 

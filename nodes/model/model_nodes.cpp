@@ -78,7 +78,6 @@ class Encode : public graph::TransformNode {
       throw ConfigError("resources.replicas " + std::to_string(share_->replica_count) +
                         " splits the CPU's threads: the model runs on " + ctx.spec->device +
                         " (set resources.replicas: 1 there, e.g. --set resources.replicas=1)");
-    share_->replica_threads = replica_threads(threads_, share_->replica_count);
     for (int k = 0; k < share_->replica_count; ++k)
       stagers_.emplace_back(device_, a.get_bool("channels_last"));
     EncoderOptions options;

@@ -32,7 +32,7 @@ struct StepPart {
   torch::Tensor features;
   torch::Tensor tokens;  // on the model's device, from encode to lstm
   torch::Tensor loss;
-  double weight = 1;  // its share of the step's rows: its loss counts this much in the step's
+  double weight = 1;  // its share of the step's rows: the weight of its loss in the step's
 };
 
 // One batch's training step, filled in node by node ("features" → "loss" → "grads").
@@ -61,11 +61,10 @@ struct ModelShare {
   model::DecoderOptions decoder_options;
   model::Precision decoder_precision = model::Precision::kBf16;
   std::shared_ptr<const text::Vocabulary> vocabulary;
-  // Model replicas (resources.replicas, model_replicas.h): made at the first step, once every
-  // node has started (the optimizer may have loaded a checkpoint, ranks broadcast weights);
-  // the first is (encoder, decoder). replica_threads: LibTorch threads of each.
+  // Model replicas (resources.replicas, model_replicas.h): made by ready_replicas() at the
+  // first step, once every node has started (the optimizer may have loaded a checkpoint, ranks
+  // broadcast weights); the first is (encoder, decoder).
   int replica_count = 1;
-  int replica_threads = 1;
   std::vector<model::ModelReplica> replicas;
   std::atomic<bool> done{false};  // max_steps reached: nodes skip what is still in flight
   int accumulate = 1;
