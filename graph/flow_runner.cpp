@@ -827,8 +827,8 @@ RunStats FlowRun::collect_stats(double seconds) const {
   stats.world_size = options_.world_size;
   stats.rank = options_.rank;
   stats.max_in_flight = max_in_flight_;
-  const auto replicas = spec_.section("resources").get_int("replicas");
-  stats.replicas = replicas > 0 ? static_cast<int>(replicas) : topology_.threads;
+  stats.replicas =
+      resolve_replicas(spec_.section("resources").get_int("replicas"), topology_.threads);
   stats.group_size = group_size_;
   stats.peak_live_groups = loop_ ? loop_->peak.load() : 0;
   stats.topology = topology_;

@@ -4,6 +4,7 @@
 #include <oneapi/tbb/info.h>
 #include <oneapi/tbb/task_arena.h>
 
+#include <algorithm>
 #include <fstream>
 
 namespace capflow::graph {
@@ -69,6 +70,10 @@ std::unique_ptr<tbb::task_arena> make_arena(const Topology& topology) {
     return std::make_unique<tbb::task_arena>(c);
   }
   return std::make_unique<tbb::task_arena>(topology.threads);
+}
+
+int resolve_replicas(std::int64_t requested, int threads) {
+  return requested > 0 ? static_cast<int>(requested) : std::max(1, threads);
 }
 
 }  // namespace capflow::graph

@@ -5,6 +5,7 @@
 
 #include <oneapi/tbb/task_arena.h>
 
+#include <cstdint>
 #include <memory>
 #include <string>
 #include <vector>
@@ -27,6 +28,10 @@ struct Topology {
 // requested_threads: 0 = auto (all available). numa_auto: bind to node (local_rank mod nodes)
 // when there are several nodes and the threads fit in it.
 Topology plan_topology(int requested_threads, bool numa_auto, int local_rank);
+
+// resources.replicas resolved: a count as given, auto (stored as 0) one per thread of the
+// run's budget.
+int resolve_replicas(std::int64_t requested, int threads);
 
 // An arena of topology.threads slots (one for the calling thread), NUMA-bound as planned.
 std::unique_ptr<tbb::task_arena> make_arena(const Topology& topology);

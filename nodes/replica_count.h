@@ -7,13 +7,14 @@
 
 #include "graph/node.h"
 #include "graph/pipeline_spec.h"
+#include "graph/topology.h"
 
 namespace capflow::nodes {
 
-// resources.replicas resolved: auto (stored as 0) is one replica per thread of the run.
+// resources.replicas resolved as the run's summary resolves it (graph::resolve_replicas).
 inline int replica_count(const graph::NodeContext& ctx) {
-  const auto n = ctx.pipeline->section("resources").get_int("replicas");
-  return n > 0 ? static_cast<int>(n) : std::max(1, ctx.threads);
+  return graph::resolve_replicas(ctx.pipeline->section("resources").get_int("replicas"),
+                                 ctx.threads);
 }
 
 // LibTorch threads of each replica: the run's (or the node's) threads shared out, at least 1.

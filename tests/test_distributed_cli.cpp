@@ -41,6 +41,20 @@ class DistributedCli : public ::testing::Test {
            "/data --set resources.threads=1 --set nodes.optimize.eval_images=0 " + extra;
   }
 
+  // `capflow run` as 2 ranks of one job under `capflow launch`, on the port of `offset`.
+  static capflow::testing::RunResult launch_two(const std::string& out, const std::string& extra,
+                                                int offset) {
+    return run_command(kBin + " launch -n 2 --port " + std::to_string(test_port(offset)) + " -- " +
+                       kBin + run_args(out, extra));
+  }
+
+  // Every step `part` logged has the loss `whole` logged at that step, to 1e-4.
+  static void expect_same_losses(const std::map<int, double>& part,
+                                 const std::map<int, double>& whole) {
+    for (const auto& [step, loss] : part)
+      EXPECT_NEAR(whole.at(step), loss, 1e-4 * std::max(1.0, loss)) << "step " << step;
+  }
+
   // Two ranks started by hand (as a cluster scheduler would), rank 1 treated with `action`
   // (shell code using $p1) once rank 0 wrote its first checkpoint; prints rank 0's status,
   // how long it took to end after the action, and its output.
@@ -66,12 +80,12 @@ class DistributedCli : public ::testing::Test {
 // A run bounded by time alone decays its rate over its time on several ranks too: the clock
 // is the ranks' agreed one (the mean of their clocks, summed with the loss every step).
 TEST_F(DistributedCli, TwoRanksDecayTheirRateOverTheirTime) {
-  const auto r = run_command(
-      kBin + " launch -n 2 --port " + std::to_string(test_port(9)) + " -- " + kBin +
-      run_args("by-time",
-               "--set train.max_steps=0 --set train.max_seconds=4 "
-               "--set nodes.optimize.schedule=cosine --set nodes.optimize.min_lr_ratio=0.01 "
-               "--set nodes.optimize.checkpoint_every=0"));
+  const auto r = launch_two("by-time",
+                            "--set train.max_steps=0 --set train.max_seconds=4 "
+                            "--set nodes.optimize.schedule=cosine "
+                            "--set nodes.optimize.min_lr_ratio=0.01 "
+                            "--set nodes.optimize.checkpoint_every=0",
+                            9);
   ASSERT_EQ(r.status, 0) << r.output;
   EXPECT_EQ(r.output.find("constant rate"), std::string::npos) << r.output;
   const auto lr = capflow::testing::metric(base_ + "/by-time", "lr");
@@ -89,15 +103,13 @@ TEST_F(DistributedCli, TwoRanksDecayTheirRateOverTheirTime) {
 TEST_F(DistributedCli, TwoRanksEqualOneRankAccumulatingTwoBatches) {
   auto one = run_command(kBin + run_args("one", "--set nodes.optimize.accumulate=2"));
   ASSERT_EQ(one.status, 0) << one.output;
-  auto two = run_command(kBin + " launch -n 2 --port " + std::to_string(test_port(1)) + " -- " +
-                         kBin + run_args("two", "--set train.baseline=" + base_ + "/one"));
+  auto two = launch_two("two", "--set train.baseline=" + base_ + "/one", 1);
   ASSERT_EQ(two.status, 0) << two.output;
   EXPECT_NE(two.output.find("[rank 1] "), std::string::npos) << two.output;
   const auto a = losses(base_ + "/one"), b = losses(base_ + "/two");
   ASSERT_EQ(a.size(), 6u);
   ASSERT_EQ(b.size(), 6u);
-  for (const auto& [step, loss] : a)
-    EXPECT_NEAR(b.at(step), loss, 1e-4 * std::max(1.0, loss)) << "step " << step;
+  expect_same_losses(a, b);
   const auto summary = nlohmann::json::parse(read_text(base_ + "/two/summary.json"));
   EXPECT_EQ(summary.at("world_size"), 2);
   EXPECT_EQ(summary.at("images"), 96);  // 6 steps × 2 ranks × 8
@@ -119,14 +131,12 @@ TEST_F(DistributedCli, TwoRanksOfTwoReplicasEqualOneRankOfFour) {
   const std::string common = "--set nodes.lstm.dropout=0 --set train.max_steps=3 ";
   auto one = run_command(kBin + run_args("replicas4", common + "--set resources.replicas=4"));
   ASSERT_EQ(one.status, 0) << one.output;
-  auto two = run_command(kBin + " launch -n 2 --port " + std::to_string(test_port(11)) + " -- " +
-                         kBin + run_args("ranks2x2", common + "--set resources.replicas=2"));
+  auto two = launch_two("ranks2x2", common + "--set resources.replicas=2", 11);
   ASSERT_EQ(two.status, 0) << two.output;
   const auto a = losses(base_ + "/replicas4"), b = losses(base_ + "/ranks2x2");
   ASSERT_EQ(a.size(), 3u);
   ASSERT_EQ(b.size(), 3u);
-  for (const auto& [step, loss] : a)
-    EXPECT_NEAR(b.at(step), loss, 1e-4 * std::max(1.0, loss)) << "step " << step;
+  expect_same_losses(a, b);
   const auto summary = nlohmann::json::parse(read_text(base_ + "/ranks2x2/summary.json"));
   EXPECT_EQ(summary.at("images"), 96);  // 3 steps × 2 ranks × 2 replicas × 8
   EXPECT_EQ(summary.at("replicas"), 2);
@@ -140,8 +150,7 @@ TEST_F(DistributedCli, ResumesATwoRankRunWithOneRank) {
   ASSERT_EQ(r.status, 0) << r.output;
   const auto a = losses(base_ + "/two"), b = losses(base_ + "/resumed");
   ASSERT_EQ(b.size(), 3u) << r.output;  // steps 4, 5, 6: the data re-sharded onto one rank
-  for (const auto& [step, loss] : b)
-    EXPECT_NEAR(a.at(step), loss, 1e-4 * std::max(1.0, loss)) << "step " << step;
+  expect_same_losses(b, a);
 }
 
 TEST_F(DistributedCli, ADeadRankEndsTheOtherNamingItAndItsWorkIsResumable) {

@@ -72,9 +72,8 @@ void add_demo_command(CLI::App& app) {
     std::printf("| optimizer steps | %s |\n", number(s, "steps", "%.0f").c_str());
     std::printf("| loss, first step -> last | %s -> %s |\n",
                 number(s, "loss_first", "%.3f").c_str(), number(s, "loss_last", "%.3f").c_str());
-    const int beam = static_cast<int>(eval.value("beam", 1.0));
-    const std::string decoding =
-        beam > 1 ? "beam " + std::to_string(beam) + ", best valid" : std::string("greedy");
+    std::string decoding = decoding_name(eval);
+    if (decoding != "greedy") decoding += ", best valid";
     std::printf("| held-out mean Levenshtein (%s) | %s |\n", decoding.c_str(),
                 number(eval, "levenshtein_mean", "%.2f").c_str());
     std::printf("| held-out exact match | %s%% |\n",

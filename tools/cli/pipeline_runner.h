@@ -22,4 +22,10 @@ struct PipelineRunRequest {
 // SIGINT/SIGTERM, throws Interrupted (exit 130/143) once the summary is written.
 nlohmann::json run_pipeline_request(const PipelineRunRequest& request);
 
+// How an evaluation decoded, from its "beam" (summary.json's eval): "greedy" or "beam N".
+inline std::string decoding_name(const nlohmann::json& eval) {
+  const int beam = static_cast<int>(eval.value("beam", 1.0));
+  return beam > 1 ? "beam " + std::to_string(beam) : std::string("greedy");
+}
+
 }  // namespace capflow::cli

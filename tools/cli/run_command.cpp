@@ -279,8 +279,7 @@ void print_run_end(const graph::RunStats& stats, const graph::PipelineSpec& spec
         sc["efficiency_source"].get<std::string>().c_str());
   }
   if (!reports.eval.empty()) {
-    const int beam = static_cast<int>(reports.eval.value("beam", 1.0));
-    const std::string decoding = beam > 1 ? "beam " + std::to_string(beam) : "greedy";
+    const std::string decoding = decoding_name(reports.eval);
     std::printf(
         "evaluation on %s (%g images, %s): Levenshtein %.2f, exact %.1f%%, valid InChI %.1f%%\n",
         spec.section("data").get_string("val_root").c_str(), reports.eval.value("images", 0.0),
