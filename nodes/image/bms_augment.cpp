@@ -1,7 +1,7 @@
 // The BMS image augment (see bms_augment.h): one window of the decoded picture (crop and jitter
 // without copying when it lies inside; a copy only when jitter pads past the picture), then one
-// area resize straight into the white output canvas, or, for a turned picture, a resize to the
-// small turned size and a quarter or half turn into the canvas.
+// area resize that writes the picture, turned when asked, straight into the white output canvas
+// (area_resize.h).
 #include "nodes/image/bms_augment.h"
 
 #include <algorithm>
@@ -10,6 +10,7 @@
 #include <string>
 
 #include "graph/errors.h"
+#include "nodes/image/area_resize.h"
 #include "nodes/image/gray_ops.h"
 
 namespace capflow::image {
@@ -119,25 +120,9 @@ io::GrayImage bms_augment(const io::GrayImage& in, const AugmentOptions& options
                .then(io::PixelMap::shift(static_cast<double>((W - nw) / 2),
                                          static_cast<double>((H - nh) / 2)));
   }
-  if (turns == 0) {
-    resize_area_into(src, at, W, static_cast<int>(nw), static_cast<int>(nh));
-  } else {
-    // Resize first, then turn the small result into the canvas: box and bilinear weights are
-    // mirror-symmetric, so this equals turning first (up to float rounding) at a fraction of
-    // the cost.
-    const int rw = static_cast<int>(odd ? nh : nw), rh = static_cast<int>(odd ? nw : nh);
-    GrayImage small(rw, rh);
-    resize_area_into(src, small.pixels.data(), rw, rw, rh);
-    if (odd) {
-      rotate90_into(view(small), at, W, /*clockwise=*/turns == 3);
-    } else {  // half turn
-      for (int y = 0; y < rh; ++y) {
-        const std::uint8_t* r = &small.pixels[static_cast<std::size_t>(rh - 1 - y) * rw];
-        std::uint8_t* d = at + y * W;
-        for (int x = 0; x < rw; ++x) d[x] = r[rw - 1 - x];
-      }
-    }
-  }
+  // Resized and turned in one pass (area_resize.h).
+  resize_area_turned_into(src, static_cast<int>(odd ? nh : nw), static_cast<int>(odd ? nw : nh),
+                          turns, at, W);
   if (options.noise > 0.0) salt_and_pepper(out, options.noise, 0.5, rng);
   return out;
 }

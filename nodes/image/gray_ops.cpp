@@ -4,6 +4,9 @@
 #include <cstring>
 #include <stdexcept>
 
+#include "nodes/image/area_resize.h"
+#include "nodes/image/cpu_dispatch.h"
+
 namespace capflow::image {
 
 GrayImage crop_white_margins(const GrayImage& img, std::uint8_t threshold) {
@@ -66,7 +69,11 @@ GrayView view(const GrayImage& img, int x, int y, int width, int height) {
           img.width};
 }
 
-Rect ink_bounds(const GrayImage& img, std::uint8_t threshold) {
+namespace {
+
+// Inlined into each variant below, so its loops are vectorized for that variant's target.
+__attribute__((always_inline)) inline Rect ink_bounds_body(const GrayImage& img,
+                                                           std::uint8_t threshold) {
   const int w = img.width, h = img.height;
   const auto row = [&](int y) { return &img.pixels[static_cast<std::size_t>(y) * w]; };
   const auto has_ink = [&](int y) {  // a min-reduction: vectorizes, no per-pixel branch
@@ -93,143 +100,24 @@ Rect ink_bounds(const GrayImage& img, std::uint8_t threshold) {
   return {left, top, right - left + 1, bottom - top + 1};
 }
 
-namespace {
-
-// Per-axis resampling weights with a fixed number of taps per output (zero-padded), so the
-// inner loops have no data-dependent bounds: output i reads source pixels
-// [start[i], start[i] + taps) with weights weight[i * taps ...].
-struct AxisWeights {
-  int taps = 1;
-  std::vector<int> start;
-  std::vector<float> weight;
-};
-
-AxisWeights axis_weights(int in, int out) {
-  // Variable taps first: output o has weights flat[offset[o] .. offset[o + 1]) for source
-  // pixels first[o], first[o] + 1, ...
-  const auto n = static_cast<std::size_t>(out);
-  std::vector<int> first(n), offset(n + 1, 0);
-  std::vector<float> flat;
-  flat.reserve(n * (static_cast<std::size_t>(in / out) + 2));
-  const double scale = static_cast<double>(in) / out;
-  for (std::size_t o = 0; o < n; ++o) {
-    offset[o] = static_cast<int>(flat.size());
-    if (in == out) {
-      first[o] = static_cast<int>(o);
-      flat.push_back(1.0f);
-    } else if (in > out) {
-      // Box filter: source pixel i covers [i, i + 1); output o covers [o * scale, (o+1) * scale).
-      const double lo = static_cast<double>(o) * scale;
-      const double hi = std::min<double>(in, static_cast<double>(o + 1) * scale);
-      int f = -1;
-      for (int i = static_cast<int>(lo); i < in && i < hi; ++i) {
-        const double cover = std::min<double>(hi, i + 1) - std::max<double>(lo, i);
-        if (cover <= 1e-9 && f < 0) continue;  // a sliver before the window
-        if (f < 0) f = i;
-        flat.push_back(static_cast<float>(std::max(cover, 0.0) / scale));
-      }
-      if (f < 0) {  // cannot happen for in > out; keep the table well-formed anyway
-        f = std::min(in - 1, static_cast<int>(lo));
-        flat.push_back(1.0f);
-      }
-      first[o] = f;
-    } else {
-      // Bilinear with pixel centres aligned, clamped at the edges.
-      const double pos =
-          std::max(0.0, std::min<double>((static_cast<double>(o) + 0.5) * scale - 0.5, in - 1));
-      const int f = static_cast<int>(pos);
-      const double frac = pos - f;
-      first[o] = f;
-      flat.push_back(static_cast<float>(1.0 - frac));
-      if (frac > 1e-9 && f + 1 < in) flat.push_back(static_cast<float>(frac));
-    }
-  }
-  offset[n] = static_cast<int>(flat.size());
-  AxisWeights a;
-  for (std::size_t o = 0; o < n; ++o) a.taps = std::max(a.taps, offset[o + 1] - offset[o]);
-  const auto taps = static_cast<std::size_t>(a.taps);
-  a.start.resize(n);
-  a.weight.assign(n * taps, 0.0f);
-  for (std::size_t o = 0; o < n; ++o) {
-    // Shift windows that would run past the end left; the extra taps weigh zero.
-    const int s = std::min(first[o], in - a.taps);
-    a.start[o] = s;
-    float* w = &a.weight[o * taps + static_cast<std::size_t>(first[o] - s)];
-    for (int k = offset[o]; k < offset[o + 1]; ++k) *w++ = flat[static_cast<std::size_t>(k)];
-  }
-  return a;
+#if CAPFLOW_HAS_AVX2_PATH
+CAPFLOW_AVX2 Rect ink_bounds_avx2(const GrayImage& img, std::uint8_t threshold) {
+  return ink_bounds_body(img, threshold);
 }
-
-// One output row of the horizontal pass: out[x] = round(sum_k acc[start[x] + k] * w[x][k]).
-template <int kTaps>
-void horizontal_pass(const float* acc, const AxisWeights& wx, int taps, std::uint8_t* out,
-                     int width) {
-  const int n = kTaps > 0 ? kTaps : taps;
-  const int* start = wx.start.data();
-  const float* w = wx.weight.data();
-  for (int x = 0; x < width; ++x, w += n) {
-    const float* a = acc + start[x];
-    float v = 0.5f;
-    for (int k = 0; k < n; ++k) v += a[k] * w[k];
-    const int i = static_cast<int>(v);  // v >= 0.5: weights and pixels are non-negative
-    out[x] = static_cast<std::uint8_t>(i < 255 ? i : 255);
-  }
-}
+#endif
 
 }  // namespace
 
+Rect ink_bounds(const GrayImage& img, std::uint8_t threshold) {
+#if CAPFLOW_HAS_AVX2_PATH
+  if (has_avx2()) return ink_bounds_avx2(img, threshold);
+#endif
+  return ink_bounds_body(img, threshold);
+}
+
 void resize_area_into(const GrayView& src, std::uint8_t* dst, std::ptrdiff_t dst_stride, int width,
                       int height) {
-  if (width < 1 || height < 1 || src.empty()) {
-    throw std::invalid_argument("resize_area: empty size");
-  }
-  if (src.width == width && src.height == height) {
-    for (int y = 0; y < height; ++y) {
-      std::memcpy(dst + y * dst_stride, src.row(y), static_cast<std::size_t>(width));
-    }
-    return;
-  }
-  const AxisWeights wx = axis_weights(src.width, width);
-  const AxisWeights wy = axis_weights(src.height, height);
-  void (*hpass)(const float*, const AxisWeights&, int, std::uint8_t*, int) = nullptr;
-  switch (wx.taps) {
-    case 1:
-      hpass = horizontal_pass<1>;
-      break;
-    case 2:
-      hpass = horizontal_pass<2>;
-      break;
-    case 3:
-      hpass = horizontal_pass<3>;
-      break;
-    case 4:
-      hpass = horizontal_pass<4>;
-      break;
-    default:
-      hpass = horizontal_pass<0>;
-      break;
-  }
-  std::vector<float> acc(static_cast<std::size_t>(src.width));
-  float* const a = acc.data();
-  const int sw = src.width;
-  const auto ty = static_cast<std::size_t>(wy.taps);
-  for (int y = 0; y < height; ++y) {
-    // Vertical pass: the weighted sum of this output row's source rows, at source width.
-    const int r0 = wy.start[static_cast<std::size_t>(y)];
-    const float* w = &wy.weight[static_cast<std::size_t>(y) * ty];
-    {
-      const std::uint8_t* r = src.row(r0);
-      const float w0 = w[0];
-      for (int x = 0; x < sw; ++x) a[x] = w0 * static_cast<float>(r[x]);
-    }
-    for (std::size_t k = 1; k < ty; ++k) {
-      const float wk = w[k];
-      if (wk == 0.0f) continue;
-      const std::uint8_t* r = src.row(r0 + static_cast<int>(k));
-      for (int x = 0; x < sw; ++x) a[x] += wk * static_cast<float>(r[x]);
-    }
-    hpass(a, wx, wx.taps, dst + y * dst_stride, width);
-  }
+  resize_area_turned_into(src, width, height, /*turns=*/0, dst, dst_stride);
 }
 
 GrayImage resize_area(const GrayImage& img, int width, int height) {

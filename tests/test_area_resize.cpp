@@ -1,0 +1,127 @@
+#include <gtest/gtest.h>
+
+#include <cstdint>
+#include <cstdlib>
+#include <vector>
+
+#include "graph/seeded_random.h"
+#include "nodes/image/area_resize.h"
+#include "nodes/image/gray_ops.h"
+
+using namespace capflow::image;
+
+namespace {
+
+// A picture of random gray levels with runs of white and black, like a drawing.
+GrayImage random_picture(int width, int height, std::uint64_t key) {
+  capflow::SeededRng rng({key});
+  GrayImage img(width, height);
+  for (auto& p : img.pixels) {
+    const auto r = rng.uniform_int(0, 9);
+    p = static_cast<std::uint8_t>(r < 6 ? 255 : r < 8 ? 0 : rng.uniform_int(0, 255));
+  }
+  return img;
+}
+
+struct Result {
+  int worst = 0;            // largest difference of one pixel
+  double exact_share = 0;   // share of pixels equal
+  bool canvas_kept = true;  // nothing written outside the output
+};
+
+// The vector path against the reference, both writing into a canvas with a 3-pixel margin.
+Result compare(const GrayView& src, int width, int height, int turns) {
+  const bool odd = ((turns % 4) + 4) % 4 % 2 == 1;
+  const int ow = odd ? height : width, oh = odd ? width : height;
+  const int cw = ow + 6;
+  GrayImage fast(cw, oh + 6, 7), reference(cw, oh + 6, 7);
+  resize_area_turned_into(src, width, height, turns, &fast.pixels[3 * cw + 3], cw);
+  resize_area_turned_reference(src, width, height, turns, &reference.pixels[3 * cw + 3], cw);
+  Result r;
+  int equal = 0;
+  for (int y = 0; y < oh + 6; ++y) {
+    for (int x = 0; x < cw; ++x) {
+      const bool inside = x >= 3 && x < 3 + ow && y >= 3 && y < 3 + oh;
+      if (!inside) {
+        r.canvas_kept = r.canvas_kept && fast.at(x, y) == 7 && reference.at(x, y) == 7;
+        continue;
+      }
+      const int d = std::abs(fast.at(x, y) - reference.at(x, y));
+      r.worst = std::max(r.worst, d);
+      equal += d == 0;
+    }
+  }
+  r.exact_share = static_cast<double>(equal) / (static_cast<double>(ow) * oh);
+  return r;
+}
+
+TEST(AreaResize, VectorPathEqualsTheReferenceForEverySizeAndTurn) {
+  // Shrinking and growing, sizes not multiples of four, fewer than four rows or columns.
+  const int sizes[][4] = {{315, 308, 224, 219}, {290, 410, 159, 224}, {37, 23, 12, 7},
+                          {5, 3, 2, 1},         {1, 9, 4, 3},         {100, 100, 224, 131},
+                          {641, 97, 224, 34},   {8, 8, 3, 5}};
+  std::uint64_t key = 0;
+  for (const auto& s : sizes) {
+    const GrayImage img = random_picture(s[0], s[1], ++key);
+    for (int turns = -1; turns <= 4; ++turns) {
+      const Result r = compare(view(img), s[2], s[3], turns);
+      const auto where = ::testing::Message() << s[0] << "x" << s[1] << " -> " << s[2] << "x"
+                                              << s[3] << ", turns " << turns;
+      EXPECT_LE(r.worst, 1) << where;
+      EXPECT_GE(r.exact_share, 0.99) << where;
+      EXPECT_TRUE(r.canvas_kept) << where;
+    }
+  }
+}
+
+TEST(AreaResize, ReadsOnlyItsWindow) {
+  // A window of a larger picture (rows further apart than its width): the pixels around it
+  // must not leak into the result.
+  GrayImage big = random_picture(120, 90, 5);
+  const GrayView window = view(big, 17, 11, 61, 47);
+  GrayImage copy(61, 47);
+  for (int y = 0; y < 47; ++y)
+    for (int x = 0; x < 61; ++x) copy.at(x, y) = big.at(17 + x, 11 + y);
+  for (int turns = 0; turns < 4; ++turns) {
+    const bool odd = turns % 2 == 1;
+    GrayImage a(odd ? 29 : 40, odd ? 40 : 29), b(a.width, a.height);
+    resize_area_turned_into(window, 40, 29, turns, a.pixels.data(), a.width);
+    resize_area_turned_into(view(copy), 40, 29, turns, b.pixels.data(), b.width);
+    EXPECT_EQ(a.pixels, b.pixels) << "turns " << turns;
+    EXPECT_EQ(compare(window, 40, 29, turns).worst, 0) << "turns " << turns;
+  }
+}
+
+TEST(AreaResize, TurnsMoveTheCornersWhereRotateDoes) {
+  // A corner marked in each path: a quarter turn counter-clockwise moves the top-left corner to
+  // the bottom-left, clockwise to the top-right, a half turn to the bottom-right.
+  GrayImage img(64, 32, 255);
+  for (int y = 0; y < 8; ++y)
+    for (int x = 0; x < 8; ++x) img.at(x, y) = 0;
+  const GrayImage resized = resize_area(img, 32, 16);
+  for (int turns = 0; turns < 4; ++turns) {
+    GrayImage expected = resized;
+    for (int t = 0; t < turns; ++t) expected = rotate90(expected, /*clockwise=*/false);
+    GrayImage out(expected.width, expected.height);
+    resize_area_turned_into(view(img), 32, 16, turns, out.pixels.data(), out.width);
+    EXPECT_EQ(out.pixels, expected.pixels) << "turns " << turns;
+  }
+}
+
+TEST(AreaResize, ReportsWhetherItIsVectorized) {
+#if defined(__x86_64__)
+  EXPECT_EQ(resize_area_is_vectorized(), __builtin_cpu_supports("avx2") != 0);
+#else
+  EXPECT_FALSE(resize_area_is_vectorized());
+#endif
+}
+
+TEST(AreaResize, RefusesEmptySizes) {
+  const GrayImage img(4, 4);
+  std::uint8_t out[16];
+  EXPECT_THROW(resize_area_turned_into(view(img), 0, 4, 0, out, 4), std::invalid_argument);
+  EXPECT_THROW(resize_area_turned_reference(view(img), 4, 0, 1, out, 4), std::invalid_argument);
+  EXPECT_THROW(resize_area_turned_into(GrayView{}, 4, 4, 0, out, 4), std::invalid_argument);
+}
+
+}  // namespace
