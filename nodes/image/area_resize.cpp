@@ -58,10 +58,11 @@ int output_weights(int in, int out, int o, float* w, int* first) {
   // source pixel i covers [i out, (i + 1) out); its weight is the overlap / in.
   const std::int64_t lo = std::int64_t{o} * in, hi = lo + in;
   const auto i0 = static_cast<int>(lo / out), i1 = static_cast<int>((hi + out - 1) / out);
+  const auto whole = static_cast<float>(in);
   for (int i = i0; i < i1; ++i) {
-    const std::int64_t overlap = std::min<std::int64_t>(hi, std::int64_t{i + 1} * out) -
-                                 std::max<std::int64_t>(lo, std::int64_t{i} * out);
-    w[i - i0] = static_cast<float>(static_cast<double>(overlap) / in);
+    const auto overlap = std::min<std::int64_t>(hi, std::int64_t{i + 1} * out) -
+                         std::max<std::int64_t>(lo, std::int64_t{i} * out);
+    w[i - i0] = static_cast<float>(overlap) / whole;  // overlap <= out: exact in a float
   }
   *first = i0;
   return i1 - i0;
