@@ -5,7 +5,9 @@
 # ThreadSanitizer (build-tsan). TEST_BINARY: test executables of tests/CMakeLists.txt
 # (test_text, test_engine, …), or `all` for the whole suite (the capflow binary included: long
 # on 2 cores). Default for asan: the kernels, engine, distributed and fuzz-replay tests; for
-# tsan: test_engine and test_distributed. Suppressions, and why each is there, are in
+# tsan: test_engine and test_distributed, linked against a oneTBB built with TSan from Debian's
+# source package (tools/sanitizers/tbb_tsan.sh; needs dpkg-dev and the network the first
+# time). Suppressions, and why each is there, are in
 # tools/sanitizers/ (docs/hardening.md). Exit status: ctest's.
 set -uo pipefail
 
@@ -27,8 +29,15 @@ binaries=("$@")
 [[ ${#binaries[@]} -eq 0 ]] && binaries=("${defaults[@]}")
 build=$root/build-$kind
 
+# TSan needs oneTBB itself instrumented (docs/hardening.md): built once from Debian's source.
+extra=()
+if [[ $kind == tsan ]]; then
+  tbb_dir=$(bash "$root/tools/sanitizers/tbb_tsan.sh" "$build/onetbb") ||
+    { echo "sanitize: could not build an instrumented oneTBB (tools/sanitizers/tbb_tsan.sh)" >&2; exit 2; }
+  extra=(-DTBB_DIR="$tbb_dir" -DCMAKE_BUILD_RPATH="$build/onetbb/lib")
+fi
 cmake -S "$root" -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCAPFLOW_BENCH=OFF \
-  -DCMAKE_CXX_FLAGS="$flags -fno-omit-frame-pointer" >/dev/null || exit 2
+  -DCMAKE_CXX_FLAGS="$flags -fno-omit-frame-pointer" "${extra[@]}" >/dev/null || exit 2
 if [[ ${binaries[0]} == all ]]; then
   nice -n 19 cmake --build "$build" -j"${CAPFLOW_JOBS:-2}" || exit 2
   labels=()

@@ -3,6 +3,7 @@
 #include <array>
 #include <cmath>
 #include <cstdio>
+#include <limits>
 #include <sstream>
 #include <stdexcept>
 
@@ -14,6 +15,11 @@ namespace {
 
 constexpr std::array<const char*, kAtomClasses> kSymbols = {"",   "C",  "N", "O", "S", "F",
                                                             "Cl", "Br", "I", "P", "H", "*"};
+
+// Finite and within a float's range: a position stored as a float must not turn infinite.
+bool fits_float(double v) {
+  return std::isfinite(v) && std::abs(v) <= std::numeric_limits<float>::max();
+}
 
 }  // namespace
 
@@ -46,9 +52,9 @@ std::vector<AtomPoint> parse_atoms(const std::string& text) {
     std::istringstream fields(entry);
     std::string symbol, rest;
     double x = 0, y = 0;
-    if (!(fields >> symbol >> x >> y) || (fields >> rest) || !std::isfinite(x) ||
-        !std::isfinite(y)) {
-      throw std::invalid_argument("bad atom '" + entry.substr(0, 40) + "' (expected 'SYMBOL X Y')");
+    if (!(fields >> symbol >> x >> y) || (fields >> rest) || !fits_float(x) || !fits_float(y)) {
+      throw std::invalid_argument("bad atom '" + entry.substr(0, 40) +
+                                  "' (expected 'SYMBOL X Y', finite coordinates within a float)");
     }
     atoms.push_back({atom_class(symbol), static_cast<float>(x), static_cast<float>(y)});
   }
