@@ -241,7 +241,11 @@ class FlowRun : public RunHost {
                      const std::string& id);
   int stop_level() const;
   int external_stop_level() const;
-  bool cancelled() const { return graph_ != nullptr && graph_->is_cancelled(); }
+  // Cancels the graph's work: tasks not yet started are dropped by oneTBB, running ones see
+  // cancelled() and skip their item. (graph::is_cancelled() cannot tell them: oneTBB sets that
+  // plain bool only when wait_for_all returns, and reading it from a task is a data race.)
+  void cancel();
+  bool cancelled() const { return cancelled_.load(std::memory_order_acquire); }
   void rethrow_failure();
   void progress_loop();
   RunStats collect_stats(double seconds) const;
@@ -279,6 +283,7 @@ class FlowRun : public RunHost {
   std::atomic<std::uint64_t> epochs_completed_{0};
   std::atomic<std::uint64_t> latest_epoch_{0};
   std::atomic<bool> internal_stop_{false};
+  std::atomic<bool> cancelled_{false};
   std::atomic<bool> stop_seen_{false};
   std::atomic<bool> coordinated_stops_{false};
 
@@ -339,6 +344,11 @@ void FlowRun::record_failure(const std::string& prefix, std::exception_ptr error
       failure_prefix_ = prefix;
     }
   }
+  cancel();
+}
+
+void FlowRun::cancel() {
+  cancelled_.store(true, std::memory_order_release);
   if (graph_) graph_->cancel();
 }
 
@@ -556,7 +566,7 @@ void FlowRun::send(Stage& s, Envelope& out, std::int64_t now) {
 Envelope FlowRun::run_transform(Stage& s, const Envelope& in) {
   const std::int64_t t0 = clock_.now_ns();
   s.meter.started(in.sent_ns, t0);
-  if (stop_level() >= 2 && graph_) graph_->cancel();
+  if (stop_level() >= 2) cancel();
   Envelope out = in;
   if (out.kind == Envelope::kItem) {
     if (cancelled()) {
@@ -634,7 +644,7 @@ void FlowRun::run_sink(Stage& s, const Envelope& in) {
 void FlowRun::run_sink_body(Stage& s, const Envelope& in) {
   const std::int64_t t0 = clock_.now_ns();
   s.meter.started(in.sent_ns, t0);
-  if (stop_level() >= 2 && graph_) graph_->cancel();
+  if (stop_level() >= 2) cancel();
   auto* sink = static_cast<SinkNode*>(s.node.get());
   if (cancelled()) return;
   if (in.kind == Envelope::kEndOfEpoch) {
