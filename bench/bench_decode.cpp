@@ -1,12 +1,14 @@
 // Benchmarks of the data path's image kernels, one image per item: read + decode ("raw
 // decode"), decode from memory, decode for a 224 px fit (TurboJPEG DCT scaling), the BMS
-// augment to 224 x 224, and collation of 32 images. Images come from the BMS-layout dataset
+// augment to 224 x 224, its area resize alone (vector path and scalar reference), and
+// collation of 32 images. Images come from the BMS-layout dataset
 // named by CAPFLOW_BENCH_DATA (its train_labels.csv, up to 2,000 files); without it, from 64
 // synthetic 300-500 px line-drawing PNGs made here (written to a temporary folder for the
 // file benchmark). Each benchmark's label says which.
 #include <benchmark/benchmark.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdlib>
 #include <filesystem>
@@ -17,7 +19,9 @@
 #include "graph/errors.h"
 #include "graph/seeded_random.h"
 #include "nodes/batch/image_batch.h"
+#include "nodes/image/area_resize.h"
 #include "nodes/image/bms_augment.h"
+#include "nodes/image/gray_ops.h"
 #include "nodes/io/image_codec.h"
 #include "nodes/io/sample_listing.h"
 
@@ -175,6 +179,37 @@ void BM_augment_224(benchmark::State& state) {
   });
 }
 BENCHMARK(BM_augment_224)->Unit(benchmark::kMicrosecond);
+
+// The area resize alone, the augment's main cost: a decoded picture fitted into 224 x 224
+// keeping its aspect ratio (no crop, no turn), by the path that runs on this processor
+// (AVX2 where it has it) and by the scalar reference, for a same-run comparison. The same
+// pictures as BM_augment_224, uncropped.
+constexpr int kSide = 224;
+
+template <bool kReference>
+void BM_resize_area_224(benchmark::State& state) {
+  std::vector<std::uint8_t> out(kSide * kSide);
+  run_items(state, [&out](const Corpus& c, std::size_t i) {
+    const io::GrayImage& img = c.decoded[i % c.decoded.size()];
+    const double s =
+        std::min(static_cast<double>(kSide) / img.width, static_cast<double>(kSide) / img.height);
+    const int w = std::clamp(static_cast<int>(std::lround(img.width * s)), 1, kSide);
+    const int h = std::clamp(static_cast<int>(std::lround(img.height * s)), 1, kSide);
+    if (kReference) {
+      image::resize_area_turned_reference(image::view(img), w, h, 0, out.data(), kSide);
+    } else {
+      image::resize_area_turned_into(image::view(img), w, h, 0, out.data(), kSide);
+    }
+    benchmark::DoNotOptimize(out.data());
+    return img.pixels.size();  // decoded pixels in
+  });
+}
+BENCHMARK_TEMPLATE(BM_resize_area_224, false)
+    ->Name("BM_resize_area_224")
+    ->Unit(benchmark::kMicrosecond);
+BENCHMARK_TEMPLATE(BM_resize_area_224, true)
+    ->Name("BM_resize_area_224_reference")
+    ->Unit(benchmark::kMicrosecond);
 
 void BM_collate_32(benchmark::State& state) {
   constexpr int kBatch = 32;
