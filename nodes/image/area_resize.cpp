@@ -298,26 +298,6 @@ struct BlockTarget {
   bool turned;
 };
 
-// Row i of a 4 x 4 block of bytes, as four bytes at `at`.
-CAPFLOW_AVX2 inline void store_line(std::uint8_t* at, __m128i bytes, int i) {
-  std::int32_t line = 0;
-  switch (i) {
-    case 0:
-      line = _mm_cvtsi128_si32(bytes);
-      break;
-    case 1:
-      line = _mm_extract_epi32(bytes, 1);
-      break;
-    case 2:
-      line = _mm_extract_epi32(bytes, 2);
-      break;
-    default:
-      line = _mm_extract_epi32(bytes, 3);
-      break;
-  }
-  std::memcpy(at, &line, sizeof line);
-}
-
 // Stores 4 x 4 bytes (byte 4 j + row of column j): `cols` valid columns from x, `rows` valid
 // rows from y.
 CAPFLOW_AVX2 inline void store_block(const BlockTarget& t, __m128i bytes, int x, int y, int cols,
@@ -329,8 +309,10 @@ CAPFLOW_AVX2 inline void store_block(const BlockTarget& t, __m128i bytes, int x,
   // Turned: line j is column x + j, holding rows y..; else line i is row y + i.
   const int lines = t.turned ? cols : rows, length = t.turned ? rows : cols;
   std::uint8_t* at = t.turned ? t.dst + x * t.stride + y : t.dst + y * t.stride + x;
-  if (length == kBlock) {
-    for (int i = 0; i < lines; ++i) store_line(at + i * t.stride, bytes, i);
+  if (length == kBlock && lines == kBlock) {  // a whole block: four 4-byte stores
+    const std::int32_t line[kBlock] = {_mm_cvtsi128_si32(bytes), _mm_extract_epi32(bytes, 1),
+                                       _mm_extract_epi32(bytes, 2), _mm_extract_epi32(bytes, 3)};
+    for (int i = 0; i < kBlock; ++i) std::memcpy(at + i * t.stride, &line[i], sizeof line[i]);
     return;
   }
   alignas(16) std::uint8_t b[16];
