@@ -1,5 +1,7 @@
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <cmath>
 #include <cstdint>
 #include <cstdlib>
 #include <vector>
@@ -125,3 +127,51 @@ TEST(AreaResize, RefusesEmptySizes) {
 }
 
 }  // namespace
+
+namespace {
+
+// The area average computed the slow way, in doubles: every source pixel weighted by the
+// share of it that each output pixel's box covers, one axis after the other.
+std::vector<double> area_average_1d(const std::vector<double>& in, int out) {
+  const auto n = static_cast<int>(in.size());
+  std::vector<double> result(static_cast<std::size_t>(out), 0.0);
+  for (int o = 0; o < out; ++o) {
+    const double lo = static_cast<double>(o) * n / out, hi = static_cast<double>(o + 1) * n / out;
+    for (int i = 0; i < n; ++i) {
+      const double overlap = std::min<double>(hi, i + 1) - std::max<double>(lo, i);
+      if (overlap > 0)
+        result[static_cast<std::size_t>(o)] += overlap * in[static_cast<std::size_t>(i)];
+    }
+    result[static_cast<std::size_t>(o)] /= hi - lo;
+  }
+  return result;
+}
+
+}  // namespace
+
+TEST(AreaResize, ShrinkingAveragesTheBoxOfEveryOutputPixel) {
+  // Ratios whose boxes start and end inside source pixels, and whole-pixel ones.
+  const int sizes[][4] = {{290, 301, 224, 224}, {97, 61, 13, 60}, {400, 9, 100, 3}};
+  for (const auto& s : sizes) {
+    const GrayImage img = random_picture(s[0], s[1], 11);
+    GrayImage out(s[2], s[3], 7);
+    resize_area_turned_reference(view(img), s[2], s[3], 0, out.pixels.data(), s[2]);
+    std::vector<std::vector<double>> rows;  // source rows shrunk along x
+    for (int y = 0; y < s[1]; ++y) {
+      rows.push_back(
+          area_average_1d(std::vector<double>(&img.pixels[static_cast<std::size_t>(y) * s[0]],
+                                              &img.pixels[static_cast<std::size_t>(y + 1) * s[0]]),
+                          s[2]));
+    }
+    double worst = 0;  // 0.5 at most: each pixel is its exact average, rounded
+    for (int x = 0; x < s[2]; ++x) {
+      std::vector<double> column;
+      for (const auto& r : rows) column.push_back(r[static_cast<std::size_t>(x)]);
+      const std::vector<double> expected = area_average_1d(column, s[3]);
+      for (int y = 0; y < s[3]; ++y) {
+        worst = std::max(worst, std::abs(out.at(x, y) - expected[static_cast<std::size_t>(y)]));
+      }
+    }
+    EXPECT_LE(worst, 0.5 + 1e-3) << s[0] << "x" << s[1] << " -> " << s[2] << "x" << s[3];
+  }
+}

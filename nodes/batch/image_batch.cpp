@@ -2,7 +2,6 @@
 #include "nodes/batch/image_batch.h"
 
 #include <algorithm>
-#include <cstring>
 
 #include "graph/errors.h"
 #include "graph/fnv1a.h"
@@ -78,11 +77,12 @@ ImageBatch collate(const std::vector<BatchSample>& samples, int fixed_length, st
     }
   }
   const std::size_t plane = static_cast<std::size_t>(b.width) * b.height;
-  b.pixels.resize(plane * samples.size());
+  // Appended, not zero-filled and then overwritten: a batch is megabytes.
+  b.pixels.reserve(plane * samples.size());
   std::size_t longest = 0;
-  for (std::size_t n = 0; n < samples.size(); ++n) {
-    if (plane) std::memcpy(&b.pixels[n * plane], samples[n].image->pixels.data(), plane);
-    if (samples[n].tokens) longest = std::max(longest, samples[n].tokens->size());
+  for (const BatchSample& s : samples) {
+    b.pixels.insert(b.pixels.end(), s.image->pixels.begin(), s.image->pixels.end());
+    if (s.tokens) longest = std::max(longest, s.tokens->size());
   }
   b.max_length = fixed_length > 0 ? fixed_length : static_cast<int>(longest);
   const auto cols = static_cast<std::size_t>(b.max_length);

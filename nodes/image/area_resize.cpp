@@ -33,39 +33,58 @@ struct AxisWeights {
   const float* of(int o) const { return &weight[static_cast<std::size_t>(o) * taps]; }
 };
 
-// Output o's source window: its first pixel and up to `bound` weights written at w (the rest
-// left zero); returns the number of weights.
-int output_weights(int in, int out, int o, float* w, int* first) {
+// Output o's source window when upscaling or copying (in <= out): its first pixel and up to
+// two weights written at w; returns the number of weights.
+int interpolation_weights(int in, int out, int o, float* w, int* first) {
   if (in == out) {
     *first = o;
     w[0] = 1.0f;
     return 1;
   }
-  if (in < out) {  // bilinear with pixel centres aligned, clamped at the edges
-    const double scale = static_cast<double>(in) / out;
-    const double pos = std::max(0.0, std::min<double>((o + 0.5) * scale - 0.5, in - 1));
-    const int f = static_cast<int>(pos);
-    const double frac = pos - f;
-    *first = f;
-    w[0] = static_cast<float>(1.0 - frac);
-    if (frac > 1e-9 && f + 1 < in) {
-      w[1] = static_cast<float>(frac);
-      return 2;
+  // Bilinear with pixel centres aligned, clamped at the edges.
+  const double scale = static_cast<double>(in) / out;
+  const double pos = std::max(0.0, std::min<double>((o + 0.5) * scale - 0.5, in - 1));
+  const int f = static_cast<int>(pos);
+  const double frac = pos - f;
+  *first = f;
+  w[0] = static_cast<float>(1.0 - frac);
+  if (frac > 1e-9 && f + 1 < in) {
+    w[1] = static_cast<float>(frac);
+    return 2;
+  }
+  return 1;
+}
+
+// The box filter of a downscale (in > out), in exact integers: in units of 1 / out, output o
+// covers [o in, (o + 1) in) and source pixel i covers [i out, (i + 1) out); its weight is the
+// overlap / in. Output o's weights go to w[o * stride ...], its first pixel to first[o]; returns
+// the most weights of any output. The window's ends are stepped from output to output (a
+// quotient and a remainder), not divided: the divisions weighed more than the resize's rows.
+int box_weights(int in, int out, float* w, std::size_t stride, int* first) {
+  const double per_unit = 1.0 / in;  // a multiply: a division per weight cost microseconds
+  const int step = in / out, rest = in % out;
+  int q = 0, r = 0;  // o in = q out + r
+  int taps = 1;
+  for (int o = 0; o < out; ++o) {
+    const int i0 = q;
+    q += step;
+    r += rest;
+    if (r >= out) {
+      ++q;
+      r -= out;
     }
-    return 1;
+    const int i1 = q + (r > 0);  // (o + 1) in = q out + r, rounded up to a whole pixel
+    const std::int64_t lo = std::int64_t{o} * in, hi = lo + in;
+    float* wo = w + static_cast<std::size_t>(o) * stride;
+    for (int i = i0; i < i1; ++i) {
+      const auto overlap = std::min<std::int64_t>(hi, std::int64_t{i + 1} * out) -
+                           std::max<std::int64_t>(lo, std::int64_t{i} * out);
+      wo[i - i0] = static_cast<float>(static_cast<double>(overlap) * per_unit);
+    }
+    first[o] = i0;
+    taps = std::max(taps, i1 - i0);
   }
-  // Box filter, in exact integers: in units of 1 / out, output o covers [o in, (o + 1) in) and
-  // source pixel i covers [i out, (i + 1) out); its weight is the overlap / in.
-  const std::int64_t lo = std::int64_t{o} * in, hi = lo + in;
-  const auto i0 = static_cast<int>(lo / out), i1 = static_cast<int>((hi + out - 1) / out);
-  const auto whole = static_cast<float>(in);
-  for (int i = i0; i < i1; ++i) {
-    const auto overlap = std::min<std::int64_t>(hi, std::int64_t{i + 1} * out) -
-                         std::max<std::int64_t>(lo, std::int64_t{i} * out);
-    w[i - i0] = static_cast<float>(overlap) / whole;  // overlap <= out: exact in a float
-  }
-  *first = i0;
-  return i1 - i0;
+  return taps;
 }
 
 // The table for `in` source pixels and `out` outputs; `reversed` lists the outputs last to
@@ -80,9 +99,13 @@ AxisWeights axis_weights(int in, int out, bool reversed = false) {
   loose.assign(n * b, 0.0f);
   first.resize(n);
   AxisWeights a;
-  for (std::size_t o = 0; o < n; ++o) {
-    a.taps =
-        std::max(a.taps, output_weights(in, out, static_cast<int>(o), &loose[o * b], &first[o]));
+  if (in > out) {
+    a.taps = box_weights(in, out, loose.data(), b, first.data());
+  } else {
+    for (std::size_t o = 0; o < n; ++o) {
+      const int k = interpolation_weights(in, out, static_cast<int>(o), &loose[o * b], &first[o]);
+      a.taps = std::max(a.taps, k);
+    }
   }
   const auto taps = static_cast<std::size_t>(a.taps);
   a.start.resize(n);
