@@ -1,6 +1,8 @@
 // The area resize (resize_area in gray_ops.h): per-axis weight tables, a scalar reference, and
-// a vector path (AVX2) that resizes eight output rows at once and writes the result turned by
-// quarter turns at no extra cost (turning is a choice of store and of the tables' order).
+// a vector path (AVX2) that resizes sixteen output rows at once and writes the result turned by
+// quarter turns at no extra cost (turning is a choice of store and of the tables' order). Both
+// compute in 16-bit fixed point (area_resize_tables.h): a pixel lies within
+// 0.5 + (taps across + taps down) / 256 gray levels of the exact area average.
 #pragma once
 
 #include <cstddef>
@@ -20,7 +22,7 @@ void resize_area_turned_into(const GrayView& src, int width, int height, int tur
                              std::uint8_t* dst, std::ptrdiff_t dst_stride);
 
 // The same, one row at a time in scalar code, then a separate turn: the reference the vector
-// path is tested against (equal but for float contraction in builds that allow it).
+// path is tested against (the same integer steps, so the same bytes).
 void resize_area_turned_reference(const GrayView& src, int width, int height, int turns,
                                   std::uint8_t* dst, std::ptrdiff_t dst_stride);
 
