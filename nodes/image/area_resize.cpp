@@ -40,101 +40,103 @@ int interpolation_weights(int in, int out, int o, double* w, int* first) {
   return 1;
 }
 
-// Collects an output's weights in Q15 and adjusts them to sum to 2^15 (a uniform picture stays
-// uniform): the largest takes the rounding's remainder, capped at 32767 (a single weight of 1).
-// Written without branches: they mispredicted.
-class Quantizer {
- public:
-  explicit Quantizer(std::int16_t* q) : q_(q) {}
-
-  void add(int k, double w) {  // w >= 0
-    const int v = std::min(static_cast<int>(w * 32768.0 + 0.5), 32767);
-    q_[k] = static_cast<std::int16_t>(v);
-    sum_ += v;
-    largest_ = v > most_ ? k : largest_;
-    most_ = std::max(most_, v);
+// Output weights w[0..n) in Q15, adjusted to sum to 2^15 (a uniform picture stays uniform):
+// the largest takes the rounding's remainder, capped at 32767 (a single weight of 1).
+void quantize(const double* w, int n, std::int16_t* q) {
+  int sum = 0, largest = 0;
+  for (int k = 0; k < n; ++k) {
+    q[k] = static_cast<std::int16_t>(std::min(static_cast<int>(w[k] * 32768.0 + 0.5), 32767));
+    sum += q[k];
+    if (q[k] > q[largest]) largest = k;
   }
+  q[largest] = static_cast<std::int16_t>(std::clamp(q[largest] + (32768 - sum), 0, 32767));
+}
 
-  void finish() {
-    q_[largest_] = static_cast<std::int16_t>(std::clamp(most_ + (32768 - sum_), 0, 32767));
-  }
-
- private:
-  std::int16_t* q_;
-  int sum_ = 0, largest_ = 0, most_ = -1;
-};
+// Writes output o's weights q[0..count) into `a` (a.taps per output, zero-padded, a.start and
+// a.weight sized), mirrored when `reversed`; a window that would run past the source's end is
+// shifted left, its extra taps weighing zero.
+void place(AxisWeights& a, int in, int o, bool reversed, int first, const std::int16_t* q,
+           int count) {
+  const std::size_t n = a.start.size();
+  const std::size_t to =
+      reversed ? n - 1 - static_cast<std::size_t>(o) : static_cast<std::size_t>(o);
+  const int s = std::min(first, in - a.taps);
+  a.start[to] = s;
+  std::int16_t* w =
+      &a.weight[to * static_cast<std::size_t>(a.taps) + static_cast<std::size_t>(first - s)];
+  for (int k = 0; k < count; ++k) w[k] = q[k];
+}
 
 // The box filter of a downscale (in > out), in exact integers: in units of 1 / out, output o
 // covers [o in, (o + 1) in) and source pixel i covers [i out, (i + 1) out); its weight is the
-// overlap / in. Output o's `bound` weights (quantized, zero past its window) go to
-// q[o * bound ...], its first pixel to first[o]; returns the most weights of any output. The
-// window's ends are stepped from output to output (a quotient and a remainder), not divided,
-// and every output computes `bound` weights: divisions and loops of varying length cost more
-// than the resize's rows.
-int box_weights(int in, int out, int bound, std::int16_t* q, int* first) {
-  const double per_unit = 1.0 / in;
+// overlap / in. With o in = i0 out + r, output o overlaps pixel i0 by out - r, then `wholes`
+// pixels whole, then the next window's r: all stepped from output to output without a
+// division (a division per weight cost more than the resize's rows). Calls
+// visit(o, i0, r, wholes, next_r) for every output.
+template <class Visit>
+void box_windows(int in, int out, Visit visit) {
   const int step = in / out, rest = in % out;
-  int i0 = 0, r = 0;  // o in = i0 out + r
-  int taps = 1;
+  int i0 = 0, r = 0;
   for (int o = 0; o < out; ++o) {
-    const std::int64_t lo = std::int64_t{o} * in, hi = lo + in;
-    Quantizer quantized(q + static_cast<std::ptrdiff_t>(o) * bound);
-    for (int k = 0; k < bound; ++k) {
-      const std::int64_t i = i0 + k;
-      const std::int64_t overlap =
-          std::min<std::int64_t>(hi, (i + 1) * out) - std::max<std::int64_t>(lo, i * out);
-      quantized.add(k, static_cast<double>(std::max<std::int64_t>(overlap, 0)) * per_unit);
-    }
-    quantized.finish();
-    first[o] = i0;
-    int i1 = i0 + step;  // (o + 1) in = i1 out + r
-    r += rest;
-    if (r >= out) {
-      ++i1;
-      r -= out;
-    }
-    taps = std::max(taps, i1 + (r > 0) - i0);  // the window ends inside pixel i1 when r > 0
-    i0 = i1;
+    const int carry = r + rest >= out ? 1 : 0;
+    const int next_r = r + rest - carry * out;
+    visit(o, i0, r, step - 1 + carry, next_r);
+    i0 += step + carry;
+    r = next_r;
   }
-  return taps;
+}
+
+// The box filter's table, weights in Q15 adjusted like quantize()'s to sum to 2^15.
+AxisWeights box_weights(int in, int out, bool reversed) {
+  AxisWeights a;
+  box_windows(in, out, [&a](int, int, int, int wholes, int next_r) {
+    a.taps = std::max(a.taps, 1 + wholes + (next_r > 0 ? 1 : 0));
+  });
+  const auto n = static_cast<std::size_t>(out);
+  a.start.resize(n);
+  a.weight.assign(n * static_cast<std::size_t>(a.taps), 0);
+  const double scale = 32768.0 / in;
+  const auto q15 = [scale](int overlap) {
+    return std::min(static_cast<int>(overlap * scale + 0.5), 32767);
+  };
+  const int whole = q15(out);
+  thread_local std::vector<std::int16_t> q;
+  q.resize(static_cast<std::size_t>(a.taps));
+  box_windows(in, out, [&](int o, int i0, int r, int wholes, int next_r) {
+    const int head = q15(out - r), tail = next_r > 0 ? q15(next_r) : 0;
+    int count = 0;
+    q[count++] = static_cast<std::int16_t>(head);
+    for (int k = 0; k < wholes; ++k) q[count++] = static_cast<std::int16_t>(whole);
+    if (next_r > 0) q[count++] = static_cast<std::int16_t>(tail);
+    std::int16_t& largest = wholes > 0 ? q[1] : head >= tail ? q[0] : q[count - 1];
+    const int sum = head + wholes * whole + tail;
+    largest = static_cast<std::int16_t>(std::clamp(largest + (32768 - sum), 0, 32767));
+    place(a, in, o, reversed, i0, q.data(), count);
+  });
+  return a;
 }
 
 }  // namespace
 
 AxisWeights axis_weights(int in, int out, bool reversed) {
+  if (in > out) return box_weights(in, out, reversed);
   const auto n = static_cast<std::size_t>(out);
-  // At most this many weights per output: a box of in / out pixels touches ceil(in / out) + 1.
-  const int bound = in == out ? 1 : in < out ? 2 : (in + out - 1) / out + 1;
-  const auto b = static_cast<std::size_t>(bound);
-  thread_local std::vector<std::int16_t> loose;  // output o's weights at o * bound
-  thread_local std::vector<int> first;
-  loose.assign(n * b, 0);
+  thread_local std::vector<double> w;  // output o's two weights at 2 o
+  thread_local std::vector<int> first, count;
+  w.assign(2 * n, 0.0);
   first.resize(n);
+  count.resize(n);
   AxisWeights a;
-  if (in > out) {
-    a.taps = box_weights(in, out, bound, loose.data(), first.data());
-  } else {
-    for (std::size_t o = 0; o < n; ++o) {
-      double w[2] = {0.0, 0.0};
-      const int k = interpolation_weights(in, out, static_cast<int>(o), w, &first[o]);
-      Quantizer quantized(&loose[o * b]);
-      for (int j = 0; j < k; ++j) quantized.add(j, w[j]);
-      quantized.finish();
-      a.taps = std::max(a.taps, k);
-    }
-  }
-  const auto taps = static_cast<std::size_t>(a.taps);
-  a.start.resize(n);
-  a.weight.assign(n * taps, 0);
   for (std::size_t o = 0; o < n; ++o) {
-    const std::size_t to = reversed ? n - 1 - o : o;
-    // Shift windows that would run past the end left; the extra taps weigh zero.
-    const int s = std::min(first[o], in - a.taps);
-    a.start[to] = s;
-    const auto shift = static_cast<std::size_t>(first[o] - s);
-    for (std::size_t k = 0; k + shift < taps; ++k) {  // a few weights: no memmove call
-      a.weight[to * taps + shift + k] = loose[o * b + k];
-    }
+    count[o] = interpolation_weights(in, out, static_cast<int>(o), &w[2 * o], &first[o]);
+    a.taps = std::max(a.taps, count[o]);
+  }
+  a.start.resize(n);
+  a.weight.assign(n * static_cast<std::size_t>(a.taps), 0);
+  for (std::size_t o = 0; o < n; ++o) {
+    std::int16_t q[2] = {0, 0};
+    quantize(&w[2 * o], count[o], q);
+    place(a, in, static_cast<int>(o), reversed, first[o], q, count[o]);
   }
   return a;
 }
