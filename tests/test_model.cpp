@@ -14,6 +14,7 @@
 #include "nodes/model/attention_kernels.h"
 #include "nodes/model/caption_search.h"
 #include "nodes/model/precision.h"
+#include "nodes/model/precision_choice.h"
 #include "nodes/model/resnet_encoder.h"
 #include "nodes/model/torch_runtime.h"
 #include "tests/one_torch_thread.h"
@@ -545,6 +546,24 @@ TEST(ModelPrecision, ParsesNames) {
   } catch (const ConfigError& e) {
     EXPECT_NE(std::string(e.what()).find("fp16"), std::string::npos);
   }
+}
+
+TEST(ModelPrecision, AutoTakesBf16OnlyWhereTheHardwareRunsItNatively) {
+  EXPECT_EQ(choose_precision("auto", /*on_cuda=*/false, /*bf16_native=*/true), "bf16");
+  EXPECT_EQ(choose_precision("auto", false, false), "fp32");
+  EXPECT_EQ(choose_precision("auto", true, false), "bf16");
+  // What is asked for explicitly is what runs.
+  EXPECT_EQ(choose_precision("bf16", false, false), "bf16");
+  EXPECT_EQ(choose_precision("bfloat16", false, false), "bf16");
+  EXPECT_EQ(choose_precision("fp32", true, true), "fp32");
+  EXPECT_THROW(choose_precision("fp16", false, true), ConfigError);
+  // This machine: auto follows its flags, and only an emulated explicit bf16 is warned about.
+  const bool native = cpu_runs_bf16_natively();
+  EXPECT_EQ(choose_precision("auto", false), native ? "bf16" : "fp32");
+  EXPECT_EQ(emulated_bf16_warning("bf16", false).empty(), native);
+  EXPECT_TRUE(emulated_bf16_warning("auto", false).empty());
+  EXPECT_TRUE(emulated_bf16_warning("fp32", false).empty());
+  EXPECT_TRUE(emulated_bf16_warning("bf16", true).empty());
 }
 
 TEST(ModelPrecision, AutocastGuardScopesBf16) {

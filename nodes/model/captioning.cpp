@@ -20,6 +20,7 @@
 #include "nodes/model/device_batch.h"
 #include "nodes/model/hypothesis_choice.h"
 #include "nodes/model/inference.h"
+#include "nodes/model/precision_choice.h"
 #include "nodes/model/torchscript_export.h"
 #include "nodes/text/levenshtein.h"
 
@@ -52,7 +53,10 @@ CaptionModel load_caption_model(const std::string& checkpoint_path, CheckpointIn
   d.encoder_channels = m.encoder->feature_channels();
   m.decoder = AttentionDecoder(d);
   load_checkpoint(path, *m.encoder, *m.decoder, nullptr);
-  m.precision = parse_precision(info.precision);
+  // A model trained in bf16 runs in bf16 where this CPU does natively, else in fp32 (its weights
+  // are fp32; emulated bf16 is many times slower, precision_choice.h).
+  const std::string trained = parse_precision(info.precision) == Precision::kBf16 ? "auto" : "fp32";
+  m.precision = parse_precision(choose_precision(trained, /*on_cuda=*/false));
   m.width = static_cast<int>(info.image_width);
   m.height = static_cast<int>(info.image_height);
   if (m.channels_last) to_channels_last(*m.encoder);

@@ -19,6 +19,7 @@
 #include "nodes/model/checkpoint.h"
 #include "nodes/model/device_batch.h"
 #include "nodes/model/model_share.h"
+#include "nodes/model/precision_choice.h"
 #include "nodes/model/trainer.h"
 #include "nodes/model/weights_io.h"
 #include "nodes/payloads.h"
@@ -65,6 +66,15 @@ int part_threads(int node_threads, const ModelShare& share) {
                                   : replica_threads(node_threads, share.replica_count);
 }
 
+// The node's `precision` on its device (precision_choice.h); an explicit bf16 that this CPU
+// would emulate gets a warning.
+Precision node_precision(const NodeContext& ctx, const torch::Device& device) {
+  const std::string argument = ctx.args().get_string("precision");
+  const std::string warning = emulated_bf16_warning(argument, device.is_cuda());
+  if (!warning.empty()) ctx.warn(warning);
+  return parse_precision(choose_precision(argument, device.is_cuda()));
+}
+
 class Encode : public graph::TransformNode {
  public:
   explicit Encode(const NodeContext& ctx)
@@ -93,7 +103,7 @@ class Encode : public graph::TransformNode {
     if (!a.is_null("weights")) load_encoder_weights(share_->encoder, a.get_string("weights"));
     share_->frozen = a.get_bool("freeze");
     share_->channels_last = a.get_bool("channels_last");
-    share_->encoder_precision = parse_precision(a.get_string("precision"));
+    share_->encoder_precision = node_precision(ctx, device_);
     share_->device = device_;
     share_->encoder->to(device_);  // weights start on the CPU (seeded, loaded), then move
     if (device_.is_cuda())
@@ -198,7 +208,7 @@ class Lstm : public graph::TransformNode {
     share_->decoder = AttentionDecoder(o);
     share_->decoder->to(device);  // seeded on the CPU, then moved: the same weights on every device
     share_->decoder->train();
-    share_->decoder_precision = parse_precision(a.get_string("precision"));
+    share_->decoder_precision = node_precision(ctx, device);
   }
 
   std::string exclusive_span() const override { return kModelSpan; }
@@ -659,6 +669,10 @@ std::vector<graph::ArgSpec> optimizer_args(const char* weight_decay) {
 
 }  // namespace
 
+constexpr const char* kPrecisionHelp =
+    "auto: bf16 where the hardware runs it natively (AMX or AVX512-BF16, a CUDA device), else "
+    "fp32; bf16: autocast (emulated, many times slower, on other CPUs); fp32: full precision";
+
 void register_model_nodes(graph::Registry& registry) {
   using namespace graph;
   add_node<Encode>(
@@ -683,8 +697,7 @@ void register_model_nodes(graph::Registry& registry) {
                   "torchvision state_dict (torch.save) or capflow checkpoint to start from")),
               arg_bool("freeze", "false",
                        "no gradients: a fixed feature extractor (transfer learning)"),
-              arg_choice("precision", "bf16", {"bf16", "fp32"},
-                         "bf16: autocast (oneDNN/AMX); fp32: full precision"),
+              arg_choice("precision", "auto", {"auto", "bf16", "fp32"}, kPrecisionHelp),
               arg_bool("channels_last", "true", "channels-last tensors (the fast oneDNN path)"),
               torch_threads_arg(),
           }));
@@ -718,8 +731,7 @@ void register_model_nodes(graph::Registry& registry) {
                         "training: the caption loss's targets keep 1 - this on the next token and "
                         "spread this over the vocabulary (metrics report the plain loss; 0: none)",
                         0, 0.5),
-              arg_choice("precision", "bf16", {"bf16", "fp32"},
-                         "bf16: autocast; fp32: full precision"),
+              arg_choice("precision", "auto", {"auto", "bf16", "fp32"}, kPrecisionHelp),
               torch_threads_arg(),
           }));
   add_node<Backward>(registry,

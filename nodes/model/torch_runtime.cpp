@@ -8,22 +8,11 @@
 #include <ATen/cuda/CUDAContext.h>
 #endif
 
-#include <fstream>
 #include <string>
 
+#include "nodes/model/precision_choice.h"
+
 namespace capflow::model {
-namespace {
-
-bool cpu_has_flag(const std::string& flag) {
-  std::ifstream in("/proc/cpuinfo");
-  std::string line;
-  while (std::getline(in, line)) {
-    if (line.rfind("flags", 0) == 0) return line.find(" " + flag) != std::string::npos;
-  }
-  return false;
-}
-
-}  // namespace
 
 void set_torch_threads(int intra_op, int inter_op) {
   if (intra_op > 0) at::set_num_threads(intra_op);
@@ -39,7 +28,7 @@ TorchInfo torch_info() {
   info.version = TORCH_VERSION;
   info.intra_op_threads = at::get_num_threads();
   info.mkldnn = at::hasMKLDNN();
-  info.bf16_fast = cpu_has_flag("amx_bf16") || cpu_has_flag("avx512_bf16");
+  info.bf16_fast = cpu_runs_bf16_natively();
   info.build_config = at::show_config();
 #ifdef CAPFLOW_WITH_CUDA
   info.cuda_built = true;

@@ -10,6 +10,8 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 
+#include "nodes/model/precision_choice.h"
+
 namespace capflow::cli {
 namespace {
 
@@ -53,11 +55,13 @@ bool same_machine(const nlohmann::json& e, int threads, const std::string& cpu_m
   return e.value("threads", 0) == threads && e.value("cpu_model", std::string()) == cpu_model;
 }
 
-// The precision a node computes in: its own `precision` argument, else the encoder's.
+// The precision a node computes in: its own `precision` argument (auto resolved as the node
+// did, precision_choice.h), else the encoder's.
 std::string node_precision(const graph::PipelineSpec& spec, const std::string& name,
                            const std::string& run) {
   const graph::NodeSpec* n = spec.node(name);
-  return n != nullptr && n->args.contains("precision") ? n->args.get_string("precision") : run;
+  if (n == nullptr || !n->args.contains("precision")) return run;
+  return model::choose_precision(n->args.get_string("precision"), n->device != "cpu");
 }
 
 // The first model node that has a precision (the encoder in a training pipeline).
@@ -107,8 +111,10 @@ nlohmann::json apply_model_utilisation(graph::RunStats& stats, const graph::Pipe
   for (const graph::NodeStats& n : stats.nodes) flops += n.flops();
   if (flops <= 0) return nullptr;
   const graph::NodeSpec* encoder = encoder_node(spec);
-  const std::string precision = encoder != nullptr ? encoder->args.get_string("precision") : "fp32";
   const bool on_cpu = encoder == nullptr || encoder->device == "cpu";
+  const std::string precision =
+      encoder != nullptr ? model::choose_precision(encoder->args.get_string("precision"), !on_cpu)
+                         : "fp32";
   const double rate = stats.seconds > 0 ? flops / stats.seconds * 1e-9 : 0.0;
   nlohmann::json mfu = {
       {"model_flops", flops},
