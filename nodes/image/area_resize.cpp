@@ -4,7 +4,6 @@
 #include "nodes/image/area_resize.h"
 
 #include <algorithm>
-#include <cmath>
 #include <cstring>
 #include <stdexcept>
 #include <vector>
