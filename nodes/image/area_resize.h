@@ -2,7 +2,7 @@
 // a vector path (AVX2) that resizes sixteen output rows at once and writes the result turned by
 // quarter turns at no extra cost (turning is a choice of store and of the tables' order). Both
 // compute in 16-bit fixed point (area_resize_tables.h): a pixel lies within
-// 0.5 + (taps across + taps down) / 256 gray levels of the exact area average.
+// 0.5 + (taps across + taps down) / 128 gray levels of the exact area average.
 #pragma once
 
 #include <cstddef>

@@ -7,7 +7,9 @@
 // value is (value * weight + 2^14) >> 15, rounded to nearest (the AVX2 instruction vpmulhrsw),
 // which keeps Q7; sums saturate at 32767. The vertical pass sums a column of source rows, the
 // horizontal pass sums that result along the row, and the output is (sum + 64) >> 7, at most
-// 255. Each product is off by at most half a unit of Q7, 1 / 256 of a gray level, either way.
+// 255. Each product is off by at most half a unit of Q7, 1 / 256 of a gray level, either way,
+// and the rounded weights move a result by at most as much again per tap: a pixel lies within
+// 0.5 + (taps across + taps down) / 128 gray levels of the exact average.
 #pragma once
 
 #include <cstddef>

@@ -54,7 +54,7 @@ GrayImage crop(const GrayImage& img, const Rect& r);
 
 // Area-averaging resize (box filter with fractional pixel coverage, like OpenCV's INTER_AREA)
 // for shrinking axes; bilinear (pixel centres aligned) for growing ones, in 16-bit fixed point
-// (within 0.5 + taps / 256 gray levels of the exact filter; area_resize.h). Exact for the
+// (within 0.5 + taps / 128 gray levels of the exact filter; area_resize.h). Exact for the
 // identity size. width, height >= 1.
 GrayImage resize_area(const GrayImage& img, int width, int height);
 // The same, reading a window and writing width x height pixels at `dst` (rows `dst_stride`
