@@ -39,8 +39,14 @@ int interpolation_weights(int in, int out, int o, double* w, int* first) {
   return 1;
 }
 
-// Output weights w[0..n) in Q15, adjusted to sum to 2^15 (a uniform picture stays uniform):
-// the largest takes the rounding's remainder, capped at 32767 (a single weight of 1).
+// Makes an output's Q15 weights, which sum to `sum`, sum to 2^15 (a uniform picture stays
+// uniform): its largest weight takes the rounding's remainder, capped at 32767 (a single
+// weight of 1).
+void take_remainder(std::int16_t& largest, int sum) {
+  largest = static_cast<std::int16_t>(std::clamp(largest + (32768 - sum), 0, 32767));
+}
+
+// Output weights w[0..n) in Q15, adjusted by take_remainder().
 void quantize(const double* w, int n, std::int16_t* q) {
   int sum = 0, largest = 0;
   for (int k = 0; k < n; ++k) {
@@ -48,7 +54,7 @@ void quantize(const double* w, int n, std::int16_t* q) {
     sum += q[k];
     if (q[k] > q[largest]) largest = k;
   }
-  q[largest] = static_cast<std::int16_t>(std::clamp(q[largest] + (32768 - sum), 0, 32767));
+  take_remainder(q[largest], sum);
 }
 
 // Writes output o's weights q[0..count) into `a` (a.taps per output, zero-padded, a.start and
@@ -85,7 +91,7 @@ void box_windows(int in, int out, Visit visit) {
   }
 }
 
-// The box filter's table, weights in Q15 adjusted like quantize()'s to sum to 2^15.
+// The box filter's table, weights in Q15 adjusted by take_remainder().
 AxisWeights box_weights(int in, int out, bool reversed) {
   AxisWeights a;
   box_windows(in, out, [&a](int, int, int, int wholes, int next_r) {
@@ -107,9 +113,10 @@ AxisWeights box_weights(int in, int out, bool reversed) {
     q[count++] = static_cast<std::int16_t>(head);
     for (int k = 0; k < wholes; ++k) q[count++] = static_cast<std::int16_t>(whole);
     if (next_r > 0) q[count++] = static_cast<std::int16_t>(tail);
-    std::int16_t& largest = wholes > 0 ? q[1] : head >= tail ? q[0] : q[count - 1];
-    const int sum = head + wholes * whole + tail;
-    largest = static_cast<std::int16_t>(std::clamp(largest + (32768 - sum), 0, 32767));
+    take_remainder(wholes > 0     ? q[1]
+                   : head >= tail ? q[0]
+                                  : q[count - 1],
+                   head + wholes * whole + tail);
     place(a, in, o, reversed, i0, q.data(), count);
   });
   return a;
