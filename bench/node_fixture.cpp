@@ -21,7 +21,7 @@ std::uint64_t payload_bytes(const graph::Item& item) {
   if (const auto* i = std::any_cast<nodes::ImagePtr>(&item.payload))
     return *i ? (*i)->image.pixels.size() : 0;
   if (const auto* b = std::any_cast<nodes::BatchPtr>(&item.payload))
-    return *b ? (*b)->pixels.size() : 0;
+    return *b ? static_cast<std::uint64_t>((*b)->size) * (*b)->width * (*b)->height : 0;
   return 0;
 }
 

@@ -8,6 +8,7 @@
 
 #include "graph/seeded_random.h"
 #include "nodes/image/area_resize.h"
+#include "nodes/image/area_resize_tables.h"
 #include "nodes/image/gray_ops.h"
 
 using namespace capflow::image;
@@ -210,5 +211,41 @@ TEST(AreaResize, ShrinkingAveragesTheBoxOfEveryOutputPixel) {
       }
     }
     EXPECT_LE(worst, bound) << s[0] << "x" << s[1] << " -> " << s[2] << "x" << s[3];
+  }
+}
+
+// The box tables against their definition, for every shrink of up to 97 source pixels: output
+// o's window covers source pixels [o in / out, (o + 1) in / out), its taps are as many as the
+// widest window (no more), each weight is the overlap's share rounded to Q15 (the largest
+// taking the sum's remainder), and the weights outside the window are zero.
+TEST(AreaResize, BoxTablesHoldEachWindowsOverlapsAndNoSpareTaps) {
+  using capflow::image::area::axis_weights;
+  for (int in = 2; in <= 97; ++in) {
+    for (int out = 1; out < in; ++out) {
+      const auto a = axis_weights(in, out);
+      int widest = 0;
+      for (int o = 0; o < out; ++o) {
+        const int first = o * in / out, end = ((o + 1) * in + out - 1) / out;
+        widest = std::max(widest, end - first);
+        const int s = a.start[static_cast<std::size_t>(o)];
+        ASSERT_LE(s, first) << in << "->" << out << " output " << o;
+        ASSERT_GE(s + a.taps, end) << in << "->" << out << " output " << o;
+        int sum = 0;
+        for (int k = 0; k < a.taps; ++k) {
+          const int i = s + k, w = a.of(o)[k];
+          sum += w;
+          // Overlap of pixel i with the window, in units of 1 / out, as a share of in.
+          const int overlap =
+              std::max(0, std::min((i + 1) * out, (o + 1) * in) - std::max(i * out, o * in));
+          EXPECT_NEAR(w, overlap * 32768.0 / in, 0.5 * (a.taps + 1))
+              << in << "->" << out << " output " << o << " tap " << k;
+          if (overlap == 0) {
+            EXPECT_EQ(w, 0) << in << "->" << out << " output " << o;
+          }
+        }
+        EXPECT_EQ(sum, 32768) << in << "->" << out << " output " << o;
+      }
+      EXPECT_EQ(a.taps, widest) << in << "->" << out;
+    }
   }
 }

@@ -47,7 +47,12 @@ std::shared_ptr<batch::ImageBatch> make_batch(int n, int h, int w, int t, std::u
   b->size = n, b->height = h, b->width = w, b->max_length = t;
   torch::manual_seed(seed);
   const auto pixels = torch::randint(0, 256, {n, h, w}, torch::kByte);
-  b->pixels.assign(pixels.data_ptr<std::uint8_t>(), pixels.data_ptr<std::uint8_t>() + n * h * w);
+  for (int i = 0; i < n; ++i) {
+    auto image = std::make_shared<io::GrayImage>(w, h);
+    const std::uint8_t* from = pixels.data_ptr<std::uint8_t>() + i * h * w;
+    std::copy(from, from + h * w, image->pixels.begin());
+    b->images.push_back(std::move(image));
+  }
   b->tokens.assign(static_cast<std::size_t>(n) * t, 0);
   for (int i = 0; i < n; ++i) {
     const int len = t - (i % 3);  // <sos> ... <eos>, then padding
@@ -164,7 +169,8 @@ TEST(CudaBackends, StagedBatchEqualsTheHostConversion) {
     ASSERT_NE(d.ready, nullptr);
     d.wait();
     EXPECT_TRUE(d.input.is_cuda());
-    const torch::Tensor expected = to_model_input(host->pixels.data(), 3, 40, 56, channels_last);
+    const torch::Tensor expected =
+        to_model_input(host->contiguous_pixels().data(), 3, 40, 56, channels_last);
     EXPECT_TRUE(torch::equal(d.input.cpu(), expected));
     EXPECT_EQ(d.input.is_contiguous(at::MemoryFormat::ChannelsLast), channels_last);
     EXPECT_TRUE(torch::equal(d.tokens.cpu(), torch::tensor(host->tokens).view({3, 9})));
@@ -211,7 +217,8 @@ TEST(DeviceStaging, OnTheCpuItIsTheModelInput) {
   const DeviceBatch d = to_cpu.stage(host);
   EXPECT_EQ(d.ready, nullptr);
   d.wait();  // nothing to wait for
-  EXPECT_TRUE(torch::equal(d.input, to_model_input(host->pixels.data(), 2, 16, 24, true)));
+  EXPECT_TRUE(
+      torch::equal(d.input, to_model_input(host->contiguous_pixels().data(), 2, 16, 24, true)));
   EXPECT_TRUE(torch::equal(d.tokens, torch::tensor(host->tokens).view({2, 6})));
   EXPECT_EQ(d.host, host);
 }

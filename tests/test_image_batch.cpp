@@ -1,4 +1,4 @@
-// Tests of batch collation (NHWC pixels, padded tokens, lengths) and batch fingerprints.
+// Tests of batch collation (shared pictures, padded tokens, lengths) and batch fingerprints.
 #include <gtest/gtest.h>
 
 #include "graph/errors.h"
@@ -10,14 +10,14 @@ using capflow::io::GrayImage;
 namespace {
 
 struct Samples {
-  std::vector<GrayImage> images;
+  std::vector<std::shared_ptr<GrayImage>> images;
   std::vector<std::vector<int>> tokens;
   std::vector<std::string> ids, labels;
 
   std::vector<BatchSample> refs() const {
     std::vector<BatchSample> out;
     for (std::size_t i = 0; i < images.size(); ++i) {
-      out.push_back({&images[i], &tokens[i], &ids[i], &labels[i]});
+      out.push_back({images[i], &tokens[i], &ids[i], &labels[i]});
     }
     return out;
   }
@@ -26,9 +26,9 @@ struct Samples {
 Samples three(int w = 5, int h = 4) {
   Samples s;
   for (int n = 0; n < 3; ++n) {
-    GrayImage img(w, h);
+    auto img = std::make_shared<GrayImage>(w, h);
     for (int y = 0; y < h; ++y)
-      for (int x = 0; x < w; ++x) img.at(x, y) = static_cast<std::uint8_t>(n * 50 + y * w + x);
+      for (int x = 0; x < w; ++x) img->at(x, y) = static_cast<std::uint8_t>(n * 50 + y * w + x);
     s.images.push_back(img);
     s.ids.push_back("id" + std::to_string(n));
     s.labels.push_back("InChI=" + std::to_string(n));
@@ -37,19 +37,24 @@ Samples three(int w = 5, int h = 4) {
   return s;
 }
 
-TEST(ImageBatch, PixelsAreNhwcAndContiguous) {
+TEST(ImageBatch, PicturesAreSharedInRowOrderAndGatherNhwc) {
   const Samples s = three();
   const ImageBatch b = collate(s.refs(), 0, 0);
   EXPECT_EQ(b.size, 3);
   EXPECT_EQ(b.height, 4);
   EXPECT_EQ(b.width, 5);
-  EXPECT_EQ(b.channels, 1);
-  ASSERT_EQ(b.pixels.size(), 3u * 4 * 5);
+  ASSERT_EQ(b.images.size(), 3u);
+  for (int n = 0; n < 3; ++n) {  // the samples' own pictures: nothing copied
+    EXPECT_EQ(b.images[static_cast<std::size_t>(n)], s.images[static_cast<std::size_t>(n)]);
+    EXPECT_EQ(b.pixels_of(n), s.images[static_cast<std::size_t>(n)]->pixels.data());
+  }
+  const std::vector<std::uint8_t> nhwc = b.contiguous_pixels();
+  ASSERT_EQ(nhwc.size(), 3u * 4 * 5);
   for (int n = 0; n < 3; ++n)
     for (int y = 0; y < 4; ++y)
       for (int x = 0; x < 5; ++x) {
-        EXPECT_EQ(b.pixels[static_cast<std::size_t>(n * 4 * 5 + y * 5 + x)],
-                  s.images[static_cast<std::size_t>(n)].at(x, y));
+        EXPECT_EQ(nhwc[static_cast<std::size_t>(n * 4 * 5 + y * 5 + x)],
+                  s.images[static_cast<std::size_t>(n)]->at(x, y));
       }
   EXPECT_EQ(b.ids, s.ids);
   EXPECT_EQ(b.labels, s.labels);
@@ -86,8 +91,8 @@ TEST(ImageBatch, SplitRowsGivesEachPartItsRowsTrimmed) {
   EXPECT_EQ(parts[1].size, 1);
   EXPECT_EQ(parts[0].ids, (std::vector<std::string>{"id0", "id1"}));
   EXPECT_EQ(parts[1].labels, (std::vector<std::string>{"InChI=2"}));
-  // Pixels of row 2 only; tokens cut to the part's own longest row (4, not the batch's 7).
-  EXPECT_EQ(parts[1].pixels, std::vector<std::uint8_t>(b.pixels.begin() + 40, b.pixels.end()));
+  // The picture of row 2 only; tokens cut to the part's own longest row (4, not the batch's 7).
+  EXPECT_EQ(parts[1].images, std::vector<ImageRef>{s.images[2]});
   EXPECT_EQ(parts[0].max_length, 4);
   EXPECT_EQ(parts[0].tokens, (std::vector<std::int64_t>{1, 7, 8, 2, 1, 9, 2, 0}));
   EXPECT_EQ(parts[0].lengths, (std::vector<std::int32_t>{4, 3}));
@@ -138,12 +143,12 @@ TEST(ImageBatch, MissingCaptionsAndEmptyBatches) {
   EXPECT_EQ(b.labels[1], "");
   const ImageBatch none = collate({}, 0, 0);
   EXPECT_EQ(none.size, 0);
-  EXPECT_TRUE(none.pixels.empty());
+  EXPECT_TRUE(none.images.empty());
 }
 
 TEST(ImageBatch, MismatchedImageSizesThrowNamingTheId) {
   Samples s = three();
-  s.images[2] = GrayImage(4, 5);
+  s.images[2] = std::make_shared<GrayImage>(4, 5);
   try {
     collate(s.refs(), 0, 0);
     FAIL();
@@ -157,11 +162,19 @@ TEST(ImageBatch, FingerprintIsStableAndSeesEveryChange) {
   const ImageBatch b = collate(s.refs(), 0, 0);
   const std::uint64_t f = fingerprint(b);
   EXPECT_EQ(f, fingerprint(collate(s.refs(), 0, 0)));
+  // One pixel changed, in the middle of a picture or at the batch's very end.
+  const auto with_pixel_flipped = [&b](std::size_t row, std::size_t at, std::uint8_t bit) {
+    ImageBatch c = b;
+    auto copy = std::make_shared<GrayImage>(*c.images[row]);
+    copy->pixels[at] ^= bit;
+    c.images[row] = copy;
+    return c;
+  };
+  EXPECT_NE(fingerprint(with_pixel_flipped(0, 12345, 1)), f);
+  EXPECT_NE(fingerprint(with_pixel_flipped(2, 224 * 224 - 1, 0x80)), f);
+  // Two pictures swapped.
   ImageBatch c = b;
-  c.pixels[12345] ^= 1;
-  EXPECT_NE(fingerprint(c), f);
-  c = b;
-  c.pixels.back() ^= 0x80;
+  std::swap(c.images[0], c.images[1]);
   EXPECT_NE(fingerprint(c), f);
   c = b;
   c.tokens[3] = 99;
@@ -177,6 +190,21 @@ TEST(ImageBatch, FingerprintIsStableAndSeesEveryChange) {
   c.ids[1] = "0id1";
   EXPECT_NE(fingerprint(c), f);
   EXPECT_NE(fingerprint(collate(s.refs(), 8, 0)), f);
+}
+
+// The pictures are hashed as one byte string, as when a batch held them contiguously: 15-byte
+// pictures (words that straddle two pictures) keep the value that the contiguous batch had.
+TEST(ImageBatch, FingerprintHashesThePicturesAsOneByteString) {
+  std::vector<BatchSample> refs;
+  std::vector<std::vector<int>> tokens = {{1, 7, 8, 2}, {1, 9, 2}, {1, 5, 6, 7, 8, 9, 2}};
+  std::vector<std::string> ids = {"a", "bb", "ccc"}, labels = {"x", "y", "z"};
+  for (std::size_t n = 0; n < 3; ++n) {
+    auto img = std::make_shared<GrayImage>(5, 3);
+    for (std::size_t i = 0; i < img->pixels.size(); ++i)
+      img->pixels[i] = static_cast<std::uint8_t>(n * 31 + i * 7);
+    refs.push_back({img, &tokens[n], &ids[n], &labels[n]});
+  }
+  EXPECT_EQ(fingerprint(collate(refs, 0, 0)), 0x423d2063e89a5659u);
 }
 
 }  // namespace

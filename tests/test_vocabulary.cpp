@@ -43,6 +43,25 @@ TEST(Vocabulary, EncodeDecodeRoundTrip) {
   EXPECT_NE(std::find(ids.begin(), ids.end(), Vocabulary::kUnk), ids.end());
 }
 
+// Every token finds its own id, in the vocabulary and in copies of it (the lookup table holds
+// ids, not pointers into the tokens); near misses (a prefix, an extension, one letter changed,
+// the empty string) are <unk>. Hundreds of numbers make the probe sequences collide.
+TEST(Vocabulary, EveryTokenFindsItsIdAndNearMissesAreUnknown) {
+  std::vector<std::string> labels = kLabels;
+  for (int n = 0; n < 400; ++n)
+    labels.push_back("InChI=1S/C" + std::to_string(n + 2) + "H4/c1-" + std::to_string(n));
+  const auto v = Vocabulary::from_inchis(labels);
+  ASSERT_GT(v.size(), 400u);
+  const Vocabulary copy = v;
+  for (std::size_t i = 0; i < v.size(); ++i) {
+    const std::string& t = v.token(static_cast<int>(i));
+    EXPECT_EQ(v.id(t), static_cast<int>(i)) << t;
+    EXPECT_EQ(copy.id(t), static_cast<int>(i)) << t;
+  }
+  for (const std::string miss : {"Cl2", "C3H", "Xe", "<pa>", "<pad>x", "99999", "//", ""})
+    EXPECT_EQ(v.id(miss), Vocabulary::kUnk) << miss;
+}
+
 TEST(Vocabulary, SaveLoadIsIdentical) {
   const auto v = Vocabulary::from_inchis(kLabels);
   const auto path = temp_path("vocab.txt");

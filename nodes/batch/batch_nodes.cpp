@@ -73,7 +73,7 @@ AtomTable resolve_atoms(const NodeContext& ctx) {
   return io::read_atoms_file(path);
 }
 
-// Collates a group of same-size images into one NHWC batch with padded token rows.
+// Collates a group of same-size images into one batch with padded token rows.
 class Batch : public graph::CollectNode {
  public:
   explicit Batch(const NodeContext& ctx)
@@ -96,21 +96,19 @@ class Batch : public graph::CollectNode {
   std::size_t group_size() const override { return size_; }
 
   std::any collect(std::vector<Item>& items) override {
-    std::vector<ImagePtr> images;
     std::vector<std::vector<int>> tokens(items.size());
     std::vector<std::vector<io::AtomPoint>> atoms(with_atoms_ ? items.size() : 0);
     std::vector<batch::BatchSample> samples;
-    images.reserve(items.size());
     samples.reserve(items.size());
     for (std::size_t i = 0; i < items.size(); ++i) {
-      images.push_back(graph::payload_as<const ImageSample>(items[i]));
-      const ImageSample& image = *images.back();
-      const io::SampleRef& ref = *image.sample;
+      const ImagePtr image = graph::payload_as<const ImageSample>(items[i]);
+      const io::SampleRef& ref = *image->sample;
       if (!ref.label.empty()) tokens[i] = vocabulary_.encode(targets_.text_of(ref));
-      samples.push_back({&image.image, &tokens[i], &ref.id, &ref.label});
+      // The picture shared with its sample (aliasing: the batch keeps the sample alive).
+      samples.push_back({batch::ImageRef(image, &image->image), &tokens[i], &ref.id, &ref.label});
       if (with_atoms_) {
         atoms[i] =
-            io::map_atoms(atoms_of(ref), image.from_file, image.image.width, image.image.height);
+            io::map_atoms(atoms_of(ref), image->from_file, image->image.width, image->image.height);
         samples.back().atoms = &atoms[i];
       }
     }
@@ -179,9 +177,9 @@ void register_batch_nodes(graph::Registry& registry) {
   using namespace graph;
   add_node<Batch>(
       registry,
-      NodeSchema(
-          "batch",
-          "collates images into one contiguous NHWC uint8 batch with padded tokens and lengths")
+      NodeSchema("batch",
+                 "collates images into one batch (the pictures shared, not copied) with padded "
+                 "tokens and lengths")
           .collect("image", "batch", "size")
           .in_order()
           .stage(NodeStage::kData)

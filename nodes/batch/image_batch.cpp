@@ -15,26 +15,48 @@ std::string id_of(const BatchSample& s, std::size_t n) {
 }
 
 // 64-bit FNV-1a over 64-bit little-endian words: each step (h ^ word) * prime is a bijection of
-// h, so changing any single word changes the result. Finished with splitmix64.
+// h, so changing any single word changes the result. Finished with splitmix64. A byte string is
+// its length, its 8-byte words and a last word of the 0..7 bytes left (zero when none), and
+// may be fed in pieces: begin_bytes(n), feed() of pieces of n bytes in all, end_bytes().
 class WordHash {
  public:
   void word(std::uint64_t w) { h_ = fnv1a_step(h_, w); }
   void bytes(const std::uint8_t* p, std::size_t n) {
+    begin_bytes(n);
+    feed(p, n);
+    end_bytes();
+  }
+  void begin_bytes(std::size_t n) {
     word(n);
+    pending_ = 0;
+    held_ = 0;
+  }
+  void feed(const std::uint8_t* p, std::size_t n) {
     std::size_t i = 0;
+    for (; held_ > 0 && i < n; ++i) take(p[i]);
     for (; i + 8 <= n; i += 8) {
       std::uint64_t w = 0;
       for (int k = 7; k >= 0; --k) w = (w << 8) | p[i + static_cast<std::size_t>(k)];
       word(w);
     }
-    std::uint64_t tail = 0;
-    for (std::size_t k = n; k > i; --k) tail = (tail << 8) | p[k - 1];
-    word(tail);
+    for (; i < n; ++i) take(p[i]);
   }
+  void end_bytes() { word(pending_); }
   std::uint64_t value() const { return splitmix64(h_); }
 
  private:
+  void take(std::uint8_t b) {
+    pending_ |= std::uint64_t{b} << (8 * held_);
+    if (++held_ == 8) {
+      word(pending_);
+      pending_ = 0;
+      held_ = 0;
+    }
+  }
+
   std::uint64_t h_ = kFnv1aOffset;
+  std::uint64_t pending_ = 0;  // the held_ bytes of a word begun, little-endian
+  int held_ = 0;
 };
 
 // Every sample's atoms, concatenated with offsets; nothing when no sample carries atoms.
@@ -60,7 +82,7 @@ ImageBatch collate(const std::vector<BatchSample>& samples, int fixed_length, st
   b.size = static_cast<int>(samples.size());
   if (samples.empty()) return b;
   for (std::size_t n = 0; n < samples.size(); ++n) {
-    const io::GrayImage* img = samples[n].image;
+    const io::GrayImage* img = samples[n].image.get();
     if (!img) throw DataError("batch: sample " + id_of(samples[n], n) + " has no image");
     if (n == 0) {
       b.width = img->width;
@@ -76,12 +98,10 @@ ImageBatch collate(const std::vector<BatchSample>& samples, int fixed_length, st
                       " has the wrong pixel count");
     }
   }
-  const std::size_t plane = static_cast<std::size_t>(b.width) * b.height;
-  // Appended, not zero-filled and then overwritten: a batch is megabytes.
-  b.pixels.reserve(plane * samples.size());
+  b.images.reserve(samples.size());
   std::size_t longest = 0;
   for (const BatchSample& s : samples) {
-    b.pixels.insert(b.pixels.end(), s.image->pixels.begin(), s.image->pixels.end());
+    b.images.push_back(s.image);
     if (s.tokens) longest = std::max(longest, s.tokens->size());
   }
   b.max_length = fixed_length > 0 ? fixed_length : static_cast<int>(longest);
@@ -116,10 +136,7 @@ ImageBatch rows_of(const ImageBatch& b, int begin, int end) {
   p.size = end - begin;
   p.height = b.height;
   p.width = b.width;
-  p.channels = b.channels;
-  const std::size_t plane = static_cast<std::size_t>(b.width) * b.height * b.channels;
-  p.pixels.assign(b.pixels.begin() + static_cast<std::ptrdiff_t>(plane * begin),
-                  b.pixels.begin() + static_cast<std::ptrdiff_t>(plane * end));
+  p.images.assign(b.images.begin() + begin, b.images.begin() + end);
   p.lengths.assign(b.lengths.begin() + begin, b.lengths.begin() + end);
   p.max_length = 0;
   for (const std::int32_t length : p.lengths) p.max_length = std::max(p.max_length, length);
@@ -143,6 +160,14 @@ ImageBatch rows_of(const ImageBatch& b, int begin, int end) {
 
 }  // namespace
 
+std::vector<std::uint8_t> ImageBatch::contiguous_pixels() const {
+  std::vector<std::uint8_t> out;
+  out.reserve(static_cast<std::size_t>(width) * static_cast<std::size_t>(height) * images.size());
+  for (const ImageRef& image : images)
+    out.insert(out.end(), image->pixels.begin(), image->pixels.end());
+  return out;
+}
+
 std::vector<ImageBatch> split_rows(const ImageBatch& b, int parts) {
   if (parts < 1) throw ConfigError("batch: cannot split into " + std::to_string(parts) + " parts");
   const int n = std::min(parts, b.size);
@@ -162,9 +187,12 @@ std::uint64_t fingerprint(const ImageBatch& b) {
   h.word(static_cast<std::uint64_t>(static_cast<std::uint32_t>(b.size)));
   h.word(static_cast<std::uint64_t>(static_cast<std::uint32_t>(b.height)));
   h.word(static_cast<std::uint64_t>(static_cast<std::uint32_t>(b.width)));
-  h.word(static_cast<std::uint64_t>(static_cast<std::uint32_t>(b.channels)));
+  h.word(1);  // channels: gray
   h.word(static_cast<std::uint64_t>(static_cast<std::uint32_t>(b.max_length)));
-  h.bytes(b.pixels.data(), b.pixels.size());
+  const std::size_t plane = static_cast<std::size_t>(b.width) * static_cast<std::size_t>(b.height);
+  h.begin_bytes(plane * b.images.size());
+  for (const ImageRef& image : b.images) h.feed(image->pixels.data(), image->pixels.size());
+  h.end_bytes();
   h.word(b.tokens.size());
   for (std::int64_t t : b.tokens) h.word(static_cast<std::uint64_t>(t));
   h.word(b.lengths.size());

@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <numeric>
 #include <stdexcept>
 #include <vector>
 
@@ -91,12 +92,22 @@ void box_windows(int in, int out, Visit visit) {
   }
 }
 
-// The box filter's table, weights in Q15 adjusted by take_remainder().
+// The most pixels a box window overlaps: `step` = in / out whole pixels, plus one partial pixel
+// at each end where the windows do not fall on pixel edges. Window o starts at r = o in mod out
+// (units of 1 / out), and r runs through every multiple of g = gcd(in mod out, out) below out;
+// a window ends inside the pixel after its last whole one, taking step + 2 pixels, when some
+// r > out - in mod out, that is when in mod out > g.
+int box_taps(int in, int out) {
+  const int step = in / out, rest = in % out;
+  if (rest == 0) return step;
+  return step + 1 + (rest > std::gcd(rest, out) ? 1 : 0);
+}
+
+// The box filter's table, weights in Q15 adjusted by take_remainder(), written in place: the
+// table's cost per output is a handful of integer steps (it is made once per picture and axis).
 AxisWeights box_weights(int in, int out, bool reversed) {
   AxisWeights a;
-  box_windows(in, out, [&a](int, int, int, int wholes, int next_r) {
-    a.taps = std::max(a.taps, 1 + wholes + (next_r > 0 ? 1 : 0));
-  });
+  a.taps = box_taps(in, out);
   const auto n = static_cast<std::size_t>(out);
   a.start.resize(n);
   a.weight.assign(n * static_cast<std::size_t>(a.taps), 0);
@@ -104,20 +115,22 @@ AxisWeights box_weights(int in, int out, bool reversed) {
   const auto q15 = [scale](int overlap) {
     return std::min(static_cast<int>(overlap * scale + 0.5), 32767);
   };
-  const int whole = q15(out);
-  thread_local std::vector<std::int16_t> q;
-  q.resize(static_cast<std::size_t>(a.taps));
+  const int whole = q15(out), last = in - a.taps;
   box_windows(in, out, [&](int o, int i0, int r, int wholes, int next_r) {
+    const std::size_t to =
+        reversed ? n - 1 - static_cast<std::size_t>(o) : static_cast<std::size_t>(o);
+    const int s = std::min(i0, last);  // a window past the source's end shifts left
+    a.start[to] = s;
+    std::int16_t* w =
+        &a.weight[to * static_cast<std::size_t>(a.taps) + static_cast<std::size_t>(i0 - s)];
     const int head = q15(out - r), tail = next_r > 0 ? q15(next_r) : 0;
-    int count = 0;
-    q[count++] = static_cast<std::int16_t>(head);
-    for (int k = 0; k < wholes; ++k) q[count++] = static_cast<std::int16_t>(whole);
-    if (next_r > 0) q[count++] = static_cast<std::int16_t>(tail);
-    take_remainder(wholes > 0     ? q[1]
-                   : head >= tail ? q[0]
-                                  : q[count - 1],
+    w[0] = static_cast<std::int16_t>(head);
+    for (int k = 1; k <= wholes; ++k) w[k] = static_cast<std::int16_t>(whole);
+    if (next_r > 0) w[wholes + 1] = static_cast<std::int16_t>(tail);
+    take_remainder(wholes > 0     ? w[1]
+                   : head >= tail ? w[0]
+                                  : w[next_r > 0 ? 1 : 0],
                    head + wholes * whole + tail);
-    place(a, in, o, reversed, i0, q.data(), count);
   });
   return a;
 }

@@ -6,6 +6,7 @@
 #include <c10/core/impl/VirtualGuardImpl.h>
 
 #include <cstring>
+#include <vector>
 
 #include "graph/errors.h"
 #include "nodes/model/precision.h"
@@ -57,17 +58,20 @@ DeviceBatch DeviceStager::stage(std::shared_ptr<const batch::ImageBatch> host) {
   out.host = host;
   const std::int64_t n = b.size, h = b.height, w = b.width, t = b.max_length;
   if (device_.is_cpu()) {
-    out.input = to_model_input(b.pixels.data(), b.size, b.height, b.width, channels_last_);
+    std::vector<const std::uint8_t*> planes(static_cast<std::size_t>(b.size));
+    for (int r = 0; r < b.size; ++r) planes[static_cast<std::size_t>(r)] = b.pixels_of(r);
+    out.input = to_model_input(planes.data(), b.size, b.height, b.width, channels_last_);
     out.tokens =
         torch::from_blob(const_cast<std::int64_t*>(b.tokens.data()), {n, t}, torch::kInt64).clone();
     return out;
   }
-  TORCH_CHECK(b.channels == 1, "DeviceStager: expected 1 channel, got ", b.channels);
   // Pinned host buffers (LibTorch's caching host allocator keeps each one until the copy that
   // reads it has finished, so they may go out of scope here).
   const auto pinned = torch::TensorOptions().pinned_memory(true);
   torch::Tensor pixels_host = torch::empty({n, h, w}, pinned.dtype(torch::kByte));
-  std::memcpy(pixels_host.data_ptr(), b.pixels.data(), b.pixels.size());
+  auto* to = static_cast<std::uint8_t*>(pixels_host.data_ptr());
+  for (int r = 0; r < b.size; ++r)
+    std::memcpy(to + r * h * w, b.pixels_of(r), static_cast<std::size_t>(h * w));
   torch::Tensor tokens_host = torch::empty({n, t}, pinned.dtype(torch::kLong));
   if (!b.tokens.empty())
     std::memcpy(tokens_host.data_ptr(), b.tokens.data(), b.tokens.size() * sizeof(std::int64_t));

@@ -5,6 +5,9 @@
 #include <ATen/autocast_mode.h>
 #include <torch/version.h>
 
+#include <algorithm>
+#include <vector>
+
 #include "graph/errors.h"
 
 // LibTorch 2.4 replaced the per-device autocast functions (is_cpu_enabled, set_enabled for
@@ -94,7 +97,8 @@ std::optional<at::ScalarType> active_autocast_dtype(const torch::Tensor& t) {
   return autocast_dtype(d);
 }
 
-torch::Tensor to_model_input(const uint8_t* nhwc, int n, int h, int w, bool channels_last) {
+torch::Tensor to_model_input(const uint8_t* const* planes, int n, int h, int w,
+                             bool channels_last) {
   TORCH_CHECK(n >= 0 && h > 0 && w > 0, "to_model_input: bad batch shape ", n, "x", h, "x", w);
   auto out =
       torch::empty({n, 1, h, w}, torch::TensorOptions()
@@ -103,12 +107,24 @@ torch::Tensor to_model_input(const uint8_t* nhwc, int n, int h, int w, bool chan
                                                                   : at::MemoryFormat::Contiguous));
   // With one channel, NHWC, NCHW and channels-last all store pixels in the same order.
   float* dst = out.data_ptr<float>();
-  const int64_t total = static_cast<int64_t>(n) * h * w;
+  const int64_t plane = static_cast<int64_t>(h) * w;
   constexpr float kScale = 1.0f / 255.0f;
-  at::parallel_for(0, total, 1 << 16, [&](int64_t begin, int64_t end) {
-    for (int64_t i = begin; i < end; ++i) dst[i] = static_cast<float>(255 - nhwc[i]) * kScale;
+  at::parallel_for(0, n, std::max<int64_t>(1, (1 << 16) / plane), [&](int64_t begin, int64_t end) {
+    for (int64_t p = begin; p < end; ++p) {
+      const uint8_t* src = planes[p];
+      float* to = dst + p * plane;
+      for (int64_t i = 0; i < plane; ++i) to[i] = static_cast<float>(255 - src[i]) * kScale;
+    }
   });
   return out;
+}
+
+torch::Tensor to_model_input(const uint8_t* nhwc, int n, int h, int w, bool channels_last) {
+  TORCH_CHECK(n >= 0 && h > 0 && w > 0, "to_model_input: bad batch shape ", n, "x", h, "x", w);
+  std::vector<const uint8_t*> planes(static_cast<std::size_t>(n));
+  for (int i = 0; i < n; ++i)
+    planes[static_cast<std::size_t>(i)] = nhwc + static_cast<int64_t>(i) * h * w;
+  return to_model_input(planes.data(), n, h, w, channels_last);
 }
 
 namespace {

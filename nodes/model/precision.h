@@ -47,6 +47,8 @@ std::optional<at::ScalarType> active_autocast_dtype(const torch::Tensor& t);
 // the stem). One pass over the pixels; channels_last gives the channels-last memory format
 // (strides [H*W, 1, W, 1]), otherwise contiguous NCHW.
 torch::Tensor to_model_input(const uint8_t* nhwc, int n, int h, int w, bool channels_last);
+// The same from n pictures of h x w bytes each, wherever each lies (planes[i]: picture i).
+torch::Tensor to_model_input(const uint8_t* const* planes, int n, int h, int w, bool channels_last);
 
 // Converts every 4-D parameter and buffer of `module` (convolution weights) to channels-last
 // in place (the parameters stay the same objects, so optimizers keep working). With

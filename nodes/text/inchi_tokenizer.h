@@ -20,6 +20,10 @@ std::vector<std::string> tokenize_inchi(std::string_view inchi);
 // Tokenizes the part after the prefix (no prefix check).
 std::vector<std::string> tokenize_inchi_body(std::string_view body);
 
+// The same tokens as views into the text, appended to `out` (no string made per token).
+void tokenize_inchi_views(std::string_view inchi, std::vector<std::string_view>& out);
+void tokenize_inchi_body_views(std::string_view body, std::vector<std::string_view>& out);
+
 // The exact inverse of tokenize_inchi: the prefix followed by the tokens.
 std::string detokenize_inchi(const std::vector<std::string>& tokens);
 

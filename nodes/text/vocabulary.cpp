@@ -6,6 +6,7 @@
 #include <set>
 
 #include "graph/errors.h"
+#include "graph/fnv1a.h"
 #include "nodes/io/labels_csv.h"
 #include "nodes/text/inchi_tokenizer.h"
 #include "nodes/text/smiles_tokenizer.h"
@@ -27,7 +28,15 @@ Vocabulary::Vocabulary() : Vocabulary(special_tokens(), Notation::kInchi) {}
 
 Vocabulary::Vocabulary(std::vector<std::string> tokens, Notation notation)
     : tokens_(std::move(tokens)), notation_(notation) {
-  for (std::size_t i = 0; i < tokens_.size(); ++i) ids_.emplace(tokens_[i], static_cast<int>(i));
+  std::size_t n = 16;
+  while (n < 2 * tokens_.size()) n *= 2;  // at most half full
+  slots_.assign(n, -1);
+  for (std::size_t i = 0; i < tokens_.size(); ++i) {
+    std::size_t at = fnv1a(tokens_[i]) & (n - 1);
+    while (slots_[at] >= 0 && tokens_[static_cast<std::size_t>(slots_[at])] != tokens_[i])
+      at = (at + 1) & (n - 1);
+    if (slots_[at] < 0) slots_[at] = static_cast<std::int32_t>(i);  // the first of equal tokens
+  }
 }
 
 Vocabulary Vocabulary::from_inchis(const std::vector<std::string>& inchis) {
@@ -109,8 +118,12 @@ void Vocabulary::save(const std::string& path) const {
 }
 
 int Vocabulary::id(std::string_view token) const {
-  auto it = ids_.find(std::string(token));
-  return it == ids_.end() ? kUnk : it->second;
+  const std::size_t mask = slots_.size() - 1;
+  for (std::size_t at = fnv1a(token) & mask;; at = (at + 1) & mask) {
+    const std::int32_t i = slots_[at];
+    if (i < 0) return kUnk;
+    if (tokens_[static_cast<std::size_t>(i)] == token) return i;
+  }
 }
 
 const std::string& Vocabulary::token(int id) const {
@@ -122,8 +135,18 @@ const std::string& Vocabulary::token(int id) const {
 }
 
 std::vector<int> Vocabulary::encode(std::string_view text) const {
-  const auto tokens = tokenize(text, notation_);
   std::vector<int> ids;
+  if (notation_ == Notation::kInchi) {
+    thread_local std::vector<std::string_view> views;
+    views.clear();
+    tokenize_inchi_views(text, views);
+    ids.reserve(views.size() + 2);
+    ids.push_back(kSos);
+    for (const std::string_view t : views) ids.push_back(id(t));
+    ids.push_back(kEos);
+    return ids;
+  }
+  const auto tokens = tokenize(text, notation_);
   ids.reserve(tokens.size() + 2);
   ids.push_back(kSos);
   for (const auto& t : tokens) ids.push_back(id(t));

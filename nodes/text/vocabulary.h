@@ -4,9 +4,9 @@
 // records it beside the tokens).
 #pragma once
 
+#include <cstdint>
 #include <string>
 #include <string_view>
-#include <unordered_map>
 #include <vector>
 
 #include "nodes/text/notation.h"
@@ -54,7 +54,9 @@ class Vocabulary {
   Vocabulary(std::vector<std::string> tokens, Notation notation);
   std::vector<std::string> tokens_;
   Notation notation_ = Notation::kInchi;
-  std::unordered_map<std::string, int> ids_;
+  // Open addressing over the ids, keyed by the FNV-1a hash of the token: a lookup by view makes
+  // no string (encode looks up every token of every caption, every epoch). -1 is a free slot.
+  std::vector<std::int32_t> slots_;
 };
 
 }  // namespace capflow::text
