@@ -2,17 +2,18 @@
 # capflow against its PyTorch peer, back to back, on the same image files: training images/s
 # (the pipeline's ResNet encoder + attention LSTM, as its config sets them: stages, width,
 # embed, hidden, attention, formula and atom heads, label smoothing, and the captions: InChI
-# or SMILES; 224×224, batch 32, bf16 + channels-last, THREADS threads), each measured in
-# steady state (after WARMUP steps), and their ratio.
+# or SMILES; 224×224, batch 32, channels-last, THREADS threads), each measured in steady state
+# (after WARMUP steps), and their ratio.
 #   bash bench/peer/compare.sh [DATA_DIR] [STEPS] [THREADS] [PRECISION] [PIPELINE]
-#   (defaults: data/demo, 10 timed steps after 2 warm-up steps, 2 threads, bf16,
-#    pipelines/train-cpu.yaml; with pipelines/train-frozen.yaml the peer freezes its encoder too)
+#   (defaults: data/demo, 10 timed steps after 2 warm-up steps, 2 threads, auto: bf16 where the
+#    CPU runs it natively, else fp32, as capflow resolved it; pipelines/train-cpu.yaml; with
+#    pipelines/train-frozen.yaml the peer freezes its encoder too)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 data=${1:-data/demo}
 steps=${2:-10}
 threads=${3:-2}
-precision=${4:-bf16}
+precision=${4:-auto}
 pipeline=${5:-pipelines/train-cpu.yaml}
 freeze=""
 case "$pipeline" in *frozen*) freeze="--freeze" ;; esac
@@ -25,6 +26,9 @@ build/capflow run "$pipeline" --quiet --out "$out/capflow" --set data.root="$dat
   --set data.val_root=null --set train.max_steps=$((warmup + steps)) --set resources.threads="$threads" \
   --set nodes.encode.precision="$precision" --set nodes.lstm.precision="$precision" \
   --set nodes.optimize.checkpoint_every=0 --set nodes.optimize.eval_images=0 >/dev/null
+# The peer computes in the precision capflow resolved (summary.json's mfu.precision).
+precision=$(/usr/bin/python3 -c 'import json, sys; print(json.load(open(sys.argv[1]))["mfu"]["precision"])' \
+  "$out/capflow/summary.json")
 # The peer builds the architecture the pipeline ran (capflow's resolved config.yaml).
 read -r -a arch < <(/usr/bin/python3 - "$out/capflow/config.yaml" <<'PY'
 import sys, yaml
