@@ -8,6 +8,10 @@
 #   (defaults: data/demo, 10 timed steps after 2 warm-up steps, 2 threads, auto: bf16 where the
 #    CPU runs it natively, else fp32, as capflow resolved it; pipelines/train-cpu.yaml; with
 #    pipelines/train-frozen.yaml the peer freezes its encoder too)
+#   CEILING=1 bash bench/peer/compare.sh ...: then also the convolution ceiling of issue 16: a
+#   third run, the peer profiled (peer_train.py --profile), gives its convolution seconds per
+#   step; the ceiling is the peer's unprofiled step time over them, the best ratio a capflow
+#   whose convolutions cost what the peer's do could reach, and the ratio is shown as a share.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 data=${1:-data/demo}
@@ -46,6 +50,11 @@ PY
 )
 /usr/bin/python3 bench/peer/peer_train.py --data "$data" --steps "$steps" --warmup "$warmup" \
   --threads "$threads" --workers 1 --precision "$precision" $freeze "${arch[@]}" > "$out/peer.json"
+if [ "${CEILING:-0}" = 1 ]; then
+  /usr/bin/python3 bench/peer/peer_train.py --data "$data" --steps "$steps" --warmup "$warmup" \
+    --threads "$threads" --workers 1 --precision "$precision" $freeze "${arch[@]}" --profile \
+    > "$out/peer-profile.json"
+fi
 
 /usr/bin/python3 - "$out" "$warmup" <<'PY'
 import json, sys
@@ -67,4 +76,12 @@ print(f"ratio capflow / peer: {capflow / peer['images_per_second']:.2f}  "
       f"{', frozen encoder' if peer['freeze'] else ''}; encoder stages {peer['stages']} width {peer['width']}, "
       f"decoder {peer['embed']}/{peer['hidden']}/{peer['attention']}, formula head {peer['formula_hidden']}, "
       f"label smoothing {peer.get('label_smoothing', 0)})")
+try:
+    conv = json.load(open(f"{out}/peer-profile.json"))["profile"]["convolution_seconds_per_step"]
+except FileNotFoundError:
+    sys.exit(0)
+ceiling = peer["seconds"] / peer["steps"] / conv
+print(f"convolution ceiling: {ceiling:.2f} (the peer's step {peer['seconds'] / peer['steps']:.3f} s, "
+      f"{conv:.3f} s of it in convolutions, profiled); the ratio is "
+      f"{100 * capflow / peer['images_per_second'] / ceiling:.0f}% of it")
 PY
