@@ -11,7 +11,11 @@ bool is_upper(char c) { return c >= 'A' && c <= 'Z'; }
 
 }  // namespace
 
-void tokenize_inchi_body_views(std::string_view s, std::vector<std::string_view>& out) {
+namespace {
+
+// Calls emit(token) for every token of `s`, a view into it.
+template <typename Emit>
+void for_each_body_token(std::string_view s, Emit emit) {
   std::size_t i = 0;
   while (i < s.size()) {
     const char c = s[i];
@@ -23,39 +27,41 @@ void tokenize_inchi_body_views(std::string_view s, std::vector<std::string_view>
     } else if (is_upper(c)) {
       while (j < s.size() && is_lower(s[j])) ++j;  // element or atom symbol: "Cl", "H"
     }
-    out.push_back(s.substr(i, j - i));  // otherwise one punctuation character
+    emit(s.substr(i, j - i));  // otherwise one punctuation character
     i = j;
   }
 }
 
-void tokenize_inchi_views(std::string_view inchi, std::vector<std::string_view>& out) {
+// The part after the prefix, after checking the prefix and that something follows it.
+std::string_view inchi_body(std::string_view inchi) {
   if (inchi.substr(0, kStandardInchiPrefix.size()) != kStandardInchiPrefix) {
     throw std::invalid_argument("not a standard InChI (expected the prefix InChI=1S/): '" +
                                 std::string(inchi.substr(0, 40)) + "'");
   }
   const std::string_view body = inchi.substr(kStandardInchiPrefix.size());
   if (body.empty()) throw std::invalid_argument("empty InChI after the prefix InChI=1S/");
-  tokenize_inchi_body_views(body, out);
+  return body;
 }
 
-namespace {
-std::vector<std::string> as_strings(const std::vector<std::string_view>& views) {
-  return std::vector<std::string>(views.begin(), views.end());
-}
 }  // namespace
 
+void tokenize_inchi_body_views(std::string_view body, std::vector<std::string_view>& out) {
+  for_each_body_token(body, [&out](std::string_view t) { out.push_back(t); });
+}
+
+void tokenize_inchi_views(std::string_view inchi, std::vector<std::string_view>& out) {
+  tokenize_inchi_body_views(inchi_body(inchi), out);
+}
+
 std::vector<std::string> tokenize_inchi_body(std::string_view body) {
-  std::vector<std::string_view> views;
-  views.reserve(body.size() / 2 + 1);
-  tokenize_inchi_body_views(body, views);
-  return as_strings(views);
+  std::vector<std::string> tokens;
+  tokens.reserve(body.size() / 2 + 1);
+  for_each_body_token(body, [&tokens](std::string_view t) { tokens.emplace_back(t); });
+  return tokens;
 }
 
 std::vector<std::string> tokenize_inchi(std::string_view inchi) {
-  std::vector<std::string_view> views;
-  views.reserve(inchi.size() / 2 + 1);
-  tokenize_inchi_views(inchi, views);
-  return as_strings(views);
+  return tokenize_inchi_body(inchi_body(inchi));
 }
 
 std::string detokenize_inchi(const std::vector<std::string>& tokens) {
