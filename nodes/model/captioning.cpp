@@ -130,21 +130,59 @@ std::vector<std::string> decode_preferring_valid(CaptionModel& model, const torc
   return out;
 }
 
-// The InChI of each image of a batch of features.
-std::vector<std::string> decode_batch(CaptionModel& model, const torch::Tensor& features,
-                                      const PredictOptions& options) {
+// Each image's caption from a batch of features: InChIs already when a beam chose among valid
+// hypotheses (`spelled`), else what the model wrote (SMILES or InChI), spelled later.
+struct Decoded {
+  std::vector<std::string> texts;
+  bool spelled = false;
+};
+
+Decoded decode_batch(CaptionModel& model, const torch::Tensor& features,
+                     const PredictOptions& options) {
   if (options.beam > 1 && options.prefer_valid)
-    return decode_preferring_valid(model, features, options);
+    return {decode_preferring_valid(model, features, options), true};
   const auto sequences =
       options.beam > 1 ? beam_search(model.decoder, features, options.beam, options.max_length,
                                      text::Vocabulary::kSos, text::Vocabulary::kEos)
                        : greedy_decode(model.decoder, features, options.max_length,
                                        text::Vocabulary::kSos, text::Vocabulary::kEos);
-  std::vector<std::string> out;
-  out.reserve(sequences.size());
-  for (const auto& seq : sequences) out.push_back(model.vocabulary.decode(seq));
-  return as_inchis(model, std::move(out));
+  Decoded out;
+  out.texts.reserve(sequences.size());
+  for (const auto& seq : sequences) out.texts.push_back(model.vocabulary.decode(seq));
+  return out;
 }
+
+// Captions waiting to be spelled as InChIs, converted many batches at a time: a SMILES
+// conversion runs in a forked child, and each fork of this large process costs a page-table
+// copy and then a copy-on-write fault on every page the next batches write.
+class PendingSpelling {
+ public:
+  static constexpr std::size_t kChunk = 2048;
+
+  PendingSpelling(const CaptionModel& model, std::vector<Prediction>& out)
+      : model_(model), out_(out) {}
+
+  void add(std::size_t index, std::string text) {
+    indices_.push_back(index);
+    texts_.push_back(std::move(text));
+    if (texts_.size() >= kChunk) flush();
+  }
+
+  void flush() {
+    if (texts_.empty()) return;
+    std::vector<std::string> inchis = as_inchis(model_, std::move(texts_));
+    for (std::size_t k = 0; k < indices_.size(); ++k)
+      out_[indices_[k]].inchi = std::move(inchis[k]);
+    indices_.clear();
+    texts_.clear();
+  }
+
+ private:
+  const CaptionModel& model_;
+  std::vector<Prediction>& out_;
+  std::vector<std::size_t> indices_;
+  std::vector<std::string> texts_;
+};
 
 }  // namespace
 
@@ -187,6 +225,7 @@ std::vector<Prediction> predict_captions(CaptionModel& model,
   model.decoder->eval();
   const std::size_t batch = static_cast<std::size_t>(std::max(1, options.batch));
   std::vector<std::uint8_t> pixels;
+  PendingSpelling pending(model, out);
   for (std::size_t begin = 0; begin < samples.size(); begin += batch) {
     const std::size_t end = std::min(samples.size(), begin + batch);
     load_batch(model, samples, begin, end, options.augment, pixels, out);
@@ -200,14 +239,20 @@ std::vector<Prediction> predict_captions(CaptionModel& model,
       if (rows.size() != end - begin) x = x.index_select(0, torch::tensor(rows));
       const torch::Device device = module_device(*model.encoder);  // a GPU run's evaluation: there
       x = x.to(device);
-      std::vector<std::string> texts;
+      Decoded decoded;
       {
         AutocastGuard autocast(model.precision, device.type());
-        texts = decode_batch(model, model.encoder->forward(x), options);
+        decoded = decode_batch(model, model.encoder->forward(x), options);
       }
-      for (std::size_t r = 0; r < rows.size(); ++r)
-        out[begin + static_cast<std::size_t>(rows[r])].inchi = std::move(texts[r]);
+      for (std::size_t r = 0; r < rows.size(); ++r) {
+        const std::size_t i = begin + static_cast<std::size_t>(rows[r]);
+        if (decoded.spelled)
+          out[i].inchi = std::move(decoded.texts[r]);
+        else
+          pending.add(i, std::move(decoded.texts[r]));
+      }
     }
+    if (end == samples.size()) pending.flush();
     if (options.progress) options.progress(end, samples.size());
   }
   if (was_training) {
