@@ -17,6 +17,7 @@
 #include "nodes/io/labels_csv.h"
 #include "nodes/model/caption_search.h"
 #include "nodes/model/checkpoint.h"
+#include "nodes/model/chunked_conversion.h"
 #include "nodes/model/device_batch.h"
 #include "nodes/model/hypothesis_choice.h"
 #include "nodes/model/inference.h"
@@ -152,38 +153,6 @@ Decoded decode_batch(CaptionModel& model, const torch::Tensor& features,
   return out;
 }
 
-// Captions waiting to be spelled as InChIs, converted many batches at a time: a SMILES
-// conversion runs in a forked child, and each fork of this large process costs a page-table
-// copy and then a copy-on-write fault on every page the next batches write.
-class PendingSpelling {
- public:
-  static constexpr std::size_t kChunk = 2048;
-
-  PendingSpelling(const CaptionModel& model, std::vector<Prediction>& out)
-      : model_(model), out_(out) {}
-
-  void add(std::size_t index, std::string text) {
-    indices_.push_back(index);
-    texts_.push_back(std::move(text));
-    if (texts_.size() >= kChunk) flush();
-  }
-
-  void flush() {
-    if (texts_.empty()) return;
-    std::vector<std::string> inchis = as_inchis(model_, std::move(texts_));
-    for (std::size_t k = 0; k < indices_.size(); ++k)
-      out_[indices_[k]].inchi = std::move(inchis[k]);
-    indices_.clear();
-    texts_.clear();
-  }
-
- private:
-  const CaptionModel& model_;
-  std::vector<Prediction>& out_;
-  std::vector<std::size_t> indices_;
-  std::vector<std::string> texts_;
-};
-
 }  // namespace
 
 std::vector<std::string> as_inchis(const CaptionModel& model, std::vector<std::string> texts) {
@@ -225,7 +194,10 @@ std::vector<Prediction> predict_captions(CaptionModel& model,
   model.decoder->eval();
   const std::size_t batch = static_cast<std::size_t>(std::max(1, options.batch));
   std::vector<std::uint8_t> pixels;
-  PendingSpelling pending(model, out);
+  // SMILES spelled as InChIs 2,048 at a time (chunked_conversion.h: each conversion forks).
+  ChunkedConversion pending(
+      2048, [&model](std::vector<std::string> texts) { return as_inchis(model, std::move(texts)); },
+      [&out](std::size_t i, std::string inchi) { out[i].inchi = std::move(inchi); });
   for (std::size_t begin = 0; begin < samples.size(); begin += batch) {
     const std::size_t end = std::min(samples.size(), begin + batch);
     load_batch(model, samples, begin, end, options.augment, pixels, out);
