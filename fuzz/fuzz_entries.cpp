@@ -5,6 +5,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 #include <map>
@@ -17,6 +18,7 @@
 #include "nodes/io/labels_csv.h"
 #include "nodes/text/inchi_tokenizer.h"
 #include "nodes/text/smiles_tokenizer.h"
+#include "nodes/text/vocabulary.h"
 
 namespace capflow::fuzz {
 
@@ -74,11 +76,26 @@ void labels_csv(const std::uint8_t* data, std::size_t size) {
   }
 }
 
+// The tokens as strings and as views agree, and a vocabulary of the text's own tokens encodes
+// it to ids that decode back to it (the lookup by view finds every token).
+void inchi_vocabulary(std::string_view text, const std::vector<std::string>& tokens) {
+  std::vector<std::string_view> views;
+  text::tokenize_inchi_views(text, views);
+  if (!std::equal(views.begin(), views.end(), tokens.begin(), tokens.end()))
+    fail("tokenize_inchi_views differs from tokenize_inchi");
+  const auto v = text::Vocabulary::from_inchis({std::string(text)});
+  const auto ids = v.encode(text);
+  if (std::find(ids.begin(), ids.end(), text::Vocabulary::kUnk) != ids.end())
+    fail("a token of the vocabulary's own text encodes as <unk>");
+  if (v.decode(ids) != text) fail("the vocabulary's decode is not the inverse of its encode");
+}
+
 void inchi(const std::uint8_t* data, std::size_t size) {
   const std::string_view text(reinterpret_cast<const char*>(data), size);
   try {
-    if (text::detokenize_inchi(text::tokenize_inchi(text)) != text)
-      fail("detokenize_inchi is not the inverse");
+    const auto tokens = text::tokenize_inchi(text);
+    if (text::detokenize_inchi(tokens) != text) fail("detokenize_inchi is not the inverse");
+    inchi_vocabulary(text, tokens);
   } catch (const std::invalid_argument&) {
   }
   text::tokenize_inchi_body(text);
