@@ -48,13 +48,10 @@ print(f"--stages {enc['stages']} --width {enc['width']} --embed {dec['embed']} -
       f"--label-smoothing {smoothing} --target {bat.get('target', 'inchi')}")
 PY
 )
-/usr/bin/python3 bench/peer/peer_train.py --data "$data" --steps "$steps" --warmup "$warmup" \
-  --threads "$threads" --workers 1 --precision "$precision" $freeze "${arch[@]}" > "$out/peer.json"
-if [ "${CEILING:-0}" = 1 ]; then
-  /usr/bin/python3 bench/peer/peer_train.py --data "$data" --steps "$steps" --warmup "$warmup" \
-    --threads "$threads" --workers 1 --precision "$precision" $freeze "${arch[@]}" --profile \
-    > "$out/peer-profile.json"
-fi
+peer=(/usr/bin/python3 bench/peer/peer_train.py --data "$data" --steps "$steps" --warmup "$warmup"
+  --threads "$threads" --workers 1 --precision "$precision" $freeze "${arch[@]}")
+"${peer[@]}" > "$out/peer.json"
+if [ "${CEILING:-0}" = 1 ]; then "${peer[@]}" --profile > "$out/peer-profile.json"; fi
 
 /usr/bin/python3 - "$out" "$warmup" <<'PY'
 import json, sys

@@ -160,11 +160,17 @@ ImageBatch rows_of(const ImageBatch& b, int begin, int end) {
 
 }  // namespace
 
+void ImageBatch::copy_pixels_to(std::uint8_t* dst) const {
+  for (const ImageRef& image : images) {
+    std::copy(image->pixels.begin(), image->pixels.end(), dst);
+    dst += image->pixels.size();
+  }
+}
+
 std::vector<std::uint8_t> ImageBatch::contiguous_pixels() const {
-  std::vector<std::uint8_t> out;
-  out.reserve(static_cast<std::size_t>(width) * static_cast<std::size_t>(height) * images.size());
-  for (const ImageRef& image : images)
-    out.insert(out.end(), image->pixels.begin(), image->pixels.end());
+  std::vector<std::uint8_t> out(static_cast<std::size_t>(width) * static_cast<std::size_t>(height) *
+                                images.size());
+  copy_pixels_to(out.data());
   return out;
 }
 

@@ -33,7 +33,9 @@ struct ImageBatch {
   const std::uint8_t* pixels_of(int row) const {
     return images[static_cast<std::size_t>(row)]->pixels.data();
   }
-  // The pictures in row order, contiguous (NHWC with C = 1): size x height x width bytes.
+  // The pictures in row order, contiguous (NHWC with C = 1): size x height x width bytes,
+  // written at `dst`, or returned.
+  void copy_pixels_to(std::uint8_t* dst) const;
   std::vector<std::uint8_t> contiguous_pixels() const;
 };
 

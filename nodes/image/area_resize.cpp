@@ -58,18 +58,23 @@ void quantize(const double* w, int n, std::int16_t* q) {
   take_remainder(q[largest], sum);
 }
 
-// Writes output o's weights q[0..count) into `a` (a.taps per output, zero-padded, a.start and
-// a.weight sized), mirrored when `reversed`; a window that would run past the source's end is
-// shifted left, its extra taps weighing zero.
-void place(AxisWeights& a, int in, int o, bool reversed, int first, const std::int16_t* q,
-           int count) {
+// Output o's row of `a` (a.taps per output, zero-padded, a.start and a.weight sized), mirrored
+// when `reversed`, for a window whose first source pixel is `first`: sets its start and returns
+// where its first weight goes. A window that would run past the source's end is shifted left,
+// its extra taps weighing zero.
+std::int16_t* row_for(AxisWeights& a, int in, int o, bool reversed, int first) {
   const std::size_t n = a.start.size();
   const std::size_t to =
       reversed ? n - 1 - static_cast<std::size_t>(o) : static_cast<std::size_t>(o);
   const int s = std::min(first, in - a.taps);
   a.start[to] = s;
-  std::int16_t* w =
-      &a.weight[to * static_cast<std::size_t>(a.taps) + static_cast<std::size_t>(first - s)];
+  return &a.weight[to * static_cast<std::size_t>(a.taps) + static_cast<std::size_t>(first - s)];
+}
+
+// Writes output o's weights q[0..count) into its row of `a` (row_for()).
+void place(AxisWeights& a, int in, int o, bool reversed, int first, const std::int16_t* q,
+           int count) {
+  std::int16_t* w = row_for(a, in, o, reversed, first);
   for (int k = 0; k < count; ++k) w[k] = q[k];
 }
 
@@ -115,14 +120,9 @@ AxisWeights box_weights(int in, int out, bool reversed) {
   const auto q15 = [scale](int overlap) {
     return std::min(static_cast<int>(overlap * scale + 0.5), 32767);
   };
-  const int whole = q15(out), last = in - a.taps;
+  const int whole = q15(out);
   box_windows(in, out, [&](int o, int i0, int r, int wholes, int next_r) {
-    const std::size_t to =
-        reversed ? n - 1 - static_cast<std::size_t>(o) : static_cast<std::size_t>(o);
-    const int s = std::min(i0, last);  // a window past the source's end shifts left
-    a.start[to] = s;
-    std::int16_t* w =
-        &a.weight[to * static_cast<std::size_t>(a.taps) + static_cast<std::size_t>(i0 - s)];
+    std::int16_t* w = row_for(a, in, o, reversed, i0);
     const int head = q15(out - r), tail = next_r > 0 ? q15(next_r) : 0;
     w[0] = static_cast<std::int16_t>(head);
     for (int k = 1; k <= wholes; ++k) w[k] = static_cast<std::int16_t>(whole);

@@ -69,9 +69,7 @@ DeviceBatch DeviceStager::stage(std::shared_ptr<const batch::ImageBatch> host) {
   // reads it has finished, so they may go out of scope here).
   const auto pinned = torch::TensorOptions().pinned_memory(true);
   torch::Tensor pixels_host = torch::empty({n, h, w}, pinned.dtype(torch::kByte));
-  auto* to = static_cast<std::uint8_t*>(pixels_host.data_ptr());
-  for (int r = 0; r < b.size; ++r)
-    std::memcpy(to + r * h * w, b.pixels_of(r), static_cast<std::size_t>(h * w));
+  b.copy_pixels_to(static_cast<std::uint8_t*>(pixels_host.data_ptr()));
   torch::Tensor tokens_host = torch::empty({n, t}, pinned.dtype(torch::kLong));
   if (!b.tokens.empty())
     std::memcpy(tokens_host.data_ptr(), b.tokens.data(), b.tokens.size() * sizeof(std::int64_t));

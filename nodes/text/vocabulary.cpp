@@ -134,24 +134,27 @@ const std::string& Vocabulary::token(int id) const {
   return tokens_[static_cast<std::size_t>(id)];
 }
 
-std::vector<int> Vocabulary::encode(std::string_view text) const {
+namespace {
+// <sos>, the tokens' ids, <eos>.
+template <typename Tokens>
+std::vector<int> framed_ids(const Vocabulary& v, const Tokens& tokens) {
   std::vector<int> ids;
-  if (notation_ == Notation::kInchi) {
+  ids.reserve(tokens.size() + 2);
+  ids.push_back(Vocabulary::kSos);
+  for (const auto& t : tokens) ids.push_back(v.id(t));
+  ids.push_back(Vocabulary::kEos);
+  return ids;
+}
+}  // namespace
+
+std::vector<int> Vocabulary::encode(std::string_view text) const {
+  if (notation_ == Notation::kInchi) {  // as views of the text: no string per token
     thread_local std::vector<std::string_view> views;
     views.clear();
     tokenize_inchi_views(text, views);
-    ids.reserve(views.size() + 2);
-    ids.push_back(kSos);
-    for (const std::string_view t : views) ids.push_back(id(t));
-    ids.push_back(kEos);
-    return ids;
+    return framed_ids(*this, views);
   }
-  const auto tokens = tokenize(text, notation_);
-  ids.reserve(tokens.size() + 2);
-  ids.push_back(kSos);
-  for (const auto& t : tokens) ids.push_back(id(t));
-  ids.push_back(kEos);
-  return ids;
+  return framed_ids(*this, tokenize(text, notation_));
 }
 
 std::string Vocabulary::decode(const std::vector<int>& ids) const {
