@@ -1,6 +1,7 @@
 // The pipeline loader's internals, shared by its files (not for use outside graph/):
 //   pipeline_text.cpp        small text helpers: quoting, suggestions, number parsing
 //   pipeline_tree.cpp        the YAML document as a located tree; --set overrides merged in
+//   pipeline_conditions.cpp  `when:`, overrides for a fact about the machine, merged or checked
 //   pipeline_transfers.cpp   device transfer nodes inserted where the chain crosses devices
 //   pipeline_validation.cpp  the tree checked against the schemas into a PipelineSpec
 //   pipeline_resolved.cpp    the resolved configuration written back as YAML
@@ -11,6 +12,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -85,6 +87,40 @@ struct Walk {
 Tree to_tree(const YAML::Node& node, const Walk& walk, const Location& fallback);
 // Merges one `dotted.key=value` override into the tree (problems into diags).
 void apply_override(Tree& root, const std::string& text, Diagnostics& diags, WalkBudget& budget);
+// `key` split at its dots; none (and a diagnostic at `where`) when a name is empty.
+std::optional<std::vector<std::string>> dotted_path(const std::string& key, const Location& where,
+                                                    Diagnostics& diags);
+// Puts `value` at `key` (dotted.key), making mappings on the way; problems (an empty name, a
+// value on the way that is not a mapping) go into diags at `where`.
+void set_dotted(Tree& root, const std::string& key, Tree value, const Location& where,
+                Diagnostics& diags);
+
+// The top-level `when:` (MachineCondition in pipeline_spec.h), taken out of the tree.
+struct ConditionalOverrides {
+  struct Condition {
+    std::string name;
+    bool holds = false;
+    std::vector<Entry> overrides;  // dotted key -> value, in file order
+  };
+  std::vector<Condition> conditions;  // in file order; unknown names and bad values left out
+
+  // Merges the overrides of the conditions that hold (holds = true) or of `only` into `root`.
+  void merge_holding(Tree& root, Diagnostics& diags) const;
+  void merge(Tree& root, const Condition& only, Diagnostics& diags) const;
+  // "NAME: key=value, key=value" for each condition that holds.
+  std::vector<std::string> applied() const;
+};
+// Removes `when` from root and checks it: a mapping of known condition names to mappings of
+// dotted keys (problems into diags).
+ConditionalOverrides take_conditions(Tree& root, const SchemaCatalog& catalog, Diagnostics& diags);
+// Validates, for each condition that does not hold here, the pipeline as a machine where it
+// holds would see it (`base`: the tree without `when`, before any override), and adds the
+// problems that this machine's validation did not already report, so a mistake in any
+// condition's overrides is an error everywhere.
+void check_conditions_elsewhere(const Tree& base, const ConditionalOverrides& conditional,
+                                const std::vector<std::string>& overrides,
+                                const SchemaCatalog& catalog, const std::string& file,
+                                Diagnostics& diags);
 
 // Transfer nodes where the chain crosses devices (graph/device_transfer.h), added to the tree.
 void insert_device_transfers(Tree& root, const SchemaCatalog& catalog);

@@ -90,7 +90,11 @@ std::string resolved_yaml(const PipelineSpec& spec, const SchemaCatalog& catalog
   for (const NodeSpec& node : spec.nodes) out << node.name;
   out << YAML::EndSeq;
   out << YAML::EndMap;
-  return std::string(out.c_str()) + "\n";
+  std::string head;
+  for (const std::string& applied : spec.conditions_applied)
+    head +=
+        "# when " + applied + " (held on the machine that resolved this; in the values below)\n";
+  return head + out.c_str() + "\n";
 }
 
 }  // namespace capflow::graph::detail

@@ -242,12 +242,17 @@ PipelineSpec parse_pipeline(const std::string& yaml_text, const std::string& fil
         "the top level must be a mapping (seed, nodes, edges and sections), got " + describe(root));
     diags.throw_if_any();
   }
+  const ConditionalOverrides conditional = take_conditions(root, catalog, diags);
+  const Tree base = root;
+  conditional.merge_holding(root, diags);
   for (const std::string& o : overrides) apply_override(root, o, diags, budget);
   if (budget.exhausted) diags.throw_if_any();
   insert_device_transfers(root, catalog);
 
   PipelineSpec spec = validate_tree(root, catalog, diags, file_name);
+  check_conditions_elsewhere(base, conditional, overrides, catalog, file_name, diags);
   diags.throw_if_any();
+  spec.conditions_applied = conditional.applied();
   spec.resolved_yaml = resolved_yaml(spec, catalog);
   return spec;
 }

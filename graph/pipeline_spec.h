@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <string>
 #include <variant>
@@ -104,9 +105,22 @@ struct PipelineSpec {
   std::map<std::string, Args> sections;  // every section of the catalog, defaults filled
   std::vector<NodeSpec> nodes;           // in the order of `edges`
   std::string resolved_yaml;             // the resolved configuration, for RUN_DIR/config.yaml
+  // The `when:` conditions that held on this machine, in file order, each as
+  // "NAME: key=value, key=value": their overrides are in the values above.
+  std::vector<std::string> conditions_applied;
 
   const Args& section(const std::string& name) const;   // throws ConfigError when absent
   const NodeSpec* node(const std::string& name) const;  // nullptr when absent
+};
+
+// A fact about the machine that a pipeline may adapt to. A pipeline's top-level `when:` maps a
+// condition's name to dotted-key overrides (`when: {NAME: {nodes.batch.size: 16}}`), applied
+// where holds() is true, before --set overrides (which win). Where it does not hold, the
+// overrides are still checked: a mistake in them is an error on every machine.
+struct MachineCondition {
+  std::string name;
+  std::string doc;  // what holds, for messages and the reference
+  std::function<bool()> holds;
 };
 
 // What validation needs to know about the node kinds and sections; the registry is one.
@@ -118,6 +132,8 @@ class SchemaCatalog {
   virtual std::vector<std::string> devices(const std::string& kind) const = 0;  // sorted
   virtual const SectionSchema* section_schema(const std::string& name) const = 0;
   virtual std::vector<std::string> sections() const = 0;  // sorted
+  // The conditions a pipeline's `when:` may name, sorted by name.
+  virtual std::vector<MachineCondition> conditions() const { return {}; }
   // The node kind inserted on an edge from a node on device `from` to one on device `to`
   // (graph/device_transfer.h); empty: none.
   virtual std::string transfer_kind(const std::string& /*from*/, const std::string& /*to*/) const {

@@ -2,6 +2,7 @@
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
+#include <optional>
 
 #include "graph/pipeline_internal.h"
 #include "graph/yaml_guard.h"
@@ -167,7 +168,6 @@ void apply_override(Tree& root, const std::string& text, Diagnostics& diags, Wal
     return;
   }
   std::string key = text.substr(0, eq);
-  const std::string value_text = text.substr(eq + 1);
   const auto not_space = [](char c) { return c != ' ' && c != '\t'; };
   key.erase(key.begin(), std::find_if(key.begin(), key.end(), not_space));
   key.erase(std::find_if(key.rbegin(), key.rend(), not_space).base(), key.end());
@@ -175,40 +175,48 @@ void apply_override(Tree& root, const std::string& text, Diagnostics& diags, Wal
     diags.add(where, "empty key; expected dotted.key=value (for example data.root=DIR)");
     return;
   }
+  if (!dotted_path(key, where, diags)) return;
+  std::optional<Tree> parsed = override_value(text.substr(eq + 1), where, diags, budget);
+  if (parsed) set_dotted(root, key, std::move(*parsed), where, diags);
+}
+
+std::optional<std::vector<std::string>> dotted_path(const std::string& key, const Location& where,
+                                                    Diagnostics& diags) {
   std::vector<std::string> path;
   std::size_t start = 0;
   while (true) {
     const std::size_t dot = key.find('.', start);
     path.push_back(key.substr(start, dot == std::string::npos ? std::string::npos : dot - start));
-    if (dot == std::string::npos) break;
+    if (path.back().empty()) {
+      diags.add(where, "empty name in key " + quote(key));
+      return std::nullopt;
+    }
+    if (dot == std::string::npos) return path;
     start = dot + 1;
   }
-  for (const std::string& part : path) {
-    if (part.empty()) {
-      diags.add(where, "empty name in key " + quote(key));
-      return;
-    }
-  }
-  std::optional<Tree> parsed = override_value(value_text, where, diags, budget);
-  if (!parsed) return;
-  Tree value = std::move(*parsed);
+}
 
+void set_dotted(Tree& root, const std::string& key, Tree value, const Location& where,
+                Diagnostics& diags) {
+  const std::optional<std::vector<std::string>> path = dotted_path(key, where, diags);
+  if (!path) return;
   Tree* current = &root;
   std::string walked;
-  for (std::size_t i = 0; i < path.size(); ++i) {
+  for (std::size_t i = 0; i < path->size(); ++i) {
+    const std::string& part = (*path)[i];
     if (current->kind == Tree::Kind::kNull) current->kind = Tree::Kind::kMap;  // `key:` empty
     if (!current->is_map()) {
       diags.add(where, "cannot set " + quote(key) + ": " + quote(walked) + " is " +
                            describe(*current) + ", not a mapping");
       return;
     }
-    walked += (i == 0 ? "" : ".") + path[i];
-    Entry* entry = current->find(path[i]);
-    if (i + 1 == path.size()) {
+    walked += (i == 0 ? "" : ".") + part;
+    Entry* entry = current->find(part);
+    if (i + 1 == path->size()) {
       if (entry != nullptr) {
         entry->value = std::move(value);
       } else {
-        current->entries.push_back(Entry{path[i], where, std::move(value)});
+        current->entries.push_back(Entry{part, where, std::move(value)});
       }
       return;
     }
@@ -216,7 +224,7 @@ void apply_override(Tree& root, const std::string& text, Diagnostics& diags, Wal
       Tree created;
       created.kind = Tree::Kind::kMap;
       created.where = where;
-      current->entries.push_back(Entry{path[i], where, std::move(created)});
+      current->entries.push_back(Entry{part, where, std::move(created)});
       entry = &current->entries.back();
     }
     current = &entry->value;

@@ -223,7 +223,7 @@ class Validator {
 
  private:
   void check_top_level_keys(const Tree& root) {
-    std::vector<std::string> allowed = {"seed", "nodes", "edges"};
+    std::vector<std::string> allowed = {"seed", "nodes", "edges", "when"};
     for (const std::string& s : catalog_.sections()) {
       if (std::find(allowed.begin(), allowed.end(), s) == allowed.end()) allowed.push_back(s);
     }

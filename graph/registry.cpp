@@ -38,6 +38,18 @@ void Registry::add_device_note(const std::string& device, std::string note) {
   device_notes_[device] = std::move(note);
 }
 
+void Registry::add_condition(MachineCondition condition) {
+  const std::string name = condition.name;
+  if (!conditions_.emplace(name, std::move(condition)).second)
+    throw std::logic_error("condition '" + name + "' registered twice");
+}
+
+std::vector<MachineCondition> Registry::conditions() const {
+  std::vector<MachineCondition> out;
+  for (const auto& [name, condition] : conditions_) out.push_back(condition);
+  return out;
+}
+
 std::string Registry::transfer_kind(const std::string& from, const std::string& to) const {
   const auto it = transfers_.find(std::make_pair(from, to));
   return it == transfers_.end() ? std::string() : it->second;

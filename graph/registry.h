@@ -27,6 +27,8 @@ class Registry : public SchemaCatalog {
   // The kind the builder inserts on an edge from a node on device `from` to one on `to`
   // (graph/device_transfer.h); the kind must be registered. Throws on a duplicate pair.
   void add_transfer(const std::string& from, const std::string& to, const std::string& kind);
+  // A condition a pipeline's `when:` may name; throws std::logic_error on a duplicate name.
+  void add_condition(MachineCondition condition);
   // Why `device` has no implementations in this build (appended to validation's message).
   void add_device_note(const std::string& device, std::string note);
 
@@ -41,6 +43,7 @@ class Registry : public SchemaCatalog {
   std::vector<std::string> sections() const override;
   std::string transfer_kind(const std::string& from, const std::string& to) const override;
   std::string device_note(const std::string& device) const override;
+  std::vector<MachineCondition> conditions() const override;
 
  private:
   std::map<std::string, NodeSchema> kinds_;
@@ -49,6 +52,7 @@ class Registry : public SchemaCatalog {
   std::map<std::string, SectionSchema> sections_;
   std::map<std::pair<std::string, std::string>, std::string> transfers_;  // (from, to) -> kind
   std::map<std::string, std::string> device_notes_;
+  std::map<std::string, MachineCondition> conditions_;
 };
 
 // Registers a kind and its `device` implementation T, constructed from the NodeContext: the

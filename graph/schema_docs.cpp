@@ -124,6 +124,25 @@ std::string markdown_args(const std::vector<ArgSpec>& args) {
   return out;
 }
 
+// The conditions a pipeline's `when:` may name (not whether they hold: the reference is the
+// same on every machine).
+std::string conditions_markdown(const SchemaCatalog& catalog) {
+  const std::vector<MachineCondition> conditions = catalog.conditions();
+  if (conditions.empty()) return {};
+  std::string out =
+      "## Machine conditions (`when:`)\n\n"
+      "A pipeline's top-level `when:` maps a condition to overrides written as dotted keys "
+      "(`when: {cpu_without_native_bf16: {nodes.batch.size: 16}}`). They apply where the "
+      "condition holds, before `--set` (which wins); the run prints each one it applied, and "
+      "`config.yaml` holds the values. Where a condition does not hold, its overrides are still "
+      "checked, so a mistake in them is an error on every machine.\n\n"
+      "| condition | holds where |\n"
+      "| --- | --- |\n";
+  for (const MachineCondition& c : conditions)
+    out += "| " + code(c.name) + " | " + cell(c.doc) + " |\n";
+  return out + "\n";
+}
+
 }  // namespace
 
 std::string format_nodes_text(const SchemaCatalog& catalog) {
@@ -146,8 +165,13 @@ std::string format_nodes_text(const SchemaCatalog& catalog) {
     if (!s->doc.empty()) out += "  " + s->doc + "\n";
     out += text_args(s->args) + "\n";
   }
+  out += "Machine conditions (when:)\n\n";
+  for (const MachineCondition& c : catalog.conditions()) {
+    const bool holds = c.holds && c.holds();
+    out += c.name + (holds ? "  (holds here)\n" : "  (does not hold here)\n") + "  " + c.doc + "\n";
+  }
   out +=
-      "Every node also takes: kind (required), device (default cpu) and concurrency\n"
+      "\nEvery node also takes: kind (required), device (default cpu) and concurrency\n"
       "(serial, auto or a count; default per kind).\n";
   return out;
 }
@@ -174,6 +198,7 @@ std::string format_nodes_markdown(const SchemaCatalog& catalog) {
     if (!s->doc.empty()) out += s->doc + "\n\n";
     out += markdown_args(s->args) + "\n";
   }
+  out += conditions_markdown(catalog);
   out += "## Node kinds\n\n";
   for (const std::string& kind : catalog.kinds()) {
     const NodeSchema* s = catalog.node_schema(kind);

@@ -25,6 +25,8 @@ class MapCatalog : public graph::SchemaCatalog {
   std::vector<std::string> devices(const std::string& kind) const override;
   const graph::SectionSchema* section_schema(const std::string& name) const override;
   std::vector<std::string> sections() const override;
+  void add_condition(graph::MachineCondition c) { conditions_.push_back(std::move(c)); }
+  std::vector<graph::MachineCondition> conditions() const override { return conditions_; }
 
   const std::map<std::string, graph::NodeSchema>& all_nodes() const { return nodes_; }
   const std::map<std::string, graph::SectionSchema>& all_sections() const { return sections_; }
@@ -33,6 +35,7 @@ class MapCatalog : public graph::SchemaCatalog {
   std::map<std::string, graph::NodeSchema> nodes_;
   std::map<std::string, std::vector<std::string>> devices_;
   std::map<std::string, graph::SectionSchema> sections_;
+  std::vector<graph::MachineCondition> conditions_;
 };
 
 // Adds the shared example: kinds files (no arguments), decode (max_side; cpu and cuda,

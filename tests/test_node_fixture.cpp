@@ -9,6 +9,7 @@
 
 #include "bench/node_fixture.h"
 #include "graph/registry.h"
+#include "nodes/model/precision_choice.h"
 #include "nodes/register_nodes.h"
 #include "tests/test_support.h"
 
@@ -97,6 +98,27 @@ TEST_F(NodeFixtureTest, DrivesDataNodesAndATrainingStep) {
   EXPECT_EQ(step.units, 4u);
   EXPECT_FALSE(step.skipped);
   EXPECT_THROW(fixture.run_once("decode"), std::logic_error);  // inputs are for encode
+}
+
+// The shipped CPU pipelines validate against the real registry, and the demo trains on smaller
+// pictures where the CPU has no native bf16 (pipelines/demo.yaml's `when:`).
+TEST(ShippedPipelines, ValidateAndTheDemoFitsItsPicturesToTheCpu) {
+  capflow::graph::Registry registry;
+  capflow::nodes::register_all(registry);
+  const std::string dir = std::string(CAPFLOW_SOURCE_DIR) + "/pipelines/";
+  for (const char* name : {"data-only.yaml", "train-cpu.yaml", "train-frozen.yaml"})
+    EXPECT_NO_THROW(capflow::graph::load_pipeline(dir + name, {}, registry)) << name;
+  const capflow::graph::PipelineSpec demo =
+      capflow::graph::load_pipeline(dir + "demo.yaml", {}, registry);
+  const bool fp32 = !capflow::model::cpu_runs_bf16_natively();
+  const std::vector<std::int64_t> side(2, fp32 ? 160 : 224);
+  EXPECT_EQ(demo.node("decode")->args.get_int_list("fit"), side);
+  EXPECT_EQ(demo.node("augment")->args.get_int_list("size"), side);
+  EXPECT_EQ(demo.conditions_applied.size(), fp32 ? 1u : 0u);
+  // --set still wins.
+  const capflow::graph::PipelineSpec set =
+      capflow::graph::load_pipeline(dir + "demo.yaml", {"nodes.augment.size=[96, 96]"}, registry);
+  EXPECT_EQ(set.node("augment")->args.get_int_list("size"), (std::vector<std::int64_t>{96, 96}));
 }
 
 }  // namespace

@@ -350,10 +350,10 @@ TEST(PipelineErrors, UnknownTopLevelKey) {
   const std::string text = kGood + "dta: {root: x}\n";
   EXPECT_EQ(error_of(text),
             "p.yaml:11:1: unknown top-level key 'dta' (did you mean 'data'?); allowed keys: "
-            "data, edges, nodes, resources, seed");
+            "data, edges, nodes, resources, seed, when");
   EXPECT_EQ(error_of(kGood + "training: 1\n"),
             "p.yaml:11:1: unknown top-level key 'training'; allowed keys: data, edges, nodes, "
-            "resources, seed");
+            "resources, seed, when");
 }
 
 TEST(PipelineErrors, DuplicateKey) {
@@ -726,7 +726,7 @@ TEST(PipelineErrors, EveryProblemReportedInOneError) {
       "--set nodes.batch.sise=4: node 'batch': unknown argument 'sise' (did you mean 'size'?); "
       "accepted: concurrency, device, kind, size\n"
       "p.yaml:2:1: unknown top-level key 'dat' (did you mean 'data'?); allowed keys: data, "
-      "edges, nodes, resources, seed\n"
+      "edges, nodes, resources, seed, when\n"
       "p.yaml:3:22: section 'resources': key 'threads' must be >= 1, got 0\n"
       "p.yaml:6:34: node 'decode': kind 'decode' has no 'tpu' implementation in this build "
       "(available: cpu, cuda)\n"
@@ -770,7 +770,7 @@ TEST(PipelineOverrides, ErrorsNameTheOverride) {
             "--set nodes.batch.size=abc: node 'batch': argument 'size' expects int, got 'abc'");
   EXPECT_EQ(error_of(kGood, {"dat.root=x"}),
             "--set dat.root=x: unknown top-level key 'dat' (did you mean 'data'?); allowed keys: "
-            "data, edges, nodes, resources, seed");
+            "data, edges, nodes, resources, seed, when");
   EXPECT_EQ(error_of(kGood, {"data.rot=x"}),
             "--set data.rot=x: section 'data': unknown key 'rot' (did you mean 'root'?); "
             "accepted: labels, root, val_fraction");
@@ -798,6 +798,86 @@ TEST(PipelineOverrides, ProblemsFromOverridesComeFirst) {
             "2 problems in p.yaml:\n"
             "--set nodes.decode.max_side=0: node 'decode': argument 'max_side' must be >= 1, "
             "got 0\n"
+            "p.yaml:8:30: node 'batch': argument 'size' expects int, got 'x'");
+}
+
+// ---------------------------------------------------------------------------------------------
+// Machine conditions (`when:`)
+
+// The test catalog with two conditions: one that holds and one that does not.
+class ConditionCatalog : public TestCatalog {
+ public:
+  ConditionCatalog() {
+    add_condition({"fast_disk", "always here", [] { return true; }});
+    add_condition({"slow_cpu", "never here", [] { return false; }});
+  }
+};
+
+const ConditionCatalog& condition_catalog() {
+  static const ConditionCatalog c;
+  return c;
+}
+
+const std::string kWhen = kGood +
+                          "when:\n"                                                           // 11
+                          "  fast_disk: {nodes.batch.size: 4, resources.max_in_flight: 2}\n"  // 12
+                          "  slow_cpu: {nodes.batch.size: 2, data.root: data/small}\n";       // 13
+
+TEST(PipelineConditions, WhatHoldsAppliesBeforeSets) {
+  const PipelineSpec spec = parse(kWhen, {}, condition_catalog());
+  EXPECT_EQ(spec.node("batch")->args.get_int("size"), 4);
+  EXPECT_EQ(spec.section("resources").get_int("max_in_flight"), 2);
+  EXPECT_EQ(spec.section("data").get_string("root"), "data/x");  // slow_cpu does not hold
+  EXPECT_EQ(format_location(spec.node("batch")->args.where("size")), at(kWhen, 12, "4,"));
+  EXPECT_EQ(spec.conditions_applied,
+            (std::vector<std::string>{"fast_disk: nodes.batch.size=4, resources.max_in_flight=2"}));
+  // --set wins over a condition.
+  EXPECT_EQ(
+      parse(kWhen, {"nodes.batch.size=8"}, condition_catalog()).node("batch")->args.get_int("size"),
+      8);
+  // The resolved file says what was applied and holds the values: read back, it is the same.
+  EXPECT_EQ(spec.resolved_yaml.rfind("# when fast_disk: nodes.batch.size=4, "
+                                     "resources.max_in_flight=2 (held on the machine",
+                                     0),
+            0u)
+      << spec.resolved_yaml;
+  const PipelineSpec again = parse(spec.resolved_yaml, {}, condition_catalog());
+  EXPECT_EQ(again.node("batch")->args.get_int("size"), 4);
+  EXPECT_TRUE(again.conditions_applied.empty());
+  // Without `when`, nothing is applied.
+  EXPECT_TRUE(parse(kGood, {}, condition_catalog()).conditions_applied.empty());
+}
+
+TEST(PipelineConditions, UnknownConditionsAndShapes) {
+  EXPECT_EQ(error_of(kGood + "when:\n  fast_dsk: {seed: 1}\n", {}, condition_catalog()),
+            "p.yaml:12:3: when: unknown condition 'fast_dsk' (did you mean 'fast_disk'?); known "
+            "conditions: fast_disk, slow_cpu");
+  EXPECT_EQ(error_of(kGood + "when:\n  fast_disk: 3\n", {}, condition_catalog()),
+            "p.yaml:12:14: when: 'fast_disk' must be a mapping of dotted.key to value (for "
+            "example nodes.batch.size: 16), got '3'");
+  EXPECT_EQ(error_of(kGood + "when: [fast_disk]\n", {}, condition_catalog()),
+            "p.yaml:11:7: 'when' must be a mapping of condition name to overrides, got a list");
+  EXPECT_EQ(error_of(kGood + "when: {x: {seed: 1}}\n"),
+            "p.yaml:11:8: when: unknown condition 'x'; known conditions: none");
+  EXPECT_EQ(error_of(kGood + "when: {fast_disk: {nodes..size: 1}}\n", {}, condition_catalog()),
+            "p.yaml:11:20: empty name in key 'nodes..size'");
+  EXPECT_EQ(error_of(kGood + "when: {fast_disk: {seed.x: 1}}\n", {}, condition_catalog()),
+            "p.yaml:11:20: cannot set 'seed.x': 'seed' is '7', not a mapping");
+}
+
+TEST(PipelineConditions, OverridesOfAConditionThatDoesNotHoldAreStillChecked) {
+  const std::string text = kGood + "when:\n  slow_cpu: {nodes.batch.sise: 2, seed: -1}\n";
+  EXPECT_EQ(error_of(text, {}, condition_catalog()),
+            "2 problems in p.yaml:\n"
+            "p.yaml:12:14: when 'slow_cpu' (it does not hold on this machine): node 'batch': "
+            "unknown argument 'sise' (did you mean 'size'?); accepted: concurrency, device, kind, "
+            "size\n"
+            "p.yaml:12:41: when 'slow_cpu' (it does not hold on this machine): 'seed' must be an "
+            "integer >= 0, got '-1'");
+  // A problem of the file itself is reported once, not again for the condition.
+  const std::string both =
+      with_line(8, "  batch: {kind: batch, size: x}") + "when: {slow_cpu: {seed: 3}}\n";
+  EXPECT_EQ(error_of(both, {}, condition_catalog()),
             "p.yaml:8:30: node 'batch': argument 'size' expects int, got 'x'");
 }
 

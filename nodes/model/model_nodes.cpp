@@ -766,6 +766,11 @@ void register_model_nodes(graph::Registry& registry) {
     registry.add_implementation("attention_lstm", "cuda",
                                 [](const NodeContext& ctx) { return std::make_unique<Lstm>(ctx); });
   }
+  registry.add_condition(
+      {"cpu_without_native_bf16",
+       "the CPU has neither AMX nor AVX512-BF16, so a model node's `precision: auto` computes in "
+       "fp32 there (on a CPU device)",
+       [] { return !model::cpu_runs_bf16_natively(); }});
 }
 
 }  // namespace capflow::nodes

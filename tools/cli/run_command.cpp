@@ -303,6 +303,9 @@ nlohmann::json run_pipeline_request(const PipelineRunRequest& o) {
   const graph::PipelineSpec spec =
       o.yaml_text.empty() ? graph::load_pipeline(o.pipeline, sets, registry)
                           : graph::parse_pipeline(o.yaml_text, o.pipeline, sets, registry);
+  for (const std::string& applied : spec.conditions_applied)
+    std::printf("%s: when %s (this machine)\n", o.pipeline.c_str(), applied.c_str());
+  std::fflush(stdout);
 
   const reduce::RankEnv ranks = reduce::read_rank_env();
   const nlohmann::json baseline = read_baseline(spec);
