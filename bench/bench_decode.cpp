@@ -149,6 +149,20 @@ void BM_decode_raw_file(benchmark::State& state) {
 }
 BENCHMARK(BM_decode_raw_file)->Unit(benchmark::kMicrosecond);
 
+// The same with libspng's defaults, which also check each PNG's Adler-32 (DecodeLimits's
+// check_adler32; capflow's decoder leaves it to the chunks' CRC-32).
+void BM_decode_raw_file_adler32(benchmark::State& state) {
+  io::DecodeLimits limits;
+  limits.check_adler32 = true;
+  run_items(state, [&limits](const Corpus& c, std::size_t i) {
+    const std::string& path = c.paths[i % c.paths.size()];
+    const auto data = io::read_file(path);
+    benchmark::DoNotOptimize(io::decode_image_gray(data.data(), data.size(), path, limits));
+    return data.size();
+  });
+}
+BENCHMARK(BM_decode_raw_file_adler32)->Unit(benchmark::kMicrosecond);
+
 void BM_decode_raw_memory(benchmark::State& state) {
   run_items(state, [](const Corpus& c, std::size_t i) {
     const auto& data = c.bytes[i % c.bytes.size()];

@@ -69,6 +69,58 @@ TEST(ImageCodec, TruncatedOrCorruptDataThrowsDataErrorNamingTheSource) {
   EXPECT_THROW(decode_image_gray(junk.data(), junk.size(), "junk"), capflow::DataError);
 }
 
+// CRC-32 of PNG chunks (ISO 3309), bit by bit: the reference a corrupted chunk is re-signed with.
+std::uint32_t crc32_of(const std::uint8_t* p, std::size_t n) {
+  std::uint32_t c = 0xffffffffu;
+  for (std::size_t i = 0; i < n; ++i) {
+    c ^= p[i];
+    for (int k = 0; k < 8; ++k) c = (c >> 1) ^ (0xedb88320u & (0u - (c & 1u)));
+  }
+  return c ^ 0xffffffffu;
+}
+
+// Where the IDAT chunk's length field starts in `png` (its data 8 bytes later).
+std::size_t idat_at(const std::vector<std::uint8_t>& png) {
+  for (std::size_t at = 8; at + 8 <= png.size();) {
+    const std::size_t length = (std::size_t{png[at]} << 24) | (std::size_t{png[at + 1]} << 16) |
+                               (std::size_t{png[at + 2]} << 8) | png[at + 3];
+    if (std::equal(png.begin() + static_cast<long>(at + 4), png.begin() + static_cast<long>(at + 8),
+                   "IDAT"))
+      return at;
+    at += 12 + length;
+  }
+  ADD_FAILURE() << "no IDAT chunk";
+  return 0;
+}
+
+TEST(ImageCodec, ChunkCrcCatchesCorruptionAndAdler32IsCheckedOnRequest) {
+  const GrayImage img = pattern(64, 64);
+  // Stored (level 0), unfiltered: the IDAT data is the zlib header (2 bytes), a stored block's
+  // header (5), then each row's filter byte and pixels, so data byte 18 is pixel (10, 0).
+  std::vector<std::uint8_t> png = encode_png_gray(img, 0);
+  const std::size_t idat = idat_at(png);
+  const std::size_t length = (std::size_t{png[idat]} << 24) | (std::size_t{png[idat + 1]} << 16) |
+                             (std::size_t{png[idat + 2]} << 8) | png[idat + 3];
+  png[idat + 8 + 18] ^= 0x01;
+  // The chunk's CRC-32 no longer matches: refused, with or without the Adler-32.
+  EXPECT_THROW(decode_image_gray(png.data(), png.size(), "flipped.png"), capflow::DataError);
+  // Re-signed with a matching CRC-32, only the zlib stream's Adler-32 can tell.
+  const std::uint32_t crc = crc32_of(&png[idat + 4], length + 4);
+  for (int k = 0; k < 4; ++k)
+    png[idat + 8 + length + static_cast<std::size_t>(k)] =
+        static_cast<std::uint8_t>(crc >> (24 - 8 * k));
+  const GrayImage back = decode_image_gray(png.data(), png.size(), "resigned.png");
+  EXPECT_EQ(back.at(10, 0), img.at(10, 0) ^ 0x01);
+  DecodeLimits checked;
+  checked.check_adler32 = true;
+  try {
+    decode_image_gray(png.data(), png.size(), "resigned.png", checked);
+    FAIL() << "a wrong Adler-32 passed";
+  } catch (const capflow::DataError& e) {
+    EXPECT_NE(std::string(e.what()).find("resigned.png"), std::string::npos) << e.what();
+  }
+}
+
 TEST(ImageCodec, DimensionLimitStopsDecompressionBombs) {
   const auto png = encode_png_gray(GrayImage(300, 200));
   DecodeLimits small;

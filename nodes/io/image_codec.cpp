@@ -121,7 +121,7 @@ std::vector<std::uint8_t> encode_png_rgb(const std::uint8_t* rgb, int width, int
 
 GrayImage decode_png_gray(const std::uint8_t* data, std::size_t size, const std::string& source,
                           const DecodeLimits& limits) {
-  SpngPtr ctx(spng_ctx_new(0));
+  SpngPtr ctx(spng_ctx_new(limits.check_adler32 ? 0 : SPNG_CTX_IGNORE_ADLER32));
   if (!ctx) throw Error("libspng: cannot create a decoder");
   spng_set_image_limits(ctx.get(), static_cast<std::uint32_t>(limits.max_width),
                         static_cast<std::uint32_t>(limits.max_height));
@@ -142,6 +142,9 @@ GrayImage decode_png_gray(const std::uint8_t* data, std::size_t size, const std:
   if (err) throw DataError(spng_error(source, "PNG size", err));
   std::vector<std::uint8_t> buf(out_size);
   err = spng_decode_image(ctx.get(), buf.data(), buf.size(), fmt, SPNG_DECODE_TRNS);
+  // Reading on to IEND checks the last IDAT chunk's CRC-32 (decoding stops at the last row,
+  // before it), so a corrupt file is refused without the Adler-32 (DecodeLimits).
+  if (!err) err = spng_decode_chunks(ctx.get());
   if (err) throw DataError(spng_error(source, "corrupt or truncated PNG", err));
   if (gray8) {
     img.pixels = std::move(buf);
