@@ -114,6 +114,7 @@ TEST(ShippedPipelines, ValidateAndTheDemoFitsItsPicturesToTheCpu) {
   const std::vector<std::int64_t> side(2, fp32 ? 160 : 224);
   EXPECT_EQ(demo.node("decode")->args.get_int_list("fit"), side);
   EXPECT_EQ(demo.node("augment")->args.get_int_list("size"), side);
+  EXPECT_EQ(demo.node("encode")->args.get_int("width"), fp32 ? 24 : 32);
   EXPECT_EQ(demo.conditions_applied.size(), fp32 ? 1u : 0u);
   // --set still wins.
   const capflow::graph::PipelineSpec set =
