@@ -1,7 +1,10 @@
 // The resolved configuration written back as YAML (config.yaml).
 #include <yaml-cpp/yaml.h>
 
+#include <sstream>
+
 #include "graph/pipeline_internal.h"
+#include "graph/resolved_conditions.h"
 
 namespace capflow::graph::detail {
 
@@ -66,6 +69,11 @@ std::string concurrency_text(const Concurrency& c) {
   return std::to_string(c.count);
 }
 
+// The comment line that names a condition applied (conditions_in_resolved reads it back).
+constexpr const char* kWhenPrefix = "# when ";
+constexpr const char* kWhenSuffix =
+    " (held on the machine that resolved this; in the values below)";
+
 std::string resolved_yaml(const PipelineSpec& spec, const SchemaCatalog& catalog) {
   YAML::Emitter out;
   out << YAML::BeginMap;
@@ -92,9 +100,27 @@ std::string resolved_yaml(const PipelineSpec& spec, const SchemaCatalog& catalog
   out << YAML::EndMap;
   std::string head;
   for (const std::string& applied : spec.conditions_applied)
-    head +=
-        "# when " + applied + " (held on the machine that resolved this; in the values below)\n";
+    head += kWhenPrefix + applied + kWhenSuffix + "\n";
   return head + out.c_str() + "\n";
 }
 
 }  // namespace capflow::graph::detail
+
+namespace capflow::graph {
+
+std::vector<std::string> conditions_in_resolved(const std::string& resolved_yaml) {
+  using detail::kWhenPrefix;
+  using detail::kWhenSuffix;
+  std::vector<std::string> out;
+  std::istringstream in(resolved_yaml);
+  std::string line;
+  const std::string prefix = kWhenPrefix, suffix = kWhenSuffix;
+  while (std::getline(in, line) && line.rfind("#", 0) == 0) {
+    if (line.size() > prefix.size() + suffix.size() && line.rfind(prefix, 0) == 0 &&
+        line.compare(line.size() - suffix.size(), suffix.size(), suffix) == 0)
+      out.push_back(line.substr(prefix.size(), line.size() - prefix.size() - suffix.size()));
+  }
+  return out;
+}
+
+}  // namespace capflow::graph

@@ -9,6 +9,7 @@
 
 #include "graph/errors.h"
 #include "graph/pipeline_spec.h"
+#include "graph/resolved_conditions.h"
 #include "graph/schema.h"
 #include "tests/test_catalog.h"
 #include "tests/test_support.h"
@@ -841,6 +842,8 @@ TEST(PipelineConditions, WhatHoldsAppliesBeforeSets) {
                                      0),
             0u)
       << spec.resolved_yaml;
+  EXPECT_EQ(conditions_in_resolved(spec.resolved_yaml), spec.conditions_applied);
+  EXPECT_TRUE(conditions_in_resolved(parse(kGood).resolved_yaml).empty());
   const PipelineSpec again = parse(spec.resolved_yaml, {}, condition_catalog());
   EXPECT_EQ(again.node("batch")->args.get_int("size"), 4);
   EXPECT_TRUE(again.conditions_applied.empty());

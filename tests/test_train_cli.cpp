@@ -118,11 +118,26 @@ TEST_F(TrainCli, AFewStepsLowerTheLossOnATinySet) {
 TEST_F(TrainCli, ResumeGivesTheSameFollowingLosses) {
   auto r = train("part", "--set train.max_steps=3");
   ASSERT_EQ(r.status, 0) << r.output;
+  // As if the run had started on a machine where a `when:` condition held: resuming says that
+  // the values it set now follow this machine.
+  const std::string config = base_ + "/part/config.yaml";
+  const std::string resolved = read_text(config);
+  std::ofstream(config, std::ios::trunc)
+      << "# when elsewhere: nodes.batch.size=4 (held on the machine that resolved this; in the "
+         "values below)\n"
+      << resolved;
   r = run_command(kBin + " run " + kPipeline + " --quiet --resume " + base_ +
                   "/part --set data.root=" + base_ + "/data --set data.val_root=" + base_ +
                   "/holdout");
   ASSERT_EQ(r.status, 0) << r.output;
   EXPECT_NE(r.output.find("resuming from"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("warning: resuming " + base_ +
+                          "/part: it started where the "
+                          "pipeline's `when:` applied elsewhere: nodes.batch.size=4; here it "
+                          "applies none."),
+            std::string::npos)
+      << r.output;
+  EXPECT_EQ(read_text(config).find("# when"), std::string::npos);  // resolved here again
   const auto whole = losses(base_ + "/whole"), resumed = losses(base_ + "/part");
   ASSERT_EQ(whole.size(), 6u);
   ASSERT_EQ(resumed.size(), 6u);  // steps 1-3, then 4-6 appended by the resumed run

@@ -17,11 +17,13 @@
 #include <iostream>
 #include <mutex>
 #include <nlohmann/json.hpp>
+#include <sstream>
 #include <thread>
 
 #include "graph/errors.h"
 #include "graph/flow_runner.h"
 #include "graph/registry.h"
+#include "graph/resolved_conditions.h"
 #include "graph/stop_signals.h"
 #include "nodes/metric_names.h"
 #include "nodes/model/checkpoint_info.h"
@@ -292,6 +294,27 @@ void print_run_end(const graph::RunStats& stats, const graph::PipelineSpec& spec
   std::printf("run folder: %s\n", run_dir.c_str());
 }
 
+// A resumed run reads its pipeline file again: where other `when:` conditions hold than where
+// it started, the values they set change with the machine. Says so on stderr; the run goes on.
+void warn_if_conditions_changed(const std::string& run_dir, const graph::PipelineSpec& spec) {
+  std::ifstream in(fs::path(run_dir) / "config.yaml");
+  if (!in) return;
+  std::ostringstream text;
+  text << in.rdbuf();
+  const std::vector<std::string> before = graph::conditions_in_resolved(text.str());
+  if (before == spec.conditions_applied) return;
+  const auto listed = [](const std::vector<std::string>& v) {
+    std::string out;
+    for (const std::string& c : v) out += (out.empty() ? "" : "; ") + c;
+    return out.empty() ? std::string("none") : out;
+  };
+  std::fprintf(stderr,
+               "warning: resuming %s: it started where the pipeline's `when:` applied %s; here "
+               "it applies %s. The values those set follow this machine now; pass the run's own "
+               "with --set to keep them (docs/pipelines.md).\n",
+               run_dir.c_str(), listed(before).c_str(), listed(spec.conditions_applied).c_str());
+}
+
 }  // namespace
 
 nlohmann::json run_pipeline_request(const PipelineRunRequest& o) {
@@ -320,6 +343,7 @@ nlohmann::json run_pipeline_request(const PipelineRunRequest& o) {
   const std::string run_dir =
       ranks.rank == 0 ? job_dir
                       : (fs::path(job_dir) / ("rank-" + std::to_string(ranks.rank))).string();
+  if (!o.resume.empty() && ranks.rank == 0) warn_if_conditions_changed(run_dir, spec);
   RunFiles files(run_dir, /*append_metrics=*/!o.resume.empty());
   files.write_config(spec.resolved_yaml);
 
