@@ -229,6 +229,12 @@ class Validator {
     }
     std::sort(allowed.begin(), allowed.end());
     for (const Entry& e : root.entries) {
+      if (e.key == "when") {  // the file's own `when` is taken out before overrides apply
+        diags_.add(e.key_where,
+                   "'when' is read from the pipeline file before any override; it cannot be "
+                   "set by --set or by a condition's overrides");
+        continue;
+      }
       if (std::find(allowed.begin(), allowed.end(), e.key) != allowed.end()) continue;
       diags_.add(e.key_where, "unknown top-level key " + quote(e.key) +
                                   did_you_mean(e.key, allowed) +

@@ -866,6 +866,15 @@ TEST(PipelineConditions, UnknownConditionsAndShapes) {
             "p.yaml:11:20: empty name in key 'nodes..size'");
   EXPECT_EQ(error_of(kGood + "when: {fast_disk: {seed.x: 1}}\n", {}, condition_catalog()),
             "p.yaml:11:20: cannot set 'seed.x': 'seed' is '7', not a mapping");
+  // `when` is read before overrides: setting it later would be silently ignored, so it is an
+  // error, from --set and from a condition alike.
+  EXPECT_EQ(error_of(kGood, {"when.fast_disk.seed=3"}, condition_catalog()),
+            "--set when.fast_disk.seed=3: 'when' is read from the pipeline file before any "
+            "override; it cannot be set by --set or by a condition's overrides");
+  EXPECT_EQ(
+      error_of(kGood + "when: {fast_disk: {when.slow_cpu.seed: 3}}\n", {}, condition_catalog()),
+      "p.yaml:11:20: 'when' is read from the pipeline file before any override; it cannot "
+      "be set by --set or by a condition's overrides");
 }
 
 TEST(PipelineConditions, OverridesOfAConditionThatDoesNotHoldAreStillChecked) {
