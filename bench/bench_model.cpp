@@ -6,6 +6,7 @@
 
 #include "nodes/model/attention_decoder.h"
 #include "nodes/model/caption_search.h"
+#include "nodes/model/packed_gemm.h"
 #include "nodes/model/precision.h"
 #include "nodes/model/resnet_encoder.h"
 #include "nodes/model/torch_runtime.h"
@@ -199,6 +200,78 @@ BENCHMARK(BM_decoder_sequence)
     ->ArgNames({"tokens", "bf16", "backward"})
     ->ArgsProduct({{50, 100, 200}, {1}, {0, 1}})
     ->Unit(benchmark::kMillisecond)
+    ->UseRealTime();
+
+// The decoder of the demo as it trains on a CPU without native bf16 (pipelines/demo.yaml under
+// `when: cpu_without_native_bf16`): one replica's 16 images on one thread, embed 128, hidden
+// 256, attention 128, a 10 x 10 grid of 96 channels, 45 SMILES tokens of 40 kinds, fp32.
+// Arg: backward (0: teacher-forced forward only, without autograd; 1: forward and backward).
+void BM_decoder_demo_fp32(benchmark::State& state) {
+  const bool backward = state.range(0) != 0;
+  capflow::model::set_torch_threads(1);
+  torch::manual_seed(0);
+  DecoderOptions o;
+  o.vocab_size = 40;
+  o.embed = 128;
+  o.hidden = 256;
+  o.attention = 128;
+  o.encoder_channels = 96;
+  o.dropout = 0.3;
+  AttentionDecoder decoder(o);
+  decoder->train();
+  const int64_t batch = 16, length = 45;
+  const auto features = torch::randn({batch, 96, 10, 10})
+                            .contiguous(at::MemoryFormat::ChannelsLast)
+                            .requires_grad_(backward);
+  auto tokens = torch::randint(4, o.vocab_size, {batch, length}, torch::kLong);
+  tokens.select(1, 0).fill_(1);
+  tokens.select(1, length - 1).fill_(2);
+  for (auto _ : state) {
+    if (backward) {
+      decoder_train_step(decoder, features, tokens, Precision::kFp32);
+    } else {
+      torch::NoGradGuard no_grad;
+      benchmark::DoNotOptimize(decoder->forward(features, tokens));
+    }
+  }
+  state.SetItemsProcessed(state.iterations() * batch);
+}
+BENCHMARK(BM_decoder_demo_fp32)
+    ->ArgNames({"backward"})
+    ->Arg(0)
+    ->Arg(1)
+    ->Unit(benchmark::kMillisecond)
+    ->UseRealTime();
+
+// One step's hidden-state projection of the fp32 demo's decoder, [16 x 256] by a weight of
+// [1248 x 256] plus bias, on one thread: LibTorch's addmm (OpenBLAS, which packs the weight on
+// every call) against packed_gemm with the weight packed once. Arg: packed (0/1).
+void BM_decoder_step_matmul(benchmark::State& state) {
+  const bool packed = state.range(0) != 0;
+  capflow::model::set_torch_threads(1);
+  torch::manual_seed(0);
+  const int64_t rows = 16, in = 256, out = 1248;
+  const auto x = torch::randn({rows, in}), w = torch::randn({out, in}), b = torch::randn({out});
+  const auto weight =
+      capflow::model::PackedMatrix::from_transposed(w.data_ptr<float>(), out, in, in);
+  auto y = torch::empty({rows, out});
+  for (auto _ : state) {
+    if (packed) {
+      capflow::model::packed_gemm(rows, x.data_ptr<float>(), in, weight, y.data_ptr<float>(), out,
+                                  b.data_ptr<float>());
+    } else {
+      at::addmm_out(y, b, x, w.t());
+    }
+    benchmark::DoNotOptimize(y.data_ptr<float>());
+  }
+  state.counters["GFLOP/s"] = benchmark::Counter(2.0 * rows * in * out * state.iterations() / 1e9,
+                                                 benchmark::Counter::kIsRate);
+}
+BENCHMARK(BM_decoder_step_matmul)
+    ->ArgNames({"packed"})
+    ->Arg(0)
+    ->Arg(1)
+    ->Unit(benchmark::kMicrosecond)
     ->UseRealTime();
 
 // One AdamW step over the encoder's and decoder's parameters (gradients set once).

@@ -4,10 +4,12 @@
 
 #include <torch/torch.h>
 
+#include <algorithm>
 #include <string>
 #include <utility>
 
 #include "nodes/model/attention_kernels.h"
+#include "nodes/model/packed_gemm.h"
 #include "nodes/model/precision.h"
 
 namespace capflow::model {
@@ -80,6 +82,60 @@ void check_inputs(const RecurrenceInputs& in) {
   }
 }
 
+// The products of each step's rows by a weight. In fp32 on the CPU they go through
+// packed_gemm with the weight packed once per call (a BLAS would pack it again at every step);
+// otherwise (bf16, other devices) through LibTorch's matmul.
+class StepWeight {
+ public:
+  // B = w, or wᵀ when transposed, for w a [rows, cols] matrix in the compute dtype.
+  StepWeight(const at::Tensor& w, bool transposed) {
+    if (w.device().is_cpu() && w.scalar_type() == at::kFloat) {
+      const auto c = w.contiguous();
+      const float* p = c.data_ptr<float>();
+      packed_ = transposed ? PackedMatrix::from_transposed(p, c.size(0), c.size(1), c.size(1))
+                           : PackedMatrix::from_rows(p, c.size(0), c.size(1), c.size(1));
+    } else {
+      w_ = transposed ? w.t() : w;
+    }
+  }
+
+  // x [n, K] · B (+ bias [N]): a new [n, N] tensor.
+  at::Tensor times(const at::Tensor& x, const at::Tensor& bias = {}) const {
+    if (w_.defined()) return bias.defined() ? at::addmm(bias, x, w_) : at::mm(x, w_);
+    auto out = at::empty({x.size(0), packed_.cols()}, x.options());
+    packed(x, out, bias.defined() ? bias.data_ptr<float>() : nullptr, false);
+    return out;
+  }
+
+  // out [n, N] = x [n, K] · B, or out += x · B when accumulate.
+  void into(const at::Tensor& x, at::Tensor& out, bool accumulate) const {
+    if (w_.defined()) {
+      const auto r = at::mm(x, w_);
+      accumulate ? out.add_(r) : out.copy_(r);
+      return;
+    }
+    packed(x, out, nullptr, accumulate);
+  }
+
+ private:
+  // packed_gemm over the panels, split between LibTorch's intra-op threads (rows of x and out
+  // contiguous; their row strides may be longer).
+  void packed(const at::Tensor& x, at::Tensor& out, const float* bias, bool accumulate) const {
+    TORCH_INTERNAL_ASSERT(x.stride(1) == 1 && out.stride(1) == 1 &&
+                          out.scalar_type() == at::kFloat);
+    const int64_t n = x.size(0);
+    const int64_t per_panel = std::max<int64_t>(1, n * packed_.rows() * PackedMatrix::kPanel);
+    at::parallel_for(0, packed_.panels(), std::max<int64_t>(1, 32768 / per_panel),
+                     [&](int64_t p0, int64_t p1) {
+                       packed_gemm(n, x.data_ptr<float>(), x.stride(0), packed_,
+                                   out.data_ptr<float>(), out.stride(0), bias, accumulate, p0, p1);
+                     });
+  }
+
+  PackedMatrix packed_;
+  at::Tensor w_;  // when not packed: B itself (a view)
+};
+
 // Gate slices of the activated gates [n, 4H]: i, f, g, o.
 struct Gates {
   at::Tensor i, f, g, o;  // views: writing into them writes the gates
@@ -104,9 +160,9 @@ class AttentionLstmRecurrence : public torch::autograd::Function<AttentionLstmRe
     const auto cd = features.options();  // compute dtype (bf16 under autocast)
     const auto fl = h0.options().dtype(at::kFloat);
     // The weights in the compute dtype, once for all steps.
-    const auto wh = hidden_w.to(features.scalar_type());
+    const StepWeight wh(hidden_w.to(features.scalar_type()), /*transposed=*/true);
     const auto bh = hidden_b.to(features.scalar_type());
-    const auto wc = context_w.to(features.scalar_type());
+    const StepWeight wc(context_w.to(features.scalar_type()), /*transposed=*/true);
     const auto ws = score_w.to(features.scalar_type()).reshape({A});
     // What backward needs, rows of step t at [offset[t], offset[t] + active[t]).
     auto hprev = at::empty({s.padded, H}, cd);  // h before the step (input of every projection)
@@ -127,7 +183,7 @@ class AttentionLstmRecurrence : public torch::autograd::Function<AttentionLstmRe
       if (n == 0) break;
       auto hb = hprev.narrow(0, o, n);
       hb.copy_(h.narrow(0, 0, n));
-      const auto hp = at::addmm(bh, hb, wh.t());  // [n, A + C + 4H]
+      const auto hp = wh.times(hb, bh);  // [n, A + C + 4H]
       auto b = beta.narrow(0, o, n);
       at::sigmoid_out(b, hp.narrow(1, A, C));
       auto u = tanh_att.narrow(0, o, n);
@@ -142,7 +198,7 @@ class AttentionLstmRecurrence : public torch::autograd::Function<AttentionLstmRe
       at::mul_out(z, b, ctx_t);
       auto g = act.narrow(0, o, n);
       at::add_out(g, in_gates[t].narrow(0, 0, n), hp.narrow(1, A + C, 4 * H));
-      g.add_(at::mm(z, wc.t()));
+      wc.into(z, g, /*accumulate=*/true);
       g.narrow(1, 0, 2 * H).sigmoid_();
       g.narrow(1, 2 * H, H).tanh_();
       g.narrow(1, 3 * H, H).sigmoid_();
@@ -178,8 +234,8 @@ class AttentionLstmRecurrence : public torch::autograd::Function<AttentionLstmRe
     const auto saved = ctx->get_saved_variables();
     const auto& features = saved[0];
     const auto& c0 = saved[1];
-    const auto wh = saved[2].to(features.scalar_type());
-    const auto wc = saved[3].to(features.scalar_type());
+    const StepWeight wh(saved[2].to(features.scalar_type()), /*transposed=*/false);
+    const StepWeight wc(saved[3].to(features.scalar_type()), /*transposed=*/false);
     const auto ws = saved[4].to(features.scalar_type()).reshape({-1});
     auto get = [&](const char* name) { return ctx->saved_data.at(name).toTensor(); };
     const auto hprev = get("hprev");
@@ -224,7 +280,7 @@ class AttentionLstmRecurrence : public torch::autograd::Function<AttentionLstmRe
            dp_gates = dp.narrow(1, A + C, 4 * H);
       dp_gates.copy_(dg);
       // Context gate and soft attention.
-      const auto dz = at::mm(dp_gates, wc);  // [n, C]
+      const auto dz = wc.times(dp_gates);  // [n, C]
       const auto b = beta.narrow(0, o, n);
       at::mul_out(dp_beta, dz * context.narrow(0, o, n), b * (1 - b));
       const auto d_ctx = dz * b;
@@ -235,7 +291,8 @@ class AttentionLstmRecurrence : public torch::autograd::Function<AttentionLstmRe
       const auto ds = a * (d_alpha - (a * d_alpha).sum(1, /*keepdim=*/true));  // [n, P]
       auto d_enc_rows = d_enc.narrow(0, 0, n);
       attention_scores_backward(tanh_att.narrow(0, o, n), ds, ws, d_enc_rows, dp_att, d_ws);
-      dh.narrow(0, 0, n).copy_(at::mm(dp, wh));
+      auto dh_rows = dh.narrow(0, 0, n);
+      wh.into(dp, dh_rows, /*accumulate=*/false);
     }
     // Weight gradients: one matmul each over the rows of all steps.
     const auto d_wh = at::mm(d_proj.t(), hprev).to(at::kFloat);

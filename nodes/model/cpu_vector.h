@@ -1,12 +1,14 @@
 // Small helpers for the hand-written CPU loops of the model kernels: bfloat16 <-> float
-// conversion that compilers vectorize, and one compiled copy of a function per x86-64
-// instruction set level (AVX-512, AVX2 + FMA, baseline), chosen when the program loads.
+// conversion that compilers vectorize; CAPFLOW_VECTOR_CLONES (cpu_clones.h) for one compiled copy
+// of a function per x86-64 instruction set level.
 #pragma once
 
 #include <c10/util/BFloat16.h>
 
 #include <cstdint>
 #include <cstring>
+
+#include "nodes/model/cpu_clones.h"
 
 namespace capflow::model::cpu {
 
@@ -27,12 +29,3 @@ inline void store(c10::BFloat16& to, float v) {
 }
 
 }  // namespace capflow::model::cpu
-
-// (GCC 11 or later on Linux: the x86-64 levels as targets, and ifunc to pick a copy.)
-#if defined(__x86_64__) && defined(__linux__) && defined(__GNUC__) && !defined(__clang__) && \
-    __GNUC__ >= 11
-#define CAPFLOW_VECTOR_CLONES \
-  __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
-#else
-#define CAPFLOW_VECTOR_CLONES
-#endif
