@@ -13,6 +13,7 @@
 #include "nodes/model/attention_decoder.h"
 #include "nodes/model/attention_kernels.h"
 #include "nodes/model/caption_search.h"
+#include "nodes/model/lstm_cell_kernels.h"
 #include "nodes/model/precision.h"
 #include "nodes/model/precision_choice.h"
 #include "nodes/model/resnet_encoder.h"
@@ -651,6 +652,59 @@ TEST(ModelAttentionKernels, MatchTheFormulasInDouble) {
     // Only its block written.
     EXPECT_EQ(wide_grad.narrow(1, 0, 2).abs().sum().item<double>(), 0.0);
     EXPECT_EQ(wide_grad.narrow(1, A + 2, 1).abs().sum().item<double>(), 0.0);
+  }
+}
+
+// The fused LSTM cell, forward and backward, against its formulas in double: the hand-written
+// loop (float, rows strided inside wider matrices, the gradient's copy in float and in bfloat16)
+// and the ATen fallback (double).
+TEST(ModelLstmCellKernels, MatchTheFormulasInDouble) {
+  torch::manual_seed(9);
+  const int64_t n = 3, H = 21;
+  for (const auto dtype : {torch::kFloat, torch::kDouble}) {
+    for (const auto copy_dtype : {dtype, torch::kBFloat16}) {
+      const auto pre = (3 * torch::randn({n, 4 * H + 5})).to(dtype);
+      auto gates = pre.narrow(1, 2, 4 * H).clone();
+      const auto wide = torch::randn({n, H + 4}).to(dtype);
+      const auto c_prev = wide.narrow(1, 1, H);
+      auto c_out = torch::zeros({n, H}, dtype), h_out = torch::zeros({n, H + 2}, dtype);
+      auto h_rows = h_out.narrow(1, 2, H);
+      lstm_cell_forward(gates, c_prev, c_out, h_rows);
+
+      const auto p = pre.narrow(1, 2, 4 * H).to(torch::kDouble);
+      const auto i = torch::sigmoid(p.narrow(1, 0, H)), f = torch::sigmoid(p.narrow(1, H, H));
+      const auto g = torch::tanh(p.narrow(1, 2 * H, H)), o = torch::sigmoid(p.narrow(1, 3 * H, H));
+      const auto c = f * c_prev.to(torch::kDouble) + i * g;
+      const auto h = o * torch::tanh(c);
+      auto err = [](const torch::Tensor& a, const torch::Tensor& b) {
+        return (a.to(torch::kDouble) - b).abs().max().item<double>();
+      };
+      EXPECT_LT(err(gates, torch::cat({i, f, g, o}, 1)), 1e-6) << dtype;
+      EXPECT_LT(err(c_out, c), 1e-5) << dtype;
+      EXPECT_LT(err(h_rows, h), 1e-5) << dtype;
+      EXPECT_EQ(h_out.narrow(1, 0, 2).abs().sum().item<double>(), 0.0);
+
+      const auto grad_h = torch::randn({n, H}).to(dtype), dh = torch::randn({n, H}).to(dtype);
+      const auto dc_in = torch::randn({n, H}).to(dtype);
+      auto dc = dc_in.clone();
+      auto d_gates = torch::empty({n, 4 * H}, dtype);
+      auto copy_wide = torch::zeros({n, 4 * H + 3}, copy_dtype);
+      auto d_copy = copy_wide.narrow(1, 3, 4 * H);
+      lstm_cell_backward(gates, c_prev, c_out, grad_h, dh, dc, d_gates, d_copy);
+      const auto dht = (grad_h + dh).to(torch::kDouble);
+      const auto tc = torch::tanh(c);
+      const auto dct = dc_in.to(torch::kDouble) + dht * o * (1 - tc * tc);
+      const auto expected =
+          torch::cat({dct * g * i * (1 - i), dct * c_prev.to(torch::kDouble) * f * (1 - f),
+                      dct * i * (1 - g * g), dht * tc * o * (1 - o)},
+                     1);
+      const double scale = expected.abs().max().item<double>();
+      EXPECT_LT(err(d_gates, expected), 1e-5 * scale) << dtype;
+      EXPECT_LT(err(dc, dct * f), 1e-5 * scale) << dtype;
+      const double copy_tol = copy_dtype == torch::kBFloat16 ? 1e-2 * scale : 1e-5 * scale;
+      EXPECT_LT(err(d_copy, expected), copy_tol) << copy_dtype;
+      EXPECT_EQ(copy_wide.narrow(1, 0, 3).abs().sum().item<double>(), 0.0);
+    }
   }
 }
 

@@ -9,31 +9,11 @@
 #include <vector>
 
 #include "nodes/model/cpu_vector.h"
+#include "nodes/model/rational_tanh.h"
 
 namespace capflow::model {
 
 namespace {
-
-// Rational minimax approximation of tanh on [-7.9, 7.9] (odd degree-13 numerator over even
-// degree-6 denominator), held at its end value beyond (tanh(7.9) is 1 − 3e-7). Pure
-// multiply-add and one division, so the loops below vectorize.
-inline float rational_tanh(float x) {
-  constexpr float kClamp = 7.90531110763549805f;
-  x = std::min(std::max(x, -kClamp), kClamp);
-  const float x2 = x * x;
-  float p = -2.76076847742355e-16f;
-  p = p * x2 + 2.00018790482477e-13f;
-  p = p * x2 - 8.60467152213735e-11f;
-  p = p * x2 + 5.12229709037114e-08f;
-  p = p * x2 + 1.48572235717979e-05f;
-  p = p * x2 + 6.37261928875436e-04f;
-  p = p * x2 + 4.89352455891786e-03f;
-  float q = 1.19825839466702e-06f;
-  q = q * x2 + 1.18534705686654e-04f;
-  q = q * x2 + 2.26843463243900e-03f;
-  q = q * x2 + 4.89352518554385e-03f;
-  return x * p / q;
-}
 
 using cpu::load;
 using cpu::store;
@@ -67,7 +47,7 @@ inline void scores_rows(const T* enc, const T* dec, int64_t dec_stride, const T*
     for (int64_t p = 0; p < P; ++p) {
       const T* e = enc + (b * P + p) * A;
       T* out = u + (b * P + p) * A;
-      for (int64_t a = 0; a < A; ++a) t[a] = rational_tanh(load(e[a]) + df[a]);
+      for (int64_t a = 0; a < A; ++a) t[a] = cpu::rational_tanh(load(e[a]) + df[a]);
       for (int64_t a = 0; a < A; ++a) store(out[a], t[a]);
       scores[b * P + p] = dot(t, wf, A);
     }
@@ -139,7 +119,7 @@ bool fused_path(const at::Tensor& block, const at::Tensor& rows) {
 
 }  // namespace
 
-float fast_tanh(float x) { return rational_tanh(x); }
+float fast_tanh(float x) { return cpu::rational_tanh(x); }
 
 void attention_scores(const at::Tensor& enc, const at::Tensor& dec, const at::Tensor& w,
                       at::Tensor& u, at::Tensor& scores) {

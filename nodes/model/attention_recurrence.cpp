@@ -9,6 +9,7 @@
 #include <utility>
 
 #include "nodes/model/attention_kernels.h"
+#include "nodes/model/lstm_cell_kernels.h"
 #include "nodes/model/packed_gemm.h"
 #include "nodes/model/precision.h"
 
@@ -136,16 +137,6 @@ class StepWeight {
   at::Tensor w_;  // when not packed: B itself (a view)
 };
 
-// Gate slices of the activated gates [n, 4H]: i, f, g, o.
-struct Gates {
-  at::Tensor i, f, g, o;  // views: writing into them writes the gates
-  Gates(const at::Tensor& act, int64_t H)
-      : i(act.narrow(1, 0, H)),
-        f(act.narrow(1, H, H)),
-        g(act.narrow(1, 2 * H, H)),
-        o(act.narrow(1, 3 * H, H)) {}
-};
-
 class AttentionLstmRecurrence : public torch::autograd::Function<AttentionLstmRecurrence> {
  public:
   static variable_list forward(AutogradContext* ctx, const at::Tensor& features,
@@ -199,16 +190,9 @@ class AttentionLstmRecurrence : public torch::autograd::Function<AttentionLstmRe
       auto g = act.narrow(0, o, n);
       at::add_out(g, in_gates[t].narrow(0, 0, n), hp.narrow(1, A + C, 4 * H));
       wc.into(z, g, /*accumulate=*/true);
-      g.narrow(1, 0, 2 * H).sigmoid_();
-      g.narrow(1, 2 * H, H).tanh_();
-      g.narrow(1, 3 * H, H).sigmoid_();
-      const Gates gs(g, H);
       auto cn = cells.narrow(0, o, n);
-      at::mul_out(cn, gs.f, c.narrow(0, 0, n));
-      cn.addcmul_(gs.i, gs.g);
       auto hn = hs[t].narrow(0, 0, n);
-      at::tanh_out(hn, cn);
-      hn.mul_(gs.o);
+      lstm_cell_forward(g, c.narrow(0, 0, n), cn, hn);
       h = hn;
       c = cn;
     }
@@ -249,7 +233,7 @@ class AttentionLstmRecurrence : public torch::autograd::Function<AttentionLstmRe
     const bool features_grad = ctx->needs_input_grad(0);
     const auto cd = features.options();
     const auto fl = c0.options().dtype(at::kFloat);
-    const auto& grad_hs = grad_outputs[0];  // [T, N, H] float
+    const auto grad_hs = grad_outputs[0].contiguous();  // [T, N, H] float
 
     auto d_proj = at::empty({s.padded, s.G}, cd);  // per-step gradients of the hidden projections
     d_proj.narrow(0, s.total, s.padded - s.total).zero_();
@@ -263,22 +247,14 @@ class AttentionLstmRecurrence : public torch::autograd::Function<AttentionLstmRe
       const int64_t n = s.active[t], o = s.offset[t];
       if (n == 0) continue;
       // LSTM cell.
-      const Gates gs(act.narrow(0, o, n), H);
       const auto c_prev = t > 0 ? cells.narrow(0, s.offset[t - 1], n) : c0.narrow(0, 0, n);
-      const auto tc = at::tanh(cells.narrow(0, o, n));
-      const auto dht = grad_hs[t].narrow(0, 0, n) + dh.narrow(0, 0, n);
-      const auto dct = dc.narrow(0, 0, n) + dht * gs.o * (1 - tc * tc);
       auto dg = d_in[t].narrow(0, 0, n);  // pre-activation gates
-      Gates dgs(dg, H);
-      at::mul_out(dgs.i, dct * gs.g, gs.i * (1 - gs.i));
-      at::mul_out(dgs.f, dct * c_prev, gs.f * (1 - gs.f));
-      at::mul_out(dgs.g, dct * gs.i, 1 - gs.g * gs.g);
-      at::mul_out(dgs.o, dht * tc, gs.o * (1 - gs.o));
-      dc.narrow(0, 0, n).copy_(dct * gs.f);
+      auto dc_rows = dc.narrow(0, 0, n);
       auto dp = d_proj.narrow(0, o, n);  // [n, A | C | 4H]
       auto dp_att = dp.narrow(1, 0, A), dp_beta = dp.narrow(1, A, C),
            dp_gates = dp.narrow(1, A + C, 4 * H);
-      dp_gates.copy_(dg);
+      lstm_cell_backward(act.narrow(0, o, n), c_prev, cells.narrow(0, o, n),
+                         grad_hs[t].narrow(0, 0, n), dh.narrow(0, 0, n), dc_rows, dg, dp_gates);
       // Context gate and soft attention.
       const auto dz = wc.times(dp_gates);  // [n, C]
       const auto b = beta.narrow(0, o, n);

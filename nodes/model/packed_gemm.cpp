@@ -23,8 +23,9 @@ constexpr int kVecs = kPanel / 8;
 // Rows [0, R) of C at columns [0, cols) of one panel (R <= kTileRows, cols <= kPanel).
 // Inlined into each copy of gemm_panels, so compiled for its instruction set.
 template <int R>
-[[gnu::always_inline]] inline void tile(int64_t K, const float* A, int64_t lda, const float* panel, float* C, int64_t ldc,
-                 const float* bias, bool accumulate, int cols) {
+[[gnu::always_inline]] inline void tile(int64_t K, const float* A, int64_t lda, const float* panel,
+                                        float* C, int64_t ldc, const float* bias, bool accumulate,
+                                        int cols) {
   Vec8 acc[R][kVecs] = {};
   for (int64_t k = 0; k < K; ++k) {
     const auto* row = reinterpret_cast<const Vec8Load*>(panel + k * kPanel);
