@@ -9,11 +9,20 @@
 #include "graph/errors.h"
 #include "nodes/model/attention_kernels.h"
 #include "nodes/model/attention_recurrence.h"
+#include "nodes/model/lstm_cell_kernels.h"
 #include "nodes/model/precision.h"
+#include "nodes/model/step_weight.h"
 #include "nodes/text/inchi_formula.h"
 #include "nodes/text/vocabulary.h"
 
 namespace capflow::model {
+
+// The weights of one decoding step, packed for fp32 on the CPU (DecoderState::packed).
+struct PackedStepWeights {
+  StepWeight hidden;          // hidden_proj: [H] → [A + C + 4H]
+  torch::Tensor hidden_bias;  // its bias
+  StepWeight context;         // context_gates: [C] → [4H]
+};
 
 void DecoderState::select_rows(const torch::Tensor& rows) {
   features = features.index_select(0, rows);
@@ -210,13 +219,43 @@ DecoderState AttentionDecoderImpl::init_state(const torch::Tensor& features) {
   s.h = init_h(mean).to(torch::kFloat);
   s.c = init_c(mean).to(torch::kFloat);
   s.token_gates = embed_gates(embedding->weight).to(torch::kFloat);  // [V, 4H]
+  if (!torch::GradMode::is_enabled() && s.features.device().is_cpu() &&
+      s.features.scalar_type() == torch::kFloat) {
+    s.packed = std::make_shared<const PackedStepWeights>(
+        PackedStepWeights{StepWeight(hidden_proj->weight, /*transposed=*/true), hidden_proj->bias,
+                          StepWeight(context_gates->weight, /*transposed=*/true)});
+  }
   return s;
+}
+
+void AttentionDecoderImpl::packed_cell(DecoderState& state, const torch::Tensor& in_gates,
+                                       torch::Tensor* alpha_out) {
+  const int64_t A = options_.attention, C = options_.encoder_channels, H = options_.hidden;
+  const auto hp = state.packed->hidden.times(state.h, state.packed->hidden_bias);
+  const auto dec_att = hp.narrow(1, 0, A);
+  const auto beta = torch::sigmoid(hp.narrow(1, A, C));
+  auto u = torch::empty_like(state.enc_proj);
+  auto scores = torch::empty({state.enc_proj.size(0), state.enc_proj.size(1)}, hp.options());
+  attention_scores(state.enc_proj, dec_att, full_att->weight, u, scores);
+  const auto alpha = torch::softmax(scores, 1);  // [B, P]
+  if (alpha_out) *alpha_out = alpha;
+  const auto context = torch::bmm(alpha.unsqueeze(1), state.features).squeeze(1);  // [B, C]
+  auto gates = in_gates + hp.narrow(1, A + C, 4 * H);
+  state.packed->context.into(beta * context, gates, /*accumulate=*/true);
+  auto c = torch::empty_like(state.c), h = torch::empty_like(state.h);
+  lstm_cell_forward(gates, state.c, c, h);
+  state.c = c;
+  state.h = h;
 }
 
 torch::Tensor AttentionDecoderImpl::step(DecoderState& state, const torch::Tensor& tokens,
                                          torch::Tensor* alpha) {
-  cell(state.features, state.enc_proj, state.token_gates.index_select(0, tokens), state.h, state.c,
-       alpha);
+  const auto in_gates = state.token_gates.index_select(0, tokens);
+  if (state.packed && !torch::GradMode::is_enabled()) {
+    packed_cell(state, in_gates, alpha);
+  } else {
+    cell(state.features, state.enc_proj, in_gates, state.h, state.c, alpha);
+  }
   return torch::log_softmax(fc(state.h).to(torch::kFloat), 1);
 }
 

@@ -10,9 +10,12 @@
 
 #include <torch/torch.h>
 
+#include <memory>
 #include <optional>
 
 namespace capflow::model {
+
+struct PackedStepWeights;  // attention_decoder.cpp
 
 struct DecoderOptions {
   int vocab_size = 0;          // V, including the special tokens (<pad>=0, <sos>, <eos>, <unk>)
@@ -35,6 +38,9 @@ struct DecoderState {
   torch::Tensor enc_proj;     // [B, P, A] encoder projection of the attention
   torch::Tensor token_gates;  // [V, 4H] input-gate contribution of every token's embedding
   torch::Tensor h, c;         // [B, H] LSTM state (float)
+  // Decoding in fp32 on the CPU (init_state without autograd): the step's weights packed once
+  // for all steps (step_weight.h), shared by every copy of the state. Null otherwise.
+  std::shared_ptr<const PackedStepWeights> packed;
 
   int64_t rows() const { return h.size(0); }
   // Keeps (and repeats or reorders) the rows listed in `rows` (int64 [B']) in every per-row
@@ -124,6 +130,9 @@ class AttentionDecoderImpl : public torch::nn::Module {
   void cell(const torch::Tensor& feats, const torch::Tensor& enc_proj,
             const torch::Tensor& in_gates, torch::Tensor& h, torch::Tensor& c,
             torch::Tensor* alpha_out = nullptr);
+  // The same step without autograd, with the state's packed weights and the fused LSTM cell.
+  void packed_cell(DecoderState& state, const torch::Tensor& in_gates,
+                   torch::Tensor* alpha_out = nullptr);
 
   DecoderOptions options_;
   std::optional<at::Generator> generator_;

@@ -10,8 +10,8 @@
 
 #include "nodes/model/attention_kernels.h"
 #include "nodes/model/lstm_cell_kernels.h"
-#include "nodes/model/packed_gemm.h"
 #include "nodes/model/precision.h"
+#include "nodes/model/step_weight.h"
 
 namespace capflow::model {
 
@@ -82,60 +82,6 @@ void check_inputs(const RecurrenceInputs& in) {
     previous = n;
   }
 }
-
-// The products of each step's rows by a weight. In fp32 on the CPU they go through
-// packed_gemm with the weight packed once per call (a BLAS would pack it again at every step);
-// otherwise (bf16, other devices) through LibTorch's matmul.
-class StepWeight {
- public:
-  // B = w, or wᵀ when transposed, for w a [rows, cols] matrix in the compute dtype.
-  StepWeight(const at::Tensor& w, bool transposed) {
-    if (w.device().is_cpu() && w.scalar_type() == at::kFloat) {
-      const auto c = w.contiguous();
-      const float* p = c.data_ptr<float>();
-      packed_ = transposed ? PackedMatrix::from_transposed(p, c.size(0), c.size(1), c.size(1))
-                           : PackedMatrix::from_rows(p, c.size(0), c.size(1), c.size(1));
-    } else {
-      w_ = transposed ? w.t() : w;
-    }
-  }
-
-  // x [n, K] · B (+ bias [N]): a new [n, N] tensor.
-  at::Tensor times(const at::Tensor& x, const at::Tensor& bias = {}) const {
-    if (w_.defined()) return bias.defined() ? at::addmm(bias, x, w_) : at::mm(x, w_);
-    auto out = at::empty({x.size(0), packed_.cols()}, x.options());
-    packed(x, out, bias.defined() ? bias.data_ptr<float>() : nullptr, false);
-    return out;
-  }
-
-  // out [n, N] = x [n, K] · B, or out += x · B when accumulate.
-  void into(const at::Tensor& x, at::Tensor& out, bool accumulate) const {
-    if (w_.defined()) {
-      const auto r = at::mm(x, w_);
-      accumulate ? out.add_(r) : out.copy_(r);
-      return;
-    }
-    packed(x, out, nullptr, accumulate);
-  }
-
- private:
-  // packed_gemm over the panels, split between LibTorch's intra-op threads (rows of x and out
-  // contiguous; their row strides may be longer).
-  void packed(const at::Tensor& x, at::Tensor& out, const float* bias, bool accumulate) const {
-    TORCH_INTERNAL_ASSERT(x.stride(1) == 1 && out.stride(1) == 1 &&
-                          out.scalar_type() == at::kFloat);
-    const int64_t n = x.size(0);
-    const int64_t per_panel = std::max<int64_t>(1, n * packed_.rows() * PackedMatrix::kPanel);
-    at::parallel_for(0, packed_.panels(), std::max<int64_t>(1, 32768 / per_panel),
-                     [&](int64_t p0, int64_t p1) {
-                       packed_gemm(n, x.data_ptr<float>(), x.stride(0), packed_,
-                                   out.data_ptr<float>(), out.stride(0), bias, accumulate, p0, p1);
-                     });
-  }
-
-  PackedMatrix packed_;
-  at::Tensor w_;  // when not packed: B itself (a view)
-};
 
 class AttentionLstmRecurrence : public torch::autograd::Function<AttentionLstmRecurrence> {
  public:
