@@ -5,26 +5,12 @@
 #include <oneapi/tbb/task_arena.h>
 
 #include <algorithm>
-#include <fstream>
+
+#include "graph/cpu_info.h"
 
 namespace capflow::graph {
 
 namespace {
-std::string read_cpu_model() {
-  std::ifstream in("/proc/cpuinfo");
-  std::string line;
-  while (std::getline(in, line)) {
-    if (line.rfind("model name", 0) == 0) {
-      const auto colon = line.find(':');
-      if (colon != std::string::npos) {
-        std::string model = line.substr(colon + 1);
-        const auto first = model.find_first_not_of(' ');
-        return first == std::string::npos ? std::string() : model.substr(first);
-      }
-    }
-  }
-  return {};
-}
 // oneTBB finds NUMA nodes through libtbbbind, which it loads with RTLD_DEEPBIND; the
 // sanitizers' runtimes refuse such a dlopen and end the process (google/sanitizers#611), so a
 // sanitized build (tools/sanitize.sh, tools/fuzz.sh) sees the machine as one node.

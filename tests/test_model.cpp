@@ -549,8 +549,8 @@ TEST(ModelPrecision, ParsesNames) {
   }
 }
 
-TEST(ModelPrecision, AutoTakesBf16OnlyWhereTheHardwareRunsItNatively) {
-  EXPECT_EQ(choose_precision("auto", /*on_cuda=*/false, /*bf16_native=*/true), "bf16");
+TEST(ModelPrecision, AutoTakesBf16OnlyWhereItIsTheFasterPrecision) {
+  EXPECT_EQ(choose_precision("auto", /*on_cuda=*/false, /*bf16_fast=*/true), "bf16");
   EXPECT_EQ(choose_precision("auto", false, false), "fp32");
   EXPECT_EQ(choose_precision("auto", true, false), "bf16");
   // What is asked for explicitly is what runs.
@@ -558,13 +558,19 @@ TEST(ModelPrecision, AutoTakesBf16OnlyWhereTheHardwareRunsItNatively) {
   EXPECT_EQ(choose_precision("bfloat16", false, false), "bf16");
   EXPECT_EQ(choose_precision("fp32", true, true), "fp32");
   EXPECT_THROW(choose_precision("fp16", false, true), ConfigError);
-  // This machine: auto follows its flags, and only an emulated explicit bf16 is warned about.
-  const bool native = cpu_runs_bf16_natively();
-  EXPECT_EQ(choose_precision("auto", false), native ? "bf16" : "fp32");
-  EXPECT_EQ(emulated_bf16_warning("bf16", false).empty(), native);
-  EXPECT_TRUE(emulated_bf16_warning("auto", false).empty());
-  EXPECT_TRUE(emulated_bf16_warning("fp32", false).empty());
-  EXPECT_TRUE(emulated_bf16_warning("bf16", true).empty());
+  // This machine: auto follows its instructions and measured peak, and only an explicit bf16
+  // that is slower here is warned about, with the figures.
+  const bool fast = cpu_runs_bf16_fast();
+  EXPECT_TRUE(!fast || cpu_has_bf16_instructions());
+  EXPECT_EQ(choose_precision("auto", false), fast ? "bf16" : "fp32");
+  EXPECT_EQ(slow_bf16_warning("bf16", false).empty(), fast);
+  if (!fast) {
+    EXPECT_NE(slow_bf16_warning("bf16", false).find(bf16_speed_basis()), std::string::npos);
+  }
+  EXPECT_FALSE(bf16_speed_basis().empty());
+  EXPECT_TRUE(slow_bf16_warning("auto", false).empty());
+  EXPECT_TRUE(slow_bf16_warning("fp32", false).empty());
+  EXPECT_TRUE(slow_bf16_warning("bf16", true).empty());
 }
 
 TEST(ModelPrecision, AutocastGuardScopesBf16) {

@@ -110,7 +110,7 @@ TEST(ShippedPipelines, ValidateAndTheDemoFitsItsPicturesToTheCpu) {
     EXPECT_NO_THROW(capflow::graph::load_pipeline(dir + name, {}, registry)) << name;
   const capflow::graph::PipelineSpec demo =
       capflow::graph::load_pipeline(dir + "demo.yaml", {}, registry);
-  const bool fp32 = !capflow::model::cpu_runs_bf16_natively();
+  const bool fp32 = !capflow::model::cpu_runs_bf16_fast();
   const std::vector<std::int64_t> side(2, fp32 ? 160 : 224);
   EXPECT_EQ(demo.node("decode")->args.get_int_list("fit"), side);
   EXPECT_EQ(demo.node("augment")->args.get_int_list("size"), side);

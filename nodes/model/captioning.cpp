@@ -54,10 +54,10 @@ CaptionModel load_caption_model(const std::string& checkpoint_path, CheckpointIn
   d.encoder_channels = m.encoder->feature_channels();
   m.decoder = AttentionDecoder(d);
   load_checkpoint(path, *m.encoder, *m.decoder, nullptr);
-  // A model trained in bf16 runs in bf16 where this CPU does natively, else in fp32 (its weights
-  // are fp32; emulated bf16 is many times slower, precision_choice.h).
+  // A model trained in bf16 runs in bf16 where bf16 is fast on this CPU, else in fp32 (its
+  // weights are fp32; precision_choice.h).
   const bool bf16 = parse_precision(info.precision) == Precision::kBf16;
-  m.precision = bf16 && cpu_runs_bf16_natively() ? Precision::kBf16 : Precision::kFp32;
+  m.precision = bf16 && cpu_runs_bf16_fast() ? Precision::kBf16 : Precision::kFp32;
   m.width = static_cast<int>(info.image_width);
   m.height = static_cast<int>(info.image_height);
   if (m.channels_last) to_channels_last(*m.encoder);

@@ -66,11 +66,11 @@ int part_threads(int node_threads, const ModelShare& share) {
                                   : replica_threads(node_threads, share.replica_count);
 }
 
-// The node's `precision` on its device (precision_choice.h); an explicit bf16 that this CPU
-// would emulate gets a warning.
+// The node's `precision` on its device (precision_choice.h); an explicit bf16 on a CPU where it
+// is slower than fp32 gets a warning.
 Precision node_precision(const NodeContext& ctx, const torch::Device& device) {
   const std::string argument = ctx.args().get_string("precision");
-  const std::string warning = emulated_bf16_warning(argument, device.is_cuda());
+  const std::string warning = slow_bf16_warning(argument, device.is_cuda());
   if (!warning.empty()) ctx.warn(warning);
   return parse_precision(choose_precision(argument, device.is_cuda()));
 }
@@ -670,8 +670,9 @@ std::vector<graph::ArgSpec> optimizer_args(const char* weight_decay) {
 }  // namespace
 
 constexpr const char* kPrecisionHelp =
-    "auto: bf16 where the hardware runs it natively (AMX or AVX512-BF16, a CUDA device), else "
-    "fp32; bf16: autocast (emulated, many times slower, on other CPUs); fp32: full precision";
+    "auto: bf16 where it is the faster precision (a CUDA device; a CPU with AMX or AVX512-BF16 "
+    "whose measured bf16 peak is above its fp32 peak, `capflow info --peak`), else fp32; bf16: "
+    "autocast (slower than fp32 on other CPUs, with a warning); fp32: full precision";
 
 void register_model_nodes(graph::Registry& registry) {
   using namespace graph;
@@ -768,9 +769,11 @@ void register_model_nodes(graph::Registry& registry) {
   }
   registry.add_condition(
       {"cpu_without_native_bf16",
-       "the CPU has neither AMX nor AVX512-BF16, so a model node's `precision: auto` computes in "
-       "fp32 there (on a CPU device)",
-       [] { return !model::cpu_runs_bf16_natively(); }});
+       "bf16 is not the faster precision on this CPU: it has neither AMX nor AVX512-BF16, or its "
+       "measured bf16 peak is not above its fp32 peak (`capflow info --peak`; cached, else "
+       "measured once, about 2 s), so a model node's `precision: auto` computes in fp32 there "
+       "(on a CPU device)",
+       [] { return !model::cpu_runs_bf16_fast(); }});
 }
 
 }  // namespace capflow::nodes

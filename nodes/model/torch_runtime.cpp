@@ -28,7 +28,8 @@ TorchInfo torch_info() {
   info.version = TORCH_VERSION;
   info.intra_op_threads = at::get_num_threads();
   info.mkldnn = at::hasMKLDNN();
-  info.bf16_fast = cpu_runs_bf16_natively();
+  info.bf16_fast = cpu_runs_bf16_fast();
+  info.bf16_basis = bf16_speed_basis();
   info.build_config = at::show_config();
 #ifdef CAPFLOW_WITH_CUDA
   info.cuda_built = true;

@@ -13,7 +13,8 @@ struct TorchInfo {
   std::string version;           // LibTorch version
   int intra_op_threads = 0;      // at::get_num_threads()
   bool mkldnn = false;           // oneDNN (MKL-DNN) compiled in
-  bool bf16_fast = false;        // the CPU has AVX512-BF16 or AMX (oneDNN's fast bf16 path)
+  bool bf16_fast = false;        // bf16 is faster than fp32 here (precision_choice.h)
+  std::string bf16_basis;        // the figures that say so, bf16_speed_basis()
   std::string build_config;      // at::show_config(): BLAS, oneDNN, OpenMP
   bool cuda_built = false;       // capflow's cuda node implementations are compiled in
   int cuda_devices = 0;          // CUDA devices LibTorch sees (0 without CUDA)

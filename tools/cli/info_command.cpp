@@ -14,9 +14,9 @@
 
 #include "graph/topology.h"
 #include "nodes/chem/inchi_openbabel.h"
+#include "nodes/model/peak_cache.h"
 #include "nodes/model/torch_runtime.h"
 #include "tools/cli/commands.h"
-#include "tools/cli/model_utilisation.h"
 
 namespace capflow::cli {
 
@@ -27,13 +27,13 @@ namespace {
 void print_peak(int threads) {
   if (threads <= 0) threads = static_cast<int>(std::thread::hardware_concurrency());
   const graph::Topology topology = graph::plan_topology(threads, false, 0);
-  const model::MachinePeak p = measure_and_cache_peak(threads, topology.cpu_model, 0.5);
+  const model::MachinePeak p = model::measure_and_cache_peak(threads, topology.cpu_model, 0.5);
   std::printf("peak at %d threads (%s):\n", p.threads, topology.cpu_model.c_str());
   for (const auto& probe : p.probes)
     std::printf("  %-4s %-40s %8.1f GFLOP/s\n", probe.precision.c_str(), probe.name.c_str(),
                 probe.gflops);
   std::printf("fp32 peak %.1f GFLOP/s, bf16 peak %.1f GFLOP/s (cached in %s)\n", p.fp32_gflops,
-              p.bf16_gflops, peak_cache_path().c_str());
+              p.bf16_gflops, model::peak_cache_path().c_str());
 }
 
 }  // namespace
@@ -60,8 +60,9 @@ void add_info_command(CLI::App& app) {
               << tbb::global_control::active_value(tbb::global_control::max_allowed_parallelism)
               << ", NUMA nodes " << tbb::info::numa_nodes().size() << "\n"
               << "LibTorch " << t.version << ", intra-op threads " << t.intra_op_threads
-              << ", oneDNN " << (t.mkldnn ? "yes" : "no") << ", CPU fast bf16 (AMX/AVX512-BF16) "
-              << (t.bf16_fast ? "yes" : "no") << "\n"
+              << ", oneDNN " << (t.mkldnn ? "yes" : "no") << "\n"
+              << "bf16 faster than fp32 on this CPU (precision: auto): "
+              << (t.bf16_fast ? "yes" : "no") << ", " << t.bf16_basis << "\n"
               << "CUDA " << (t.cuda_built ? "built in" : "not built in (CPU-only LibTorch)")
               << ", devices " << t.cuda_devices
               << (t.cuda_device_name.empty() ? "" : " (" + t.cuda_device_name + ")") << "\n"

@@ -1,59 +1,14 @@
 // Model FLOP utilisation of a run (see model_utilisation.h).
 #include "tools/cli/model_utilisation.h"
 
-#include <unistd.h>
-
 #include <cstdio>
-#include <cstdlib>
-#include <ctime>
-#include <filesystem>
-#include <fstream>
 #include <nlohmann/json.hpp>
 
+#include "nodes/model/peak_cache.h"
 #include "nodes/model/precision_choice.h"
 
 namespace capflow::cli {
 namespace {
-
-namespace fs = std::filesystem;
-
-nlohmann::json peak_entry(const model::MachinePeak& p, const std::string& cpu_model) {
-  nlohmann::json probes = nlohmann::json::array();
-  for (const auto& probe : p.probes)
-    probes.push_back(
-        {{"name", probe.name}, {"precision", probe.precision}, {"gflops", probe.gflops}});
-  char stamp[32];
-  const std::time_t now = std::time(nullptr);
-  std::strftime(stamp, sizeof stamp, "%Y-%m-%dT%H:%M:%SZ", std::gmtime(&now));
-  return {{"cpu_model", cpu_model},       {"threads", p.threads}, {"fp32_gflops", p.fp32_gflops},
-          {"bf16_gflops", p.bf16_gflops}, {"probes", probes},     {"measured", stamp}};
-}
-
-nlohmann::json read_cache() {
-  std::ifstream in(peak_cache_path());
-  if (!in) return nlohmann::json::array();
-  const nlohmann::json j = nlohmann::json::parse(in, nullptr, /*allow_exceptions=*/false);
-  return j.is_object() && j.contains("entries") && j["entries"].is_array()
-             ? j["entries"]
-             : nlohmann::json::array();
-}
-
-void write_cache(const nlohmann::json& entries) {
-  const fs::path path = peak_cache_path();
-  std::error_code ec;
-  fs::create_directories(path.parent_path(), ec);
-  const fs::path temp = path.string() + ".tmp" + std::to_string(::getpid());
-  {
-    std::ofstream out(temp);
-    if (!out || !(out << nlohmann::json{{"entries", entries}}.dump(2) << '\n')) return;
-  }
-  fs::rename(temp, path, ec);
-  if (ec) fs::remove(temp, ec);
-}
-
-bool same_machine(const nlohmann::json& e, int threads, const std::string& cpu_model) {
-  return e.value("threads", 0) == threads && e.value("cpu_model", std::string()) == cpu_model;
-}
 
 // The precision a node computes in: its own `precision` argument (auto resolved as the node
 // did, precision_choice.h), else the encoder's.
@@ -75,37 +30,6 @@ const graph::NodeSpec* encoder_node(const graph::PipelineSpec& spec) {
 
 }  // namespace
 
-std::string peak_cache_path() {
-  if (const char* file = std::getenv("CAPFLOW_PEAK_FILE"); file && *file) return file;
-  if (const char* xdg = std::getenv("XDG_CACHE_HOME"); xdg && *xdg)
-    return std::string(xdg) + "/capflow/peak.json";
-  const char* home = std::getenv("HOME");
-  return std::string(home && *home ? home : "/tmp") + "/.cache/capflow/peak.json";
-}
-
-model::MachinePeak measure_and_cache_peak(int threads, const std::string& cpu_model,
-                                          double seconds_per_probe) {
-  const model::MachinePeak peak = model::measure_peak(threads, seconds_per_probe);
-  nlohmann::json entries = nlohmann::json::array();
-  for (const auto& e : read_cache())
-    if (!same_machine(e, peak.threads, cpu_model)) entries.push_back(e);
-  entries.push_back(peak_entry(peak, cpu_model));
-  write_cache(entries);
-  return peak;
-}
-
-PeakLookup peak_for(int threads, const std::string& cpu_model) {
-  for (const auto& e : read_cache()) {
-    if (!same_machine(e, threads, cpu_model)) continue;
-    model::MachinePeak p;
-    p.threads = threads;
-    p.fp32_gflops = e.value("fp32_gflops", 0.0);
-    p.bf16_gflops = e.value("bf16_gflops", 0.0);
-    return {p, "cached (capflow info --peak, " + e.value("measured", std::string("?")) + ")"};
-  }
-  return {measure_and_cache_peak(threads, cpu_model, 0.2), "measured at the end of this run"};
-}
-
 nlohmann::json apply_model_utilisation(graph::RunStats& stats, const graph::PipelineSpec& spec) {
   double flops = 0;
   for (const graph::NodeStats& n : stats.nodes) flops += n.flops();
@@ -126,7 +50,8 @@ nlohmann::json apply_model_utilisation(graph::RunStats& stats, const graph::Pipe
       {"peak_threads", stats.topology.threads},
       {"peak_source", on_cpu ? "" : "not measured for a GPU"}};
   if (!on_cpu) return mfu;
-  const PeakLookup lookup = peak_for(stats.topology.threads, stats.topology.cpu_model);
+  const model::PeakLookup lookup =
+      model::peak_for(stats.topology.threads, stats.topology.cpu_model);
   for (graph::NodeStats& n : stats.nodes)
     if (n.flops() > 0) n.peak_gflops = lookup.peak.peak(node_precision(spec, n.name, precision));
   const double peak = lookup.peak.peak(precision);
