@@ -19,8 +19,10 @@
 #include <sstream>
 #include <thread>
 
+#include "graph/cpu_info.h"
 #include "nodes/io/labels_csv.h"
 #include "tests/test_support.h"
+#include "tools/process/openblas_core.h"
 
 namespace fs = std::filesystem;
 using capflow::testing::read_text;
@@ -334,6 +336,30 @@ TEST(NodesReference, DocsMatchTheSchemas) {
   EXPECT_EQ(r.output, read_text(kSource + "/docs/pipeline-nodes.md"))
       << "docs/pipeline-nodes.md is stale: run `build/capflow nodes --markdown > "
          "docs/pipeline-nodes.md`";
+}
+
+// `capflow info` names the OpenBLAS core LibTorch's fp32 matmuls run: never one from before AVX2
+// on a CPU with AVX2 and FMA (capflow restarts with OPENBLAS_CORETYPE when OpenBLAS takes the
+// CPU for an older one), and the caller's own OPENBLAS_CORETYPE wins.
+TEST(InfoCli, OpenblasRunsKernelsForTheCpusInstructions) {
+  const auto r = run_command("env -u OPENBLAS_CORETYPE " + kBin + " info");
+  ASSERT_EQ(r.status, 0) << r.output;
+  const auto at = r.output.find("OpenBLAS core: ");
+  if (at == std::string::npos) {
+    EXPECT_NE(r.output.find("BLAS: not OpenBLAS"), std::string::npos) << r.output;
+    GTEST_SKIP() << "LibTorch's BLAS here is not OpenBLAS";
+  }
+  const std::string core =
+      r.output.substr(at + 15, r.output.find_first_of(" \n", at + 15) - at - 15);
+  const std::string better =
+      capflow::process::openblas_core_for_flags(capflow::graph::cpuinfo_value("flags"));
+  if (!better.empty()) {
+    EXPECT_FALSE(capflow::process::openblas_core_predates_avx2(core)) << r.output;
+  }
+  const auto asked = run_command("OPENBLAS_CORETYPE=Haswell " + kBin + " info");
+  EXPECT_NE(asked.output.find("OpenBLAS core: Haswell (OPENBLAS_CORETYPE=Haswell)"),
+            std::string::npos)
+      << asked.output;
 }
 
 }  // namespace

@@ -9,7 +9,9 @@
 #include <tbb/version.h>
 
 #include <cstdio>
+#include <cstdlib>
 #include <iostream>
+#include <string>
 #include <thread>
 
 #include "graph/topology.h"
@@ -17,6 +19,7 @@
 #include "nodes/model/peak_cache.h"
 #include "nodes/model/torch_runtime.h"
 #include "tools/cli/commands.h"
+#include "tools/process/openblas_core.h"
 
 namespace capflow::cli {
 
@@ -34,6 +37,22 @@ void print_peak(int threads) {
                 probe.gflops);
   std::printf("fp32 peak %.1f GFLOP/s, bf16 peak %.1f GFLOP/s (cached in %s)\n", p.fp32_gflops,
               p.bf16_gflops, model::peak_cache_path().c_str());
+}
+
+// "OpenBLAS core: SkylakeX (chosen by capflow: OpenBLAS took this CPU for a Prescott)\n".
+std::string openblas_line() {
+  const std::string core = process::openblas_core_in_use();
+  if (core.empty()) return "BLAS: not OpenBLAS\n";
+  const char* own = std::getenv(process::kOpenblasOwnChoiceVariable);
+  const char* asked = std::getenv("OPENBLAS_CORETYPE");
+  std::string why;
+  if (own != nullptr && *own != '\0') {
+    why = " (chosen by capflow from the CPU's flags: OpenBLAS took this CPU for a " +
+          std::string(own) + ")";
+  } else if (asked != nullptr && *asked != '\0') {
+    why = " (OPENBLAS_CORETYPE=" + std::string(asked) + ")";
+  }
+  return "OpenBLAS core: " + core + why + "\n";
 }
 
 }  // namespace
@@ -61,7 +80,7 @@ void add_info_command(CLI::App& app) {
               << ", NUMA nodes " << tbb::info::numa_nodes().size() << "\n"
               << "LibTorch " << t.version << ", intra-op threads " << t.intra_op_threads
               << ", oneDNN " << (t.mkldnn ? "yes" : "no") << "\n"
-              << "bf16 faster than fp32 on this CPU (precision: auto): "
+              << openblas_line() << "bf16 faster than fp32 on this CPU (precision: auto): "
               << (t.bf16_fast ? "yes" : "no") << ", " << t.bf16_basis << "\n"
               << "CUDA " << (t.cuda_built ? "built in" : "not built in (CPU-only LibTorch)")
               << ", devices " << t.cuda_devices

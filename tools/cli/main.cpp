@@ -11,13 +11,14 @@
 
 namespace {
 
-// The commands that run LibTorch restart themselves with short OpenMP spins (libgomp reads
-// its settings before main()), unless the caller chose a policy.
-void use_short_openmp_spins(int argc, char** argv) {
+// The commands that run LibTorch restart themselves with its process settings (short OpenMP
+// spins, OpenBLAS's kernels for this CPU: read before main()), unless the caller chose them.
+void use_process_settings(int argc, char** argv) {
   if (argc < 2) return;
-  for (const char* torch_command : {"run", "demo", "eval", "predict", "export", "explain"}) {
+  for (const char* torch_command :
+       {"run", "demo", "eval", "predict", "export", "explain", "info"}) {
     if (std::strcmp(argv[1], torch_command) == 0) {
-      capflow::process::restart_with_short_openmp_spins(argv);
+      capflow::process::restart_with_process_settings(argv);
       return;
     }
   }
@@ -39,7 +40,7 @@ std::string rank_prefix(const std::string& message) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  use_short_openmp_spins(argc, argv);
+  use_process_settings(argc, argv);
   capflow::process::keep_freed_memory();
   CLI::App app{"capflow: train and benchmark an image-to-InChI captioner on oneTBB flow graphs",
                "capflow"};

@@ -5,6 +5,9 @@
 #include <unistd.h>
 
 #include <cstdlib>
+#include <string>
+
+#include "tools/process/openblas_core.h"
 
 namespace capflow::process {
 
@@ -14,12 +17,31 @@ namespace capflow::process {
 // against 4.8 under load). Never spinning (OMP_WAIT_POLICY=PASSIVE) pays a futex wake-up per
 // parallel region, which the decoder's many small steps feel: a short spin, then sleep, was
 // fastest (2 cores, 8 steps of train-cpu.yaml: 15-18 images/s against 13.8 passive).
-void restart_with_short_openmp_spins(char** argv) {
-  if (std::getenv("OMP_WAIT_POLICY") != nullptr || std::getenv("GOMP_SPINCOUNT") != nullptr) return;
+// Whether the OpenMP spin settings are to be set (the caller set neither); sets them.
+bool set_short_openmp_spins() {
+  if (std::getenv("OMP_WAIT_POLICY") != nullptr || std::getenv("GOMP_SPINCOUNT") != nullptr)
+    return false;
   ::setenv("OMP_WAIT_POLICY", "ACTIVE", 1);
   ::setenv("GOMP_SPINCOUNT", "30000", 1);
+  return true;
+}
+
+// Whether OpenBLAS is to be given other kernels (openblas_core.h); sets OPENBLAS_CORETYPE and
+// notes the core it had chosen by itself.
+bool set_openblas_core() {
+  const std::string core = openblas_core_to_request();
+  if (core.empty()) return false;
+  ::setenv(kOpenblasOwnChoiceVariable, openblas_core_in_use().c_str(), 1);
+  ::setenv("OPENBLAS_CORETYPE", core.c_str(), 1);
+  return true;
+}
+
+void restart_with_process_settings(char** argv) {
+  const bool spins = set_short_openmp_spins();
+  const bool blas = set_openblas_core();
+  if (!spins && !blas) return;
   ::execv("/proc/self/exe", argv);
-  // exec failed: go on with the default policy
+  // exec failed: go on with the libraries' defaults
 }
 
 // Training allocates and frees the same large activation tensors every step. By default glibc

@@ -5,11 +5,14 @@
 
 namespace capflow::process {
 
-// Starts the program again (execv of /proc/self/exe, same argv) with OMP_WAIT_POLICY=ACTIVE
-// and GOMP_SPINCOUNT=30000: idle OpenMP workers spin briefly, then sleep. libgomp reads these
-// only when it loads, before main(). Does nothing when the caller set either variable (and so
-// after the restart); returns normally when exec fails.
-void restart_with_short_openmp_spins(char** argv);
+// Starts the program again (execv of /proc/self/exe, same argv) with the settings that
+// libraries read only when they load, before main(), each where the caller did not choose it:
+// - OMP_WAIT_POLICY=ACTIVE and GOMP_SPINCOUNT=30000 (unless either is set): idle OpenMP
+//   workers spin briefly, then sleep;
+// - OPENBLAS_CORETYPE where OpenBLAS took this CPU for one from before AVX2 (openblas_core.h).
+// Does nothing when nothing is to change (and so after the restart); returns normally when
+// exec fails.
+void restart_with_process_settings(char** argv);
 
 // Keeps freed heap memory in the process (no mmap'd blocks, no trimming), so the large
 // tensors allocated and freed every step do not fault and zero-fill their pages again.
