@@ -21,7 +21,7 @@ MachinePeak measure_and_cache_peak(int threads, const std::string& cpu_model,
 
 struct PeakLookup {
   MachinePeak peak;
-  std::string source;  // "cached (capflow info --peak, DATE)" or "measured at the end of this run"
+  std::string source;  // "cached (capflow info --peak, DATE)" or "measured by this run"
 };
 
 // The cached peak of this CPU model at `threads`, else measured now (about 2 s) and cached.
