@@ -48,6 +48,13 @@ print(f"--stages {enc['stages']} --width {enc['width']} --embed {dec['embed']} -
       f"--label-smoothing {smoothing} --target {bat.get('target', 'inchi')}")
 PY
 )
+# The peer runs the OpenBLAS kernels capflow runs: capflow asks for the CPU's own where OpenBLAS
+# takes it for an older one (docs/training.md#threads), and the peer's LibTorch uses the same
+# OpenBLAS, which would otherwise run its SSE3 kernels there.
+if [ -z "${OPENBLAS_CORETYPE:-}" ]; then
+  core=$(build/capflow info | sed -n 's/^OpenBLAS core: \([A-Za-z0-9]*\) (chosen by capflow.*/\1/p')
+  if [ -n "$core" ]; then export OPENBLAS_CORETYPE=$core; fi
+fi
 peer=(/usr/bin/python3 bench/peer/peer_train.py --data "$data" --steps "$steps" --warmup "$warmup"
   --threads "$threads" --workers 1 --precision "$precision" $freeze "${arch[@]}")
 "${peer[@]}" > "$out/peer.json"
