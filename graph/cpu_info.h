@@ -24,9 +24,14 @@ inline std::string cpuinfo_value(const std::string& name) {
 // The CPU's model name ("Intel(R) Xeon(R) Processor").
 inline std::string read_cpu_model() { return cpuinfo_value("model name"); }
 
+// Whether the space-separated `flags` (a /proc/cpuinfo "flags" value) hold `flag` whole.
+inline bool flags_contain(const std::string& flags, const std::string& flag) {
+  return (" " + flags + " ").find(" " + flag + " ") != std::string::npos;
+}
+
 // Whether the CPU lists `flag` (e.g. "avx512_bf16") among its flags.
 inline bool cpu_has_flag(const std::string& flag) {
-  return (" " + cpuinfo_value("flags") + " ").find(" " + flag + " ") != std::string::npos;
+  return flags_contain(cpuinfo_value("flags"), flag);
 }
 
 }  // namespace capflow::graph

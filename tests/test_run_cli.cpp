@@ -344,13 +344,14 @@ TEST(NodesReference, DocsMatchTheSchemas) {
 TEST(InfoCli, OpenblasRunsKernelsForTheCpusInstructions) {
   const auto r = run_command("env -u OPENBLAS_CORETYPE " + kBin + " info");
   ASSERT_EQ(r.status, 0) << r.output;
-  const auto at = r.output.find("OpenBLAS core: ");
+  const std::string prefix = "OpenBLAS core: ";
+  const auto at = r.output.find(prefix);
   if (at == std::string::npos) {
     EXPECT_NE(r.output.find("BLAS: not OpenBLAS"), std::string::npos) << r.output;
     GTEST_SKIP() << "LibTorch's BLAS here is not OpenBLAS";
   }
-  const std::string core =
-      r.output.substr(at + 15, r.output.find_first_of(" \n", at + 15) - at - 15);
+  const auto from = at + prefix.size();
+  const std::string core = r.output.substr(from, r.output.find_first_of(" \n", from) - from);
   const std::string better =
       capflow::process::openblas_core_for_flags(capflow::graph::cpuinfo_value("flags"));
   if (!better.empty()) {

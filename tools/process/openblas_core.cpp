@@ -15,10 +15,8 @@ namespace capflow::process {
 namespace {
 
 bool has_all(const std::string& flags, const std::vector<std::string>& wanted) {
-  const std::string padded = " " + flags + " ";
-  return std::all_of(wanted.begin(), wanted.end(), [&](const std::string& f) {
-    return padded.find(" " + f + " ") != std::string::npos;
-  });
+  return std::all_of(wanted.begin(), wanted.end(),
+                     [&](const std::string& f) { return graph::flags_contain(flags, f); });
 }
 
 std::string lower(std::string s) {
