@@ -1,6 +1,6 @@
 // The area resize (see area_resize.h): the weight tables and the scalar reference, in the
-// fixed-point arithmetic of area_resize_tables.h, and the choice of path when run. The AVX2
-// path is area_resize_avx2.cpp.
+// fixed-point arithmetic of area_resize_tables.h, and the choice of path when run. The vector
+// paths are area_resize_avx512.cpp and area_resize_avx2.cpp.
 #include "nodes/image/area_resize.h"
 
 #include <algorithm>
@@ -265,6 +265,7 @@ void resize_area_turned_into(const GrayView& src, int width, int height, int tur
     return;
   }
 #if CAPFLOW_HAS_AVX2_PATH
+  if (has_avx512bw() && area::resize_avx512(src, width, height, turns, dst, dst_stride)) return;
   if (has_avx2()) {
     area::resize_avx2(src, width, height, turns, dst, dst_stride);
     return;

@@ -10,8 +10,9 @@
 #include <immintrin.h>
 
 #include <algorithm>
-#include <cstring>
 #include <vector>
+
+#include "nodes/image/area_resize_blocks.h"
 
 namespace capflow::image::area {
 
@@ -123,45 +124,6 @@ CAPFLOW_AVX2 inline __m256i column(const std::int16_t* acc, const AxisWeights& w
     s = add_weighted(s, _mm256_loadu_si256(reinterpret_cast<const __m256i*>(a + kLanes * k)), w[k]);
   }
   return _mm256_srli_epi16(_mm256_adds_epi16(s, _mm256_set1_epi16(64)), 7);  // to_pixel()
-}
-
-// r[i][j] becomes r[j][i], 16 x 16 bytes: four rounds of interleaving halves.
-CAPFLOW_AVX2 inline void transpose16_bytes(__m128i* r) {
-  __m128i t[16];
-  for (int round = 0; round < 4; ++round) {
-    for (int i = 0; i < 8; ++i) {
-      t[2 * i] = _mm_unpacklo_epi8(r[i], r[i + 8]);
-      t[2 * i + 1] = _mm_unpackhi_epi8(r[i], r[i + 8]);
-    }
-    std::copy(t, t + 16, r);
-  }
-}
-
-// Where a block's bytes go; `turned` stores each column as a row of the destination.
-struct BlockTarget {
-  std::uint8_t* dst;
-  std::ptrdiff_t stride;
-  bool turned;
-};
-
-// Stores the 16 x 16 block whose line j holds column x + j, rows y..y + 15: `cols` valid
-// columns, `rows` valid rows.
-CAPFLOW_AVX2 inline void store_block(const BlockTarget& t, __m128i* lines, int x, int y, int cols,
-                                     int rows) {
-  if (!t.turned) transpose16_bytes(lines);  // line i is now row y + i
-  const int count = t.turned ? cols : rows, length = t.turned ? rows : cols;
-  std::uint8_t* at = t.turned ? t.dst + x * t.stride + y : t.dst + y * t.stride + x;
-  if (length == kLanes) {
-    for (int i = 0; i < count; ++i) {
-      _mm_storeu_si128(reinterpret_cast<__m128i*>(at + i * t.stride), lines[i]);
-    }
-    return;
-  }
-  alignas(16) std::uint8_t b[kLanes];
-  for (int i = 0; i < count; ++i) {
-    _mm_store_si128(reinterpret_cast<__m128i*>(b), lines[i]);
-    std::memcpy(at + i * t.stride, b, static_cast<std::size_t>(length));
-  }
 }
 
 template <int kTaps>

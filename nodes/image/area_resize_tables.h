@@ -75,4 +75,10 @@ auto by_taps(int taps, Pick pick) {
 void resize_avx2(const GrayView& src, int width, int height, int turns, std::uint8_t* dst,
                  std::ptrdiff_t dst_stride);
 
+// The AVX-512 path (area_resize_avx512.cpp): the same work, row by row; false (nothing written)
+// where 32 neighbouring outputs across read more than 64 neighbouring source pixels. Only where
+// CAPFLOW_HAS_AVX2_PATH and has_avx512bw() hold.
+bool resize_avx512(const GrayView& src, int width, int height, int turns, std::uint8_t* dst,
+                   std::ptrdiff_t dst_stride);
+
 }  // namespace capflow::image::area
