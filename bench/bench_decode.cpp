@@ -184,17 +184,20 @@ void BM_decode_fit_224(benchmark::State& state) {
 }
 BENCHMARK(BM_decode_fit_224)->Unit(benchmark::kMicrosecond);
 
-// The augment over every decoded picture in turn (cold: most come from memory) or, `kWarm`,
-// over the first eight only, which stay in the cache as a picture the decoder has just written
-// does in the pipeline: the kernel's own cost.
+// The decoded picture of item i: every picture in turn (cold: most come from memory) or,
+// `warm`, each picture eight times in a row, seven of them from the cache as a picture the
+// decoder has just written is in the pipeline: the kernel's own cost, over the same pictures.
+const io::GrayImage& picture(const Corpus& c, std::size_t i, bool warm) {
+  return c.decoded[(warm ? i / 8 : i) % c.decoded.size()];
+}
+
+// The augment over the decoded pictures, cold or warm (picture()).
 template <bool kWarm>
 void BM_augment_224(benchmark::State& state) {
   image::AugmentOptions options;
   options.noise = 0.001;
   run_items(state, [&options](const Corpus& c, std::size_t i) {
-    const std::size_t pictures =
-        kWarm ? std::min<std::size_t>(8, c.decoded.size()) : c.decoded.size();
-    const io::GrayImage& img = c.decoded[i % pictures];
+    const io::GrayImage& img = picture(c, i, kWarm);
     SeededRng rng({42, i});
     benchmark::DoNotOptimize(image::bms_augment(img, options, rng));
     return img.pixels.size();  // decoded pixels in
@@ -242,9 +245,7 @@ void BM_resize_area_224(benchmark::State& state) {
   }
   std::vector<std::uint8_t> out(kSide * kSide);
   run_items(state, [&out](const Corpus& c, std::size_t i) {
-    const std::size_t pictures =
-        kWarm ? std::min<std::size_t>(8, c.decoded.size()) : c.decoded.size();
-    const io::GrayImage& img = c.decoded[i % pictures];
+    const io::GrayImage& img = picture(c, i, kWarm);
     const double s =
         std::min(static_cast<double>(kSide) / img.width, static_cast<double>(kSide) / img.height);
     const int w = std::clamp(static_cast<int>(std::lround(img.width * s)), 1, kSide);
