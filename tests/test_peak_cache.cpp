@@ -69,7 +69,8 @@ TEST_F(PeakCache, PlantedEntriesAreReadBackWithoutMeasuring) {
   EXPECT_DOUBLE_EQ(two.peak.bf16_gflops, 164);
   ASSERT_EQ(two.peak.probes.size(), 1u);
   EXPECT_EQ(two.peak.probes[0].name, "conv");
-  EXPECT_NE(two.source.find("cached"), std::string::npos) << two.source;
+  EXPECT_EQ(two.source.find("cached ("), 0u) << two.source;  // a planted entry names no one
+  EXPECT_EQ(two.source.find("measured by"), std::string::npos) << two.source;
   EXPECT_NE(two.source.find("2026-12-01"), std::string::npos) << two.source;
   // Any thread count: the entry with the fewest threads.
   const PeakLookup any = any_peak_for("cpu A", 16);
@@ -89,7 +90,8 @@ TEST_F(PeakCache, AMissingEntryIsMeasuredOnceAndKeptBesideTheOthers) {
   EXPECT_GT(first.peak.bf16_gflops, 0.0);
   EXPECT_EQ(entries().size(), 2u);
   const PeakLookup again = any_peak_for("cpu C", 1);
-  EXPECT_NE(again.source.find("cached"), std::string::npos) << again.source;
+  EXPECT_NE(again.source.find("cached (measured by a run, 0.2 s probes, "), std::string::npos)
+      << again.source;
   EXPECT_DOUBLE_EQ(again.peak.fp32_gflops, first.peak.fp32_gflops);
   EXPECT_DOUBLE_EQ(again.peak.bf16_gflops, first.peak.bf16_gflops);
 }

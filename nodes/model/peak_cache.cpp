@@ -17,7 +17,12 @@ namespace {
 
 namespace fs = std::filesystem;
 
-nlohmann::json peak_entry(const MachinePeak& p, const std::string& cpu_model) {
+// Who measured an entry that a run measured for want of one (shorter probes than capflow
+// info --peak's).
+constexpr const char* kRunProbes = "a run, 0.2 s probes";
+
+nlohmann::json peak_entry(const MachinePeak& p, const std::string& cpu_model,
+                          const std::string& by) {
   nlohmann::json probes = nlohmann::json::array();
   for (const auto& probe : p.probes)
     probes.push_back(
@@ -25,8 +30,13 @@ nlohmann::json peak_entry(const MachinePeak& p, const std::string& cpu_model) {
   char stamp[32];
   const std::time_t now = std::time(nullptr);
   std::strftime(stamp, sizeof stamp, "%Y-%m-%dT%H:%M:%SZ", std::gmtime(&now));
-  return {{"cpu_model", cpu_model},       {"threads", p.threads}, {"fp32_gflops", p.fp32_gflops},
-          {"bf16_gflops", p.bf16_gflops}, {"probes", probes},     {"measured", stamp}};
+  return {{"cpu_model", cpu_model},
+          {"threads", p.threads},
+          {"fp32_gflops", p.fp32_gflops},
+          {"bf16_gflops", p.bf16_gflops},
+          {"probes", probes},
+          {"measured", stamp},
+          {"by", by}};
 }
 
 nlohmann::json read_cache() {
@@ -86,7 +96,10 @@ PeakLookup from_entry(const nlohmann::json& e) {
       p.probes.push_back({probe.value("name", std::string()),
                           probe.value("precision", std::string()), probe.value("gflops", 0.0)});
   }
-  return {p, "cached (capflow info --peak, " + e.value("measured", std::string("?")) + ")"};
+  // Entries written before "by" was recorded name only their date.
+  const std::string by = e.value("by", std::string());
+  return {p, "cached (" + (by.empty() ? "" : "measured by " + by + ", ") +
+                 e.value("measured", std::string("?")) + ")"};
 }
 
 // The cached entry of `cpu_model` at `threads`, or at the fewest threads when `threads` is 0.
@@ -105,7 +118,7 @@ PeakLookup cached_or_measured(const std::string& cpu_model, int wanted, int thre
   if (auto hit = cached(cpu_model, wanted)) return *hit;
   const CacheLock lock;
   if (auto hit = cached(cpu_model, wanted)) return *hit;  // measured while this one waited
-  return {measure_and_cache_peak(threads, cpu_model, 0.2), "measured by this run"};
+  return {measure_and_cache_peak(threads, cpu_model, 0.2, kRunProbes), "measured by this run"};
 }
 
 }  // namespace
@@ -119,14 +132,14 @@ std::string peak_cache_path() {
 }
 
 MachinePeak measure_and_cache_peak(int threads, const std::string& cpu_model,
-                                   double seconds_per_probe) {
+                                   double seconds_per_probe, const std::string& by) {
   const MachinePeak peak = measure_peak(threads, seconds_per_probe);
   std::error_code ec;
   fs::create_directories(fs::path(peak_cache_path()).parent_path(), ec);
   nlohmann::json entries = nlohmann::json::array();
   for (const auto& e : read_cache())
     if (!same_machine(e, peak.threads, cpu_model)) entries.push_back(e);
-  entries.push_back(peak_entry(peak, cpu_model));
+  entries.push_back(peak_entry(peak, cpu_model, by));
   write_cache(entries);
   return peak;
 }

@@ -15,13 +15,16 @@ namespace capflow::model {
 std::string peak_cache_path();
 
 // Measures the peak at `threads` and stores it in the cache (replacing the entry of this CPU
-// model and thread count). A cache that cannot be written is left alone.
+// model and thread count), noting who measured it (`by`: "capflow info --peak", or a run that
+// found no entry). A cache that cannot be written is left alone.
 MachinePeak measure_and_cache_peak(int threads, const std::string& cpu_model,
-                                   double seconds_per_probe);
+                                   double seconds_per_probe, const std::string& by);
 
 struct PeakLookup {
   MachinePeak peak;
-  std::string source;  // "cached (capflow info --peak, DATE)" or "measured by this run"
+  // "cached (measured by capflow info --peak, DATE)", "cached (measured by a run, 0.2 s
+  // probes, DATE)", or "measured by this run"
+  std::string source;
 };
 
 // The cached peak of this CPU model at `threads`, else measured now (about 2 s) and cached.

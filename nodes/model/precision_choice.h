@@ -25,8 +25,8 @@ bool bf16_beats_fp32(const MachinePeak& peak);
 // process; no measurement on a CPU without the instructions.
 bool cpu_runs_bf16_fast();
 
-// "bf16 164 GFLOP/s against fp32 312 GFLOP/s (cached (capflow info --peak, DATE))": the figures
-// cpu_runs_bf16_fast() decided by, or why it measured none.
+// The figures cpu_runs_bf16_fast() decided by, or why it measured none: "bf16 164 GFLOP/s
+// against fp32 312 GFLOP/s (cached (measured by capflow info --peak, DATE))".
 std::string bf16_speed_basis();
 
 // "bf16" or "fp32" for a node's `precision` argument ("auto", "bf16", "fp32", "bfloat16",

@@ -30,7 +30,8 @@ namespace {
 void print_peak(int threads) {
   if (threads <= 0) threads = static_cast<int>(std::thread::hardware_concurrency());
   const graph::Topology topology = graph::plan_topology(threads, false, 0);
-  const model::MachinePeak p = model::measure_and_cache_peak(threads, topology.cpu_model, 0.5);
+  const model::MachinePeak p =
+      model::measure_and_cache_peak(threads, topology.cpu_model, 0.5, "capflow info --peak");
   std::printf("peak at %d threads (%s):\n", p.threads, topology.cpu_model.c_str());
   for (const auto& probe : p.probes)
     std::printf("  %-4s %-40s %8.1f GFLOP/s\n", probe.precision.c_str(), probe.name.c_str(),
