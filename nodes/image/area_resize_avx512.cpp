@@ -35,7 +35,8 @@ struct HorizontalPlan {
   std::vector<std::int16_t> weight;  // [block][tap][lane]
 };
 
-// The plan for `width` outputs of `wx`; false where a block's window spans more than 64 values.
+// The plan for `width` outputs of `wx`; false where a block's window spans more than 64 values
+// (resize_avx512 refuses such shrinks before; this is the exact check).
 // Lanes past the last output repeat it (computed, not stored).
 bool plan_horizontal(const AxisWeights& wx, int width, HorizontalPlan& plan) {
   plan.taps = wx.taps;
@@ -169,6 +170,10 @@ CAPFLOW_AVX512BW void turned_rows(const RowResizer& r, int height, std::uint8_t*
 // turn mirrors x and stores columns as rows; a clockwise one mirrors y.
 bool resize_avx512(const GrayView& src, int width, int height, int turns, std::uint8_t* dst,
                    std::ptrdiff_t dst_stride) {
+  // 32 outputs span at most 31 in / out + 1 + taps source pixels, and taps <= in / out + 2:
+  // a wider shrink is refused before any table is made (the AVX2 path makes its own).
+  if (32 * std::int64_t{src.width} + 3 * std::int64_t{width} > kWindow * std::int64_t{width})
+    return false;
   const bool mirror_x = turns == 1 || turns == 2, mirror_y = turns == 2 || turns == 3;
   thread_local HorizontalPlan plan;
   if (!plan_horizontal(axis_weights(src.width, width, mirror_x), width, plan)) return false;
