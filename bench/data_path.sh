@@ -5,10 +5,11 @@
 #   bash bench/data_path.sh [DATA_DIR] [EPOCHS] [REPETITIONS]
 #   (default data/demo, made if missing; 3 epochs; 3 repetitions)
 # Needs build/capflow and build/capflow-bench (or those in CAPFLOW_BUILD_DIR, to compare two
-# builds). Prints images/s per core and their ratio; every figure is the median of 3 runs (this
-# kind of shared machine varies by 10-20% run to run), and the ratio of the best repetitions
-# (the fastest pipeline run per core against the fastest raw decode: on a host whose speed jumps
-# between states for seconds at a time, the figure least moved by a neighbour).
+# builds). Prints images/s per core and their ratio; every figure is the median of the
+# repetitions (this kind of shared machine varies by 10-20% run to run), and the ratio of the
+# best repetitions (the fastest pipeline run per core against the fastest raw decode: on a host
+# whose speed jumps between states for seconds at a time, the figure least moved by a
+# neighbour).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 data=${1:-data/demo}
