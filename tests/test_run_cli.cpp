@@ -363,4 +363,23 @@ TEST(InfoCli, OpenblasRunsKernelsForTheCpusInstructions) {
       << asked.output;
 }
 
+// capflow runs with its heap in transparent huge pages (glibc.malloc.hugetlb=1 in
+// GLIBC_TUNABLES, read when the program loads: capflow restarts with it), keeping the caller's
+// other tunables; a caller who names the tunable keeps their choice.
+TEST(InfoCli, HeapAsksForHugePagesUnlessTheCallerChose) {
+  const auto plain = run_command("env -u GLIBC_TUNABLES " + kBin + " info");
+  ASSERT_EQ(plain.status, 0) << plain.output;
+  EXPECT_NE(plain.output.find("(GLIBC_TUNABLES=glibc.malloc.hugetlb=1; transparent huge pages: "),
+            std::string::npos)
+      << plain.output;
+  const auto other = run_command("GLIBC_TUNABLES=glibc.malloc.arena_max=4 " + kBin + " info");
+  EXPECT_NE(other.output.find("GLIBC_TUNABLES=glibc.malloc.arena_max=4:glibc.malloc.hugetlb=1;"),
+            std::string::npos)
+      << other.output;
+  const auto own = run_command("GLIBC_TUNABLES=glibc.malloc.hugetlb=0 " + kBin + " info");
+  EXPECT_NE(own.output.find("Heap in huge pages: no (GLIBC_TUNABLES=glibc.malloc.hugetlb=0;"),
+            std::string::npos)
+      << own.output;
+}
+
 }  // namespace

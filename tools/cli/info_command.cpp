@@ -10,6 +10,7 @@
 
 #include <cstdio>
 #include <cstdlib>
+#include <fstream>
 #include <iostream>
 #include <string>
 #include <thread>
@@ -56,6 +57,32 @@ std::string openblas_line() {
   return "OpenBLAS core: " + core + why + "\n";
 }
 
+// The bracketed choice in /sys/kernel/mm/transparent_hugepage/enabled ("always", "madvise",
+// "never"), or "unknown".
+std::string transparent_huge_pages() {
+  std::ifstream in("/sys/kernel/mm/transparent_hugepage/enabled");
+  std::string line;
+  std::getline(in, line);
+  const auto open = line.find('['), close = line.find(']');
+  if (open == std::string::npos || close == std::string::npos || close < open) return "unknown";
+  return line.substr(open + 1, close - open - 1);
+}
+
+// "Heap in huge pages: yes (GLIBC_TUNABLES=glibc.malloc.hugetlb=1; transparent huge pages:
+// madvise)\n": whether glibc asks for them (the process settings set the tunable unless the
+// caller named it) and whether the kernel gives them.
+std::string huge_pages_line() {
+  const char* set = std::getenv("GLIBC_TUNABLES");
+  const std::string tunables = set != nullptr ? set : "";
+  const std::string thp = transparent_huge_pages();
+  const bool asked = tunables.find("glibc.malloc.hugetlb=1") != std::string::npos ||
+                     tunables.find("glibc.malloc.hugetlb=2") != std::string::npos;
+  const bool yes = thp == "always" || (asked && thp == "madvise");
+  return std::string("Heap in huge pages: ") + (yes ? "yes" : "no") +
+         " (GLIBC_TUNABLES=" + (tunables.empty() ? "unset" : tunables) +
+         "; transparent huge pages: " + thp + ")\n";
+}
+
 }  // namespace
 
 void add_info_command(CLI::App& app) {
@@ -81,7 +108,8 @@ void add_info_command(CLI::App& app) {
               << ", NUMA nodes " << tbb::info::numa_nodes().size() << "\n"
               << "LibTorch " << t.version << ", intra-op threads " << t.intra_op_threads
               << ", oneDNN " << (t.mkldnn ? "yes" : "no") << "\n"
-              << openblas_line() << "bf16 faster than fp32 on this CPU (precision: auto): "
+              << openblas_line() << huge_pages_line()
+              << "bf16 faster than fp32 on this CPU (precision: auto): "
               << (t.bf16_fast ? "yes" : "no") << ", " << t.bf16_basis << "\n"
               << "CUDA " << (t.cuda_built ? "built in" : "not built in (CPU-only LibTorch)")
               << ", devices " << t.cuda_devices

@@ -36,10 +36,27 @@ bool set_openblas_core() {
   return true;
 }
 
+// Transparent huge pages for the heap. This kernel gives them only to memory that asks
+// (transparent_hugepage=madvise), and glibc (2.35 and later) asks for its heap when its tunable
+// glibc.malloc.hugetlb is 1; with keep_freed_memory() every block comes from that heap. The
+// step's activations and the data path's pictures then take a TLB entry per 2 MB instead of
+// per 4 KB (30 steps of train-cpu.yaml on 2 cores: 112.0 and 110.8 images/s against 119.8 and
+// 117.4 with huge pages). Whether the tunable is to be set (the caller did not name it); sets
+// it, keeping the caller's other tunables.
+bool set_heap_huge_pages() {
+  const char* set = std::getenv("GLIBC_TUNABLES");
+  const std::string tunables = set != nullptr ? set : "";
+  if (tunables.find("glibc.malloc.hugetlb") != std::string::npos) return false;
+  const std::string mine = "glibc.malloc.hugetlb=1";
+  ::setenv("GLIBC_TUNABLES", (tunables.empty() ? mine : tunables + ":" + mine).c_str(), 1);
+  return true;
+}
+
 void restart_with_process_settings(char** argv) {
   const bool spins = set_short_openmp_spins();
   const bool blas = set_openblas_core();
-  if (!spins && !blas) return;
+  const bool huge = set_heap_huge_pages();
+  if (!spins && !blas && !huge) return;
   ::execv("/proc/self/exe", argv);
   // exec failed: go on with the libraries' defaults
 }

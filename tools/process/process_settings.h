@@ -9,7 +9,9 @@ namespace capflow::process {
 // libraries read only when they load, before main(), each where the caller did not choose it:
 // - OMP_WAIT_POLICY=ACTIVE and GOMP_SPINCOUNT=30000 (unless either is set): idle OpenMP
 //   workers spin briefly, then sleep;
-// - OPENBLAS_CORETYPE where OpenBLAS took this CPU for one from before AVX2 (openblas_core.h).
+// - OPENBLAS_CORETYPE where OpenBLAS took this CPU for one from before AVX2 (openblas_core.h);
+// - GLIBC_TUNABLES with glibc.malloc.hugetlb=1 (unless it names that tunable): the heap in
+//   transparent huge pages where the kernel gives them on request.
 // Does nothing when nothing is to change (and so after the restart); returns normally when
 // exec fails.
 void restart_with_process_settings(char** argv);
