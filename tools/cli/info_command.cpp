@@ -75,8 +75,7 @@ std::string huge_pages_line() {
   const char* set = std::getenv("GLIBC_TUNABLES");
   const std::string tunables = set != nullptr ? set : "";
   const std::string thp = transparent_huge_pages();
-  const bool asked = tunables.find("glibc.malloc.hugetlb=1") != std::string::npos ||
-                     tunables.find("glibc.malloc.hugetlb=2") != std::string::npos;
+  const bool asked = tunables.find("glibc.malloc.hugetlb=1") != std::string::npos;
   const bool yes = thp == "always" || (asked && thp == "madvise");
   return std::string("Heap in huge pages: ") + (yes ? "yes" : "no") +
          " (GLIBC_TUNABLES=" + (tunables.empty() ? "unset" : tunables) +
