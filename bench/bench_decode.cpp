@@ -232,17 +232,20 @@ void resize_by(ResizeBy by, const io::GrayImage& img, int w, int h, std::uint8_t
   }
 }
 
+// Whether `by` runs on this processor; marks the benchmark skipped where it does not.
+bool runs_here(ResizeBy by, benchmark::State& state) {
+#if CAPFLOW_HAS_AVX2_PATH
+  const bool runs = by != ResizeBy::avx2 || image::has_avx2();
+#else
+  const bool runs = by != ResizeBy::avx2;
+#endif
+  if (!runs) state.SkipWithError("this processor has no AVX2");
+  return runs;
+}
+
 template <ResizeBy kBy, bool kWarm>
 void BM_resize_area_224(benchmark::State& state) {
-#if CAPFLOW_HAS_AVX2_PATH
-  const bool runs = kBy != ResizeBy::avx2 || image::has_avx2();
-#else
-  const bool runs = kBy != ResizeBy::avx2;
-#endif
-  if (!runs) {
-    state.SkipWithError("this processor has no AVX2");
-    return;
-  }
+  if (!runs_here(kBy, state)) return;
   std::vector<std::uint8_t> out(kSide * kSide);
   run_items(state, [&out](const Corpus& c, std::size_t i) {
     const io::GrayImage& img = picture(c, i, kWarm);
@@ -274,12 +277,7 @@ BENCHMARK_TEMPLATE(BM_resize_area_224, ResizeBy::avx2, true)
 // picture to AVX2.
 template <ResizeBy kBy>
 void BM_resize_area_size(benchmark::State& state) {
-#if CAPFLOW_HAS_AVX2_PATH
-  if (kBy == ResizeBy::avx2 && !image::has_avx2()) {
-    state.SkipWithError("this processor has no AVX2");
-    return;
-  }
-#endif
+  if (!runs_here(kBy, state)) return;
   const int w = static_cast<int>(state.range(0)), h = static_cast<int>(state.range(1));
   io::GrayImage img(w, h, 255);
   for (std::size_t i = 0; i < img.pixels.size(); i += 7)
