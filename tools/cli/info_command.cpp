@@ -21,6 +21,7 @@
 #include "nodes/model/torch_runtime.h"
 #include "tools/cli/commands.h"
 #include "tools/process/openblas_core.h"
+#include "tools/process/process_settings.h"
 
 namespace capflow::cli {
 
@@ -75,7 +76,8 @@ std::string huge_pages_line() {
   const char* set = std::getenv("GLIBC_TUNABLES");
   const std::string tunables = set != nullptr ? set : "";
   const std::string thp = transparent_huge_pages();
-  const bool asked = tunables.find("glibc.malloc.hugetlb=1") != std::string::npos;
+  const bool asked =
+      tunables.find(std::string(process::kHeapHugePagesTunable) + "=1") != std::string::npos;
   const bool yes = thp == "always" || (asked && thp == "madvise");
   return std::string("Heap in huge pages: ") + (yes ? "yes" : "no") +
          " (GLIBC_TUNABLES=" + (tunables.empty() ? "unset" : tunables) +

@@ -48,9 +48,8 @@ std::string openblas_core_in_use() {
   return name != nullptr ? name : "";
 }
 
-std::string openblas_core_to_request() {
+std::string openblas_core_to_request(const std::string& in_use) {
   if (std::getenv("OPENBLAS_CORETYPE") != nullptr) return "";
-  const std::string in_use = openblas_core_in_use();
   if (in_use.empty() || !openblas_core_predates_avx2(in_use)) return "";
   return openblas_core_for_flags(graph::cpuinfo_value("flags"));
 }

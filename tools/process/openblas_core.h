@@ -22,10 +22,11 @@ bool openblas_core_predates_avx2(const std::string& core);
 // OpenBLAS.
 std::string openblas_core_in_use();
 
-// The core to request with OPENBLAS_CORETYPE in this process, or "" for none: OpenBLAS is in
-// use, the caller did not set OPENBLAS_CORETYPE, and it chose a core from before AVX2 while
-// this CPU has better (openblas_core_for_flags).
-std::string openblas_core_to_request();
+// The core to request with OPENBLAS_CORETYPE in this process, where OpenBLAS runs `in_use`
+// (openblas_core_in_use()), or "" for none: OpenBLAS is in use, the caller did not set
+// OPENBLAS_CORETYPE, and it chose a core from before AVX2 while this CPU has better
+// (openblas_core_for_flags).
+std::string openblas_core_to_request(const std::string& in_use);
 
 // The variable a restart leaves with the core OpenBLAS had chosen by itself, for
 // `capflow info`.

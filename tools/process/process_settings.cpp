@@ -29,9 +29,10 @@ bool set_short_openmp_spins() {
 // Whether OpenBLAS is to be given other kernels (openblas_core.h); sets OPENBLAS_CORETYPE and
 // notes the core it had chosen by itself.
 bool set_openblas_core() {
-  const std::string core = openblas_core_to_request();
+  const std::string in_use = openblas_core_in_use();
+  const std::string core = openblas_core_to_request(in_use);
   if (core.empty()) return false;
-  ::setenv(kOpenblasOwnChoiceVariable, openblas_core_in_use().c_str(), 1);
+  ::setenv(kOpenblasOwnChoiceVariable, in_use.c_str(), 1);
   ::setenv("OPENBLAS_CORETYPE", core.c_str(), 1);
   return true;
 }
@@ -46,8 +47,8 @@ bool set_openblas_core() {
 bool set_heap_huge_pages() {
   const char* set = std::getenv("GLIBC_TUNABLES");
   const std::string tunables = set != nullptr ? set : "";
-  if (tunables.find("glibc.malloc.hugetlb") != std::string::npos) return false;
-  const std::string mine = "glibc.malloc.hugetlb=1";
+  if (tunables.find(kHeapHugePagesTunable) != std::string::npos) return false;
+  const std::string mine = std::string(kHeapHugePagesTunable) + "=1";
   ::setenv("GLIBC_TUNABLES", (tunables.empty() ? mine : tunables + ":" + mine).c_str(), 1);
   return true;
 }

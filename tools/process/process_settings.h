@@ -16,6 +16,9 @@ namespace capflow::process {
 // exec fails.
 void restart_with_process_settings(char** argv);
 
+// The glibc tunable that puts the heap in transparent huge pages ("=1"), for `capflow info`.
+constexpr const char* kHeapHugePagesTunable = "glibc.malloc.hugetlb";
+
 // Keeps freed heap memory in the process (no mmap'd blocks, no trimming), so the large
 // tensors allocated and freed every step do not fault and zero-fill their pages again.
 void keep_freed_memory();
