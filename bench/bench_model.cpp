@@ -160,7 +160,7 @@ void BM_greedy_decode(benchmark::State& state) {
   }
   for (auto _ : state) {
     AutocastGuard autocast(precision);
-    benchmark::DoNotOptimize(capflow::model::greedy_decode(decoder, features, kTokens, 1, 2));
+    benchmark::DoNotOptimize(capflow::model::greedy_decode(*decoder, features, kTokens, 1, 2));
   }
   state.SetItemsProcessed(state.iterations() * batch);
   set_label(state, precision, true, threads);

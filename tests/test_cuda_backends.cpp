@@ -67,7 +67,7 @@ std::shared_ptr<batch::ImageBatch> make_batch(int n, int h, int w, int t, std::u
 
 struct Model {
   ResNetEncoder encoder{nullptr};
-  AttentionDecoder decoder{nullptr};
+  CaptionDecoder decoder{nullptr};
 };
 
 // The same weights on every call (seeded on the CPU, then moved), dropout off.
@@ -80,7 +80,7 @@ Model make_model(const torch::Device& device) {
   d.embed = 32, d.hidden = 64, d.attention = 32, d.dropout = 0.0;
   d.encoder_channels = m.encoder->feature_channels();
   torch::manual_seed(8);
-  m.decoder = AttentionDecoder(d);
+  m.decoder = make_decoder(d);
   m.encoder->to(device);
   m.decoder->to(device);
   to_channels_last(*m.encoder);
@@ -187,8 +187,8 @@ TEST(CudaBackends, GreedyDecodingAndBeamSearchRunOnTheGpu) {
   const DeviceBatch d = to_gpu.stage(make_batch(3, 64, 64, 5, 2));
   d.wait();
   const torch::Tensor features = gpu.encoder->forward(d.input);
-  EXPECT_EQ(greedy_decode(gpu.decoder, features, 6, kSos, kEos).size(), 3u);
-  EXPECT_EQ(beam_search(gpu.decoder, features, 3, 6, kSos, kEos).size(), 3u);
+  EXPECT_EQ(greedy_decode(*gpu.decoder, features, 6, kSos, kEos).size(), 3u);
+  EXPECT_EQ(beam_search(*gpu.decoder, features, 3, 6, kSos, kEos).size(), 3u);
 }
 
 TEST(CudaBackends, AGpuModelsWeightsLoadOnTheCpu) {

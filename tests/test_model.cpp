@@ -399,7 +399,7 @@ TEST(ModelDecoder, AdamMemorisesTwoCaptions) {
   }
   EXPECT_NEAR(first, std::log(12.0f), 0.3f);
   EXPECT_LT(last, 0.2f * first);
-  const auto decoded = greedy_decode(decoder, features, 10, kSos, kEos);
+  const auto decoded = greedy_decode(*decoder, features, 10, kSos, kEos);
   EXPECT_EQ(decoded[0], (std::vector<int>{5, 6, 7, 8}));
   EXPECT_EQ(decoded[1], (std::vector<int>{9, 4, 10, 11, 7, 5}));
 }
@@ -433,7 +433,7 @@ AttentionDecoder random_decoder(int seed) {
 TEST(ModelSearch, GreedyRespectsLimitsAndSpecialTokens) {
   auto decoder = random_decoder(5);
   const auto features = torch::randn({4, 8, 2, 2});
-  const auto out = greedy_decode(decoder, features, 6, kSos, kEos);
+  const auto out = greedy_decode(*decoder, features, 6, kSos, kEos);
   ASSERT_EQ(out.size(), 4u);
   for (const auto& seq : out) {
     EXPECT_LE(seq.size(), 6u);
@@ -445,9 +445,9 @@ TEST(ModelSearch, GreedyRespectsLimitsAndSpecialTokens) {
   }
   // Each row decoded alone gives the same sequence as in the batch.
   for (int i = 0; i < 4; ++i) {
-    EXPECT_EQ(greedy_decode(decoder, features.narrow(0, i, 1), 6, kSos, kEos)[0], out[i]);
+    EXPECT_EQ(greedy_decode(*decoder, features.narrow(0, i, 1), 6, kSos, kEos)[0], out[i]);
   }
-  EXPECT_TRUE(greedy_decode(decoder, features, 0, kSos, kEos)[0].empty());
+  EXPECT_TRUE(greedy_decode(*decoder, features, 0, kSos, kEos)[0].empty());
 }
 
 TEST(ModelSearch, BeamWidthOneIsGreedy) {
@@ -455,8 +455,8 @@ TEST(ModelSearch, BeamWidthOneIsGreedy) {
   for (int seed = 10; seed < 16; ++seed) {
     auto decoder = random_decoder(seed);
     const auto features = torch::randn({4, 8, 2, 2});
-    const auto greedy = greedy_decode(decoder, features, 15, kSos, kEos);
-    EXPECT_EQ(beam_search(decoder, features, 1, 15, kSos, kEos), greedy) << "seed " << seed;
+    const auto greedy = greedy_decode(*decoder, features, 15, kSos, kEos);
+    EXPECT_EQ(beam_search(*decoder, features, 1, 15, kSos, kEos), greedy) << "seed " << seed;
     for (const auto& seq : greedy) {
       ended += seq.size() < 15;
       nonempty += !seq.empty();
@@ -466,9 +466,9 @@ TEST(ModelSearch, BeamWidthOneIsGreedy) {
   EXPECT_LT(ended, 24);
   EXPECT_GT(nonempty, 0);
   auto decoder = random_decoder(0);
-  EXPECT_THROW(beam_search(decoder, torch::randn({1, 8, 2, 2}), 0, 5, kSos, kEos),
+  EXPECT_THROW(beam_search(*decoder, torch::randn({1, 8, 2, 2}), 0, 5, kSos, kEos),
                std::invalid_argument);
-  EXPECT_THROW(beam_search(decoder, torch::randn({1, 8, 2, 2}), 13, 5, kSos, kEos),
+  EXPECT_THROW(beam_search(*decoder, torch::randn({1, 8, 2, 2}), 13, 5, kSos, kEos),
                std::invalid_argument);
 }
 
@@ -478,8 +478,8 @@ TEST(ModelSearch, BeamFindsAtLeastGreedysLogProb) {
   for (int seed = 20; seed < 26; ++seed) {
     auto decoder = random_decoder(seed);
     const auto features = torch::randn({3, 8, 2, 2});
-    const auto greedy = greedy_decode(decoder, features, kMax, kSos, kEos);
-    const auto beam = beam_search(decoder, features, 3, kMax, kSos, kEos);
+    const auto greedy = greedy_decode(*decoder, features, kMax, kSos, kEos);
+    const auto beam = beam_search(*decoder, features, 3, kMax, kSos, kEos);
     ASSERT_EQ(beam.size(), 3u);
     for (int i = 0; i < 3; ++i) {
       const double g = sequence_log_prob(decoder, features, i, greedy[i], kMax);
@@ -517,8 +517,8 @@ TEST(ModelSearch, RankedBeamListsKHypothesesBestFirst) {
   constexpr int kMax = 12, kBeam = 4;
   auto decoder = random_decoder(30);
   const auto features = torch::randn({3, 8, 2, 2});
-  const auto ranked = beam_search_ranked(decoder, features, kBeam, kMax, kSos, kEos);
-  const auto best = beam_search(decoder, features, kBeam, kMax, kSos, kEos);
+  const auto ranked = beam_search_ranked(*decoder, features, kBeam, kMax, kSos, kEos);
+  const auto best = beam_search(*decoder, features, kBeam, kMax, kSos, kEos);
   ASSERT_EQ(ranked.size(), 3u);
   for (int i = 0; i < 3; ++i) {
     ASSERT_EQ(ranked[i].size(), static_cast<size_t>(kBeam));

@@ -40,3 +40,19 @@ TEST(ModelFlops, OneDecoderStepIsTheHandCount) {
   EXPECT_EQ(f.per_image, 2.0 * (1120 + 175));
   EXPECT_EQ(f.per_token, 2.0 * 1350);
 }
+
+// A transformer decoder with V=10, d=8, L=2 layers, F=12, C=16 over P=9 pixels, by hand, per
+// layer and token: self_qkv 8·24 = 192, self_out 64, cross_q 64, cross_out 64, cross scores and
+// weighted sum 2·9·8 = 144, ffn 8·12 + 12·8 = 192 → 720; two layers and fc 8·10 = 80 → 1,520
+// MACs a token. Once per image: memory_proj 9·16·8 = 1,152, each layer's cross_kv 9·8·16 =
+// 1,152 → 3,456. Per attended pair: score and weighted sum 2·8 per layer → 32.
+TEST(ModelFlops, TransformerDecoderIsTheHandCount) {
+  DecoderShape d{10, 8, 8, 0, 16, 0, 0};
+  d.transformer = true;
+  d.layers = 2;
+  d.ffn = 12;
+  const DecoderFlops f = decoder_forward_flops(d, 9);
+  EXPECT_EQ(f.per_token, 2.0 * 1520);
+  EXPECT_EQ(f.per_image, 2.0 * 3456);
+  EXPECT_EQ(f.per_attended, 2.0 * 32);
+}

@@ -265,7 +265,7 @@ TEST(ModelExport, TorchScriptRunsInPythonWithTheSameResults) {
   const auto features = encoder->forward(x);
   const auto tokens = torch::tensor({1, 5, 6, 7, 2, 1, 9, 4, 10, 11}, torch::kLong).view({2, 5});
   const auto logits = decoder->forward(features, tokens);
-  const auto greedy = greedy_decode(decoder, features, 10, 1, 2);
+  const auto greedy = greedy_decode(*decoder, features, 10, 1, 2);
 
   c10::Dict<std::string, torch::Tensor> inputs;
   inputs.insert("x", x);

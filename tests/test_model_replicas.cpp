@@ -18,10 +18,12 @@ namespace {
 
 struct Model {
   ResNetEncoder encoder{nullptr};
-  AttentionDecoder decoder{nullptr};
+  CaptionDecoder decoder{nullptr};
 };
 
-Model small_model(double dropout) {
+constexpr DecoderKind kBothDecoders[] = {DecoderKind::kAttentionLstm, DecoderKind::kTransformer};
+
+Model small_model(double dropout, DecoderKind kind = DecoderKind::kAttentionLstm) {
   torch::manual_seed(11);
   EncoderOptions eo;
   eo.stages = 2;
@@ -34,7 +36,9 @@ Model small_model(double dropout) {
   o.attention = 8;
   o.encoder_channels = m.encoder->feature_channels();
   o.dropout = dropout;
-  m.decoder = AttentionDecoder(o);
+  o.kind = kind;
+  o.layers = 2, o.heads = 2, o.ffn = 32;  // the transformer's
+  m.decoder = make_decoder(o);
   return m;
 }
 
@@ -48,7 +52,7 @@ torch::Tensor tokens_of_equal_length() {
   return t;
 }
 
-torch::Tensor loss_of(ResNetEncoder& e, AttentionDecoder& d, const torch::Tensor& x,
+torch::Tensor loss_of(ResNetEncoder& e, CaptionDecoder& d, const torch::Tensor& x,
                       const torch::Tensor& tokens) {
   return caption_loss(d->forward(e->forward(x), tokens), tokens);
 }
@@ -66,8 +70,8 @@ TEST(ModelReplicas, ShareParameterValuesButNotGradients) {
   ASSERT_EQ(replicas.size(), 3u);
   EXPECT_EQ(replicas[0].encoder.get(), m.encoder.get());
   EXPECT_NE(replicas[1].encoder.get(), m.encoder.get());
-  torch::Tensor original = m.decoder->fc->weight;
-  torch::Tensor copy = replicas[2].decoder->fc->weight;
+  torch::Tensor original = m.decoder->named_parameters()["fc.weight"];
+  torch::Tensor copy = replicas[2].decoder->named_parameters()["fc.weight"];
   {
     torch::NoGradGuard no_grad;
     original.add_(1.0);  // what the optimizer's in-place step does
@@ -79,29 +83,32 @@ TEST(ModelReplicas, ShareParameterValuesButNotGradients) {
 }
 
 TEST(ModelReplicas, MergedGradientsEqualOneModelOnTheWholeBatch) {
-  torch::manual_seed(2);
-  const auto x = torch::rand({4, 1, 32, 32});
-  const auto tokens = tokens_of_equal_length();
-  // Batch norm from its running statistics, so that the halves see what the whole batch sees.
-  Model whole = small_model(0.0);
-  whole.encoder->eval();
-  loss_of(whole.encoder, whole.decoder, x, tokens).backward();
-  const auto expected = gradients({whole.encoder, whole.decoder});
+  for (const DecoderKind kind : kBothDecoders) {
+    SCOPED_TRACE(decoder_kind_name(kind));
+    torch::manual_seed(2);
+    const auto x = torch::rand({4, 1, 32, 32});
+    const auto tokens = tokens_of_equal_length();
+    // Batch norm from its running statistics, so that the halves see what the whole batch sees.
+    Model whole = small_model(0.0, kind);
+    whole.encoder->eval();
+    loss_of(whole.encoder, whole.decoder, x, tokens).backward();
+    const auto expected = gradients({whole.encoder, whole.decoder});
 
-  Model split = small_model(0.0);
-  split.encoder->eval();
-  auto replicas = make_replicas(split.encoder, split.decoder, 2, false);
-  for_each_replica(2, 1, [&](int k) {
-    auto& r = replicas[static_cast<std::size_t>(k)];
-    (loss_of(r.encoder, r.decoder, x.narrow(0, 2 * k, 2), tokens.narrow(0, 2 * k, 2)) * 0.5)
-        .backward();
-  });
-  merge_gradients(replicas);
-  const auto merged = gradients(replicas[0]);
-  ASSERT_EQ(merged.size(), expected.size());
-  for (std::size_t i = 0; i < merged.size(); ++i)
-    EXPECT_TRUE(torch::allclose(merged[i], expected[i], 1e-4, 1e-6)) << "parameter " << i;
-  for (const auto& g : gradients(replicas[1])) EXPECT_EQ(g.abs().sum().item<double>(), 0.0);
+    Model split = small_model(0.0, kind);
+    split.encoder->eval();
+    auto replicas = make_replicas(split.encoder, split.decoder, 2, false);
+    for_each_replica(2, 1, [&](int k) {
+      auto& r = replicas[static_cast<std::size_t>(k)];
+      (loss_of(r.encoder, r.decoder, x.narrow(0, 2 * k, 2), tokens.narrow(0, 2 * k, 2)) * 0.5)
+          .backward();
+    });
+    merge_gradients(replicas);
+    const auto merged = gradients(replicas[0]);
+    ASSERT_EQ(merged.size(), expected.size());
+    for (std::size_t i = 0; i < merged.size(); ++i)
+      EXPECT_TRUE(torch::allclose(merged[i], expected[i], 1e-4, 1e-6)) << "parameter " << i;
+    for (const auto& g : gradients(replicas[1])) EXPECT_EQ(g.abs().sum().item<double>(), 0.0);
+  }
 }
 
 TEST(ModelReplicas, StatisticsBecomeTheReplicasMean) {
@@ -126,28 +133,31 @@ TEST(ModelReplicas, StatisticsBecomeTheReplicasMean) {
 }
 
 TEST(ModelReplicas, DropoutDrawsAreEachReplicasOwnAndRepeatable) {
-  Model m = small_model(0.5);
-  auto replicas = make_replicas(m.encoder, m.decoder, 2, false);
-  const auto features = torch::rand({2, m.encoder->feature_channels(), 2, 2});
-  const auto tokens = tokens_of_equal_length().narrow(0, 0, 2);
-  auto logits = [&](std::uint64_t seed0, std::uint64_t seed1) {
-    std::vector<torch::Tensor> out(2);
-    for_each_replica(2, 1, [&](int k) {
-      auto& d = replicas[static_cast<std::size_t>(k)].decoder;
-      at::Generator g = *d->generator();
-      g.set_current_seed(k == 0 ? seed0 : seed1);
-      torch::NoGradGuard no_grad;
-      out[static_cast<std::size_t>(k)] = d->forward(features, tokens);
-    });
-    return out;
-  };
-  const auto first = logits(7, 8);
-  const auto again = logits(7, 8);
-  EXPECT_TRUE(torch::equal(first[0], again[0]));
-  EXPECT_TRUE(torch::equal(first[1], again[1]));
-  EXPECT_FALSE(torch::equal(first[0], first[1]));  // same weights and input, other draws
-  const auto same = logits(7, 7);
-  EXPECT_TRUE(torch::equal(same[0], same[1]));
+  for (const DecoderKind kind : kBothDecoders) {
+    SCOPED_TRACE(decoder_kind_name(kind));
+    Model m = small_model(0.5, kind);
+    auto replicas = make_replicas(m.encoder, m.decoder, 2, false);
+    const auto features = torch::rand({2, m.encoder->feature_channels(), 2, 2});
+    const auto tokens = tokens_of_equal_length().narrow(0, 0, 2);
+    auto logits = [&](std::uint64_t seed0, std::uint64_t seed1) {
+      std::vector<torch::Tensor> out(2);
+      for_each_replica(2, 1, [&](int k) {
+        auto& d = replicas[static_cast<std::size_t>(k)].decoder;
+        at::Generator g = *d->generator();
+        g.set_current_seed(k == 0 ? seed0 : seed1);
+        torch::NoGradGuard no_grad;
+        out[static_cast<std::size_t>(k)] = d->forward(features, tokens);
+      });
+      return out;
+    };
+    const auto first = logits(7, 8);
+    const auto again = logits(7, 8);
+    EXPECT_TRUE(torch::equal(first[0], again[0]));
+    EXPECT_TRUE(torch::equal(first[1], again[1]));
+    EXPECT_FALSE(torch::equal(first[0], first[1]));  // same weights and input, other draws
+    const auto same = logits(7, 7);
+    EXPECT_TRUE(torch::equal(same[0], same[1]));
+  }
 }
 
 TEST(ModelReplicas, ForEachReplicaRunsEveryIndexOnceAndRethrows) {

@@ -474,4 +474,47 @@ TEST_F(TrainCli, ExportsTorchScriptThatPythonRuns) {
   EXPECT_NE(py.output.find("decoder ok"), std::string::npos) << py.output;
 }
 
+// The transformer decoder through the real binary: it trains, records itself in the
+// checkpoint, resumes to the same losses, evaluates with greedy and beam search, and export
+// says it covers the LSTM only.
+TEST_F(TrainCli, TransformerDecoderTrainsResumesAndEvaluates) {
+  const std::string pipeline =
+      std::string(CAPFLOW_SOURCE_DIR) + "/tests/pipelines/tiny-transformer.yaml";
+  const std::string data =
+      " --set data.root=" + base_ + "/data --set data.val_root=" + base_ + "/holdout";
+  auto r = run_command(kBin + " run " + pipeline + " --quiet --out " + base_ + "/tf" + data);
+  ASSERT_EQ(r.status, 0) << r.output;
+  const auto summary = read_json(base_ + "/tf/summary.json");
+  EXPECT_GT(summary.at("nodes").at("decoder").at("flops").get<double>(), 0.0);
+  r = run_command(kBin + " run " + pipeline + " --quiet --out " + base_ + "/tf-part" + data +
+                  " --set train.max_steps=3");
+  ASSERT_EQ(r.status, 0) << r.output;
+  r = run_command(kBin + " run " + pipeline + " --quiet --resume " + base_ + "/tf-part" + data);
+  ASSERT_EQ(r.status, 0) << r.output;
+  const auto whole = losses(base_ + "/tf"), resumed = losses(base_ + "/tf-part");
+  ASSERT_EQ(whole.size(), 6u);
+  ASSERT_EQ(resumed.size(), 6u);
+  for (int s = 1; s <= 6; ++s)
+    EXPECT_NEAR(resumed.at(s), whole.at(s), 1e-5 * whole.at(s)) << "step " << s;
+  for (const char* beam : {"1", "3"}) {
+    r = run_command(kBin + " eval --checkpoint " + base_ + "/tf --data " + base_ +
+                    "/holdout --limit 6 --beam " + beam + " 2>/dev/null");
+    ASSERT_EQ(r.status, 0) << r.output;
+    const auto j = nlohmann::json::parse(r.output.substr(r.output.find('{')));
+    EXPECT_EQ(j.at("images"), 6);
+    EXPECT_GT(j.at("levenshtein_mean").get<double>(), 0.0);
+  }
+  r = run_command(kBin + " export --checkpoint " + base_ + "/tf --out " + base_ + "/tf-export");
+  EXPECT_NE(r.status, 0);
+  EXPECT_NE(r.output.find("TorchScript export covers attention_lstm decoders only"),
+            std::string::npos)
+      << r.output;
+  // A transformer checkpoint does not resume an LSTM pipeline: the message names what differs.
+  fs::copy(base_ + "/tf", base_ + "/tf-copy", fs::copy_options::recursive);
+  r = run_command(kBin + " run " + kPipeline + " --quiet --resume " + base_ + "/tf-copy" + data +
+                  " --set train.max_steps=8");
+  EXPECT_NE(r.status, 0) << r.output;
+  EXPECT_NE(r.output.find("transformer_decoder"), std::string::npos) << r.output;
+}
+
 }  // namespace

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # capflow against its PyTorch peer, back to back, on the same image files: training images/s
-# (the pipeline's ResNet encoder + attention LSTM, as its config sets them: stages, width,
-# embed, hidden, attention, formula and atom heads, label smoothing, and the captions: InChI
+# (the pipeline's ResNet encoder + attention LSTM or transformer decoder, as its config sets
+# them: stages, width, embed, hidden, attention (the transformer: hidden, layers, heads, ffn),
+# dropout, formula and atom heads, label smoothing, and the captions: InChI
 # or SMILES; 224×224, batch 32, channels-last, THREADS threads), each measured in steady state
 # (after WARMUP steps), and their ratio.
 #   bash bench/peer/compare.sh [DATA_DIR] [STEPS] [THREADS] [PRECISION] [PIPELINE]
@@ -26,9 +27,13 @@ out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT
 [ -f "$data/train_labels.csv" ] || build/capflow data make --out "$data" --count 2000 --no-progress
 
+# The pipeline's decoder node (attention_lstm or transformer_decoder), by name.
+decoder=$(/usr/bin/python3 -c 'import sys, yaml
+nodes = yaml.safe_load(open(sys.argv[1]))["nodes"]
+print(next(k for k, v in nodes.items() if v["kind"] in ("attention_lstm", "transformer_decoder")))' "$pipeline")
 build/capflow run "$pipeline" --quiet --out "$out/capflow" --set data.root="$data" \
   --set data.val_root=null --set train.max_steps=$((warmup + steps)) --set resources.threads="$threads" \
-  --set nodes.encode.precision="$precision" --set nodes.lstm.precision="$precision" \
+  --set nodes.encode.precision="$precision" --set nodes."$decoder".precision="$precision" \
   --set nodes.optimize.checkpoint_every=0 --set nodes.optimize.eval_images=0 >/dev/null
 # The peer computes in the precision capflow resolved (summary.json's mfu.precision).
 precision=$(/usr/bin/python3 -c 'import json, sys; print(json.load(open(sys.argv[1]))["mfu"]["precision"])' \
@@ -38,13 +43,15 @@ read -r -a arch < <(/usr/bin/python3 - "$out/capflow/config.yaml" <<'PY'
 import sys, yaml
 nodes = yaml.safe_load(open(sys.argv[1]))["nodes"]
 enc = next(n for n in nodes.values() if n["kind"] == "resnet_encoder")
-dec = next(n for n in nodes.values() if n["kind"] == "attention_lstm")
+dec = next(n for n in nodes.values() if n["kind"] in ("attention_lstm", "transformer_decoder"))
 bat = next(n for n in nodes.values() if n["kind"] == "batch")
 formula = dec["formula_hidden"] if dec.get("formula_loss", 0) > 0 else 0
 atoms = 12 if dec.get("atom_loss", 0) > 0 else 0
 smoothing = dec.get("label_smoothing", 0)
-print(f"--stages {enc['stages']} --width {enc['width']} --embed {dec['embed']} --hidden {dec['hidden']} "
-      f"--attention {dec['attention']} --formula-hidden {formula} --atom-classes {atoms} "
+sizes = (f"--layers {dec['layers']} --heads {dec['heads']} --ffn {dec['ffn']}"
+         if dec["kind"] == "transformer_decoder" else f"--embed {dec['embed']} --attention {dec['attention']}")
+print(f"--stages {enc['stages']} --width {enc['width']} --decoder {dec['kind']} --hidden {dec['hidden']} "
+      f"{sizes} --dropout {dec['dropout']} --formula-hidden {formula} --atom-classes {atoms} "
       f"--label-smoothing {smoothing} --target {bat.get('target', 'inchi')}")
 PY
 )
@@ -78,7 +85,10 @@ print(f"PyTorch peer (Python, DataLoader x{peer['workers']}): {peer['images_per_
 print(f"ratio capflow / peer: {capflow / peer['images_per_second']:.2f}  "
       f"({peer['precision']}, batch {peer['batch']}, {peer['size']}x{peer['size']}, {peer['threads']} threads"
       f"{', frozen encoder' if peer['freeze'] else ''}; encoder stages {peer['stages']} width {peer['width']}, "
-      f"decoder {peer['embed']}/{peer['hidden']}/{peer['attention']}, formula head {peer['formula_hidden']}, "
+      + (f"transformer decoder {peer['hidden']} wide, {peer['layers']} layers, {peer['heads']} heads, "
+         f"ffn {peer['ffn']}, " if peer.get('decoder') == 'transformer_decoder' else
+         f"decoder {peer['embed']}/{peer['hidden']}/{peer['attention']}, ")
+      + f"formula head {peer['formula_hidden']}, "
       f"label smoothing {peer.get('label_smoothing', 0)})")
 try:
     conv = json.load(open(f"{out}/peer-profile.json"))["profile"]["convolution_seconds_per_step"]

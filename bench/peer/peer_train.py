@@ -3,7 +3,9 @@
 
 Same architecture (ResNet-18 with a 1-channel stem, or its first --stages stages at stem width
 --width, + Show-Attend-Tell attention LSTM: --embed, --hidden, --attention, and the auxiliary
-formula head with --formula-hidden and atom head with --atom-classes; captions in --target
+formula head with --formula-hidden and atom head with --atom-classes; or with --decoder
+transformer, capflow's transformer_decoder: --hidden wide, --layers, --heads, --ffn, written
+with PyTorch's nn.TransformerDecoder; captions in --target
 notation, InChI or the maker's SMILES; the caption loss's --label-smoothing; compare.sh passes
 what the pipeline sets), batch size, image size, precision (bf16 autocast with
 channels-last, or fp32), optimizer (Adam) and image files (a BMS-layout dataset made by
@@ -19,6 +21,7 @@ per-step losses, and the settings.
 import argparse
 import csv
 import json
+import math
 import os
 import re
 import sys
@@ -162,6 +165,41 @@ class AttentionDecoder(nn.Module):
         return torch.stack(outs, 1)
 
 
+def sinusoid(positions, dim):
+    """capflow's sinusoid_positions: column 2i sin(p / 10000^(2i/dim)), column 2i+1 its cosine."""
+    rates = torch.exp(torch.arange(0, dim, 2).float() * (-math.log(10000.0) / dim))
+    angles = positions.float().unsqueeze(1) * rates.unsqueeze(0)
+    return torch.stack([angles.sin(), angles.cos()], 2).reshape(len(positions), dim)
+
+
+class TransformerCaptionDecoder(nn.Module):
+    """capflow's transformer_decoder: memory = Linear(C -> d)(features) + 2-D sinusoid; tokens
+    embedded x sqrt(d) + 1-D sinusoid; pre-norm layers (causal self-attention, cross-attention,
+    ReLU feed-forward); final LayerNorm; output layer."""
+
+    def __init__(self, vocab, hidden=256, layers=3, heads=8, ffn=1024, channels=512, dropout=0.1):
+        super().__init__()
+        self.d = hidden
+        self.embedding = nn.Embedding(vocab, hidden)
+        nn.init.normal_(self.embedding.weight, 0.0, hidden ** -0.5)
+        self.memory_proj = nn.Linear(channels, hidden)
+        layer = nn.TransformerDecoderLayer(hidden, heads, ffn, dropout, batch_first=True, norm_first=True)
+        self.layers = nn.TransformerDecoder(layer, layers, norm=nn.LayerNorm(hidden))
+        self.dropout = nn.Dropout(dropout)
+        self.fc = nn.Linear(hidden, vocab)
+
+    def forward(self, features, tokens):
+        n, _, h, w = features.shape
+        d = self.d
+        grid = torch.cat([sinusoid(torch.arange(h), d // 2).unsqueeze(1).expand(h, w, d // 2),
+                          sinusoid(torch.arange(w), d // 2).unsqueeze(0).expand(h, w, d // 2)], 2)
+        memory = self.memory_proj(features.flatten(2).transpose(1, 2)) + grid.reshape(h * w, d)
+        steps = tokens.size(1) - 1
+        x = self.embedding(tokens[:, :steps]) * math.sqrt(d) + sinusoid(torch.arange(steps), d)
+        mask = torch.full((steps, steps), float("-inf")).triu(1)
+        return self.fc(self.layers(self.dropout(x), memory, tgt_mask=mask))
+
+
 def main():
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--data", required=True)
@@ -180,6 +218,13 @@ def main():
     p.add_argument("--embed", type=int, default=256)
     p.add_argument("--hidden", type=int, default=512)
     p.add_argument("--attention", type=int, default=256)
+    p.add_argument("--decoder", choices=["attention_lstm", "transformer_decoder"], default="attention_lstm",
+                   help="capflow's decoder node kind")
+    p.add_argument("--layers", type=int, default=3, help="transformer_decoder layers")
+    p.add_argument("--heads", type=int, default=8, help="transformer_decoder heads")
+    p.add_argument("--ffn", type=int, default=1024, help="transformer_decoder feed-forward units")
+    p.add_argument("--dropout", type=float, default=None,
+                   help="the decoder's dropout (default: 0.5 for the LSTM, 0.1 for the transformer)")
     p.add_argument("--formula-hidden", type=int, default=0,
                    help="formula head size (attention_lstm formula_hidden when formula_loss > 0; 0: none)")
     p.add_argument("--atom-classes", type=int, default=0,
@@ -196,8 +241,14 @@ def main():
     loader = torch.utils.data.DataLoader(data, batch_size=a.batch, shuffle=True, num_workers=a.workers,
                                          collate_fn=collate, drop_last=True, persistent_workers=a.workers > 0)
     encoder = ResNet18(a.stages, a.width)
-    decoder = AttentionDecoder(len(data.vocab), a.embed, a.hidden, a.attention, encoder.channels,
-                               formula_hidden=a.formula_hidden, atom_classes=a.atom_classes)
+    if a.decoder == "transformer_decoder":
+        decoder = TransformerCaptionDecoder(len(data.vocab), a.hidden, a.layers, a.heads, a.ffn, encoder.channels,
+                                            0.1 if a.dropout is None else a.dropout)
+        decoder.formula_head = decoder.atom_head = None
+    else:
+        decoder = AttentionDecoder(len(data.vocab), a.embed, a.hidden, a.attention, encoder.channels,
+                                   0.5 if a.dropout is None else a.dropout,
+                                   formula_hidden=a.formula_hidden, atom_classes=a.atom_classes)
     channels_last = a.precision == "bf16"
     if channels_last:
         encoder = encoder.to(memory_format=torch.channels_last)
@@ -248,6 +299,7 @@ def main():
     json.dump({**profile, "peer": "pytorch " + torch.__version__, "images_per_second": a.steps * a.batch / seconds,
                "seconds": seconds, "steps": a.steps, "batch": a.batch, "size": a.size, "precision": a.precision,
                "threads": a.threads, "workers": a.workers, "freeze": a.freeze, "stages": a.stages, "width": a.width,
+               "decoder": a.decoder, "layers": a.layers, "heads": a.heads, "ffn": a.ffn,
                "embed": a.embed, "hidden": a.hidden, "attention": a.attention, "formula_hidden": a.formula_hidden,
                "atom_classes": a.atom_classes, "label_smoothing": a.label_smoothing, "losses": losses}, sys.stdout)
     print()

@@ -13,7 +13,6 @@
 #include "nodes/model/precision.h"
 #include "nodes/model/step_weight.h"
 #include "nodes/text/inchi_formula.h"
-#include "nodes/text/vocabulary.h"
 
 namespace capflow::model {
 
@@ -24,18 +23,8 @@ struct PackedStepWeights {
   StepWeight context;         // context_gates: [C] → [4H]
 };
 
-void DecoderState::select_rows(const torch::Tensor& rows) {
-  features = features.index_select(0, rows);
-  enc_proj = enc_proj.index_select(0, rows);
-  select_lstm_rows(rows);
-}
-
-void DecoderState::select_lstm_rows(const torch::Tensor& rows) {
-  h = h.index_select(0, rows);
-  c = c.index_select(0, rows);
-}
-
-AttentionDecoderImpl::AttentionDecoderImpl(const DecoderOptions& options) : options_(options) {
+AttentionDecoderImpl::AttentionDecoderImpl(const DecoderOptions& options)
+    : CaptionDecoderImpl(options) {
   const auto& o = options;
   if (o.vocab_size < 4 || o.embed < 1 || o.hidden < 1 || o.attention < 1 ||
       o.encoder_channels < 1 || o.dropout < 0.0 || o.dropout >= 1.0 || o.formula_head < 0 ||
@@ -71,19 +60,6 @@ AttentionDecoderImpl::AttentionDecoderImpl(const DecoderOptions& options) : opti
   embedding->weight.uniform_(-0.1, 0.1);
   fc->weight.uniform_(-0.1, 0.1);
   fc->bias.zero_();
-}
-
-torch::Tensor AttentionDecoderImpl::flatten_features(const torch::Tensor& features) const {
-  TORCH_CHECK(features.dim() == 4 && features.size(1) == options_.encoder_channels,
-              "attention decoder: features must be [N, ", options_.encoder_channels,
-              ", h, w], got ", features.sizes());
-  const auto n = features.size(0);
-  auto feats = features.permute({0, 2, 3, 1}).reshape({n, -1, features.size(1)});
-  // Under autocast, cast once here rather than in every step's bmm.
-  if (feats.is_floating_point()) {
-    if (const auto dtype = active_autocast_dtype(feats)) feats = feats.to(*dtype);
-  }
-  return feats;
 }
 
 void AttentionDecoderImpl::cell(const torch::Tensor& feats, const torch::Tensor& enc_proj,
@@ -122,27 +98,6 @@ void AttentionDecoderImpl::cell(const torch::Tensor& feats, const torch::Tensor&
   const auto o = torch::sigmoid(chunks[3]);
   c = f * c + i * g;
   h = o * torch::tanh(c);
-}
-
-torch::Tensor AttentionDecoderImpl::drop_input_tokens(const torch::Tensor& inputs) const {
-  if (!is_training() || options_.token_dropout <= 0) return inputs;
-  // Real tokens only (ids above <unk>): <sos> starts every row, <pad> stays <pad>.
-  c10::optional<at::Generator> generator;  // none: LibTorch's default
-  if (generator_) generator = *generator_;
-  const auto drop =
-      torch::rand(inputs.sizes(), generator, torch::TensorOptions().device(inputs.device()))
-          .lt(options_.token_dropout)
-          .logical_and(inputs.gt(text::Vocabulary::kUnk));
-  return torch::where(drop, torch::full_like(inputs, text::Vocabulary::kUnk), inputs);
-}
-
-torch::Tensor AttentionDecoderImpl::drop_hidden(const torch::Tensor& all_h) const {
-  if (!generator_ || !is_training() || options_.dropout <= 0)
-    return torch::dropout(all_h, options_.dropout, is_training());
-  const double keep = 1.0 - options_.dropout;
-  auto mask = torch::empty(all_h.sizes(), all_h.options().dtype(torch::kFloat));
-  mask.bernoulli_(keep, *generator_).div_(keep);
-  return all_h * mask.to(all_h.scalar_type());
 }
 
 torch::Tensor AttentionDecoderImpl::forward(const torch::Tensor& features,
@@ -207,7 +162,7 @@ torch::Tensor AttentionDecoderImpl::forward(const torch::Tensor& features,
     all_h = torch::stack(hs, 1);
   }
   // Output layer once over all steps.
-  const auto logits = fc(drop_hidden(all_h));
+  const auto logits = fc(drop(all_h));
   return logits.index_select(0, order.argsort());
 }
 
@@ -269,26 +224,6 @@ torch::Tensor AttentionDecoderImpl::predict_formula(const torch::Tensor& feature
 torch::Tensor AttentionDecoderImpl::predict_atoms(const torch::Tensor& features) {
   TORCH_CHECK(!atom_head.is_empty(), "attention decoder: no atom head (atom_classes 0)");
   return atom_head->forward(flatten_features(features)).to(torch::kFloat);
-}
-
-torch::Tensor atom_loss(const torch::Tensor& logits, const torch::Tensor& cells) {
-  const auto K = logits.size(-1);
-  return torch::nn::functional::cross_entropy(logits.reshape({-1, K}).to(torch::kFloat),
-                                              cells.reshape({-1}));
-}
-
-torch::Tensor formula_loss(const torch::Tensor& predicted, const torch::Tensor& counts) {
-  return torch::mse_loss(predicted.to(torch::kFloat), torch::log1p(counts.to(torch::kFloat)));
-}
-
-torch::Tensor caption_loss(const torch::Tensor& logits, const torch::Tensor& tokens,
-                           double label_smoothing) {
-  const auto V = logits.size(-1);
-  const auto targets = tokens.narrow(1, 1, tokens.size(1) - 1).reshape({-1});
-  return torch::nn::functional::cross_entropy(
-      logits.reshape({-1, V}).to(torch::kFloat), targets,
-      torch::nn::functional::CrossEntropyFuncOptions().ignore_index(0).label_smoothing(
-          label_smoothing));
 }
 
 }  // namespace capflow::model

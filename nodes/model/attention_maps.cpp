@@ -11,7 +11,7 @@ namespace {
 
 // Feeds <sos> and then `sequence` to the decoder, one step per token and one more for <eos>
 // when `ended`, and returns α of every step, float [steps, P] on the host.
-torch::Tensor replay_attention(AttentionDecoder& decoder, const torch::Tensor& features,
+torch::Tensor replay_attention(CaptionDecoder& decoder, const torch::Tensor& features,
                                const std::vector<int>& sequence, bool ended) {
   auto state = decoder->init_state(features);
   const auto on = torch::TensorOptions().dtype(torch::kLong).device(features.device());
@@ -54,8 +54,8 @@ AttentionTrace trace_attention(const std::string& checkpoint, const std::string&
   trace.grid_width = static_cast<int>(features.size(3));
   const int sos = text::Vocabulary::kSos, eos = text::Vocabulary::kEos;
   const std::vector<int> sequence =
-      beam > 1 ? beam_search(model.decoder, features, beam, max_length, sos, eos)[0]
-               : greedy_decode(model.decoder, features, max_length, sos, eos)[0];
+      beam > 1 ? beam_search(*model.decoder, features, beam, max_length, sos, eos)[0]
+               : greedy_decode(*model.decoder, features, max_length, sos, eos)[0];
   const bool ended = static_cast<int>(sequence.size()) < max_length;
   const auto alpha = replay_attention(model.decoder, features, sequence, ended).contiguous();
   for (int64_t t = 0; t < alpha.size(0); ++t) {

@@ -8,14 +8,14 @@
 
 namespace capflow::model {
 
-std::vector<std::vector<int>> greedy_decode(AttentionDecoder& decoder,
+std::vector<std::vector<int>> greedy_decode(CaptionDecoderImpl& decoder,
                                             const torch::Tensor& features, int max_length, int sos,
                                             int eos) {
   torch::NoGradGuard no_grad;
   const int64_t n = features.size(0);
   std::vector<std::vector<int>> out(n);
   if (n == 0 || max_length <= 0) return out;
-  auto state = decoder->init_state(features);
+  auto state = decoder.init_state(features);
   const auto on_device = torch::TensorOptions().dtype(torch::kLong).device(features.device());
   auto tokens = torch::full({n}, sos, on_device);
   // rows[j]: the image of the j-th row still decoding; finished rows leave the batch, so the
@@ -23,7 +23,7 @@ std::vector<std::vector<int>> greedy_decode(AttentionDecoder& decoder,
   std::vector<int64_t> rows(static_cast<std::size_t>(n));
   for (int64_t i = 0; i < n; ++i) rows[static_cast<std::size_t>(i)] = i;
   for (int t = 0; t < max_length && !rows.empty(); ++t) {
-    const auto log_probs = decoder->step(state, tokens);
+    const auto log_probs = decoder.step(state, tokens);
     tokens = log_probs.argmax(1);
     const auto tokens_host = tokens.to(torch::kCPU);  // a no-op on the CPU
     const auto* next = tokens_host.data_ptr<int64_t>();
@@ -86,11 +86,11 @@ std::vector<std::vector<Hypothesis>> backtrack(const std::vector<torch::Tensor>&
 
 }  // namespace
 
-std::vector<std::vector<Hypothesis>> beam_search_ranked(AttentionDecoder& decoder,
+std::vector<std::vector<Hypothesis>> beam_search_ranked(CaptionDecoderImpl& decoder,
                                                         const torch::Tensor& features,
                                                         int beam_width, int max_length, int sos,
                                                         int eos) {
-  const int64_t V = decoder->options().vocab_size;
+  const int64_t V = decoder.options().vocab_size;
   if (beam_width < 1 || beam_width > V) {
     throw std::invalid_argument("beam_search: beam_width must be in [1, " + std::to_string(V) +
                                 "], got " + std::to_string(beam_width));
@@ -102,7 +102,7 @@ std::vector<std::vector<Hypothesis>> beam_search_ranked(AttentionDecoder& decode
                                                 std::vector<Hypothesis>(1));
   }
 
-  auto state = decoder->init_state(features);
+  auto state = decoder.init_state(features);
   const auto on = torch::TensorOptions().device(features.device());
   state.select_rows(torch::arange(n, on.dtype(torch::kLong)).repeat_interleave(K));   // N*K rows
   const auto row_base = (torch::arange(n, on.dtype(torch::kLong)) * K).unsqueeze(1);  // [N, 1]
@@ -119,7 +119,7 @@ std::vector<std::vector<Hypothesis>> beam_search_ranked(AttentionDecoder& decode
 
   std::vector<torch::Tensor> parents, chosen;  // per step, [N, K]
   for (int t = 0; t < max_length; ++t) {
-    auto log_probs = decoder->step(state, tokens).view({n, K, V});
+    auto log_probs = decoder.step(state, tokens).view({n, K, V});
     log_probs = torch::where(finished.unsqueeze(2), eos_only, log_probs);
     // The global top K must each be in the top K of their own beam: select in two stages.
     const auto [top_lp, top_tok] = log_probs.topk(K, 2);  // [N, K, K]
@@ -129,7 +129,7 @@ std::vector<std::vector<Hypothesis>> beam_search_ranked(AttentionDecoder& decode
     const auto token = top_tok.view({n, K * K}).gather(1, flat);
     finished = finished.gather(1, parent).logical_or(token == eos);
     scores = new_scores;
-    state.select_lstm_rows((row_base + parent).view({-1}));
+    state.select_beam_rows((row_base + parent).view({-1}));
     tokens = token.reshape({-1});
     parents.push_back(parent);
     chosen.push_back(token);
@@ -138,8 +138,9 @@ std::vector<std::vector<Hypothesis>> beam_search_ranked(AttentionDecoder& decode
   return backtrack(parents, chosen, scores, eos);
 }
 
-std::vector<std::vector<int>> beam_search(AttentionDecoder& decoder, const torch::Tensor& features,
-                                          int beam_width, int max_length, int sos, int eos) {
+std::vector<std::vector<int>> beam_search(CaptionDecoderImpl& decoder,
+                                          const torch::Tensor& features, int beam_width,
+                                          int max_length, int sos, int eos) {
   auto ranked = beam_search_ranked(decoder, features, beam_width, max_length, sos, eos);
   std::vector<std::vector<int>> out;
   out.reserve(ranked.size());

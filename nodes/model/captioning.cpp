@@ -15,6 +15,7 @@
 #include "nodes/chem/inchi_isolated.h"
 #include "nodes/io/image_codec.h"
 #include "nodes/io/labels_csv.h"
+#include "nodes/model/attention_decoder.h"
 #include "nodes/model/caption_search.h"
 #include "nodes/model/checkpoint.h"
 #include "nodes/model/chunked_conversion.h"
@@ -44,6 +45,14 @@ CaptionModel load_caption_model(const std::string& checkpoint_path, CheckpointIn
   eo.width = static_cast<int>(info.encoder_width);
   m.encoder = ResNetEncoder(eo);
   DecoderOptions d;
+  try {
+    d.kind = parse_decoder_kind(info.decoder);
+  } catch (const std::invalid_argument& e) {
+    throw ConfigError("checkpoint '" + path + "': " + e.what());
+  }
+  d.layers = static_cast<int>(info.layers);
+  d.heads = static_cast<int>(info.heads);
+  d.ffn = static_cast<int>(info.ffn);
   d.vocab_size = static_cast<int>(m.vocabulary.size());
   d.embed = static_cast<int>(info.embed);
   d.hidden = static_cast<int>(info.hidden);
@@ -52,7 +61,7 @@ CaptionModel load_caption_model(const std::string& checkpoint_path, CheckpointIn
   d.formula_head = static_cast<int>(info.formula_head);
   d.atom_classes = static_cast<int>(info.atom_head);
   d.encoder_channels = m.encoder->feature_channels();
-  m.decoder = AttentionDecoder(d);
+  m.decoder = make_decoder(d);
   load_checkpoint(path, *m.encoder, *m.decoder, nullptr);
   // A model trained in bf16 runs in bf16 where bf16 is fast on this CPU, else in fp32 (its
   // weights are fp32; precision_choice.h).
@@ -109,7 +118,7 @@ Spelled spell_as_inchis(const CaptionModel& model, std::vector<std::string> text
 // Beam search keeping, per image, the best hypothesis that is valid (else the best).
 std::vector<std::string> decode_preferring_valid(CaptionModel& model, const torch::Tensor& features,
                                                  const PredictOptions& options) {
-  const auto ranked = beam_search_ranked(model.decoder, features, options.beam, options.max_length,
+  const auto ranked = beam_search_ranked(*model.decoder, features, options.beam, options.max_length,
                                          text::Vocabulary::kSos, text::Vocabulary::kEos);
   std::vector<std::string> texts;  // every candidate of the batch: one round of checks
   for (const auto& hyps : ranked)
@@ -143,9 +152,9 @@ Decoded decode_batch(CaptionModel& model, const torch::Tensor& features,
   if (options.beam > 1 && options.prefer_valid)
     return {decode_preferring_valid(model, features, options), true};
   const auto sequences =
-      options.beam > 1 ? beam_search(model.decoder, features, options.beam, options.max_length,
+      options.beam > 1 ? beam_search(*model.decoder, features, options.beam, options.max_length,
                                      text::Vocabulary::kSos, text::Vocabulary::kEos)
-                       : greedy_decode(model.decoder, features, options.max_length,
+                       : greedy_decode(*model.decoder, features, options.max_length,
                                        text::Vocabulary::kSos, text::Vocabulary::kEos);
   Decoded out;
   out.texts.reserve(sequences.size());
@@ -351,7 +360,12 @@ std::string export_torchscript(const std::string& checkpoint, const std::string&
   std::filesystem::create_directories(out_dir, ec);
   if (ec) throw ConfigError("cannot create '" + out_dir + "': " + ec.message());
   export_encoder_torchscript(m.encoder, out_dir + "/encoder.pt");
-  export_decoder_torchscript(m.decoder, out_dir + "/decoder.pt");
+  auto lstm = std::dynamic_pointer_cast<AttentionDecoderImpl>(m.decoder.ptr());
+  if (!lstm)
+    throw ConfigError("checkpoint '" + info.path + "' has a " + info.decoder +
+                      ": TorchScript export covers attention_lstm decoders only");
+  AttentionDecoder decoder(lstm);
+  export_decoder_torchscript(decoder, out_dir + "/decoder.pt");
   m.vocabulary.save(out_dir + "/vocab.txt");
   return info.path;
 }

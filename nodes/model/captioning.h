@@ -12,7 +12,7 @@
 
 #include "nodes/image/bms_augment.h"
 #include "nodes/io/sample_listing.h"
-#include "nodes/model/attention_decoder.h"
+#include "nodes/model/caption_decoder.h"
 #include "nodes/model/checkpoint_info.h"
 #include "nodes/model/precision.h"
 #include "nodes/model/resnet_encoder.h"
@@ -23,7 +23,7 @@ namespace capflow::model {
 // Modules and settings a prediction needs; the modules may be shared with a training run.
 struct CaptionModel {
   ResNetEncoder encoder{nullptr};
-  AttentionDecoder decoder{nullptr};
+  CaptionDecoder decoder{nullptr};
   text::Vocabulary vocabulary;
   Precision precision = Precision::kBf16;
   bool channels_last = true;

@@ -80,7 +80,10 @@ const std::pair<const char*, std::int64_t CheckpointInfo::*> kOptionalIntFields[
     {"encoder_width", &CheckpointInfo::encoder_width},
     {"formula_head", &CheckpointInfo::formula_head},
     {"atom_head", &CheckpointInfo::atom_head},
-    {"replicas", &CheckpointInfo::replicas}};
+    {"replicas", &CheckpointInfo::replicas},
+    {"layers", &CheckpointInfo::layers},
+    {"heads", &CheckpointInfo::heads},
+    {"ffn", &CheckpointInfo::ffn}};
 const std::pair<const char*, double CheckpointInfo::*> kRealFields[] = {
     {"loss", &CheckpointInfo::loss},
     {"seconds", &CheckpointInfo::seconds},
@@ -88,7 +91,7 @@ const std::pair<const char*, double CheckpointInfo::*> kRealFields[] = {
 const std::pair<const char*, std::string CheckpointInfo::*> kTextFields[] = {
     {"precision", &CheckpointInfo::precision}, {"config_yaml", &CheckpointInfo::config_yaml}};
 const std::pair<const char*, std::string CheckpointInfo::*> kOptionalTextFields[] = {
-    {"notation", &CheckpointInfo::notation}};
+    {"notation", &CheckpointInfo::notation}, {"decoder", &CheckpointInfo::decoder}};
 
 }  // namespace
 

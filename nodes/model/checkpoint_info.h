@@ -29,9 +29,11 @@ struct CheckpointInfo {
   std::string precision;      // bf16 | fp32
   std::int64_t encoder_depth = 18;
   std::int64_t encoder_stages = 4, encoder_width = 64;  // absent from older checkpoints: these
-  std::int64_t formula_head = 0;  // hidden size of the decoder's formula head (0: none)
-  std::int64_t atom_head = 0;     // classes of the decoder's atom head (0: none)
+  std::int64_t formula_head = 0;           // hidden size of the decoder's formula head (0: none)
+  std::int64_t atom_head = 0;              // classes of the decoder's atom head (0: none)
+  std::string decoder = "attention_lstm";  // or transformer_decoder (absent: attention_lstm)
   std::int64_t embed = 256, hidden = 512, attention = 256;
+  std::int64_t layers = 0, heads = 0, ffn = 0;  // the transformer decoder's (absent: 0)
   double dropout = 0.5;
   std::int64_t image_width = 224, image_height = 224;  // what the model was trained on
   std::vector<std::string> vocabulary;                 // tokens in id order

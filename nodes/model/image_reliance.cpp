@@ -120,7 +120,7 @@ void measure_batch(CaptionModel& model, const batch::CaptionTargets& targets,
         caption_loss(model.decoder->forward(features.index_select(0, perm), tokens), tokens);
     totals.loss_real += real.item<double>() * target_count;
     totals.loss_shuffled += shuffled.item<double>() * target_count;
-    predicted = greedy_decode(model.decoder, features, max_length, text::Vocabulary::kSos,
+    predicted = greedy_decode(*model.decoder, features, max_length, text::Vocabulary::kSos,
                               text::Vocabulary::kEos);
   }
   totals.tokens += target_count;

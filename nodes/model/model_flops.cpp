@@ -62,7 +62,22 @@ double encoder_forward_flops(const EncoderShape& shape, int height, int width) {
   return walk_encoder(shape, p);
 }
 
+namespace {
+
+DecoderFlops transformer_forward_flops(const DecoderShape& s, int pixels) {
+  const double C = s.encoder_channels, d = s.hidden, L = s.layers, F = s.ffn, V = s.vocab;
+  const double P = pixels;
+  DecoderFlops f;
+  f.per_image = 2.0 * (P * C * d + L * P * d * 2 * d);
+  f.per_token = 2.0 * (L * (6 * d * d + 2 * P * d + 2 * d * F) + d * V);
+  f.per_attended = 2.0 * L * 2 * d;
+  return f;
+}
+
+}  // namespace
+
 DecoderFlops decoder_forward_flops(const DecoderShape& s, int pixels) {
+  if (s.transformer) return transformer_forward_flops(s, pixels);
   const double C = s.encoder_channels, H = s.hidden, A = s.attention, E = s.embed, V = s.vocab;
   const double P = pixels, F = s.formula_head, S = s.formula_slots;
   DecoderFlops f;

@@ -9,7 +9,13 @@
 //   encoder  Σ_conv 2 · Cin · Cout · k² · Hout · Wout
 //   decoder  per image (once):   2 · (P·C·A  +  2·C·H  [+ 2C·F + F·S with a formula head])
 //            per token (step):   2 · (E·4H  +  H·(A + C + 4H)  +  P·A  +  P·C  +  C·4H  +  H·V)
-//   image    F_fwd = encoder + decoder_once + L̄ · decoder_token,  training = 3 · F_fwd
+//   transformer decoder (width d, L layers, feed-forward size F):
+//            per image (once):   2 · (P·C·d  +  L · P·d·2d)       memory and its keys, values
+//            per token (step):   2 · (L · (6d² + 2·P·d + 2·d·F)  +  d·V)
+//            per attended pair:  2 · L · 2d   (a token's query against one earlier token:
+//                                 score and weighted sum; a caption of n tokens has n(n+1)/2)
+//   image    F_fwd = encoder + decoder_once + L̄ · decoder_token (+ pairs · decoder_pair),
+//            training = 3 · F_fwd
 // with C the encoder's feature channels, P = h·w its grid, E/H/A the embedding, hidden and
 // attention sizes, V the vocabulary, F/S the formula head's hidden size and slots, and L̄ the
 // predicted tokens per image (caption tokens + <eos>, padding excluded), measured per batch.
@@ -35,6 +41,8 @@ struct DecoderShape {
   int encoder_channels = 512;  // C
   int formula_head = 0;        // F (0: none)
   int formula_slots = 0;       // S
+  bool transformer = false;    // a transformer decoder of width `hidden`:
+  int layers = 0, ffn = 0;     //   its layers and feed-forward size
 };
 
 // The encoder's output grid (h, w) for an input of height × width.
@@ -48,6 +56,7 @@ double encoder_forward_flops(const EncoderShape& shape, int height, int width);
 struct DecoderFlops {
   double per_image = 0;
   double per_token = 0;
+  double per_attended = 0;  // per (token, earlier token) pair of causal self-attention
 };
 DecoderFlops decoder_forward_flops(const DecoderShape& shape, int pixels);
 

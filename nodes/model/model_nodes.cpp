@@ -170,9 +170,10 @@ class Encode : public graph::TransformNode {
   graph::NodeCounters* counters_ = nullptr;
 };
 
-class Lstm : public graph::TransformNode {
+// attention_lstm and transformer_decoder: teacher-forced logits and the loss.
+class CaptionDecode : public graph::TransformNode {
  public:
-  explicit Lstm(const NodeContext& ctx)
+  explicit CaptionDecode(const NodeContext& ctx)
       : share_(model_share(ctx)),
         threads_(torch_threads(ctx)),
         seed_(ctx.pipeline->seed),
@@ -187,25 +188,26 @@ class Lstm : public graph::TransformNode {
     const torch::Device device = node_device(ctx.spec->device);
     if (device != share_->device)
       throw ConfigError("runs on " + ctx.spec->device + " but the encoder runs on " +
-                        share_->device.str() +
-                        ": put resnet_encoder and attention_lstm on the same device");
+                        share_->device.str() + ": put resnet_encoder and " + ctx.spec->kind +
+                        " on the same device");
     DecoderOptions& o = share_->decoder_options;
+    o.kind = parse_decoder_kind(ctx.spec->kind);
     o.vocab_size = static_cast<int>(share_->vocabulary->size());
-    o.embed = static_cast<int>(a.get_int("embed"));
     o.hidden = static_cast<int>(a.get_int("hidden"));
-    o.attention = static_cast<int>(a.get_int("attention"));
     o.dropout = a.get_float("dropout");
     o.token_dropout = a.get_float("token_dropout");
-    formula_weight_ = a.get_float("formula_loss");
-    o.formula_head = formula_weight_ > 0 ? static_cast<int>(a.get_int("formula_hidden")) : 0;
-    atom_weight_ = a.get_float("atom_loss");
     label_smoothing_ = a.get_float("label_smoothing");
-    if (atom_weight_ > 0 && !ctx.shared->find<const bool>("atom_positions"))
-      throw ConfigError("atom_loss needs atom positions: set the batch node's atoms: true");
-    o.atom_classes = atom_weight_ > 0 ? io::kAtomClasses : 0;
+    if (o.kind == DecoderKind::kTransformer) {
+      o.layers = static_cast<int>(a.get_int("layers"));
+      o.heads = static_cast<int>(a.get_int("heads"));
+      o.ffn = static_cast<int>(a.get_int("ffn"));
+    } else {
+      read_lstm_args(ctx, o);
+    }
     o.encoder_channels = share_->encoder->feature_channels();
     torch::manual_seed(hash_keys({seed_, 0x646563ULL /* "dec" */}));
-    share_->decoder = AttentionDecoder(o);
+    share_->decoder = make_decoder(o);
+    o = share_->decoder->options();  // as the decoder completed them
     share_->decoder->to(device);  // seeded on the CPU, then moved: the same weights on every device
     share_->decoder->train();
     share_->decoder_precision = node_precision(ctx, device);
@@ -230,7 +232,7 @@ class Lstm : public graph::TransformNode {
     for_each_replica(
         static_cast<int>(step->parts.size()), part_threads(threads_, *share_), [&](int k) {
           const auto i = static_cast<std::size_t>(k);
-          AttentionDecoder& decoder = share_->replicas.at(i).decoder;
+          CaptionDecoder& decoder = share_->replicas.at(i).decoder;
           if (!one) {
             at::Generator g = *decoder->generator();
             g.set_current_seed(
@@ -257,7 +259,20 @@ class Lstm : public graph::TransformNode {
   };
 
   // One replica's forward on its part: the loss to back-propagate into part.loss.
-  PartLosses part_loss(AttentionDecoderImpl& decoder, StepPart& part) const {
+  // attention_lstm's own arguments: sizes and the auxiliary heads.
+  void read_lstm_args(const NodeContext& ctx, DecoderOptions& o) {
+    const graph::Args& a = ctx.args();
+    o.embed = static_cast<int>(a.get_int("embed"));
+    o.attention = static_cast<int>(a.get_int("attention"));
+    formula_weight_ = a.get_float("formula_loss");
+    o.formula_head = formula_weight_ > 0 ? static_cast<int>(a.get_int("formula_hidden")) : 0;
+    atom_weight_ = a.get_float("atom_loss");
+    if (atom_weight_ > 0 && !ctx.shared->find<const bool>("atom_positions"))
+      throw ConfigError("atom_loss needs atom positions: set the batch node's atoms: true");
+    o.atom_classes = atom_weight_ > 0 ? io::kAtomClasses : 0;
+  }
+
+  PartLosses part_loss(CaptionDecoderImpl& decoder, StepPart& part) const {
     const batch::ImageBatch& b = *part.batch;
     // On the model's device (staged with the batch by the encode node or a transfer node).
     const torch::Tensor tokens = part.tokens.defined()
@@ -335,18 +350,25 @@ class Lstm : public graph::TransformNode {
   // real tokens after <sos>, padding excluded).
   double decoder_flops(const batch::ImageBatch& b, const torch::Tensor& features) const {
     const DecoderOptions& o = share_->decoder_options;
-    const DecoderShape shape{o.vocab_size,
-                             o.embed,
-                             o.hidden,
-                             o.attention,
-                             o.encoder_channels,
-                             o.formula_head,
-                             static_cast<int>(text::kFormulaSlots)};
+    DecoderShape shape{o.vocab_size,
+                       o.embed,
+                       o.hidden,
+                       o.attention,
+                       o.encoder_channels,
+                       o.formula_head,
+                       static_cast<int>(text::kFormulaSlots)};
+    shape.transformer = o.kind == DecoderKind::kTransformer;
+    shape.layers = o.layers;
+    shape.ffn = o.ffn;
     const DecoderFlops f =
         decoder_forward_flops(shape, static_cast<int>(features.size(2) * features.size(3)));
-    double tokens = 0;
-    for (const std::int32_t length : b.lengths) tokens += length > 1 ? length - 1 : 0;
-    return b.size * f.per_image + tokens * f.per_token;
+    double tokens = 0, pairs = 0;
+    for (const std::int32_t length : b.lengths) {
+      const double n = length > 1 ? length - 1 : 0;
+      tokens += n;
+      pairs += n * (n + 1) / 2;
+    }
+    return b.size * f.per_image + tokens * f.per_token + pairs * f.per_attended;
   }
 
   std::shared_ptr<ModelShare> share_;
@@ -393,7 +415,8 @@ class Optimize : public graph::SinkNode {
  public:
   Optimize(const NodeContext& ctx, bool decoupled)
       : ctx_(ctx), share_(model_share(ctx)), threads_(torch_threads(ctx)) {
-    if (!share_->decoder) throw ConfigError("needs an attention_lstm node before it");
+    if (!share_->decoder)
+      throw ConfigError("needs a decoder node (attention_lstm or transformer_decoder) before it");
     const graph::Args& a = ctx.args();
     const graph::Args& train = ctx.pipeline->section("train");
     TrainerOptions o;
@@ -520,6 +543,10 @@ class Optimize : public graph::SinkNode {
                         std::to_string(info.vocabulary.size()) + " " + info.notation +
                         " tokens, this run has " + std::to_string(share_->vocabulary->size()) +
                         " " + notation + " tokens)");
+    const std::string decoder = decoder_kind_name(share_->decoder_options.kind);
+    if (info.decoder != decoder)
+      throw ConfigError("checkpoint '" + path + "' was trained with a " + info.decoder +
+                        " decoder, this run's is " + decoder);
     // The data position counts batches of replicas × batch size: another split would shift it.
     if (info.replicas != share_->replica_count)
       throw ConfigError("checkpoint '" + path + "' was trained with resources.replicas " +
@@ -552,6 +579,10 @@ class Optimize : public graph::SinkNode {
     i.encoder_width = share_->encoder->options().width;
     i.formula_head = share_->decoder_options.formula_head;
     i.atom_head = share_->decoder_options.atom_classes;
+    i.decoder = decoder_kind_name(share_->decoder_options.kind);
+    i.layers = share_->decoder_options.layers;
+    i.heads = share_->decoder_options.heads;
+    i.ffn = share_->decoder_options.ffn;
     i.embed = share_->decoder_options.embed;
     i.hidden = share_->decoder_options.hidden;
     i.attention = share_->decoder_options.attention;
@@ -640,6 +671,22 @@ graph::ArgSpec torch_threads_arg() {
                                 "LibTorch intra-op threads (auto: the run's budget)");
 }
 
+// The decoders' shared training arguments.
+graph::ArgSpec token_dropout_arg() {
+  return graph::arg_float("token_dropout", "0",
+                          "training: share of the teacher-forced input tokens replaced by <unk> "
+                          "(the picture has to tell the next token more often)",
+                          0, 0.9);
+}
+
+graph::ArgSpec label_smoothing_arg() {
+  return graph::arg_float("label_smoothing", "0",
+                          "training: the caption loss's targets keep 1 - this on the next token "
+                          "and spread this over the vocabulary (metrics report the plain loss; "
+                          "0: none)",
+                          0, 0.5);
+}
+
 std::vector<graph::ArgSpec> optimizer_args(const char* weight_decay) {
   using namespace graph;
   return {
@@ -702,36 +749,50 @@ void register_model_nodes(graph::Registry& registry) {
               arg_bool("channels_last", "true", "channels-last tensors (the fast oneDNN path)"),
               torch_threads_arg(),
           }));
-  add_node<Lstm>(
+  add_node<CaptionDecode>(
+      registry, NodeSchema("attention_lstm",
+                           "Show, Attend and Tell decoder: teacher-forced logits and the loss")
+                    .transform("features", "loss")
+                    .in_order()
+                    .stage(NodeStage::kModel)
+                    .args_from({
+                        arg_int("embed", "256", "token embedding size", 1),
+                        arg_int("hidden", "512", "LSTM hidden size", 1),
+                        arg_int("attention", "256", "attention size", 1),
+                        arg_float("dropout", "0.5", "dropout before the output layer", 0, 0.95),
+                        token_dropout_arg(),
+                        arg_float("formula_loss", "0",
+                                  "weight of the auxiliary formula loss (atom counts per element "
+                                  "from pooled features; 0: no head)",
+                                  0),
+                        arg_int("formula_hidden", "256", "hidden size of the formula head", 1),
+                        arg_float("atom_loss", "0",
+                                  "weight of the auxiliary atom loss: which element, if any, is "
+                                  "drawn in each cell of the encoder's grid (needs the batch "
+                                  "node's atoms: true; 0: no head)",
+                                  0),
+                        label_smoothing_arg(),
+                        arg_choice("precision", "auto", {"auto", "bf16", "fp32"}, kPrecisionHelp),
+                        torch_threads_arg(),
+                    }));
+  add_node<CaptionDecode>(
       registry,
-      NodeSchema("attention_lstm",
-                 "Show, Attend and Tell decoder: teacher-forced logits and the loss")
+      NodeSchema("transformer_decoder",
+                 "transformer decoder (pre-norm layers: causal self-attention, attention over "
+                 "the encoder's grid, feed-forward): every token of a caption trained at once; "
+                 "teacher-forced logits and the loss")
           .transform("features", "loss")
           .in_order()
           .stage(NodeStage::kModel)
           .args_from({
-              arg_int("embed", "256", "token embedding size", 1),
-              arg_int("hidden", "512", "LSTM hidden size", 1),
-              arg_int("attention", "256", "attention size", 1),
-              arg_float("dropout", "0.5", "dropout before the output layer", 0, 0.95),
-              arg_float("token_dropout", "0",
-                        "training: share of the teacher-forced input tokens replaced by <unk> (the "
-                        "picture has to tell the next token more often)",
-                        0, 0.9),
-              arg_float("formula_loss", "0",
-                        "weight of the auxiliary formula loss (atom counts per element from pooled "
-                        "features; 0: no head)",
-                        0),
-              arg_int("formula_hidden", "256", "hidden size of the formula head", 1),
-              arg_float("atom_loss", "0",
-                        "weight of the auxiliary atom loss: which element, if any, is drawn in "
-                        "each cell of the encoder's grid (needs the batch node's atoms: true; "
-                        "0: no head)",
-                        0),
-              arg_float("label_smoothing", "0",
-                        "training: the caption loss's targets keep 1 - this on the next token and "
-                        "spread this over the vocabulary (metrics report the plain loss; 0: none)",
-                        0, 0.5),
+              arg_int("hidden", "256", "width d of the layers (a multiple of 4 and of heads)", 4),
+              arg_int("layers", "3", "decoder layers", 1, 24),
+              arg_int("heads", "8", "attention heads per layer", 1),
+              arg_int("ffn", "1024", "feed-forward units per layer", 1),
+              arg_float("dropout", "0.1", "dropout after each sublayer and on the embeddings", 0,
+                        0.95),
+              token_dropout_arg(),
+              label_smoothing_arg(),
               arg_choice("precision", "auto", {"auto", "bf16", "fp32"}, kPrecisionHelp),
               torch_threads_arg(),
           }));
@@ -764,8 +825,10 @@ void register_model_nodes(graph::Registry& registry) {
     registry.add_implementation("resnet_encoder", "cuda", [](const NodeContext& ctx) {
       return std::make_unique<Encode>(ctx);
     });
-    registry.add_implementation("attention_lstm", "cuda",
-                                [](const NodeContext& ctx) { return std::make_unique<Lstm>(ctx); });
+    for (const char* kind : {"attention_lstm", "transformer_decoder"})
+      registry.add_implementation(kind, "cuda", [](const NodeContext& ctx) {
+        return std::make_unique<CaptionDecode>(ctx);
+      });
   }
   registry.add_condition(
       {"cpu_without_native_bf16",

@@ -47,8 +47,8 @@ ResNetEncoder copy_encoder(const ResNetEncoder& original, bool channels_last) {
   return copy;
 }
 
-AttentionDecoder copy_decoder(const AttentionDecoder& original) {
-  AttentionDecoder copy(original->options());
+CaptionDecoder copy_decoder(const CaptionDecoder& original) {
+  CaptionDecoder copy = make_decoder(original->options());
   copy->to(module_device(*original));
   share_parameters(*copy, *original);
   copy->train(original->is_training());
@@ -57,9 +57,8 @@ AttentionDecoder copy_decoder(const AttentionDecoder& original) {
 
 }  // namespace
 
-std::vector<ModelReplica> make_replicas(const ResNetEncoder& encoder,
-                                        const AttentionDecoder& decoder, int count,
-                                        bool channels_last) {
+std::vector<ModelReplica> make_replicas(const ResNetEncoder& encoder, const CaptionDecoder& decoder,
+                                        int count, bool channels_last) {
   if (count < 1) throw ConfigError("replicas must be at least 1, got " + std::to_string(count));
   std::vector<ModelReplica> out{{encoder, decoder}};
   const bool shared_encoder = !trainable(*encoder);

@@ -8,14 +8,14 @@
 #include <functional>
 #include <vector>
 
-#include "nodes/model/attention_decoder.h"
+#include "nodes/model/caption_decoder.h"
 #include "nodes/model/resnet_encoder.h"
 
 namespace capflow::model {
 
 struct ModelReplica {
   ResNetEncoder encoder{nullptr};
-  AttentionDecoder decoder{nullptr};
+  CaptionDecoder decoder{nullptr};
 };
 
 // `count` replicas, the first being (encoder, decoder) themselves; the others have the same
@@ -23,11 +23,10 @@ struct ModelReplica {
 // originals' storage (parameters replaced in place, e.g. by loading a checkpoint, keep
 // sharing; replaced tensors would not). A frozen encoder (no parameter requires a gradient) is
 // shared as it is, not copied. With count > 1 every decoder draws dropout from a generator of
-// its own (AttentionDecoderImpl::generator), so replicas running at once stay deterministic.
+// its own (CaptionDecoderImpl::generator), so replicas running at once stay deterministic.
 // Throws ConfigError for count < 1.
-std::vector<ModelReplica> make_replicas(const ResNetEncoder& encoder,
-                                        const AttentionDecoder& decoder, int count,
-                                        bool channels_last);
+std::vector<ModelReplica> make_replicas(const ResNetEncoder& encoder, const CaptionDecoder& decoder,
+                                        int count, bool channels_last);
 
 // Adds the gradients of replicas 1.. into replica 0's and zeroes theirs (call when every
 // replica's backward of a micro-batch is done; the losses back-propagated must already carry

@@ -13,7 +13,7 @@
 
 #include "graph/node.h"
 #include "nodes/batch/image_batch.h"
-#include "nodes/model/attention_decoder.h"
+#include "nodes/model/caption_decoder.h"
 #include "nodes/model/model_flops.h"
 #include "nodes/model/model_replicas.h"
 #include "nodes/model/precision.h"
@@ -57,7 +57,7 @@ struct ModelShare {
   model::EncoderShape encoder_shape;
   bool channels_last = true;
   model::Precision encoder_precision = model::Precision::kBf16;
-  model::AttentionDecoder decoder{nullptr};
+  model::CaptionDecoder decoder{nullptr};
   model::DecoderOptions decoder_options;
   model::Precision decoder_precision = model::Precision::kBf16;
   std::shared_ptr<const text::Vocabulary> vocabulary;
