@@ -106,7 +106,8 @@ TEST(ShippedPipelines, ValidateAndTheDemoFitsItsPicturesToTheCpu) {
   capflow::graph::Registry registry;
   capflow::nodes::register_all(registry);
   const std::string dir = std::string(CAPFLOW_SOURCE_DIR) + "/pipelines/";
-  for (const char* name : {"data-only.yaml", "train-cpu.yaml", "train-frozen.yaml"})
+  for (const char* name :
+       {"data-only.yaml", "train-cpu.yaml", "train-frozen.yaml", "train-transformer.yaml"})
     EXPECT_NO_THROW(capflow::graph::load_pipeline(dir + name, {}, registry)) << name;
   const capflow::graph::PipelineSpec demo =
       capflow::graph::load_pipeline(dir + "demo.yaml", {}, registry);

@@ -70,25 +70,28 @@ TEST(TransformerDecoder, NoPositionSeesTheTokensAfterIt) {
   EXPECT_TRUE(torch::allclose(shorter, b.narrow(1, 0, 2), 1e-5, 1e-5));
 }
 
-// The step API with its caches computes the same model as teacher forcing, in every layer.
+// The step API with its caches computes the same model as teacher forcing, in every layer,
+// while the caches grow.
 TEST(TransformerDecoder, StepsMatchTeacherForcing) {
   torch::manual_seed(3);
   TransformerDecoder decoder(tiny_transformer(3));
   decoder->eval();
   const auto features = torch::randn({2, 8, 3, 3});
-  const auto tokens = torch::tensor({1, 5, 6, 7, 2, 1, 9, 4, 10, 11}, torch::kLong).view({2, 5});
+  // 40 steps: the caches grow twice (16, 32, 64 positions).
+  auto tokens = torch::randint(4, 12, {2, 41}, torch::kLong);
+  tokens.select(1, 0).fill_(kSos);
   torch::NoGradGuard no_grad;
   const auto expected = torch::log_softmax(decoder->forward(features, tokens), 2);
   auto state = decoder->init_state(features);
-  for (int t = 0; t < 4; ++t) {
+  for (int t = 0; t < 40; ++t) {
     torch::Tensor alpha;
     const auto log_probs = decoder->step(state, tokens.select(1, t).contiguous(), &alpha);
     EXPECT_TRUE(torch::allclose(log_probs, expected.select(1, t), 1e-5, 1e-5)) << "step " << t;
     ASSERT_EQ(alpha.sizes(), (std::vector<int64_t>{2, 9}));
     EXPECT_TRUE(torch::allclose(alpha.sum(1), torch::ones({2}), 1e-5, 1e-5));
   }
-  EXPECT_EQ(state.position, 4);
-  EXPECT_EQ(state.keys.at(2).size(2), 4);  // one cached key per fed token
+  EXPECT_EQ(state.position, 40);
+  EXPECT_EQ(state.keys.at(2).size(2), 64);  // room for a key per fed token, doubled
 }
 
 // Greedy decoding through the step API writes what teacher forcing on its own output argmaxes,

@@ -53,7 +53,7 @@ struct DecoderState {
   std::shared_ptr<const PackedStepWeights> packed;
   // The transformer's, per layer: the cross-attention keys and values of the memory
   // [B, heads, P, d/heads] (fixed), and the self-attention keys and values of the tokens fed so
-  // far [B, heads, t, d/heads] (one more per step).
+  // far: the first `position` of [B, heads, capacity, d/heads] (grown by doubling).
   std::vector<torch::Tensor> memory_keys, memory_values, keys, values;
   int64_t position = 0;  // tokens fed so far
 

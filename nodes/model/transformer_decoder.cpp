@@ -1,6 +1,7 @@
 // Transformer caption decoder (see transformer_decoder.h).
 #include "nodes/model/transformer_decoder.h"
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
 #include <string>
@@ -38,6 +39,21 @@ torch::Tensor causal_mask(int64_t t, const torch::Device& device) {
   return torch::full({t, t}, -std::numeric_limits<float>::infinity(),
                      torch::TensorOptions().device(device))
       .triu(1);
+}
+
+// Writes `fresh` [B, h, 1, e] at position `used` of the cache [B, h, capacity, e], growing it
+// (doubling) when full, and returns the keys or values so far, [B, h, used + 1, e]: each step
+// copies one token's, where concatenating would copy all the earlier ones again.
+torch::Tensor append_to_cache(torch::Tensor& cache, const torch::Tensor& fresh, int64_t used) {
+  if (!cache.defined() || cache.size(2) == used) {
+    auto sizes = fresh.sizes().vec();
+    sizes[2] = std::max<int64_t>(16, 2 * used);
+    auto grown = torch::empty(sizes, fresh.options());
+    if (used > 0) grown.narrow(2, 0, used).copy_(cache.narrow(2, 0, used));
+    cache = grown;
+  }
+  cache.narrow(2, used, 1).copy_(fresh);
+  return cache.narrow(2, 0, used + 1);
 }
 
 void check_options(const DecoderOptions& o) {
@@ -168,13 +184,8 @@ torch::Tensor TransformerDecoderImpl::step(DecoderState& state, const torch::Ten
   for (std::size_t i = 0; i < layers->size(); ++i) {
     TransformerLayerImpl& l = layer(i);
     const auto qkv = l.self_qkv(l.self_norm(x)).chunk(3, 2);
-    auto k = split_heads(qkv[1], heads), v = split_heads(qkv[2], heads);
-    if (state.position > 0) {
-      k = torch::cat({state.keys[i], k}, 2);
-      v = torch::cat({state.values[i], v}, 2);
-    }
-    state.keys[i] = k;
-    state.values[i] = v;
+    const auto k = append_to_cache(state.keys[i], split_heads(qkv[1], heads), state.position);
+    const auto v = append_to_cache(state.values[i], split_heads(qkv[2], heads), state.position);
     x = x + l.self_out(merge_heads(attend(split_heads(qkv[0], heads), k, v, {})));
     torch::Tensor probs;
     const bool last = i + 1 == layers->size();
