@@ -49,6 +49,15 @@ std::string train_tail(const std::string& optimizer) {
   return tail;
 }
 
+// The training tail with the transformer decoder in the lstm node's place.
+std::string transformer_tail() {
+  std::string tail = train_tail("adam");
+  const auto from = tail.find("  lstm:"), to = tail.find("  backward:");
+  return tail.replace(from, to - from,
+                      "  lstm:     {kind: transformer_decoder, hidden: 16, layers: 1, heads: 2, "
+                      "ffn: 16, dropout: 0.0, precision: fp32}\n");
+}
+
 class NodeFixtureTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
@@ -64,6 +73,7 @@ TEST_F(NodeFixtureTest, BuildsEveryRegisteredCpuNode) {
   std::set<std::string> built;
   for (const std::string& yaml :
        {pipeline(root, train_tail("adam")), pipeline(root, train_tail("adamw")),
+        pipeline(root, transformer_tail()),
         pipeline(root,
                  "  denoise:  {kind: median_filter}\n  sink: {kind: discard}\n"
                  "edges: [read, decode, denoise, augment, batch, sink]\n")}) {

@@ -485,7 +485,7 @@ TEST_F(TrainCli, TransformerDecoderTrainsResumesAndEvaluates) {
   auto r = run_command(kBin + " run " + pipeline + " --quiet --out " + base_ + "/tf" + data);
   ASSERT_EQ(r.status, 0) << r.output;
   const auto summary = read_json(base_ + "/tf/summary.json");
-  EXPECT_GT(summary.at("nodes").at("decoder").at("flops").get<double>(), 0.0);
+  EXPECT_GT(summary.at("nodes").at("decoder").at("gflops_per_second").get<double>(), 0.0);
   r = run_command(kBin + " run " + pipeline + " --quiet --out " + base_ + "/tf-part" + data +
                   " --set train.max_steps=3");
   ASSERT_EQ(r.status, 0) << r.output;
