@@ -258,7 +258,6 @@ class CaptionDecode : public graph::TransformNode {
     double caption = 0, formula = 0, atom = 0;
   };
 
-  // One replica's forward on its part: the loss to back-propagate into part.loss.
   // attention_lstm's own arguments: sizes and the auxiliary heads.
   void read_lstm_args(const NodeContext& ctx, DecoderOptions& o) {
     const graph::Args& a = ctx.args();
@@ -272,6 +271,7 @@ class CaptionDecode : public graph::TransformNode {
     o.atom_classes = atom_weight_ > 0 ? io::kAtomClasses : 0;
   }
 
+  // One replica's forward on its part: the loss to back-propagate into part.loss.
   PartLosses part_loss(CaptionDecoderImpl& decoder, StepPart& part) const {
     const batch::ImageBatch& b = *part.batch;
     // On the model's device (staged with the batch by the encode node or a transfer node).
