@@ -187,6 +187,7 @@ class TransformerCaptionDecoder(nn.Module):
         self.layers = nn.TransformerDecoder(layer, layers, norm=nn.LayerNorm(hidden))
         self.dropout = nn.Dropout(dropout)
         self.fc = nn.Linear(hidden, vocab)
+        self.formula_head = self.atom_head = None  # capflow's transformer has neither head
 
     def forward(self, features, tokens):
         n, _, h, w = features.shape
@@ -244,7 +245,6 @@ def main():
     if a.decoder == "transformer_decoder":
         decoder = TransformerCaptionDecoder(len(data.vocab), a.hidden, a.layers, a.heads, a.ffn, encoder.channels,
                                             0.1 if a.dropout is None else a.dropout)
-        decoder.formula_head = decoder.atom_head = None
     else:
         decoder = AttentionDecoder(len(data.vocab), a.embed, a.hidden, a.attention, encoder.channels,
                                    0.5 if a.dropout is None else a.dropout,

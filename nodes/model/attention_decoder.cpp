@@ -1,8 +1,6 @@
 // Show, Attend and Tell attention-LSTM decoder (see attention_decoder.h).
 #include "nodes/model/attention_decoder.h"
 
-#include <ATen/autocast_mode.h>
-
 #include <string>
 #include <vector>
 
@@ -10,7 +8,6 @@
 #include "nodes/model/attention_kernels.h"
 #include "nodes/model/attention_recurrence.h"
 #include "nodes/model/lstm_cell_kernels.h"
-#include "nodes/model/precision.h"
 #include "nodes/model/step_weight.h"
 #include "nodes/text/inchi_formula.h"
 

@@ -5,6 +5,7 @@
 #include <cmath>
 #include <limits>
 #include <string>
+#include <utility>
 
 #include "graph/errors.h"
 
@@ -140,26 +141,48 @@ torch::Tensor TransformerDecoderImpl::embed(const torch::Tensor& tokens, int64_t
   return embedding(tokens) * std::sqrt(static_cast<double>(options_.hidden)) + positions;
 }
 
+std::pair<torch::Tensor, torch::Tensor> TransformerDecoderImpl::memory_keys_values(
+    std::size_t i, const torch::Tensor& memory) {
+  const auto kv = layer(i).cross_kv(memory).chunk(2, 2);
+  return {split_heads(kv[0], options_.heads), split_heads(kv[1], options_.heads)};
+}
+
+torch::Tensor TransformerDecoderImpl::run_layer(std::size_t i, torch::Tensor x,
+                                                const torch::Tensor& memory_k,
+                                                const torch::Tensor& memory_v,
+                                                const torch::Tensor& mask, DecoderState* state,
+                                                torch::Tensor* probs) {
+  TransformerLayerImpl& l = layer(i);
+  const int64_t heads = options_.heads;
+  // Decoding (a state) never drops out; training drops each sublayer's output.
+  const auto add = [&](const torch::Tensor& residual, const torch::Tensor& out) {
+    return residual + (state != nullptr ? out : drop(out));
+  };
+  const auto qkv = l.self_qkv(l.self_norm(x)).chunk(3, 2);
+  auto k = split_heads(qkv[1], heads), v = split_heads(qkv[2], heads);
+  if (state != nullptr) {
+    k = append_to_cache(state->keys[i], k, state->position);
+    v = append_to_cache(state->values[i], v, state->position);
+  }
+  x = add(x, l.self_out(merge_heads(attend(split_heads(qkv[0], heads), k, v, mask))));
+  const auto cross =
+      attend(split_heads(l.cross_q(l.cross_norm(x)), heads), memory_k, memory_v, {}, probs);
+  x = add(x, l.cross_out(merge_heads(cross)));
+  return add(x, l.ffn_out(torch::relu(l.ffn_in(l.ffn_norm(x)))));
+}
+
 torch::Tensor TransformerDecoderImpl::forward(const torch::Tensor& features,
                                               const torch::Tensor& tokens) {
   TORCH_CHECK(tokens.dim() == 2 && tokens.size(1) >= 2 && tokens.size(0) == features.size(0),
               "transformer decoder: tokens must be int64 [N, T>=2] with N = features' batch, got ",
               tokens.sizes(), " for features ", features.sizes());
-  const int64_t steps = tokens.size(1) - 1, heads = options_.heads;
+  const int64_t steps = tokens.size(1) - 1;
   const auto memory = memory_of(features);
   auto x = drop(embed(drop_input_tokens(tokens.narrow(1, 0, steps)), 0));  // [N, T-1, d]
   const auto mask = causal_mask(steps, tokens.device());
   for (std::size_t i = 0; i < layers->size(); ++i) {
-    TransformerLayerImpl& l = layer(i);
-    const auto qkv = l.self_qkv(l.self_norm(x)).chunk(3, 2);
-    const auto self = attend(split_heads(qkv[0], heads), split_heads(qkv[1], heads),
-                             split_heads(qkv[2], heads), mask);
-    x = x + drop(l.self_out(merge_heads(self)));
-    const auto kv = l.cross_kv(memory).chunk(2, 2);
-    const auto cross = attend(split_heads(l.cross_q(l.cross_norm(x)), heads),
-                              split_heads(kv[0], heads), split_heads(kv[1], heads), {});
-    x = x + drop(l.cross_out(merge_heads(cross)));
-    x = x + drop(l.ffn_out(torch::relu(l.ffn_in(l.ffn_norm(x)))));
+    const auto [memory_k, memory_v] = memory_keys_values(i, memory);
+    x = run_layer(i, x, memory_k, memory_v, mask, nullptr, nullptr);
   }
   return fc(final_norm(x));
 }
@@ -168,9 +191,9 @@ DecoderState TransformerDecoderImpl::init_state(const torch::Tensor& features) {
   DecoderState s;
   s.features = memory_of(features);
   for (std::size_t i = 0; i < layers->size(); ++i) {
-    const auto kv = layer(i).cross_kv(s.features).chunk(2, 2);
-    s.memory_keys.push_back(split_heads(kv[0], options_.heads));
-    s.memory_values.push_back(split_heads(kv[1], options_.heads));
+    auto [memory_k, memory_v] = memory_keys_values(i, s.features);
+    s.memory_keys.push_back(std::move(memory_k));
+    s.memory_values.push_back(std::move(memory_v));
   }
   s.keys.resize(layers->size());
   s.values.resize(layers->size());
@@ -179,23 +202,14 @@ DecoderState TransformerDecoderImpl::init_state(const torch::Tensor& features) {
 
 torch::Tensor TransformerDecoderImpl::step(DecoderState& state, const torch::Tensor& tokens,
                                            torch::Tensor* alpha) {
-  const int64_t heads = options_.heads;
   auto x = embed(tokens.unsqueeze(1), state.position);  // [B, 1, d]
+  torch::Tensor probs;  // the last layer's attention over the grid, when asked for
   for (std::size_t i = 0; i < layers->size(); ++i) {
-    TransformerLayerImpl& l = layer(i);
-    const auto qkv = l.self_qkv(l.self_norm(x)).chunk(3, 2);
-    const auto k = append_to_cache(state.keys[i], split_heads(qkv[1], heads), state.position);
-    const auto v = append_to_cache(state.values[i], split_heads(qkv[2], heads), state.position);
-    x = x + l.self_out(merge_heads(attend(split_heads(qkv[0], heads), k, v, {})));
-    torch::Tensor probs;
     const bool last = i + 1 == layers->size();
-    const auto cross =
-        attend(split_heads(l.cross_q(l.cross_norm(x)), heads), state.memory_keys[i],
-               state.memory_values[i], {}, alpha != nullptr && last ? &probs : nullptr);
-    if (probs.defined()) *alpha = probs.mean(1).squeeze(1);  // [B, P]
-    x = x + l.cross_out(merge_heads(cross));
-    x = x + l.ffn_out(torch::relu(l.ffn_in(l.ffn_norm(x))));
+    x = run_layer(i, x, state.memory_keys[i], state.memory_values[i], {}, &state,
+                  alpha != nullptr && last ? &probs : nullptr);
   }
+  if (probs.defined()) *alpha = probs.mean(1).squeeze(1);  // [B, P], mean of the heads
   ++state.position;
   return torch::log_softmax(fc(final_norm(x)).squeeze(1).to(torch::kFloat), 1);
 }

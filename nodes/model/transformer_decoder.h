@@ -17,6 +17,8 @@
 
 #include <torch/torch.h>
 
+#include <utility>
+
 #include "nodes/model/caption_decoder.h"
 
 namespace capflow::model {
@@ -60,6 +62,16 @@ class TransformerDecoderImpl : public CaptionDecoderImpl {
   // Token embeddings [N, T, d] of tokens [N, T] at positions first, first + 1, ...
   torch::Tensor embed(const torch::Tensor& tokens, int64_t first);
   TransformerLayerImpl& layer(std::size_t i) const;
+  // Layer i's keys and values of the memory [N, P, d], each [N, heads, P, d/heads].
+  std::pair<torch::Tensor, torch::Tensor> memory_keys_values(std::size_t i,
+                                                             const torch::Tensor& memory);
+  // Layer i on x [B, T, d], attending to the memory's keys and values. Training (no state): the
+  // tokens attend to each other under `mask`, with dropout after each sublayer. Decoding: the
+  // tokens' keys and values are appended to the state's cache and attended to whole, without
+  // dropout. `probs`, when given, receives the attention over the memory [B, heads, T, P].
+  torch::Tensor run_layer(std::size_t i, torch::Tensor x, const torch::Tensor& memory_k,
+                          const torch::Tensor& memory_v, const torch::Tensor& mask,
+                          DecoderState* state, torch::Tensor* probs);
 };
 TORCH_MODULE(TransformerDecoder);
 
