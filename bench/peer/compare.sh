@@ -39,11 +39,11 @@ build/capflow run "$pipeline" --quiet --out "$out/capflow" --set data.root="$dat
 precision=$(/usr/bin/python3 -c 'import json, sys; print(json.load(open(sys.argv[1]))["mfu"]["precision"])' \
   "$out/capflow/summary.json")
 # The peer builds the architecture the pipeline ran (capflow's resolved config.yaml).
-read -r -a arch < <(/usr/bin/python3 - "$out/capflow/config.yaml" <<'PY'
+read -r -a arch < <(/usr/bin/python3 - "$out/capflow/config.yaml" "$decoder" <<'PY'
 import sys, yaml
 nodes = yaml.safe_load(open(sys.argv[1]))["nodes"]
 enc = next(n for n in nodes.values() if n["kind"] == "resnet_encoder")
-dec = next(n for n in nodes.values() if n["kind"] in ("attention_lstm", "transformer_decoder"))
+dec = nodes[sys.argv[2]]
 bat = next(n for n in nodes.values() if n["kind"] == "batch")
 formula = dec["formula_hidden"] if dec.get("formula_loss", 0) > 0 else 0
 atoms = 12 if dec.get("atom_loss", 0) > 0 else 0
