@@ -95,6 +95,33 @@ BENCHMARK(BM_encoder_forward_backward)
     ->Unit(benchmark::kMillisecond)
     ->UseRealTime();
 
+// The encoder of the demo where bf16 is native (pipelines/demo.yaml: stages 3, width 32, 224 x
+// 224, channels-last, bf16 autocast), one replica's 16 images on one thread, as it trains: the
+// forward and the backward of a loss on its features. CAPFLOW_FUSED_NORM=0 in the environment
+// measures it with LibTorch's batch norm, add and ReLU in place of the fused passes.
+void BM_encoder_demo_bf16(benchmark::State& state) {
+  capflow::model::set_torch_threads(1);
+  torch::manual_seed(0);
+  capflow::model::EncoderOptions options;
+  options.stages = 3;
+  options.width = 32;
+  ResNetEncoder encoder(options);
+  capflow::model::to_channels_last(*encoder);
+  encoder->train();
+  const auto x = capflow::model::as_channels_last(torch::rand({16, 1, kSide, kSide}));
+  for (auto _ : state) {
+    encoder->zero_grad();
+    torch::Tensor features;
+    {
+      AutocastGuard autocast(Precision::kBf16);
+      features = encoder->forward(x);
+    }
+    features.to(torch::kFloat).mean().backward();
+  }
+  state.SetItemsProcessed(state.iterations() * 16);
+}
+BENCHMARK(BM_encoder_demo_bf16)->Unit(benchmark::kMillisecond)->UseRealTime();
+
 DecoderOptions decoder_options() {
   DecoderOptions o;
   o.vocab_size = kVocab;  // embed 256, hidden 512, attention 256, 512 channels, dropout 0.5
@@ -202,11 +229,13 @@ BENCHMARK(BM_decoder_sequence)
     ->Unit(benchmark::kMillisecond)
     ->UseRealTime();
 
-// The decoder of the demo as it trains on a CPU without native bf16 (pipelines/demo.yaml under
-// `when: cpu_without_native_bf16`): one replica's 16 images on one thread, embed 128, hidden
-// 256, attention 128, a 10 x 10 grid of 96 channels, 45 SMILES tokens of 40 kinds, fp32.
-// Arg: backward (0: teacher-forced forward only, without autograd; 1: forward and backward).
-void BM_decoder_demo_fp32(benchmark::State& state) {
+// The decoder of the demo, one replica's 16 images on one thread: embed 128, hidden 256,
+// attention 128, 45 SMILES tokens of 40 kinds. `_fp32` as it trains on a CPU without native
+// bf16 (pipelines/demo.yaml under `when: cpu_without_native_bf16`: a 10 x 10 grid of 96
+// channels, fp32); `_bf16` as it trains where bf16 is native (a 14 x 14 grid of 128 channels,
+// under bf16 autocast). Arg: backward (0: teacher-forced forward only, without autograd; 1:
+// forward and backward).
+void decoder_demo(benchmark::State& state, Precision precision, int64_t grid, int64_t channels) {
   const bool backward = state.range(0) != 0;
   capflow::model::set_torch_threads(1);
   torch::manual_seed(0);
@@ -215,12 +244,12 @@ void BM_decoder_demo_fp32(benchmark::State& state) {
   o.embed = 128;
   o.hidden = 256;
   o.attention = 128;
-  o.encoder_channels = 96;
+  o.encoder_channels = channels;
   o.dropout = 0.3;
   AttentionDecoder decoder(o);
   decoder->train();
   const int64_t batch = 16, length = 45;
-  const auto features = torch::randn({batch, 96, 10, 10})
+  const auto features = torch::randn({batch, channels, grid, grid})
                             .contiguous(at::MemoryFormat::ChannelsLast)
                             .requires_grad_(backward);
   auto tokens = torch::randint(4, o.vocab_size, {batch, length}, torch::kLong);
@@ -228,15 +257,28 @@ void BM_decoder_demo_fp32(benchmark::State& state) {
   tokens.select(1, length - 1).fill_(2);
   for (auto _ : state) {
     if (backward) {
-      decoder_train_step(decoder, features, tokens, Precision::kFp32);
+      decoder_train_step(decoder, features, tokens, precision);
     } else {
       torch::NoGradGuard no_grad;
+      AutocastGuard autocast(precision);
       benchmark::DoNotOptimize(decoder->forward(features, tokens));
     }
   }
   state.SetItemsProcessed(state.iterations() * batch);
 }
+void BM_decoder_demo_fp32(benchmark::State& state) {
+  decoder_demo(state, Precision::kFp32, 10, 96);
+}
+void BM_decoder_demo_bf16(benchmark::State& state) {
+  decoder_demo(state, Precision::kBf16, 14, 128);
+}
 BENCHMARK(BM_decoder_demo_fp32)
+    ->ArgNames({"backward"})
+    ->Arg(0)
+    ->Arg(1)
+    ->Unit(benchmark::kMillisecond)
+    ->UseRealTime();
+BENCHMARK(BM_decoder_demo_bf16)
     ->ArgNames({"backward"})
     ->Arg(0)
     ->Arg(1)

@@ -382,6 +382,25 @@ TEST(ModelDecoder, Bf16AutocastKeepsTheLstmStateInFloat) {
   EXPECT_EQ(decoder->hidden_proj->weight.grad().scalar_type(), torch::kFloat);
 }
 
+TEST(ModelDecoder, Fp32DecoderTakesBf16Features) {
+  // A bf16 encoder (precision: bf16) under an fp32 decoder: the decoder computes in float and
+  // the gradient reaches the bf16 features.
+  torch::manual_seed(6);
+  AttentionDecoder decoder(tiny_options());
+  const auto features = torch::randn({2, 8, 3, 3});
+  const auto tokens = torch::tensor({1, 5, 6, 7, 2, 1, 9, 4, 10, 11}, torch::kLong).view({2, 5});
+  const auto reference = caption_loss(decoder->forward(features, tokens), tokens).item<float>();
+  const auto bf16 = features.to(torch::kBFloat16).requires_grad_(true);
+  const auto loss = caption_loss(decoder->forward(bf16, tokens), tokens);
+  EXPECT_EQ(loss.scalar_type(), torch::kFloat);
+  EXPECT_NEAR(loss.item<float>(), reference, 0.02f * reference);
+  loss.backward();
+  ASSERT_TRUE(bf16.grad().defined());
+  EXPECT_EQ(bf16.grad().scalar_type(), torch::kBFloat16);
+  auto state = decoder->init_state(bf16.detach());
+  EXPECT_EQ(state.features.scalar_type(), torch::kFloat);
+}
+
 TEST(ModelDecoder, AdamMemorisesTwoCaptions) {
   torch::manual_seed(4);
   AttentionDecoder decoder(tiny_options());

@@ -65,9 +65,11 @@ torch::Tensor CaptionDecoderImpl::flatten_features(const torch::Tensor& features
               options_.encoder_channels, ", h, w], got ", features.sizes());
   const auto n = features.size(0);
   auto feats = features.permute({0, 2, 3, 1}).reshape({n, -1, features.size(1)});
-  // Under autocast, cast once here rather than in every step's bmm.
+  // Under autocast, cast once here rather than in every step's bmm. Without it the decoder
+  // computes in float, whatever the encoder gave (a bf16 encoder under an fp32 decoder).
   if (feats.is_floating_point()) {
-    if (const auto dtype = active_autocast_dtype(feats)) feats = feats.to(*dtype);
+    const auto dtype = active_autocast_dtype(feats);
+    feats = feats.to(dtype ? *dtype : at::kFloat);
   }
   return feats;
 }

@@ -4,6 +4,7 @@
 #include <string>
 
 #include "graph/errors.h"
+#include "nodes/model/batch_norm_act.h"
 
 namespace capflow::model {
 namespace {
@@ -42,10 +43,9 @@ BasicBlockImpl::BasicBlockImpl(int in_planes, int planes, int stride) : stride_(
 }
 
 torch::Tensor BasicBlockImpl::forward(const torch::Tensor& x) {
-  auto out = torch::relu(bn1(conv1(x)));
-  out = bn2(conv2(out));
-  out += downsample.is_empty() ? x : downsample->forward(x);
-  return out.relu_();
+  const auto out = batch_norm_act(conv1(x), *bn1, {}, /*relu=*/true);
+  const auto identity = downsample.is_empty() ? x : downsample->forward(x);
+  return batch_norm_act(conv2(out), *bn2, identity, /*relu=*/true);
 }
 
 ResNetEncoderImpl::ResNetEncoderImpl(const EncoderOptions& options) : options_(options) {
@@ -84,8 +84,7 @@ ResNetEncoderImpl::ResNetEncoderImpl(const EncoderOptions& options) : options_(o
 }
 
 torch::Tensor ResNetEncoderImpl::forward(const torch::Tensor& x) {
-  auto y = bn1(conv1(x));
-  y.relu_();
+  auto y = batch_norm_act(conv1(x), *bn1, {}, /*relu=*/true);
   y = torch::max_pool2d(y, /*kernel_size=*/3, /*stride=*/2, /*padding=*/1);
   for (auto& layer : layers_) y = layer->forward(y);
   return y;

@@ -1,0 +1,138 @@
+// act(bn(x) + residual) fused on the CPU (see batch_norm_act.h).
+#include "nodes/model/batch_norm_act.h"
+
+#include <torch/torch.h>
+
+#include <cstdlib>
+#include <string>
+
+#include "nodes/model/batch_norm_kernels.h"
+
+namespace capflow::model {
+
+namespace {
+
+using torch::autograd::AutogradContext;
+using torch::autograd::variable_list;
+
+bool rows_layout(const torch::Tensor& t) {
+  return t.device().is_cpu() && t.dim() == 4 &&
+         (t.scalar_type() == at::kFloat || t.scalar_type() == at::kBFloat16) &&
+         t.is_contiguous(at::MemoryFormat::ChannelsLast);
+}
+
+// CAPFLOW_FUSED_NORM=0 in the environment keeps LibTorch's operations everywhere (to measure
+// the fused passes against them with one build).
+bool fusion_enabled() {
+  static const bool enabled = [] {
+    const char* v = std::getenv("CAPFLOW_FUSED_NORM");
+    return !(v && std::string(v) == "0");
+  }();
+  return enabled;
+}
+
+bool fusable(const torch::Tensor& x, const torch::nn::BatchNorm2dImpl& bn,
+             const torch::Tensor& residual) {
+  const auto& o = bn.options;
+  return fusion_enabled() && rows_layout(x) && x.numel() > 0 && o.affine() &&
+         o.track_running_stats() && bn.weight.scalar_type() == at::kFloat &&
+         bn.bias.scalar_type() == at::kFloat &&
+         (!residual.defined() || (rows_layout(residual) && residual.sizes() == x.sizes() &&
+                                  residual.scalar_type() == x.scalar_type()));
+}
+
+int64_t row_count(const torch::Tensor& x) { return x.numel() / x.size(1); }
+
+class BatchNormActFunction : public torch::autograd::Function<BatchNormActFunction> {
+ public:
+  static variable_list forward(AutogradContext* ctx, const at::Tensor& x, const at::Tensor& weight,
+                               const at::Tensor& bias, const at::Tensor& residual /* or empty */,
+                               at::Tensor running_mean, at::Tensor running_var, double momentum,
+                               double eps, bool relu) {
+    const int64_t C = x.size(1), M = row_count(x);
+    auto mean = at::empty({C}, x.options().dtype(at::kFloat));
+    auto var = at::empty_like(mean);
+    channel_mean_var(x, mean, var);
+    const auto invstd = (var + eps).rsqrt();
+    const auto scale = (weight.detach() * invstd).contiguous();
+    const auto shift = (bias.detach() - mean * scale).contiguous();
+    auto y = at::empty_like(x);
+    scale_shift_act(x, scale, shift, residual.numel() ? residual : at::Tensor(), relu, y);
+    const double unbiased = M > 1 ? static_cast<double>(M) / static_cast<double>(M - 1) : 1.0;
+    running_mean.mul_(1.0 - momentum).add_(mean, momentum);
+    running_var.mul_(1.0 - momentum).add_(var, momentum * unbiased);
+    ctx->save_for_backward({x, y, weight});
+    ctx->saved_data["mean"] = mean;
+    ctx->saved_data["invstd"] = invstd;
+    ctx->saved_data["relu"] = relu;
+    ctx->saved_data["residual"] = residual.numel() > 0;
+    return {y};
+  }
+
+  static variable_list backward(AutogradContext* ctx, variable_list grad_outputs) {
+    const auto saved = ctx->get_saved_variables();
+    const auto &x = saved[0], &y = saved[1], &weight = saved[2];
+    const auto mean = ctx->saved_data.at("mean").toTensor();
+    const auto invstd = ctx->saved_data.at("invstd").toTensor();
+    const bool relu = ctx->saved_data.at("relu").toBool();
+    const auto dy = grad_outputs[0].to(x.scalar_type()).contiguous(at::MemoryFormat::ChannelsLast);
+    auto sum_g = at::empty_like(mean), sum_gx = at::empty_like(mean);
+    batch_norm_act_sums(dy, y, x, mean, relu, sum_g, sum_gx);
+    const double M = static_cast<double>(row_count(x));
+    const auto k1 = (weight.detach() * invstd).contiguous();
+    const auto k2 = (sum_g / M).contiguous();
+    const auto k3 = (invstd * invstd * sum_gx / M).contiguous();
+    auto dx = at::empty_like(x);
+    at::Tensor dr;
+    if (ctx->needs_input_grad(3) && ctx->saved_data.at("residual").toBool()) {
+      dr = at::empty_like(x);
+    }
+    batch_norm_act_grads(dy, y, x, mean, k1, k2, k3, relu, dx, dr);
+    return {dx,           sum_gx * invstd, sum_g,        dr,          at::Tensor(),
+            at::Tensor(), at::Tensor(),    at::Tensor(), at::Tensor()};
+  }
+};
+
+// The running averages' weight for this batch, the batch counted (torch::nn::BatchNorm2d's
+// rule: the momentum, or a cumulative average when it is unset).
+double count_batch(torch::nn::BatchNorm2dImpl& bn) {
+  torch::NoGradGuard no_grad;
+  bn.num_batches_tracked += 1;
+  const auto momentum = bn.options.momentum();
+  return momentum ? *momentum : 1.0 / bn.num_batches_tracked.item<double>();
+}
+
+bool needs_grad(const torch::Tensor& x, const torch::nn::BatchNorm2dImpl& bn,
+                const torch::Tensor& residual) {
+  return torch::GradMode::is_enabled() &&
+         (x.requires_grad() || bn.weight.requires_grad() || bn.bias.requires_grad() ||
+          (residual.defined() && residual.requires_grad()));
+}
+
+}  // namespace
+
+torch::Tensor batch_norm_act(const torch::Tensor& x, torch::nn::BatchNorm2dImpl& bn,
+                             const torch::Tensor& residual, bool relu) {
+  const bool fused = fusable(x, bn, residual);
+  if (fused && bn.is_training()) {
+    const double momentum = count_batch(bn);
+    // No residual: an empty tensor (LibTorch's custom functions take no undefined inputs).
+    const auto r = residual.defined() ? residual : at::empty({0}, x.options());
+    return BatchNormActFunction::apply(x, bn.weight, bn.bias, r, bn.running_mean, bn.running_var,
+                                       momentum, bn.options.eps(), relu)[0];
+  }
+  if (fused && !needs_grad(x, bn, residual)) {  // inference: the running statistics
+    torch::NoGradGuard no_grad;
+    const auto scale = (bn.weight * (bn.running_var + bn.options.eps()).rsqrt()).contiguous();
+    const auto shift = (bn.bias - bn.running_mean * scale).contiguous();
+    auto y = at::empty_like(x);
+    scale_shift_act(x, scale, shift, residual, relu, y);
+    return y;
+  }
+  auto y = bn.forward(x);
+  if (residual.defined()) y += residual;
+  if (relu) y.relu_();
+  return y;
+}
+
+}  // namespace capflow::model

@@ -1,0 +1,187 @@
+// The fused batch norm (+ residual, + ReLU) of the ResNet encoder: forward, gradients and running
+// statistics against LibTorch's batch norm in double, in float and bfloat16, with and without
+// the residual and the ReLU; inference with the running statistics; the unfused path on other
+// layouts; results independent of the thread count; bad operands refused.
+#include <ATen/Parallel.h>
+#include <gtest/gtest.h>
+#include <torch/torch.h>
+
+#include "nodes/model/batch_norm_act.h"
+#include "nodes/model/batch_norm_kernels.h"
+
+namespace {
+
+using capflow::model::batch_norm_act;
+
+constexpr int64_t kC = 19;  // odd: the vector loops' tails
+
+struct Case {
+  torch::Tensor x, residual, dy;
+};
+
+// Channels-last activations whose channels have means far from 0 (the variance's cancellation).
+Case make_case(torch::ScalarType dtype, bool residual, int64_t n = 3, int64_t h = 5,
+               int64_t w = 7) {
+  torch::manual_seed(3);
+  const auto offset = torch::linspace(-40, 40, kC).view({1, kC, 1, 1});
+  Case c;
+  c.x = (torch::randn({n, kC, h, w}) * 2 + offset)
+            .to(dtype)
+            .contiguous(at::MemoryFormat::ChannelsLast);
+  if (residual) {
+    c.residual = torch::randn({n, kC, h, w}).to(dtype).contiguous(at::MemoryFormat::ChannelsLast);
+  }
+  c.dy = torch::randn({n, kC, h, w}).to(dtype);
+  return c;
+}
+
+torch::nn::BatchNorm2d make_norm() {
+  torch::manual_seed(7);
+  torch::nn::BatchNorm2d bn(kC);
+  torch::NoGradGuard no_grad;
+  bn->weight.copy_(torch::rand({kC}) + 0.5);
+  bn->bias.copy_(torch::randn({kC}));
+  bn->running_mean.copy_(torch::randn({kC}));
+  bn->running_var.copy_(torch::rand({kC}) + 0.5);
+  return bn;
+}
+
+double max_error(const torch::Tensor& got, const torch::Tensor& want) {
+  return (got.to(torch::kDouble) - want).abs().max().item<double>();
+}
+
+// What the fused function gives, and the same computed by LibTorch in double.
+struct Result {
+  torch::Tensor y, dx, dweight, dbias, dresidual, running_mean, running_var;
+};
+
+Result fused(const Case& c, torch::nn::BatchNorm2d bn, bool relu) {
+  const auto x = c.x.clone().requires_grad_(true);
+  const auto r = c.residual.defined() ? c.residual.clone().requires_grad_(true) : torch::Tensor();
+  const auto y = batch_norm_act(x, *bn, r, relu);
+  y.backward(c.dy);
+  return {y.detach(),
+          x.grad(),
+          bn->weight.grad(),
+          bn->bias.grad(),
+          r.defined() ? r.grad() : torch::Tensor(),
+          bn->running_mean.clone(),
+          bn->running_var.clone()};
+}
+
+Result reference(const Case& c, const torch::nn::BatchNorm2d& bn, bool relu) {
+  const auto x = c.x.to(torch::kDouble).requires_grad_(true);
+  const auto weight = bn->weight.detach().to(torch::kDouble).requires_grad_(true);
+  const auto bias = bn->bias.detach().to(torch::kDouble).requires_grad_(true);
+  auto mean = bn->running_mean.to(torch::kDouble), var = bn->running_var.to(torch::kDouble);
+  auto y = at::batch_norm(x, weight, bias, mean, var, /*training=*/true, 0.1, 1e-5, false);
+  torch::Tensor r;
+  if (c.residual.defined()) {
+    r = c.residual.to(torch::kDouble).requires_grad_(true);
+    y = y + r;
+  }
+  if (relu) y = torch::relu(y);
+  y.backward(c.dy.to(torch::kDouble));
+  return {
+      y.detach(), x.grad(), weight.grad(), bias.grad(), r.defined() ? r.grad() : torch::Tensor(),
+      mean,       var};
+}
+
+void expect_close(const Result& got, const Result& want, double tol, const std::string& what) {
+  EXPECT_LT(max_error(got.y, want.y), tol) << what << ": y";
+  EXPECT_LT(max_error(got.dx, want.dx), tol) << what << ": dx";
+  EXPECT_LT(max_error(got.dweight, want.dweight), tol * 10) << what << ": dweight";
+  EXPECT_LT(max_error(got.dbias, want.dbias), tol * 10) << what << ": dbias";
+  if (want.dresidual.defined()) {
+    ASSERT_TRUE(got.dresidual.defined()) << what;
+    EXPECT_LT(max_error(got.dresidual, want.dresidual), tol) << what << ": dresidual";
+  }
+  EXPECT_LT(max_error(got.running_mean, want.running_mean), 1e-4) << what << ": running mean";
+  EXPECT_LT(max_error(got.running_var, want.running_var), 1e-3) << what << ": running var";
+}
+
+TEST(BatchNormAct, TrainingMatchesLibTorchInDouble) {
+  for (const auto dtype : {torch::kFloat, torch::kBFloat16}) {
+    // bfloat16 keeps 8 bits: outputs of order 1 to a few 1e-2, the input's own rounding
+    // (values near ±40) moves dx by as much.
+    const double tol = dtype == torch::kFloat ? 2e-4 : 0.15;
+    for (const bool residual : {false, true}) {
+      for (const bool relu : {false, true}) {
+        const auto c = make_case(dtype, residual);
+        auto bn = make_norm();
+        const auto want = reference(c, bn, relu);
+        const auto got = fused(c, bn, relu);
+        EXPECT_EQ(got.y.scalar_type(), dtype);
+        EXPECT_TRUE(got.y.is_contiguous(at::MemoryFormat::ChannelsLast));
+        EXPECT_EQ(bn->num_batches_tracked.item<int64_t>(), 1);
+        expect_close(got, want, tol,
+                     std::string(c10::toString(dtype)) + (residual ? " residual" : "") +
+                         (relu ? " relu" : ""));
+      }
+    }
+  }
+}
+
+TEST(BatchNormAct, FusedEqualsTheUnfusedPath) {
+  // NCHW activations take LibTorch's batch norm, add and ReLU: the same numbers in float.
+  const auto c = make_case(torch::kFloat, true);
+  auto bn_fused = make_norm(), bn_plain = make_norm();
+  const auto a = fused(c, bn_fused, true);
+  Case nchw = c;
+  nchw.x = c.x.contiguous();
+  nchw.residual = c.residual.contiguous();
+  const auto b = fused(nchw, bn_plain, true);
+  EXPECT_FALSE(b.y.is_contiguous(at::MemoryFormat::ChannelsLast));
+  EXPECT_LT(max_error(a.y, b.y.to(torch::kDouble)), 1e-4);
+  EXPECT_LT(max_error(a.dx, b.dx.to(torch::kDouble)), 1e-4);
+  EXPECT_LT(max_error(a.dweight, b.dweight.to(torch::kDouble)), 1e-3);
+  EXPECT_LT(max_error(a.dresidual, b.dresidual.to(torch::kDouble)), 1e-6);
+  EXPECT_LT(max_error(a.running_var, b.running_var.to(torch::kDouble)), 1e-5);
+}
+
+TEST(BatchNormAct, InferenceUsesTheRunningStatistics) {
+  for (const auto dtype : {torch::kFloat, torch::kBFloat16}) {
+    const auto c = make_case(dtype, true);
+    auto bn = make_norm();
+    bn->eval();
+    torch::NoGradGuard no_grad;
+    const auto y = batch_norm_act(c.x, *bn, c.residual, true);
+    const auto want = torch::relu(
+        torch::batch_norm(c.x.to(torch::kDouble), bn->weight.to(torch::kDouble),
+                          bn->bias.to(torch::kDouble), bn->running_mean.to(torch::kDouble),
+                          bn->running_var.to(torch::kDouble), false, 0.1, 1e-5, false) +
+        c.residual.to(torch::kDouble));
+    EXPECT_LT(max_error(y, want), dtype == torch::kFloat ? 1e-4 : 0.5) << dtype;
+    EXPECT_EQ(bn->num_batches_tracked.item<int64_t>(), 0);
+  }
+}
+
+TEST(BatchNormAct, SameResultsOnOneAndTwoThreads) {
+  // Many row chunks: the per-chunk sums are added in chunk order whatever the split.
+  const auto c = make_case(torch::kBFloat16, true, 4, 30, 30);
+  const int threads = at::get_num_threads();
+  std::vector<Result> results;
+  for (const int t : {1, 2}) {
+    at::set_num_threads(t);
+    results.push_back(fused(c, make_norm(), true));
+  }
+  at::set_num_threads(threads);
+  EXPECT_TRUE(torch::equal(results[0].y, results[1].y));
+  EXPECT_TRUE(torch::equal(results[0].dx, results[1].dx));
+  EXPECT_TRUE(torch::equal(results[0].dweight, results[1].dweight));
+  EXPECT_TRUE(torch::equal(results[0].running_var, results[1].running_var));
+}
+
+TEST(BatchNormAct, KernelsRefuseOtherLayouts) {
+  const auto nchw = torch::randn({2, kC, 3, 3});
+  auto mean = torch::empty({kC}), var = torch::empty({kC});
+  EXPECT_THROW(capflow::model::channel_mean_var(nchw, mean, var), c10::Error);
+  const auto rows = nchw.contiguous(at::MemoryFormat::ChannelsLast);
+  auto short_mean = torch::empty({kC - 1});
+  EXPECT_THROW(capflow::model::channel_mean_var(rows, short_mean, var), c10::Error);
+  auto y = torch::empty_like(rows);
+  EXPECT_THROW(capflow::model::scale_shift_act(rows, mean, var, rows.to(torch::kBFloat16), true, y),
+               c10::Error);
+}
+
+}  // namespace
