@@ -97,8 +97,9 @@ BENCHMARK(BM_encoder_forward_backward)
 
 // The encoder of the demo where bf16 is native (pipelines/demo.yaml: stages 3, width 32, 224 x
 // 224, channels-last, bf16 autocast), one replica's 16 images on one thread, as it trains: the
-// forward and the backward of a loss on its features. CAPFLOW_FUSED_NORM=0 in the environment
-// measures it with LibTorch's batch norm, add and ReLU in place of the fused passes.
+// forward and the backward of a loss on its features. CAPFLOW_ENCODER_KERNELS=aten in the
+// environment measures it with LibTorch's operations in place of the hand-written passes
+// (batch norm with the residual and ReLU, the stem's max pooling).
 void BM_encoder_demo_bf16(benchmark::State& state) {
   capflow::model::set_torch_threads(1);
   torch::manual_seed(0);

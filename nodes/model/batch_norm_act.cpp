@@ -21,20 +21,10 @@ bool rows_layout(const torch::Tensor& t) {
          t.is_contiguous(at::MemoryFormat::ChannelsLast);
 }
 
-// CAPFLOW_FUSED_NORM=0 in the environment keeps LibTorch's operations everywhere (to measure
-// the fused passes against them with one build).
-bool fusion_enabled() {
-  static const bool enabled = [] {
-    const char* v = std::getenv("CAPFLOW_FUSED_NORM");
-    return !(v && std::string(v) == "0");
-  }();
-  return enabled;
-}
-
 bool fusable(const torch::Tensor& x, const torch::nn::BatchNorm2dImpl& bn,
              const torch::Tensor& residual) {
   const auto& o = bn.options;
-  return fusion_enabled() && rows_layout(x) && x.numel() > 0 && o.affine() &&
+  return encoder_kernels_enabled() && rows_layout(x) && x.numel() > 0 && o.affine() &&
          o.track_running_stats() && bn.weight.scalar_type() == at::kFloat &&
          bn.bias.scalar_type() == at::kFloat &&
          (!residual.defined() || (rows_layout(residual) && residual.sizes() == x.sizes() &&
@@ -110,6 +100,14 @@ bool needs_grad(const torch::Tensor& x, const torch::nn::BatchNorm2dImpl& bn,
 }
 
 }  // namespace
+
+bool encoder_kernels_enabled() {
+  static const bool enabled = [] {
+    const char* v = std::getenv("CAPFLOW_ENCODER_KERNELS");
+    return !(v && std::string(v) == "aten");
+  }();
+  return enabled;
+}
 
 torch::Tensor batch_norm_act(const torch::Tensor& x, torch::nn::BatchNorm2dImpl& bn,
                              const torch::Tensor& residual, bool relu) {

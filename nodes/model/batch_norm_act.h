@@ -10,6 +10,11 @@
 
 namespace capflow::model {
 
+// Whether the encoder's hand-written CPU passes (this one, max_pool_kernels.h) run: on unless
+// CAPFLOW_ENCODER_KERNELS=aten is in the environment, which keeps LibTorch's operations (to
+// measure one against the other with one build).
+bool encoder_kernels_enabled();
+
 torch::Tensor batch_norm_act(const torch::Tensor& x, torch::nn::BatchNorm2dImpl& bn,
                              const torch::Tensor& residual, bool relu);
 

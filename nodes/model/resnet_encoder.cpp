@@ -5,6 +5,7 @@
 
 #include "graph/errors.h"
 #include "nodes/model/batch_norm_act.h"
+#include "nodes/model/max_pool_kernels.h"
 
 namespace capflow::model {
 namespace {
@@ -85,7 +86,7 @@ ResNetEncoderImpl::ResNetEncoderImpl(const EncoderOptions& options) : options_(o
 
 torch::Tensor ResNetEncoderImpl::forward(const torch::Tensor& x) {
   auto y = batch_norm_act(conv1(x), *bn1, {}, /*relu=*/true);
-  y = torch::max_pool2d(y, /*kernel_size=*/3, /*stride=*/2, /*padding=*/1);
+  y = max_pool_3x3s2(y);
   for (auto& layer : layers_) y = layer->forward(y);
   return y;
 }

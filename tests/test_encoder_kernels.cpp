@@ -1,13 +1,21 @@
-// The fused batch norm (+ residual, + ReLU) of the ResNet encoder: forward, gradients and running
-// statistics against LibTorch's batch norm in double, in float and bfloat16, with and without
-// the residual and the ReLU; inference with the running statistics; the unfused path on other
-// layouts; results independent of the thread count; bad operands refused.
+// The ResNet encoder's hand-written passes. The fused batch norm (+ residual, + ReLU): forward,
+// gradients and running statistics against LibTorch's batch norm in double, in float and
+// bfloat16, with and without the residual and the ReLU; inference with the running statistics;
+// the unfused path on other layouts; results independent of the thread count; bad operands
+// refused. The stem's max pooling: forward and gradients against LibTorch's (ties, edges),
+// NaN, other layouts.
 #include <ATen/Parallel.h>
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
+#include <cmath>
+#include <limits>
+#include <utility>
+#include <vector>
+
 #include "nodes/model/batch_norm_act.h"
 #include "nodes/model/batch_norm_kernels.h"
+#include "nodes/model/max_pool_kernels.h"
 
 namespace {
 
@@ -181,6 +189,57 @@ TEST(BatchNormAct, KernelsRefuseOtherLayouts) {
   EXPECT_THROW(capflow::model::channel_mean_var(rows, short_mean, var), c10::Error);
   auto y = torch::empty_like(rows);
   EXPECT_THROW(capflow::model::scale_shift_act(rows, mean, var, rows.to(torch::kBFloat16), true, y),
+               c10::Error);
+}
+
+}  // namespace
+
+namespace {
+
+using capflow::model::max_pool_3x3s2;
+
+// Small integers: many ties, which the winner's choice (first in row order) must break as
+// LibTorch does, or the gradients land elsewhere.
+torch::Tensor pool_input(torch::ScalarType dtype, int64_t h, int64_t w) {
+  torch::manual_seed(11);
+  return torch::randint(-2, 3, {2, kC, h, w})
+      .to(dtype)
+      .contiguous(at::MemoryFormat::ChannelsLast)
+      .requires_grad_(true);
+}
+
+TEST(MaxPool3x3s2, MatchesLibTorchForwardAndBackward) {
+  for (const auto dtype : {torch::kFloat, torch::kBFloat16}) {
+    for (const auto& [h, w] : {std::pair<int64_t, int64_t>{7, 9}, {8, 6}, {1, 2}}) {
+      const auto x = pool_input(dtype, h, w);
+      const auto y = max_pool_3x3s2(x);
+      const auto x_ref = x.detach().to(torch::kDouble).requires_grad_(true);
+      const auto y_ref = torch::max_pool2d(x_ref, 3, 2, 1);
+      ASSERT_EQ(y.sizes(), y_ref.sizes()) << h << "x" << w;
+      EXPECT_TRUE(y.is_contiguous(at::MemoryFormat::ChannelsLast));
+      EXPECT_EQ(max_error(y, y_ref), 0.0) << dtype << " " << h << "x" << w;
+      const auto dy = torch::randn(y.sizes()).to(dtype);
+      y.backward(dy);
+      y_ref.backward(dy.to(torch::kDouble));
+      // Up to four windows' gradients meet at one input: summed in float, rounded once.
+      EXPECT_LT(max_error(x.grad(), x_ref.grad()), dtype == torch::kFloat ? 1e-6 : 0.05)
+          << dtype << " " << h << "x" << w;
+    }
+  }
+}
+
+TEST(MaxPool3x3s2, NanWinsAndOtherLayoutsFallBack) {
+  auto x = torch::zeros({1, 3, 4, 4}).contiguous(at::MemoryFormat::ChannelsLast);
+  x[0][1][2][2] = std::numeric_limits<float>::quiet_NaN();
+  const auto y = max_pool_3x3s2(x);
+  EXPECT_TRUE(std::isnan(y[0][1][1][1].item<float>()));
+  EXPECT_FALSE(std::isnan(y[0][0][1][1].item<float>()));
+  const auto nchw = torch::randn({2, 3, 5, 5});
+  EXPECT_TRUE(torch::equal(max_pool_3x3s2(nchw), torch::max_pool2d(nchw, 3, 2, 1)));
+  auto out = torch::empty({2, 3, 2, 2}).contiguous(at::MemoryFormat::ChannelsLast);
+  auto winner = torch::empty({2, 3, 3, 3}, torch::kByte);
+  EXPECT_THROW(capflow::model::max_pool_3x3s2_forward(
+                   nchw.contiguous(at::MemoryFormat::ChannelsLast), out, winner),
                c10::Error);
 }
 
