@@ -68,6 +68,17 @@ BENCHMARK(BM_encoder_forward)
     ->Unit(benchmark::kMillisecond)
     ->UseRealTime();
 
+// One forward (under autocast) and backward of a loss on the features.
+void encoder_train_step(ResNetEncoder& encoder, const torch::Tensor& x, Precision precision) {
+  encoder->zero_grad();
+  torch::Tensor features;
+  {
+    AutocastGuard autocast(precision);
+    features = encoder->forward(x);
+  }
+  features.to(torch::kFloat).mean().backward();
+}
+
 void BM_encoder_forward_backward(benchmark::State& state) {
   const int64_t batch = state.range(0);
   const auto precision = precision_arg(state, 1);
@@ -77,15 +88,7 @@ void BM_encoder_forward_backward(benchmark::State& state) {
   auto encoder = make_encoder(channels_last);
   encoder->train();
   const auto x = make_images(batch, channels_last);
-  for (auto _ : state) {
-    encoder->zero_grad();
-    torch::Tensor features;
-    {
-      AutocastGuard autocast(precision);
-      features = encoder->forward(x);
-    }
-    features.to(torch::kFloat).mean().backward();
-  }
+  for (auto _ : state) encoder_train_step(encoder, x, precision);
   state.SetItemsProcessed(state.iterations() * batch);
   set_label(state, precision, channels_last, threads);
 }
@@ -110,15 +113,7 @@ void BM_encoder_demo_bf16(benchmark::State& state) {
   capflow::model::to_channels_last(*encoder);
   encoder->train();
   const auto x = capflow::model::as_channels_last(torch::rand({16, 1, kSide, kSide}));
-  for (auto _ : state) {
-    encoder->zero_grad();
-    torch::Tensor features;
-    {
-      AutocastGuard autocast(Precision::kBf16);
-      features = encoder->forward(x);
-    }
-    features.to(torch::kFloat).mean().backward();
-  }
+  for (auto _ : state) encoder_train_step(encoder, x, Precision::kBf16);
   state.SetItemsProcessed(state.iterations() * 16);
 }
 BENCHMARK(BM_encoder_demo_bf16)->Unit(benchmark::kMillisecond)->UseRealTime();

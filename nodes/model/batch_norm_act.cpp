@@ -15,23 +15,30 @@ namespace {
 using torch::autograd::AutogradContext;
 using torch::autograd::variable_list;
 
-bool rows_layout(const torch::Tensor& t) {
-  return t.device().is_cpu() && t.dim() == 4 &&
-         (t.scalar_type() == at::kFloat || t.scalar_type() == at::kBFloat16) &&
-         t.is_contiguous(at::MemoryFormat::ChannelsLast);
-}
-
 bool fusable(const torch::Tensor& x, const torch::nn::BatchNorm2dImpl& bn,
              const torch::Tensor& residual) {
   const auto& o = bn.options;
-  return encoder_kernels_enabled() && rows_layout(x) && x.numel() > 0 && o.affine() &&
+  return encoder_kernels_enabled() && encoder_kernel_layout(x) && o.affine() &&
          o.track_running_stats() && bn.weight.scalar_type() == at::kFloat &&
          bn.bias.scalar_type() == at::kFloat &&
-         (!residual.defined() || (rows_layout(residual) && residual.sizes() == x.sizes() &&
-                                  residual.scalar_type() == x.scalar_type()));
+         (!residual.defined() ||
+          (encoder_kernel_layout(residual) && residual.sizes() == x.sizes() &&
+           residual.scalar_type() == x.scalar_type()));
 }
 
 int64_t row_count(const torch::Tensor& x) { return x.numel() / x.size(1); }
+
+// y = act((x − mean)·invstd·weight + bias + residual), the statistics given (the batch's in
+// training, the running ones in inference).
+at::Tensor normalize(const at::Tensor& x, const at::Tensor& weight, const at::Tensor& bias,
+                     const at::Tensor& mean, const at::Tensor& invstd, const at::Tensor& residual,
+                     bool relu) {
+  const auto scale = (weight.detach() * invstd).contiguous();
+  const auto shift = (bias.detach() - mean * scale).contiguous();
+  auto y = at::empty_like(x);
+  scale_shift_act(x, scale, shift, residual, relu, y);
+  return y;
+}
 
 class BatchNormActFunction : public torch::autograd::Function<BatchNormActFunction> {
  public:
@@ -44,10 +51,8 @@ class BatchNormActFunction : public torch::autograd::Function<BatchNormActFuncti
     auto var = at::empty_like(mean);
     channel_mean_var(x, mean, var);
     const auto invstd = (var + eps).rsqrt();
-    const auto scale = (weight.detach() * invstd).contiguous();
-    const auto shift = (bias.detach() - mean * scale).contiguous();
-    auto y = at::empty_like(x);
-    scale_shift_act(x, scale, shift, residual.numel() ? residual : at::Tensor(), relu, y);
+    const auto y =
+        normalize(x, weight, bias, mean, invstd, residual.numel() ? residual : at::Tensor(), relu);
     const double unbiased = M > 1 ? static_cast<double>(M) / static_cast<double>(M - 1) : 1.0;
     running_mean.mul_(1.0 - momentum).add_(mean, momentum);
     running_var.mul_(1.0 - momentum).add_(var, momentum * unbiased);
@@ -101,6 +106,12 @@ bool needs_grad(const torch::Tensor& x, const torch::nn::BatchNorm2dImpl& bn,
 
 }  // namespace
 
+bool encoder_kernel_layout(const at::Tensor& t) {
+  return t.device().is_cpu() && t.dim() == 4 && t.numel() > 0 &&
+         (t.scalar_type() == at::kFloat || t.scalar_type() == at::kBFloat16) &&
+         t.is_contiguous(at::MemoryFormat::ChannelsLast);
+}
+
 bool encoder_kernels_enabled() {
   static const bool enabled = [] {
     const char* v = std::getenv("CAPFLOW_ENCODER_KERNELS");
@@ -121,11 +132,8 @@ torch::Tensor batch_norm_act(const torch::Tensor& x, torch::nn::BatchNorm2dImpl&
   }
   if (fused && !needs_grad(x, bn, residual)) {  // inference: the running statistics
     torch::NoGradGuard no_grad;
-    const auto scale = (bn.weight * (bn.running_var + bn.options.eps()).rsqrt()).contiguous();
-    const auto shift = (bn.bias - bn.running_mean * scale).contiguous();
-    auto y = at::empty_like(x);
-    scale_shift_act(x, scale, shift, residual, relu, y);
-    return y;
+    return normalize(x, bn.weight, bn.bias, bn.running_mean,
+                     (bn.running_var + bn.options.eps()).rsqrt(), residual, relu);
   }
   auto y = bn.forward(x);
   if (residual.defined()) y += residual;

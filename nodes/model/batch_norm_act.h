@@ -15,6 +15,10 @@ namespace capflow::model {
 // measure one against the other with one build).
 bool encoder_kernels_enabled();
 
+// The activations those passes take: non-empty float or bfloat16 CPU [N, C, H, W], contiguous
+// in channels-last order.
+bool encoder_kernel_layout(const at::Tensor& t);
+
 torch::Tensor batch_norm_act(const torch::Tensor& x, torch::nn::BatchNorm2dImpl& bn,
                              const torch::Tensor& residual, bool relu);
 

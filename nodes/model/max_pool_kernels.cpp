@@ -115,15 +115,10 @@ CAPFLOW_VECTOR_CLONES void backward_bf16(const c10::BFloat16* dy, const uint8_t*
   backward_row(dy, winner, dx, g, n, h, acc);
 }
 
-bool rows_layout(const at::Tensor& t) {
-  return t.device().is_cpu() && t.dim() == 4 &&
-         (t.scalar_type() == at::kFloat || t.scalar_type() == at::kBFloat16) &&
-         t.is_contiguous(at::MemoryFormat::ChannelsLast) && t.numel() > 0;
-}
-
 void check_operands(const at::Tensor& x, const at::Tensor& out, const at::Tensor& winner) {
   const auto g = geometry_of(x);
-  TORCH_CHECK(rows_layout(x) && rows_layout(out) && out.scalar_type() == x.scalar_type() &&
+  TORCH_CHECK(encoder_kernel_layout(x) && encoder_kernel_layout(out) &&
+                  out.scalar_type() == x.scalar_type() &&
                   out.sizes() == at::IntArrayRef({g.N, g.C, g.Ho, g.Wo}),
               "max_pool_3x3s2: x and out must be channels-last float or bfloat16 CPU tensors, "
               "out [N, C, (H - 1) / 2 + 1, (W - 1) / 2 + 1]; got ",
@@ -198,7 +193,7 @@ void max_pool_3x3s2_backward(const at::Tensor& dy, const at::Tensor& winner, at:
 }
 
 at::Tensor max_pool_3x3s2(const at::Tensor& x) {
-  if (!(encoder_kernels_enabled() && rows_layout(x))) {
+  if (!(encoder_kernels_enabled() && encoder_kernel_layout(x))) {
     return torch::max_pool2d(x, /*kernel_size=*/3, /*stride=*/2, /*padding=*/1);
   }
   return MaxPoolFunction::apply(x)[0];
