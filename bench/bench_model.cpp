@@ -7,6 +7,7 @@
 #include "nodes/model/attention_decoder.h"
 #include "nodes/model/caption_search.h"
 #include "nodes/model/packed_gemm.h"
+#include "nodes/model/packed_gemm_bf16.h"
 #include "nodes/model/precision.h"
 #include "nodes/model/resnet_encoder.h"
 #include "nodes/model/torch_runtime.h"
@@ -306,6 +307,48 @@ void BM_decoder_step_matmul(benchmark::State& state) {
                                                  benchmark::Counter::kIsRate);
 }
 BENCHMARK(BM_decoder_step_matmul)
+    ->ArgNames({"packed"})
+    ->Arg(0)
+    ->Arg(1)
+    ->Unit(benchmark::kMicrosecond)
+    ->UseRealTime();
+
+// The same product in the bf16 demo's shape, [16 x 256] by a weight of [1280 x 256] plus bias,
+// on one thread: LibTorch's addmm (oneDNN) against packed_gemm_bf16 with the weight packed once
+// (where the CPU has AVX512-BF16). Arg: packed (0/1).
+void BM_decoder_step_matmul_bf16(benchmark::State& state) {
+  const bool packed = state.range(0) != 0;
+  if (packed && !capflow::model::packed_bf16_available()) {
+    state.SkipWithError("no AVX512-BF16 on this CPU");
+    return;
+  }
+  capflow::model::set_torch_threads(1);
+  torch::manual_seed(0);
+  const int64_t rows = 16, in = 256, out = 1280;
+  const auto x = torch::randn({rows, in}).to(torch::kBFloat16);
+  const auto w = torch::randn({out, in}).to(torch::kBFloat16);
+  const auto b = torch::randn({out}).to(torch::kBFloat16);
+  auto bits = [](const torch::Tensor& t) {
+    return reinterpret_cast<const uint16_t*>(t.data_ptr<at::BFloat16>());
+  };
+  const auto weight = packed
+                          ? capflow::model::PackedBf16Matrix::from_transposed(bits(w), out, in, in)
+                          : capflow::model::PackedBf16Matrix();
+  auto y = torch::empty({rows, out}, x.options());
+  for (auto _ : state) {
+    if (packed) {
+      capflow::model::packed_gemm_bf16(rows, bits(x), in, weight,
+                                       reinterpret_cast<uint16_t*>(y.data_ptr<at::BFloat16>()), out,
+                                       bits(b), false, 0, weight.panels());
+    } else {
+      at::addmm_out(y, b, x, w.t());
+    }
+    benchmark::DoNotOptimize(y.data_ptr<at::BFloat16>());
+  }
+  state.counters["GFLOP/s"] = benchmark::Counter(2.0 * rows * in * out * state.iterations() / 1e9,
+                                                 benchmark::Counter::kIsRate);
+}
+BENCHMARK(BM_decoder_step_matmul_bf16)
     ->ArgNames({"packed"})
     ->Arg(0)
     ->Arg(1)
