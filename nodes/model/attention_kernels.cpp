@@ -15,23 +15,9 @@ namespace capflow::model {
 
 namespace {
 
+using cpu::dot;
 using cpu::load;
 using cpu::store;
-
-constexpr int kLanes = 16;
-
-// Σ a[i]·b[i] with kLanes partial sums, a pattern compilers turn into vector code.
-inline float dot(const float* a, const float* b, int64_t len) {
-  float acc[kLanes] = {};
-  int64_t i = 0;
-  for (; i + kLanes <= len; i += kLanes) {
-    for (int k = 0; k < kLanes; ++k) acc[k] += a[i + k] * b[i + k];
-  }
-  float sum = 0.0f;
-  for (; i < len; ++i) sum += a[i] * b[i];
-  for (float v : acc) sum += v;
-  return sum;
-}
 
 // Rows [b0, b1) of the forward; scratch holds 3·A floats.
 template <typename T>

@@ -8,6 +8,7 @@
 #include <string>
 #include <utility>
 
+#include "nodes/model/attention_context.h"
 #include "nodes/model/attention_kernels.h"
 #include "nodes/model/lstm_cell_kernels.h"
 #include "nodes/model/precision.h"
@@ -121,18 +122,13 @@ class AttentionLstmRecurrence : public torch::autograd::Function<AttentionLstmRe
       auto hb = hprev.narrow(0, o, n);
       hb.copy_(h.narrow(0, 0, n));
       const auto hp = wh.times(hb, bh);  // [n, A + C + 4H]
-      auto b = beta.narrow(0, o, n);
-      at::sigmoid_out(b, hp.narrow(1, A, C));
       auto u = tanh_att.narrow(0, o, n);
       auto scores = at::empty({n, P}, fl);
       attention_scores(enc_proj.narrow(0, 0, n), hp.narrow(1, 0, A), ws, u, scores);
       auto a = alpha[t].narrow(0, 0, n);
-      a.copy_(at::softmax(scores, 1));
-      auto ctx_t = context.narrow(0, o, n);
-      auto ctx_rows = ctx_t.unsqueeze(1);
-      at::bmm_out(ctx_rows, a.unsqueeze(1), features.narrow(0, 0, n));
-      auto z = gated.narrow(0, o, n);
-      at::mul_out(z, b, ctx_t);
+      auto b = beta.narrow(0, o, n), ctx_t = context.narrow(0, o, n), z = gated.narrow(0, o, n);
+      attention_context(at::_softmax(scores, 1, false), features.narrow(0, 0, n),
+                        hp.narrow(1, A, C), a, b, ctx_t, z);
       auto g = act.narrow(0, o, n);
       at::add_out(g, in_gates[t].narrow(0, 0, n), hp.narrow(1, A + C, 4 * H));
       wc.into(z, g, /*accumulate=*/true);
@@ -203,14 +199,11 @@ class AttentionLstmRecurrence : public torch::autograd::Function<AttentionLstmRe
                          grad_hs[t].narrow(0, 0, n), dh.narrow(0, 0, n), dc_rows, dg, dp_gates);
       // Context gate and soft attention.
       const auto dz = wc.times(dp_gates);  // [n, C]
-      const auto b = beta.narrow(0, o, n);
-      at::mul_out(dp_beta, dz * context.narrow(0, o, n), b * (1 - b));
-      const auto d_ctx = dz * b;
-      if (features_grad) d_context[t].narrow(0, 0, n).copy_(d_ctx);
-      const auto d_alpha =
-          at::bmm(features.narrow(0, 0, n), d_ctx.unsqueeze(2)).squeeze(2).to(at::kFloat);
-      const auto a = alpha[t].narrow(0, 0, n).to(at::kFloat);
-      const auto ds = a * (d_alpha - (a * d_alpha).sum(1, /*keepdim=*/true));  // [n, P]
+      auto d_ctx = features_grad ? d_context[t].narrow(0, 0, n) : at::empty({n, C}, cd);
+      auto ds = at::empty({n, P}, fl);
+      attention_context_backward(dz, beta.narrow(0, o, n), context.narrow(0, o, n),
+                                 alpha[t].narrow(0, 0, n), features.narrow(0, 0, n), d_ctx, dp_beta,
+                                 ds);
       auto d_enc_rows = d_enc.narrow(0, 0, n);
       attention_scores_backward(tanh_att.narrow(0, o, n), ds, ws, d_enc_rows, dp_att, d_ws);
       auto dh_rows = dh.narrow(0, 0, n);

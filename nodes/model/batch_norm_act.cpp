@@ -3,9 +3,6 @@
 
 #include <torch/torch.h>
 
-#include <cstdlib>
-#include <string>
-
 #include "nodes/model/batch_norm_kernels.h"
 
 namespace capflow::model {
@@ -110,14 +107,6 @@ bool encoder_kernel_layout(const at::Tensor& t) {
   return t.device().is_cpu() && t.dim() == 4 && t.numel() > 0 &&
          (t.scalar_type() == at::kFloat || t.scalar_type() == at::kBFloat16) &&
          t.is_contiguous(at::MemoryFormat::ChannelsLast);
-}
-
-bool encoder_kernels_enabled() {
-  static const bool enabled = [] {
-    const char* v = std::getenv("CAPFLOW_ENCODER_KERNELS");
-    return !(v && std::string(v) == "aten");
-  }();
-  return enabled;
 }
 
 torch::Tensor batch_norm_act(const torch::Tensor& x, torch::nn::BatchNorm2dImpl& bn,

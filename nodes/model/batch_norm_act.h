@@ -8,12 +8,9 @@
 
 #include <torch/nn/modules/batchnorm.h>
 
-namespace capflow::model {
+#include "nodes/model/kernel_switches.h"  // encoder_kernels_enabled()
 
-// Whether the encoder's hand-written CPU passes (this one, max_pool_kernels.h) run: on unless
-// CAPFLOW_ENCODER_KERNELS=aten is in the environment, which keeps LibTorch's operations (to
-// measure one against the other with one build).
-bool encoder_kernels_enabled();
+namespace capflow::model {
 
 // The activations those passes take: non-empty float or bfloat16 CPU [N, C, H, W], contiguous
 // in channels-last order.

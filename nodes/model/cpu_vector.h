@@ -1,6 +1,6 @@
 // Small helpers for the hand-written CPU loops of the model kernels: bfloat16 <-> float
-// conversion that compilers vectorize; CAPFLOW_VECTOR_CLONES (cpu_clones.h) for one compiled copy
-// of a function per x86-64 instruction set level.
+// conversion that compilers vectorize, a dot product they vectorize; CAPFLOW_VECTOR_CLONES
+// (cpu_clones.h) for one compiled copy of a function per x86-64 instruction set level.
 #pragma once
 
 #include <c10/util/BFloat16.h>
@@ -26,6 +26,22 @@ inline void store(c10::BFloat16& to, float v) {
   std::memcpy(&bits, &v, sizeof bits);
   bits += 0x7fffu + ((bits >> 16) & 1u);
   to.x = v != v ? static_cast<uint16_t>(0x7fc0) : static_cast<uint16_t>(bits >> 16);
+}
+
+// Σ load(a[i])·b[i] in 16 partial sums, which compilers turn into vector code (a single running
+// sum stays scalar: float addition is not reassociated).
+template <typename T>
+inline float dot(const T* __restrict a, const float* __restrict b, int64_t len) {
+  constexpr int kLanes = 16;
+  float acc[kLanes] = {};
+  int64_t i = 0;
+  for (; i + kLanes <= len; i += kLanes) {
+    for (int k = 0; k < kLanes; ++k) acc[k] += load(a[i + k]) * b[i + k];
+  }
+  float sum = 0.0f;
+  for (; i < len; ++i) sum += load(a[i]) * b[i];
+  for (const float v : acc) sum += v;
+  return sum;
 }
 
 }  // namespace capflow::model::cpu

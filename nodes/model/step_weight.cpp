@@ -5,8 +5,8 @@
 #include <ATen/Parallel.h>
 
 #include <algorithm>
-#include <cstdlib>
-#include <string>
+
+#include "nodes/model/kernel_switches.h"
 
 namespace capflow::model {
 
@@ -26,13 +26,7 @@ void for_panels(int64_t n, int64_t K, int64_t panels, int64_t panel_cols, const 
 
 }  // namespace
 
-bool bf16_step_products_packed() {
-  static const bool packed = [] {
-    const char* v = std::getenv("CAPFLOW_DECODER_KERNELS");
-    return packed_bf16_available() && !(v && std::string(v) == "aten");
-  }();
-  return packed;
-}
+bool bf16_step_products_packed() { return packed_bf16_available() && decoder_kernels_enabled(); }
 
 StepWeight::StepWeight(const at::Tensor& w, bool transposed) {
   const auto c = w.device().is_cpu() ? w.contiguous() : w;

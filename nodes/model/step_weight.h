@@ -13,8 +13,8 @@
 
 namespace capflow::model {
 
-// Whether bf16 step products are packed: the CPU has AVX512-BF16 and the environment does not
-// set CAPFLOW_DECODER_KERNELS=aten (which keeps LibTorch's matmul, for A/B comparisons).
+// Whether bf16 step products are packed: the CPU has AVX512-BF16 and decoder_kernels_enabled()
+// (kernel_switches.h).
 bool bf16_step_products_packed();
 
 class StepWeight {
