@@ -17,6 +17,7 @@
 #include "nodes/model/precision.h"
 #include "nodes/model/precision_choice.h"
 #include "nodes/model/resnet_encoder.h"
+#include "nodes/model/step_weight.h"
 #include "nodes/model/torch_runtime.h"
 #include "tests/one_torch_thread.h"
 
@@ -354,6 +355,33 @@ TEST(ModelDecoder, FusedRecurrenceMatchesStepwiseAutograd) {
           << fused.grads[i].abs().sum().item<float>() << " stepwise "
           << stepwise.grads[i].abs().sum().item<float>();
     }
+  }
+}
+
+// Decoding step by step in bf16 (with the packed bf16 products and the fused read-out where the
+// CPU has AVX512-BF16) gives the teacher-forced forward's log-probabilities, to bf16 rounding.
+TEST(ModelDecoder, Bf16StepsMatchTheTeacherForcedForward) {
+  torch::manual_seed(8);
+  AttentionDecoder decoder(tiny_options());
+  decoder->eval();
+  {  // weights large enough that the outputs depend strongly on the state
+    torch::NoGradGuard no_grad;
+    for (auto& p : decoder->parameters()) p.normal_(0.0, 0.3);
+  }
+  const auto features = torch::randn({3, 8, 3, 3});
+  const auto tokens =
+      torch::tensor({1, 5, 6, 7, 2, 1, 9, 4, 10, 11, 1, 3, 3, 8, 2}, torch::kLong).view({3, 5});
+  torch::NoGradGuard no_grad;
+  AutocastGuard guard(Precision::kBf16);
+  const auto expected = torch::log_softmax(decoder->forward(features, tokens).to(torch::kFloat), 2);
+  auto state = decoder->init_state(features);
+  EXPECT_EQ(state.packed != nullptr, capflow::model::bf16_step_products_packed());
+  for (int t = 0; t < 4; ++t) {
+    const auto log_probs = decoder->step(state, tokens.select(1, t).contiguous());
+    const double diff = (log_probs - expected.select(1, t)).abs().max().item<double>();
+    const double spread = (log_probs.max() - log_probs.min()).item<double>();
+    EXPECT_GT(spread, 1.0) << "step " << t;  // far from uniform: the state matters
+    EXPECT_LT(diff, 0.02 * spread) << "step " << t << ": " << diff;
   }
 }
 

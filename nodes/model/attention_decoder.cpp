@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "graph/errors.h"
+#include "nodes/model/attention_context.h"
 #include "nodes/model/attention_kernels.h"
 #include "nodes/model/attention_recurrence.h"
 #include "nodes/model/lstm_cell_kernels.h"
@@ -13,11 +14,13 @@
 
 namespace capflow::model {
 
-// The weights of one decoding step, packed for fp32 on the CPU (DecoderState::packed).
+// The weights of one decoding step in the compute dtype, the products' packed, for the CPU
+// (DecoderState::packed).
 struct PackedStepWeights {
   StepWeight hidden;          // hidden_proj: [H] → [A + C + 4H]
   torch::Tensor hidden_bias;  // its bias
   StepWeight context;         // context_gates: [C] → [4H]
+  torch::Tensor score;        // full_att's weight [1, A]
 };
 
 AttentionDecoderImpl::AttentionDecoderImpl(const DecoderOptions& options)
@@ -171,11 +174,12 @@ DecoderState AttentionDecoderImpl::init_state(const torch::Tensor& features) {
   s.h = init_h(mean).to(torch::kFloat);
   s.c = init_c(mean).to(torch::kFloat);
   s.token_gates = embed_gates(embedding->weight).to(torch::kFloat);  // [V, 4H]
+  const auto dt = s.features.scalar_type();
   if (!torch::GradMode::is_enabled() && s.features.device().is_cpu() &&
-      s.features.scalar_type() == torch::kFloat) {
-    s.packed = std::make_shared<const PackedStepWeights>(
-        PackedStepWeights{StepWeight(hidden_proj->weight, /*transposed=*/true), hidden_proj->bias,
-                          StepWeight(context_gates->weight, /*transposed=*/true)});
+      (dt == torch::kFloat || (dt == torch::kBFloat16 && bf16_step_products_packed()))) {
+    s.packed = std::make_shared<const PackedStepWeights>(PackedStepWeights{
+        StepWeight(hidden_proj->weight.to(dt), /*transposed=*/true), hidden_proj->bias.to(dt),
+        StepWeight(context_gates->weight.to(dt), /*transposed=*/true), full_att->weight.to(dt)});
   }
   return s;
 }
@@ -183,17 +187,20 @@ DecoderState AttentionDecoderImpl::init_state(const torch::Tensor& features) {
 void AttentionDecoderImpl::packed_cell(DecoderState& state, const torch::Tensor& in_gates,
                                        torch::Tensor* alpha_out) {
   const int64_t A = options_.attention, C = options_.encoder_channels, H = options_.hidden;
-  const auto hp = state.packed->hidden.times(state.h, state.packed->hidden_bias);
-  const auto dec_att = hp.narrow(1, 0, A);
-  const auto beta = torch::sigmoid(hp.narrow(1, A, C));
+  const auto& w = *state.packed;
+  const auto hp = w.hidden.times(state.h.to(w.hidden_bias.scalar_type()), w.hidden_bias);
+  const int64_t B = state.enc_proj.size(0), P = state.enc_proj.size(1);
   auto u = torch::empty_like(state.enc_proj);
-  auto scores = torch::empty({state.enc_proj.size(0), state.enc_proj.size(1)}, hp.options());
-  attention_scores(state.enc_proj, dec_att, full_att->weight, u, scores);
-  const auto alpha = torch::softmax(scores, 1);  // [B, P]
-  if (alpha_out) *alpha_out = alpha;
-  const auto context = torch::bmm(alpha.unsqueeze(1), state.features).squeeze(1);  // [B, C]
-  auto gates = in_gates + hp.narrow(1, A + C, 4 * H);
-  state.packed->context.into(beta * context, gates, /*accumulate=*/true);
+  auto scores = torch::empty({B, P}, hp.options().dtype(torch::kFloat));
+  attention_scores(state.enc_proj, hp.narrow(1, 0, A), w.score, u, scores);
+  const auto probs = torch::softmax(scores, 1);  // [B, P] float
+  if (alpha_out) *alpha_out = probs;
+  auto alpha = torch::empty({B, P}, hp.options());
+  auto beta = torch::empty({B, C}, hp.options()), context = torch::empty_like(beta),
+       gated = torch::empty_like(beta);
+  attention_context(probs, state.features, hp.narrow(1, A, C), alpha, beta, context, gated);
+  auto gates = in_gates + hp.narrow(1, A + C, 4 * H);  // float
+  w.context.into(gated, gates, /*accumulate=*/true);
   auto c = torch::empty_like(state.c), h = torch::empty_like(state.h);
   lstm_cell_forward(gates, state.c, c, h);
   state.c = c;

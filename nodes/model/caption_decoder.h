@@ -48,8 +48,9 @@ struct DecoderState {
   torch::Tensor enc_proj;     // [B, P, A] encoder projection of the attention
   torch::Tensor token_gates;  // [V, 4H] input-gate contribution of every token's embedding
   torch::Tensor h, c;         // [B, H] LSTM state (float)
-  // Decoding in fp32 on the CPU (init_state without autograd): the step's weights packed once
-  // for all steps (step_weight.h), shared by every copy of the state. Null otherwise.
+  // Decoding on the CPU in fp32, or in bf16 where its products are packed (init_state without
+  // autograd; step_weight.h): the step's weights in the compute dtype, packed once for all
+  // steps, shared by every copy of the state. Null otherwise.
   std::shared_ptr<const PackedStepWeights> packed;
   // The transformer's, per layer: the cross-attention keys and values of the memory
   // [B, heads, P, d/heads] (fixed), and the self-attention keys and values of the tokens fed so
