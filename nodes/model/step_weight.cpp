@@ -6,6 +6,7 @@
 
 #include <algorithm>
 
+#include "graph/cpu_info.h"
 #include "nodes/model/kernel_switches.h"
 
 namespace capflow::model {
@@ -26,7 +27,11 @@ void for_panels(int64_t n, int64_t K, int64_t panels, int64_t panel_cols, const 
 
 }  // namespace
 
-bool bf16_step_products_packed() { return packed_bf16_available() && decoder_kernels_enabled(); }
+bool bf16_step_products_packed() {
+  // With AMX, oneDNN's matmul takes its tiles; ours is not measured against it there.
+  static const bool amx = graph::cpu_has_flag("amx_bf16");
+  return packed_bf16_available() && !amx && decoder_kernels_enabled();
+}
 
 StepWeight::StepWeight(const at::Tensor& w, bool transposed) {
   const auto c = w.device().is_cpu() ? w.contiguous() : w;

@@ -1,9 +1,9 @@
 // The products of a recurrence step's rows by a weight (the attention LSTM's hidden-state
 // projections and context gates, in training and in decoding). On the CPU they go through
-// packed_gemm (fp32) or packed_gemm_bf16 (bf16 where the CPU has AVX512-BF16) with the weight
-// packed once, when the StepWeight is made (a BLAS packs it again at every step; for 16 rows
-// oneDNN's bf16 matmul ran at a third of the packed product's speed: docs/benchmarks.md);
-// otherwise (other devices, bf16 without AVX512-BF16) through LibTorch's matmul.
+// packed_gemm (fp32) or packed_gemm_bf16 (bf16, where the CPU has AVX512-BF16 and no AMX) with
+// the weight packed once, when the StepWeight is made (a BLAS packs it again at every step; for
+// 16 rows oneDNN's bf16 matmul ran at a third of the packed product's speed:
+// docs/benchmarks.md); otherwise (other devices, other bf16 CPUs) through LibTorch's matmul.
 #pragma once
 
 #include <ATen/core/Tensor.h>
@@ -13,8 +13,9 @@
 
 namespace capflow::model {
 
-// Whether bf16 step products are packed: the CPU has AVX512-BF16 and decoder_kernels_enabled()
-// (kernel_switches.h).
+// Whether bf16 step products are packed: the CPU has AVX512-BF16 but not AMX (there oneDNN's
+// matmul runs on AMX tiles; the two are not measured against each other) and
+// decoder_kernels_enabled() (kernel_switches.h).
 bool bf16_step_products_packed();
 
 class StepWeight {
