@@ -127,6 +127,27 @@ CAPFLOW_VECTOR_CLONES void context_grad_bf16(const ContextGrads<c10::BFloat16>& 
   context_grad_rows(g, b0, b1, scratch);
 }
 
+// The operands' pointers for the loops above (layouts checked by fused_path).
+template <typename T>
+ContextRows<T> forward_operands(const at::Tensor& probs, const at::Tensor& features,
+                                const at::Tensor& beta_pre, at::Tensor& alpha, at::Tensor& beta,
+                                at::Tensor& context, at::Tensor& gated) {
+  return {probs.data_ptr<float>(), features.data_ptr<T>(), beta_pre.data_ptr<T>(),
+          beta_pre.stride(0),      alpha.data_ptr<T>(),    beta.data_ptr<T>(),
+          context.data_ptr<T>(),   gated.data_ptr<T>(),    features.size(1),
+          features.size(2)};
+}
+template <typename T>
+ContextGrads<T> backward_operands(const at::Tensor& dz, const at::Tensor& beta,
+                                  const at::Tensor& context, const at::Tensor& alpha,
+                                  const at::Tensor& features, at::Tensor& d_context,
+                                  at::Tensor& d_beta_pre, at::Tensor& d_scores) {
+  return {dz.data_ptr<T>(),         beta.data_ptr<T>(),     context.data_ptr<T>(),
+          alpha.data_ptr<T>(),      features.data_ptr<T>(), d_context.data_ptr<T>(),
+          d_beta_pre.data_ptr<T>(), d_beta_pre.stride(0),   d_scores.data_ptr<float>(),
+          features.size(1),         features.size(2)};
+}
+
 // Row-parallel run of one of the above with `scratch` floats per thread.
 template <typename F>
 void over_rows(int64_t n, int64_t scratch, const F& f) {
@@ -202,32 +223,13 @@ void attention_context(const at::Tensor& probs, const at::Tensor& features,
     at::mul_out(gated, beta, context);
     return;
   }
-  const int64_t n = features.size(0), P = features.size(1), C = features.size(2);
-  const int64_t stride = beta_pre.stride(0);
+  const int64_t n = features.size(0), C = features.size(2);
   if (features.scalar_type() == at::kFloat) {
-    const ContextRows<float> r{probs.data_ptr<float>(),
-                               features.data_ptr<float>(),
-                               beta_pre.data_ptr<float>(),
-                               stride,
-                               alpha.data_ptr<float>(),
-                               beta.data_ptr<float>(),
-                               context.data_ptr<float>(),
-                               gated.data_ptr<float>(),
-                               P,
-                               C};
+    const auto r = forward_operands<float>(probs, features, beta_pre, alpha, beta, context, gated);
     over_rows(n, C, [&](int64_t b0, int64_t b1, float* s) { context_float(r, b0, b1, s); });
   } else {
-    using B = c10::BFloat16;
-    const ContextRows<B> r{probs.data_ptr<float>(),
-                           features.data_ptr<B>(),
-                           beta_pre.data_ptr<B>(),
-                           stride,
-                           alpha.data_ptr<B>(),
-                           beta.data_ptr<B>(),
-                           context.data_ptr<B>(),
-                           gated.data_ptr<B>(),
-                           P,
-                           C};
+    const auto r =
+        forward_operands<c10::BFloat16>(probs, features, beta_pre, alpha, beta, context, gated);
     over_rows(n, C, [&](int64_t b0, int64_t b1, float* s) { context_bf16(r, b0, b1, s); });
   }
 }
@@ -247,34 +249,14 @@ void attention_context_backward(const at::Tensor& dz, const at::Tensor& beta,
     return;
   }
   const int64_t n = features.size(0), P = features.size(1), C = features.size(2);
-  const int64_t stride = d_beta_pre.stride(0);
   if (features.scalar_type() == at::kFloat) {
-    const ContextGrads<float> g{dz.data_ptr<float>(),
-                                beta.data_ptr<float>(),
-                                context.data_ptr<float>(),
-                                alpha.data_ptr<float>(),
-                                features.data_ptr<float>(),
-                                d_context.data_ptr<float>(),
-                                d_beta_pre.data_ptr<float>(),
-                                stride,
-                                d_scores.data_ptr<float>(),
-                                P,
-                                C};
+    const auto g = backward_operands<float>(dz, beta, context, alpha, features, d_context,
+                                            d_beta_pre, d_scores);
     over_rows(n, C + P,
               [&](int64_t b0, int64_t b1, float* s) { context_grad_float(g, b0, b1, s); });
   } else {
-    using B = c10::BFloat16;
-    const ContextGrads<B> g{dz.data_ptr<B>(),
-                            beta.data_ptr<B>(),
-                            context.data_ptr<B>(),
-                            alpha.data_ptr<B>(),
-                            features.data_ptr<B>(),
-                            d_context.data_ptr<B>(),
-                            d_beta_pre.data_ptr<B>(),
-                            stride,
-                            d_scores.data_ptr<float>(),
-                            P,
-                            C};
+    const auto g = backward_operands<c10::BFloat16>(dz, beta, context, alpha, features, d_context,
+                                                    d_beta_pre, d_scores);
     over_rows(n, C + P, [&](int64_t b0, int64_t b1, float* s) { context_grad_bf16(g, b0, b1, s); });
   }
 }

@@ -14,8 +14,8 @@
 
 namespace capflow::model {
 
-// The weights of one decoding step in the compute dtype, the products' packed, for the CPU
-// (DecoderState::packed).
+// The weights of one decoding step on the CPU, in the compute dtype, the two products' weights
+// packed (DecoderState::packed).
 struct PackedStepWeights {
   StepWeight hidden;          // hidden_proj: [H] → [A + C + 4H]
   torch::Tensor hidden_bias;  // its bias
@@ -188,7 +188,7 @@ void AttentionDecoderImpl::packed_cell(DecoderState& state, const torch::Tensor&
                                        torch::Tensor* alpha_out) {
   const int64_t A = options_.attention, C = options_.encoder_channels, H = options_.hidden;
   const auto& w = *state.packed;
-  const auto hp = w.hidden.times(state.h.to(w.hidden_bias.scalar_type()), w.hidden_bias);
+  const auto hp = w.hidden.times(state.h.to(state.features.scalar_type()), w.hidden_bias);
   const int64_t B = state.enc_proj.size(0), P = state.enc_proj.size(1);
   auto u = torch::empty_like(state.enc_proj);
   auto scores = torch::empty({B, P}, hp.options().dtype(torch::kFloat));
