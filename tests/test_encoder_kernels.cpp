@@ -10,6 +10,8 @@
 
 #include <cmath>
 #include <limits>
+#include <string>
+#include <tuple>
 #include <utility>
 #include <vector>
 
@@ -200,9 +202,10 @@ using capflow::model::max_pool_3x3s2;
 
 // Small integers: many ties, which the winner's choice (first in row order) must break as
 // LibTorch does, or the gradients land elsewhere.
-torch::Tensor pool_input(torch::ScalarType dtype, int64_t h, int64_t w) {
+// kC (19) channels take the portable rows, 32 the AVX-512 ones where the CPU has them.
+torch::Tensor pool_input(torch::ScalarType dtype, int64_t h, int64_t w, int64_t channels = kC) {
   torch::manual_seed(11);
-  return torch::randint(-2, 3, {2, kC, h, w})
+  return torch::randint(-2, 3, {2, channels, h, w})
       .to(dtype)
       .contiguous(at::MemoryFormat::ChannelsLast)
       .requires_grad_(true);
@@ -210,8 +213,14 @@ torch::Tensor pool_input(torch::ScalarType dtype, int64_t h, int64_t w) {
 
 TEST(MaxPool3x3s2, MatchesLibTorchForwardAndBackward) {
   for (const auto dtype : {torch::kFloat, torch::kBFloat16}) {
-    for (const auto& [h, w] : {std::pair<int64_t, int64_t>{7, 9}, {8, 6}, {1, 2}}) {
-      const auto x = pool_input(dtype, h, w);
+    for (const auto& [h, w, channels] : {std::tuple<int64_t, int64_t, int64_t>{7, 9, kC},
+                                         {8, 6, kC},
+                                         {1, 2, kC},
+                                         {7, 9, 32},
+                                         {8, 6, 16},
+                                         {1, 2, 16}}) {
+      SCOPED_TRACE(std::to_string(channels) + " channels");
+      const auto x = pool_input(dtype, h, w, channels);
       const auto y = max_pool_3x3s2(x);
       const auto x_ref = x.detach().to(torch::kDouble).requires_grad_(true);
       const auto y_ref = torch::max_pool2d(x_ref, 3, 2, 1);
@@ -228,12 +237,43 @@ TEST(MaxPool3x3s2, MatchesLibTorchForwardAndBackward) {
   }
 }
 
+// The AVX-512 rows (32 channels) give the portable rows' bits (the same values in the first 32
+// of 33 channels): outputs, winners and the rounded sums of the gradients.
+TEST(MaxPool3x3s2, VectorRowsGiveThePortableRowsBits) {
+  for (const auto dtype : {torch::kFloat, torch::kBFloat16}) {
+    torch::manual_seed(5);
+    const auto wide = torch::randn({2, 33, 9, 11}).to(dtype);
+    const auto x = wide.narrow(1, 0, 32).contiguous(at::MemoryFormat::ChannelsLast);
+    const auto x33 = wide.contiguous(at::MemoryFormat::ChannelsLast);
+    auto y = torch::empty({2, 32, 5, 6}, x.options().memory_format(at::MemoryFormat::ChannelsLast));
+    auto y33 =
+        torch::empty({2, 33, 5, 6}, x.options().memory_format(at::MemoryFormat::ChannelsLast));
+    auto won = torch::empty({2, 5, 6, 32}, torch::kByte),
+         won33 = torch::empty({2, 5, 6, 33}, torch::kByte);
+    capflow::model::max_pool_3x3s2_forward(x, y, won);
+    capflow::model::max_pool_3x3s2_forward(x33, y33, won33);
+    EXPECT_TRUE(torch::equal(y, y33.narrow(1, 0, 32))) << dtype;
+    EXPECT_TRUE(torch::equal(won, won33.narrow(3, 0, 32))) << dtype;
+    const auto dy33 =
+        (torch::randn({2, 33, 5, 6}) * 100).to(dtype).contiguous(at::MemoryFormat::ChannelsLast);
+    const auto dy = dy33.narrow(1, 0, 32).contiguous(at::MemoryFormat::ChannelsLast);
+    auto dx = torch::empty_like(x), dx33 = torch::empty_like(x33);
+    capflow::model::max_pool_3x3s2_backward(dy, won, dx);
+    capflow::model::max_pool_3x3s2_backward(dy33, won33, dx33);
+    EXPECT_TRUE(torch::equal(dx, dx33.narrow(1, 0, 32))) << dtype;
+  }
+}
+
 TEST(MaxPool3x3s2, NanWinsAndOtherLayoutsFallBack) {
-  auto x = torch::zeros({1, 3, 4, 4}).contiguous(at::MemoryFormat::ChannelsLast);
-  x[0][1][2][2] = std::numeric_limits<float>::quiet_NaN();
-  const auto y = max_pool_3x3s2(x);
-  EXPECT_TRUE(std::isnan(y[0][1][1][1].item<float>()));
-  EXPECT_FALSE(std::isnan(y[0][0][1][1].item<float>()));
+  for (const int64_t channels : {3, 16}) {
+    auto x = torch::zeros({1, channels, 4, 4}).contiguous(at::MemoryFormat::ChannelsLast);
+    x[0][1][2][2] = std::numeric_limits<float>::quiet_NaN();
+    for (const auto dtype : {torch::kFloat, torch::kBFloat16}) {
+      const auto y = max_pool_3x3s2(x.to(dtype));
+      EXPECT_TRUE(std::isnan(y[0][1][1][1].item<float>())) << channels << " " << dtype;
+      EXPECT_FALSE(std::isnan(y[0][0][1][1].item<float>())) << channels << " " << dtype;
+    }
+  }
   const auto nchw = torch::randn({2, 3, 5, 5});
   EXPECT_TRUE(torch::equal(max_pool_3x3s2(nchw), torch::max_pool2d(nchw, 3, 2, 1)));
   auto out = torch::empty({2, 3, 2, 2}).contiguous(at::MemoryFormat::ChannelsLast);

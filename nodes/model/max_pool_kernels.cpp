@@ -11,6 +11,7 @@
 
 #include "nodes/model/batch_norm_act.h"
 #include "nodes/model/cpu_vector.h"
+#include "nodes/model/max_pool_rows.h"
 
 namespace capflow::model {
 
@@ -18,16 +19,14 @@ namespace {
 
 using cpu::load;
 using cpu::store;
-
-struct Geometry {
-  int64_t N, C, H, W, Ho, Wo;
-};
+using pool::Geometry;
 
 Geometry geometry_of(const at::Tensor& x) {
   const int64_t H = x.size(2), W = x.size(3);
   return {x.size(0), x.size(1), H, W, (H - 1) / 2 + 1, (W - 1) / 2 + 1};
 }
 
+// The portable rows (max_pool_rows.h has the AVX-512 ones).
 // Output row (n, oh): for each ow and channel, the window's largest value and its position
 // k = 3·dh + dw (rows outside the image skipped). best and kb are C floats and ints of scratch.
 template <typename T>
@@ -115,6 +114,12 @@ CAPFLOW_VECTOR_CLONES void backward_bf16(const c10::BFloat16* dy, const uint8_t*
   backward_row(dy, winner, dx, g, n, h, acc);
 }
 
+// The AVX-512 rows where the CPU has them and the channels fill whole registers.
+bool vector_rows(const Geometry& g) { return g.C % 16 == 0 && pool::avx512_rows_available(); }
+
+// A bfloat16 tensor's values as their bit patterns.
+uint16_t* bits(const at::Tensor& t) { return &t.data_ptr<c10::BFloat16>()->x; }
+
 void check_operands(const at::Tensor& x, const at::Tensor& out, const at::Tensor& winner) {
   const auto g = geometry_of(x);
   TORCH_CHECK(encoder_kernel_layout(x) && encoder_kernel_layout(out) &&
@@ -159,6 +164,19 @@ void max_pool_3x3s2_forward(const at::Tensor& x, at::Tensor& out, at::Tensor& wi
   check_operands(x, out, winner);
   const auto g = geometry_of(x);
   auto* w = winner.data_ptr<uint8_t>();
+  if (vector_rows(g)) {
+    at::parallel_for(0, g.N * g.Ho, 1, [&](int64_t r0, int64_t r1) {
+      for (int64_t r = r0; r < r1; ++r) {
+        if (x.scalar_type() == at::kFloat) {
+          pool::forward_row_avx512(x.data_ptr<float>(), out.data_ptr<float>(), w, g, r / g.Ho,
+                                   r % g.Ho);
+        } else {
+          pool::forward_row_avx512(bits(x), bits(out), w, g, r / g.Ho, r % g.Ho);
+        }
+      }
+    });
+    return;
+  }
   at::parallel_for(0, g.N * g.Ho, 1, [&](int64_t r0, int64_t r1) {
     std::vector<float> best(static_cast<size_t>(g.C));
     std::vector<int32_t> kb(static_cast<size_t>(g.C));
@@ -178,6 +196,19 @@ void max_pool_3x3s2_backward(const at::Tensor& dy, const at::Tensor& winner, at:
   check_operands(dx, dy, winner);
   const auto g = geometry_of(dx);
   const auto* w = winner.data_ptr<uint8_t>();
+  if (vector_rows(g)) {
+    at::parallel_for(0, g.N * g.H, 1, [&](int64_t r0, int64_t r1) {
+      for (int64_t r = r0; r < r1; ++r) {
+        if (dx.scalar_type() == at::kFloat) {
+          pool::backward_row_avx512(dy.data_ptr<float>(), w, dx.data_ptr<float>(), g, r / g.H,
+                                    r % g.H);
+        } else {
+          pool::backward_row_avx512(bits(dy), w, bits(dx), g, r / g.H, r % g.H);
+        }
+      }
+    });
+    return;
+  }
   at::parallel_for(0, g.N * g.H, 1, [&](int64_t r0, int64_t r1) {
     std::vector<float> acc(static_cast<size_t>(g.C));
     for (int64_t r = r0; r < r1; ++r) {

@@ -3,8 +3,9 @@
 // the forward keeps, per output value, which of its window's nine positions won (one byte,
 // where LibTorch keeps an int64 index), and the backward gathers each input position's gradient
 // from the at most four windows holding it (no zero fill, no scatter). Ties go to the first
-// position in row order and NaN wins, as in LibTorch. Other devices and layouts take
-// torch::max_pool2d.
+// position in row order and NaN wins, as in LibTorch. Where the CPU has AVX-512 (BW, VL) and the
+// channels are a multiple of 16, the rows run with 16 channels per register (max_pool_rows.h),
+// bit for bit as the portable rows. Other devices and layouts take torch::max_pool2d.
 #pragma once
 
 #include <ATen/core/Tensor.h>
