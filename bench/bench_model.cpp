@@ -6,6 +6,7 @@
 
 #include "nodes/model/attention_decoder.h"
 #include "nodes/model/caption_search.h"
+#include "nodes/model/fused_adam.h"
 #include "nodes/model/packed_gemm.h"
 #include "nodes/model/packed_gemm_bf16.h"
 #include "nodes/model/precision.h"
@@ -356,8 +357,12 @@ BENCHMARK(BM_decoder_step_matmul_bf16)
     ->UseRealTime();
 
 // One AdamW step over the encoder's and decoder's parameters (gradients set once).
+// One AdamW step over the default encoder's and decoder's parameters as the trainer takes it,
+// the gradients zeroed after it. Args: threads; fused (0: LibTorch's step and zero_grad, 1:
+// fused_adam_step).
 void BM_adamw_step(benchmark::State& state) {
   const int threads = static_cast<int>(state.range(0));
+  const bool fused = state.range(1) != 0;
   capflow::model::set_torch_threads(threads);
   torch::manual_seed(0);
   auto encoder = make_encoder(true);
@@ -366,15 +371,27 @@ void BM_adamw_step(benchmark::State& state) {
   for (const auto& p : decoder->parameters()) params.push_back(p);
   int64_t count = 0;
   for (auto& p : params) {
-    p.mutable_grad() = torch::randn_like(p) * 1e-3;
+    p.mutable_grad() = torch::empty_like(p).copy_(torch::randn_like(p) * 1e-3);
     count += p.numel();
   }
   torch::optim::AdamW optimizer(params, torch::optim::AdamWOptions(1e-4).weight_decay(0.01));
-  for (auto _ : state) optimizer.step();
+  for (auto _ : state) {
+    if (fused) {
+      if (!capflow::model::fused_adam_step(optimizer, true, 1.0f))
+        state.SkipWithError("the fused step refused the parameters");
+    } else {
+      optimizer.step();
+      optimizer.zero_grad();
+    }
+  }
   state.SetItemsProcessed(state.iterations());
   state.SetBytesProcessed(state.iterations() * count * static_cast<int64_t>(sizeof(float)));
   state.SetLabel(std::to_string(count) + " parameters, threads=" + std::to_string(threads));
 }
-BENCHMARK(BM_adamw_step)->ArgName("threads")->Arg(2)->Unit(benchmark::kMillisecond)->UseRealTime();
+BENCHMARK(BM_adamw_step)
+    ->ArgNames({"threads", "fused"})
+    ->ArgsProduct({{1, 2}, {0, 1}})
+    ->Unit(benchmark::kMillisecond)
+    ->UseRealTime();
 
 }  // namespace

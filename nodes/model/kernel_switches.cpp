@@ -25,4 +25,9 @@ bool decoder_kernels_enabled() {
   return on;
 }
 
+bool optimizer_kernels_enabled() {
+  static const bool on = enabled("CAPFLOW_OPTIMIZER_KERNELS");
+  return on;
+}
+
 }  // namespace capflow::model

@@ -3,7 +3,9 @@
 //   CAPFLOW_ENCODER_KERNELS=aten  the encoder's batch norm and pooling passes off
 //                                 (batch_norm_act.h, max_pool_kernels.h);
 //   CAPFLOW_DECODER_KERNELS=aten  the decoder's packed bf16 step products and fused attention
-//                                 read-out off (step_weight.h, attention_context.h).
+//                                 read-out off (step_weight.h, attention_context.h);
+//   CAPFLOW_OPTIMIZER_KERNELS=aten  the fused Adam/AdamW step and gradient norm off
+//                                 (fused_adam.h): LibTorch's optimizer step.
 // Any other value, or none, leaves them on.
 #pragma once
 
@@ -11,5 +13,6 @@ namespace capflow::model {
 
 bool encoder_kernels_enabled();
 bool decoder_kernels_enabled();
+bool optimizer_kernels_enabled();
 
 }  // namespace capflow::model

@@ -1,9 +1,12 @@
 // Optimizer steps with accumulation, clipping and the schedule.
 #include "nodes/model/trainer.h"
 
+#include <algorithm>
 #include <cmath>
 
 #include "graph/errors.h"
+#include "nodes/model/fused_adam.h"
+#include "nodes/model/kernel_switches.h"
 
 namespace capflow::model {
 
@@ -32,6 +35,7 @@ std::vector<torch::optim::OptimizerParamGroup> optimizer_groups(
 
 // The 2-norm of the parameters' gradients: one read from the device for the whole group.
 double norm_of_grads(const std::vector<torch::Tensor>& parameters) {
+  if (optimizer_kernels_enabled()) return std::sqrt(squared_grad_norm(parameters));
   std::vector<torch::Tensor> norms;
   for (const auto& p : parameters)
     if (p.grad().defined()) norms.push_back(p.grad().norm(2).to(torch::kFloat));
@@ -76,21 +80,31 @@ bool Trainer::after_backward(double loss) {
     squares += last_group_norms_.back() * last_group_norms_.back();
   }
   last_grad_norm_ = 0;
+  double coef = 1;
   if (options_.clip_norm > 0) {  // as torch::nn::utils::clip_grad_norm_ clips
     last_grad_norm_ = std::sqrt(squares);
-    const double coef = options_.clip_norm / (last_grad_norm_ + 1e-6);
-    if (coef < 1)
-      for (auto& p : parameters_)
-        if (p.grad().defined()) p.grad().mul_(coef);
+    coef = std::min(1.0, options_.clip_norm / (last_grad_norm_ + 1e-6));
   }
   last_lr_ = options_.schedule.at(step_, progress_);
   auto& param_groups = optimizer_->param_groups();
   for (std::size_t i = 0; i < param_groups.size(); ++i)
     param_groups[i].options().set_lr(last_lr_ * lr_scales_[i]);
-  optimizer_->step();
-  optimizer_->zero_grad();
+  update(coef);
   ++step_;
   return true;
+}
+
+// The optimizer step on gradients scaled by `coef` (≤ 1), then the gradients zeroed: one fused
+// pass per parameter where fused_adam_step takes them, else LibTorch's operations.
+void Trainer::update(double coef) {
+  if (optimizer_kernels_enabled() &&
+      fused_adam_step(*optimizer_, options_.decoupled_weight_decay, static_cast<float>(coef)))
+    return;
+  if (coef < 1)
+    for (auto& p : parameters_)
+      if (p.grad().defined()) p.grad().mul_(coef);
+  optimizer_->step();
+  optimizer_->zero_grad();
 }
 
 void Trainer::discard_partial_step() {

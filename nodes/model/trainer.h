@@ -58,6 +58,8 @@ class Trainer {
   void discard_partial_step();
 
  private:
+  void update(double coef);
+
   std::vector<ParameterGroup> groups_;
   std::vector<torch::Tensor> parameters_;  // every group's, in order
   std::vector<double> lr_scales_;          // per optimizer parameter group
