@@ -1,10 +1,10 @@
 // The stem max pooling's rows on AVX-512 (see max_pool_rows.h): per output position and block
 // of 16 channels, the window's maximum and winner stay in two registers (the portable rows keep
 // them in arrays, reloaded at each of the nine taps).
+#include "nodes/image/cpu_dispatch.h"  // CAPFLOW_AVX512BW, has_avx512bw(): the resize's dispatch
 #include "nodes/model/max_pool_rows.h"
 
-#if defined(__x86_64__) && defined(__GNUC__)
-#define CAPFLOW_POOL_AVX512 1
+#if CAPFLOW_HAS_AVX2_PATH
 #include <immintrin.h>
 #endif
 
@@ -12,9 +12,7 @@
 
 namespace capflow::model::pool {
 
-#if CAPFLOW_POOL_AVX512
-
-#define CAPFLOW_POOL_TARGET __attribute__((target("avx512f,avx512bw,avx512vl")))
+#if CAPFLOW_HAS_AVX2_PATH
 
 namespace {
 
@@ -23,16 +21,16 @@ constexpr int64_t kLanes = 16;
 // mistake for reads of an uninitialised source (-Wmaybe-uninitialized), as it does the plain.
 constexpr __mmask16 kAll = 0xffff;
 
-CAPFLOW_POOL_TARGET inline __m512 load16(const float* p) { return _mm512_loadu_ps(p); }
-CAPFLOW_POOL_TARGET inline __m512 load16(const uint16_t* p) {
+CAPFLOW_AVX512BW inline __m512 load16(const float* p) { return _mm512_loadu_ps(p); }
+CAPFLOW_AVX512BW inline __m512 load16(const uint16_t* p) {
   const __m256i bits = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p));
   return _mm512_castsi512_ps(
       _mm512_maskz_slli_epi32(kAll, _mm512_maskz_cvtepu16_epi32(kAll, bits), 16));
 }
 
-CAPFLOW_POOL_TARGET inline void store16(float* p, __m512 v) { _mm512_storeu_ps(p, v); }
+CAPFLOW_AVX512BW inline void store16(float* p, __m512 v) { _mm512_storeu_ps(p, v); }
 // Round to nearest even, NaN to 0x7fc0: cpu::store's rule, 16 at a time.
-CAPFLOW_POOL_TARGET inline void store16(uint16_t* p, __m512 v) {
+CAPFLOW_AVX512BW inline void store16(uint16_t* p, __m512 v) {
   const __m512i bits = _mm512_castps_si512(v);
   const __m512i odd =
       _mm512_and_si512(_mm512_maskz_srli_epi32(kAll, bits, 16), _mm512_set1_epi32(1));
@@ -51,9 +49,9 @@ struct Taps {
 // One block of 16 channels at `c` of the output position whose window starts at (h0, w0): the
 // first tap in row order wins ties, a NaN wins (as `v > best || v != v` in the portable rows).
 template <typename T>
-CAPFLOW_POOL_TARGET inline void pool_block(const T* x, const Geometry& g, int64_t n, int64_t h0,
-                                           int64_t w0, const Taps& t, int64_t c, T* out,
-                                           uint8_t* winner) {
+CAPFLOW_AVX512BW inline void pool_block(const T* x, const Geometry& g, int64_t n, int64_t h0,
+                                        int64_t w0, const Taps& t, int64_t c, T* out,
+                                        uint8_t* winner) {
   __m512 best = _mm512_setzero_ps();
   __m512i k_best = _mm512_setzero_si512();
   bool first = true;
@@ -77,8 +75,8 @@ CAPFLOW_POOL_TARGET inline void pool_block(const T* x, const Geometry& g, int64_
 }
 
 template <typename T>
-CAPFLOW_POOL_TARGET void forward_row(const T* x, T* out, uint8_t* winner, const Geometry& g,
-                                     int64_t n, int64_t oh) {
+CAPFLOW_AVX512BW void forward_row(const T* x, T* out, uint8_t* winner, const Geometry& g, int64_t n,
+                                  int64_t oh) {
   const int64_t h0 = 2 * oh - 1;
   Taps t{h0 < 0 ? 1 : 0, static_cast<int>(std::min<int64_t>(2, g.H - 1 - h0)), 0, 2};
   for (int64_t ow = 0; ow < g.Wo; ++ow) {
@@ -94,8 +92,8 @@ CAPFLOW_POOL_TARGET void forward_row(const T* x, T* out, uint8_t* winner, const 
 // Input row (n, h): each position's gradient, the sum of dy over the windows (≤ 2 × 2) whose
 // winner it is, in the portable rows' order.
 template <typename T>
-CAPFLOW_POOL_TARGET void backward_row(const T* dy, const uint8_t* winner, T* dx, const Geometry& g,
-                                      int64_t n, int64_t h) {
+CAPFLOW_AVX512BW void backward_row(const T* dy, const uint8_t* winner, T* dx, const Geometry& g,
+                                   int64_t n, int64_t h) {
   const int64_t oh0 = std::max<int64_t>(0, h / 2), oh1 = std::min(g.Ho - 1, (h + 1) / 2);
   for (int64_t w = 0; w < g.W; ++w) {
     const int64_t ow0 = std::max<int64_t>(0, w / 2), ow1 = std::min(g.Wo - 1, (w + 1) / 2);
@@ -118,12 +116,7 @@ CAPFLOW_POOL_TARGET void backward_row(const T* dy, const uint8_t* winner, T* dx,
 
 }  // namespace
 
-bool avx512_rows_available() {
-  static const bool present = __builtin_cpu_supports("avx512f") &&
-                              __builtin_cpu_supports("avx512bw") &&
-                              __builtin_cpu_supports("avx512vl");
-  return present;
-}
+bool avx512_rows_available() { return image::has_avx512bw(); }
 
 void forward_row_avx512(const float* x, float* out, uint8_t* winner, const Geometry& g, int64_t n,
                         int64_t oh) {
@@ -142,7 +135,7 @@ void backward_row_avx512(const uint16_t* dy, const uint8_t* winner, uint16_t* dx
   backward_row(dy, winner, dx, g, n, h);
 }
 
-#else  // not x86-64 with GCC or Clang: the portable rows only
+#else  // not x86-64: the portable rows only
 
 bool avx512_rows_available() { return false; }
 void forward_row_avx512(const float*, float*, uint8_t*, const Geometry&, int64_t, int64_t) {}
