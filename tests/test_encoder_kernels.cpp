@@ -237,30 +237,49 @@ TEST(MaxPool3x3s2, MatchesLibTorchForwardAndBackward) {
   }
 }
 
+// Values with ties (a ReLU's zeros, a few levels) and NaNs: which tap wins among equals, and
+// which of two NaNs, is where a tree of comparisons could part from the sequential scan.
+torch::Tensor tied_values(at::IntArrayRef sizes) {
+  auto v = torch::relu(torch::randint(-3, 3, sizes).to(torch::kFloat));
+  return v.masked_fill(torch::rand(sizes) < 0.05, std::numeric_limits<float>::quiet_NaN());
+}
+
+// a and b hold the same bit patterns (NaNs included), float or bfloat16.
+bool same_bits(const torch::Tensor& a, const torch::Tensor& b) {
+  const auto as = a.scalar_type() == torch::kFloat ? torch::kInt : torch::kShort;
+  return torch::equal(a.view(as), b.view(as));
+}
+
 // The AVX-512 rows (32 channels) give the portable rows' bits (the same values in the first 32
-// of 33 channels): outputs, winners and the rounded sums of the gradients.
+// of 33 channels): outputs, winners and the rounded sums of the gradients; distinct values, and
+// values with ties and NaNs.
 TEST(MaxPool3x3s2, VectorRowsGiveThePortableRowsBits) {
   for (const auto dtype : {torch::kFloat, torch::kBFloat16}) {
-    torch::manual_seed(5);
-    const auto wide = torch::randn({2, 33, 9, 11}).to(dtype);
-    const auto x = wide.narrow(1, 0, 32).contiguous(at::MemoryFormat::ChannelsLast);
-    const auto x33 = wide.contiguous(at::MemoryFormat::ChannelsLast);
-    auto y = torch::empty({2, 32, 5, 6}, x.options().memory_format(at::MemoryFormat::ChannelsLast));
-    auto y33 =
-        torch::empty({2, 33, 5, 6}, x.options().memory_format(at::MemoryFormat::ChannelsLast));
-    auto won = torch::empty({2, 5, 6, 32}, torch::kByte),
-         won33 = torch::empty({2, 5, 6, 33}, torch::kByte);
-    capflow::model::max_pool_3x3s2_forward(x, y, won);
-    capflow::model::max_pool_3x3s2_forward(x33, y33, won33);
-    EXPECT_TRUE(torch::equal(y, y33.narrow(1, 0, 32))) << dtype;
-    EXPECT_TRUE(torch::equal(won, won33.narrow(3, 0, 32))) << dtype;
-    const auto dy33 =
-        (torch::randn({2, 33, 5, 6}) * 100).to(dtype).contiguous(at::MemoryFormat::ChannelsLast);
-    const auto dy = dy33.narrow(1, 0, 32).contiguous(at::MemoryFormat::ChannelsLast);
-    auto dx = torch::empty_like(x), dx33 = torch::empty_like(x33);
-    capflow::model::max_pool_3x3s2_backward(dy, won, dx);
-    capflow::model::max_pool_3x3s2_backward(dy33, won33, dx33);
-    EXPECT_TRUE(torch::equal(dx, dx33.narrow(1, 0, 32))) << dtype;
+    for (const bool tied : {false, true}) {
+      SCOPED_TRACE(tied ? "ties and NaNs" : "distinct values");
+      torch::manual_seed(5);
+      const auto wide =
+          (tied ? tied_values({2, 33, 9, 11}) : torch::randn({2, 33, 9, 11})).to(dtype);
+      const auto x = wide.narrow(1, 0, 32).contiguous(at::MemoryFormat::ChannelsLast);
+      const auto x33 = wide.contiguous(at::MemoryFormat::ChannelsLast);
+      auto y =
+          torch::empty({2, 32, 5, 6}, x.options().memory_format(at::MemoryFormat::ChannelsLast));
+      auto y33 =
+          torch::empty({2, 33, 5, 6}, x.options().memory_format(at::MemoryFormat::ChannelsLast));
+      auto won = torch::empty({2, 5, 6, 32}, torch::kByte),
+           won33 = torch::empty({2, 5, 6, 33}, torch::kByte);
+      capflow::model::max_pool_3x3s2_forward(x, y, won);
+      capflow::model::max_pool_3x3s2_forward(x33, y33, won33);
+      EXPECT_TRUE(same_bits(y, y33.narrow(1, 0, 32))) << dtype;
+      EXPECT_TRUE(torch::equal(won, won33.narrow(3, 0, 32))) << dtype;
+      const auto dy33 =
+          (torch::randn({2, 33, 5, 6}) * 100).to(dtype).contiguous(at::MemoryFormat::ChannelsLast);
+      const auto dy = dy33.narrow(1, 0, 32).contiguous(at::MemoryFormat::ChannelsLast);
+      auto dx = torch::empty_like(x), dx33 = torch::empty_like(x33);
+      capflow::model::max_pool_3x3s2_backward(dy, won, dx);
+      capflow::model::max_pool_3x3s2_backward(dy33, won33, dx33);
+      EXPECT_TRUE(same_bits(dx, dx33.narrow(1, 0, 32))) << dtype;
+    }
   }
 }
 

@@ -46,32 +46,61 @@ struct Taps {
   int dh0, dh1, dw0, dw1;
 };
 
-// One block of 16 channels at `c` of the output position whose window starts at (h0, w0): the
-// first tap in row order wins ties, a NaN wins (as `v > best || v != v` in the portable rows).
+// A window's maximum so far and its winner's tap, 16 channels.
+struct Best {
+  __m512 v;
+  __m512i k;
+};
+
+// `b` replaces `a` where it is larger or NaN: the later of two ties loses, the later NaN wins
+// (the portable rows' `v > best || v != v`, applied in tap order).
+CAPFLOW_AVX512BW inline Best later(const Best& a, const Best& b) {
+  const __mmask16 take =
+      _mm512_cmp_ps_mask(b.v, a.v, _CMP_GT_OQ) | _mm512_cmp_ps_mask(b.v, b.v, _CMP_UNORD_Q);
+  return {_mm512_mask_mov_ps(a.v, take, b.v), _mm512_mask_mov_epi32(a.k, take, b.k)};
+}
+
+template <typename T>
+CAPFLOW_AVX512BW inline Best tap(const T* p, int k) {
+  return {load16(p), _mm512_set1_epi32(k)};
+}
+
+// A window inside the image, as a tree: each row's three taps, then the three rows. Taking the
+// later of (earlier, later) pairs keeps the sequential rule, so the result is the same; the
+// dependency chain is four comparisons long instead of eight.
+template <typename T>
+CAPFLOW_AVX512BW inline Best interior_window(const T* top_left, int64_t row_stride, int64_t C) {
+  Best rows[3];
+  for (int dh = 0; dh < 3; ++dh) {
+    const T* r = top_left + dh * row_stride;
+    rows[dh] = later(later(tap(r, 3 * dh), tap(r + C, 3 * dh + 1)), tap(r + 2 * C, 3 * dh + 2));
+  }
+  return later(later(rows[0], rows[1]), rows[2]);
+}
+
+template <typename T>
+CAPFLOW_AVX512BW inline void store_best(const Best& b, T* out, uint8_t* winner) {
+  store16(out, b.v);
+  _mm_storeu_si128(reinterpret_cast<__m128i*>(winner), _mm512_maskz_cvtepi32_epi8(kAll, b.k));
+}
+
+// One block of 16 channels at `c` of the output position whose window starts at (h0, w0),
+// taps in row order (a window at the image's edge).
 template <typename T>
 CAPFLOW_AVX512BW inline void pool_block(const T* x, const Geometry& g, int64_t n, int64_t h0,
                                         int64_t w0, const Taps& t, int64_t c, T* out,
                                         uint8_t* winner) {
-  __m512 best = _mm512_setzero_ps();
-  __m512i k_best = _mm512_setzero_si512();
+  Best best{};
   bool first = true;
   for (int dh = t.dh0; dh <= t.dh1; ++dh) {
     const T* row = x + ((n * g.H + h0 + dh) * g.W + w0) * g.C + c;
     for (int dw = t.dw0; dw <= t.dw1; ++dw) {
-      const __m512 v = load16(row + dw * g.C);
-      const __m512i k = _mm512_set1_epi32(3 * dh + dw);
-      if (first) {
-        best = v, k_best = k, first = false;
-        continue;
-      }
-      const __mmask16 take =
-          _mm512_cmp_ps_mask(v, best, _CMP_GT_OQ) | _mm512_cmp_ps_mask(v, v, _CMP_UNORD_Q);
-      best = _mm512_mask_mov_ps(best, take, v);
-      k_best = _mm512_mask_mov_epi32(k_best, take, k);
+      const Best b = tap(row + dw * g.C, 3 * dh + dw);
+      best = first ? b : later(best, b);
+      first = false;
     }
   }
-  store16(out, best);
-  _mm_storeu_si128(reinterpret_cast<__m128i*>(winner), _mm512_maskz_cvtepi32_epi8(kAll, k_best));
+  store_best(best, out, winner);
 }
 
 template <typename T>
@@ -79,37 +108,75 @@ CAPFLOW_AVX512BW void forward_row(const T* x, T* out, uint8_t* winner, const Geo
                                   int64_t oh) {
   const int64_t h0 = 2 * oh - 1;
   Taps t{h0 < 0 ? 1 : 0, static_cast<int>(std::min<int64_t>(2, g.H - 1 - h0)), 0, 2};
+  const bool full_rows = t.dh0 == 0 && t.dh1 == 2;
   for (int64_t ow = 0; ow < g.Wo; ++ow) {
     const int64_t w0 = 2 * ow - 1;
     t.dw0 = w0 < 0 ? 1 : 0;
     t.dw1 = static_cast<int>(std::min<int64_t>(2, g.W - 1 - w0));
     const int64_t o = ((n * g.Ho + oh) * g.Wo + ow) * g.C;
+    if (full_rows && t.dw0 == 0 && t.dw1 == 2) {
+      const T* top_left = x + ((n * g.H + h0) * g.W + w0) * g.C;
+      for (int64_t c = 0; c < g.C; c += kLanes)
+        store_best(interior_window(top_left + c, g.W * g.C, g.C), out + o + c, winner + o + c);
+      continue;
+    }
     for (int64_t c = 0; c < g.C; c += kLanes)
       pool_block(x, g, n, h0, w0, t, c, out + o + c, winner + o + c);
   }
 }
 
+// The gradient of 16 channels of one input position: the sum of dy over its kRows × kCols
+// windows (output offsets `o[i] + j·C`, taps k[i][j]) that it won, in row order from zero.
+template <int kRows, int kCols, typename T>
+CAPFLOW_AVX512BW inline __m512 won_sum(const T* dy, const uint8_t* winner, const int64_t* o,
+                                       const char (&k)[2][2], int64_t C) {
+  __m512 acc = _mm512_setzero_ps();
+  for (int i = 0; i < kRows; ++i) {
+    for (int j = 0; j < kCols; ++j) {
+      const int64_t at = o[i] + j * C;
+      const __m128i won = _mm_loadu_si128(reinterpret_cast<const __m128i*>(winner + at));
+      const __mmask16 mine = _mm_cmpeq_epi8_mask(won, _mm_set1_epi8(k[i][j]));
+      acc = _mm512_mask_add_ps(acc, mine, acc, load16(dy + at));
+    }
+  }
+  return acc;
+}
+
+// One input position (all its channels) covered by kRows × kCols windows.
+template <int kRows, int kCols, typename T>
+CAPFLOW_AVX512BW inline void position(const T* dy, const uint8_t* winner, T* out,
+                                      const int64_t (&row_at)[2], int64_t ow0,
+                                      const char (&k)[2][2], int64_t C) {
+  const int64_t o[2] = {row_at[0] + ow0 * C, row_at[1] + ow0 * C};
+  for (int64_t c = 0; c < C; c += kLanes) {
+    const int64_t oc[2] = {o[0] + c, o[1] + c};
+    store16(out + c, won_sum<kRows, kCols>(dy, winner, oc, k, C));
+  }
+}
+
 // Input row (n, h): each position's gradient, the sum of dy over the windows (≤ 2 × 2) whose
-// winner it is, in the portable rows' order.
+// winner it is, in the portable rows' order. The window counts (one or two per axis) are
+// template arguments, so each position's sum is straight-line code.
 template <typename T>
 CAPFLOW_AVX512BW void backward_row(const T* dy, const uint8_t* winner, T* dx, const Geometry& g,
                                    int64_t n, int64_t h) {
   const int64_t oh0 = std::max<int64_t>(0, h / 2), oh1 = std::min(g.Ho - 1, (h + 1) / 2);
+  const int rows = static_cast<int>(oh1 - oh0 + 1);
+  const int64_t row_at[2] = {(n * g.Ho + oh0) * g.Wo * g.C, (n * g.Ho + oh1) * g.Wo * g.C};
   for (int64_t w = 0; w < g.W; ++w) {
     const int64_t ow0 = std::max<int64_t>(0, w / 2), ow1 = std::min(g.Wo - 1, (w + 1) / 2);
-    T* row = dx + ((n * g.H + h) * g.W + w) * g.C;
-    for (int64_t c = 0; c < g.C; c += kLanes) {
-      __m512 acc = _mm512_setzero_ps();
-      for (int64_t oh = oh0; oh <= oh1; ++oh) {
-        for (int64_t ow = ow0; ow <= ow1; ++ow) {
-          const auto k = static_cast<char>(3 * (h - 2 * oh + 1) + (w - 2 * ow + 1));
-          const int64_t o = ((n * g.Ho + oh) * g.Wo + ow) * g.C + c;
-          const __m128i won = _mm_loadu_si128(reinterpret_cast<const __m128i*>(winner + o));
-          const __mmask16 mine = _mm_cmpeq_epi8_mask(won, _mm_set1_epi8(k));
-          acc = _mm512_mask_add_ps(acc, mine, acc, load16(dy + o));
-        }
-      }
-      store16(row + c, acc);
+    char k[2][2];
+    for (int i = 0; i < 2; ++i) {
+      for (int j = 0; j < 2; ++j)
+        k[i][j] = static_cast<char>(3 * (h - 2 * (oh0 + i) + 1) + (w - 2 * (ow0 + j) + 1));
+    }
+    T* out = dx + ((n * g.H + h) * g.W + w) * g.C;
+    if (rows == 2) {
+      ow1 > ow0 ? position<2, 2>(dy, winner, out, row_at, ow0, k, g.C)
+                : position<2, 1>(dy, winner, out, row_at, ow0, k, g.C);
+    } else {
+      ow1 > ow0 ? position<1, 2>(dy, winner, out, row_at, ow0, k, g.C)
+                : position<1, 1>(dy, winner, out, row_at, ow0, k, g.C);
     }
   }
 }
