@@ -194,6 +194,46 @@ TEST(BatchNormAct, KernelsRefuseOtherLayouts) {
                c10::Error);
 }
 
+// The backward's passes with one activation: sums and dx (k1..k3 of the forward's sizes).
+std::pair<torch::Tensor, torch::Tensor> backward_passes(const torch::Tensor& dy,
+                                                        const torch::Tensor& x,
+                                                        const torch::Tensor& mean,
+                                                        const capflow::model::BackwardAct& act) {
+  auto sum_g = torch::empty({kC}), sum_gx = torch::empty({kC});
+  capflow::model::batch_norm_act_sums(dy, x, mean, act, sum_g, sum_gx);
+  const auto k = torch::linspace(0.5, 1.5, kC);
+  auto dx = torch::empty_like(x), dr = torch::Tensor();
+  capflow::model::batch_norm_act_grads(dy, x, mean, k, sum_g / 40, sum_gx / 40, act, dx, dr);
+  return {torch::cat({sum_g, sum_gx}), dx};
+}
+
+// Without a residual the backward takes the ReLU's mask from x and the forward's coefficients
+// rather than from y: the same bits, pre-activations of exactly zero included (channel 0: scale
+// 1, shift −1, integer x). With a residual's gradient to write, the mask must come from y.
+TEST(BatchNormAct, ReluMaskFromXGivesTheMaskFromY) {
+  for (const auto dtype : {torch::kFloat, torch::kBFloat16}) {
+    torch::manual_seed(3);
+    const auto x =
+        torch::randint(-3, 4, {2, kC, 5, 4}).to(dtype).contiguous(at::MemoryFormat::ChannelsLast);
+    auto scale = torch::rand({kC}) + 0.5, shift = torch::randn({kC});
+    scale[0] = 1.0;
+    shift[0] = -1.0;
+    auto y = torch::empty_like(x);
+    capflow::model::scale_shift_act(x, scale, shift, torch::Tensor(), true, y);
+    const auto dy = torch::randn(x.sizes()).to(dtype).contiguous(at::MemoryFormat::ChannelsLast);
+    const auto mean = torch::randn({kC});
+    const auto [sums_y, dx_y] = backward_passes(dy, x, mean, {true, y, {}, {}});
+    const auto [sums_x, dx_x] = backward_passes(dy, x, mean, {true, {}, scale, shift});
+    EXPECT_TRUE(torch::equal(sums_x, sums_y)) << dtype;
+    EXPECT_TRUE(torch::equal(dx_x, dx_y)) << dtype;
+    EXPECT_FALSE(torch::equal(dx_x, backward_passes(dy, x, mean, {}).second)) << dtype;
+    auto dx = torch::empty_like(x), dr = torch::empty_like(x);
+    EXPECT_THROW(capflow::model::batch_norm_act_grads(dy, x, mean, scale, scale, scale,
+                                                      {true, {}, scale, shift}, dx, dr),
+                 c10::Error);
+  }
+}
+
 }  // namespace
 
 namespace {

@@ -25,15 +25,23 @@ bool fusable(const torch::Tensor& x, const torch::nn::BatchNorm2dImpl& bn,
 
 int64_t row_count(const torch::Tensor& x) { return x.numel() / x.size(1); }
 
-// y = act((x − mean)·invstd·weight + bias + residual), the statistics given (the batch's in
-// training, the running ones in inference).
-at::Tensor normalize(const at::Tensor& x, const at::Tensor& weight, const at::Tensor& bias,
-                     const at::Tensor& mean, const at::Tensor& invstd, const at::Tensor& residual,
+// The per-channel scale and shift of (x − mean)·invstd·weight + bias, the statistics given
+// (the batch's in training, the running ones in inference).
+struct Coefficients {
+  at::Tensor scale, shift;
+};
+Coefficients coefficients(const at::Tensor& weight, const at::Tensor& bias, const at::Tensor& mean,
+                          const at::Tensor& invstd) {
+  auto scale = (weight.detach() * invstd).contiguous();
+  auto shift = (bias.detach() - mean * scale).contiguous();
+  return {scale, shift};
+}
+
+// y = act(x·scale + shift + residual).
+at::Tensor normalize(const at::Tensor& x, const Coefficients& k, const at::Tensor& residual,
                      bool relu) {
-  const auto scale = (weight.detach() * invstd).contiguous();
-  const auto shift = (bias.detach() - mean * scale).contiguous();
   auto y = at::empty_like(x);
-  scale_shift_act(x, scale, shift, residual, relu, y);
+  scale_shift_act(x, k.scale, k.shift, residual, relu, y);
   return y;
 }
 
@@ -48,17 +56,39 @@ class BatchNormActFunction : public torch::autograd::Function<BatchNormActFuncti
     auto var = at::empty_like(mean);
     channel_mean_var(x, mean, var);
     const auto invstd = (var + eps).rsqrt();
-    const auto y =
-        normalize(x, weight, bias, mean, invstd, residual.numel() ? residual : at::Tensor(), relu);
+    const bool has_residual = residual.numel() > 0;
+    const auto k = coefficients(weight, bias, mean, invstd);
+    const auto y = normalize(x, k, has_residual ? residual : at::Tensor(), relu);
     const double unbiased = M > 1 ? static_cast<double>(M) / static_cast<double>(M - 1) : 1.0;
     running_mean.mul_(1.0 - momentum).add_(mean, momentum);
     running_var.mul_(1.0 - momentum).add_(var, momentum * unbiased);
-    ctx->save_for_backward({x, y, weight});
+    // The ReLU's mask: from y after a residual sum, else from x and the coefficients (the
+    // backward then reads two activations instead of three).
+    const bool mask_from_y = relu && has_residual;
+    ctx->save_for_backward({x, mask_from_y ? y : at::Tensor(), weight});
     ctx->saved_data["mean"] = mean;
     ctx->saved_data["invstd"] = invstd;
     ctx->saved_data["relu"] = relu;
-    ctx->saved_data["residual"] = residual.numel() > 0;
+    ctx->saved_data["residual"] = has_residual;
+    if (relu && !mask_from_y) {
+      ctx->saved_data["scale"] = k.scale;
+      ctx->saved_data["shift"] = k.shift;
+    }
     return {y};
+  }
+
+  // The backward's view of the ReLU (see BackwardAct).
+  static BackwardAct activation(AutogradContext* ctx, const at::Tensor& y) {
+    BackwardAct act;
+    act.relu = ctx->saved_data.at("relu").toBool();
+    if (!act.relu) return act;
+    if (y.defined()) {
+      act.y = y;
+    } else {
+      act.scale = ctx->saved_data.at("scale").toTensor();
+      act.shift = ctx->saved_data.at("shift").toTensor();
+    }
+    return act;
   }
 
   static variable_list backward(AutogradContext* ctx, variable_list grad_outputs) {
@@ -66,10 +96,10 @@ class BatchNormActFunction : public torch::autograd::Function<BatchNormActFuncti
     const auto &x = saved[0], &y = saved[1], &weight = saved[2];
     const auto mean = ctx->saved_data.at("mean").toTensor();
     const auto invstd = ctx->saved_data.at("invstd").toTensor();
-    const bool relu = ctx->saved_data.at("relu").toBool();
+    const auto act = activation(ctx, y);
     const auto dy = grad_outputs[0].to(x.scalar_type()).contiguous(at::MemoryFormat::ChannelsLast);
     auto sum_g = at::empty_like(mean), sum_gx = at::empty_like(mean);
-    batch_norm_act_sums(dy, y, x, mean, relu, sum_g, sum_gx);
+    batch_norm_act_sums(dy, x, mean, act, sum_g, sum_gx);
     const double M = static_cast<double>(row_count(x));
     const auto k1 = (weight.detach() * invstd).contiguous();
     const auto k2 = (sum_g / M).contiguous();
@@ -79,7 +109,7 @@ class BatchNormActFunction : public torch::autograd::Function<BatchNormActFuncti
     if (ctx->needs_input_grad(3) && ctx->saved_data.at("residual").toBool()) {
       dr = at::empty_like(x);
     }
-    batch_norm_act_grads(dy, y, x, mean, k1, k2, k3, relu, dx, dr);
+    batch_norm_act_grads(dy, x, mean, k1, k2, k3, act, dx, dr);
     return {dx,           sum_gx * invstd, sum_g,        dr,          at::Tensor(),
             at::Tensor(), at::Tensor(),    at::Tensor(), at::Tensor()};
   }
@@ -121,8 +151,8 @@ torch::Tensor batch_norm_act(const torch::Tensor& x, torch::nn::BatchNorm2dImpl&
   }
   if (fused && !needs_grad(x, bn, residual)) {  // inference: the running statistics
     torch::NoGradGuard no_grad;
-    return normalize(x, bn.weight, bn.bias, bn.running_mean,
-                     (bn.running_var + bn.options.eps()).rsqrt(), residual, relu);
+    const auto invstd = (bn.running_var + bn.options.eps()).rsqrt();
+    return normalize(x, coefficients(bn.weight, bn.bias, bn.running_mean, invstd), residual, relu);
   }
   auto y = bn.forward(x);
   if (residual.defined()) y += residual;

@@ -28,8 +28,20 @@ struct Rows {
   const T* dy = nullptr;  // or the residual, in the forward
   T* out = nullptr;       // y in the forward, dx in the backward
   T* dr = nullptr;
+  const float* scale = nullptr;  // the backward's ReLU mask from x (Act::kReluFromX)
+  const float* shift = nullptr;
   int64_t C = 0;
 };
+
+// What follows the norm, as the backward sees it: nothing, or the ReLU with its mask read from
+// the forward's output y or recomputed from x (where no residual was added).
+enum class Act { kNone, kReluFromY, kReluFromX };
+
+// The forward's pre-activation value, written once for both passes that need it (the forward,
+// and the backward's mask from x), so both round alike.
+[[gnu::always_inline]] inline float affine(float x, float scale, float shift) {
+  return x * scale + shift;
+}
 
 // Σ (x − pivot) and Σ (x − pivot)² per channel over rows [m0, m1), added to s and q.
 template <typename T>
@@ -54,7 +66,7 @@ template <typename T, bool kResidual, bool kRelu>
     const T* __restrict rr = kResidual ? r.dy + m * r.C : nullptr;
     T* __restrict yr = r.out + m * r.C;
     for (int64_t c = 0; c < r.C; ++c) {
-      float v = load(xr[c]) * a[c] + b[c];
+      float v = affine(load(xr[c]), a[c], b[c]);
       if constexpr (kResidual) v += load(rr[c]);
       if constexpr (kRelu) v = std::max(v, 0.0f);
       store(yr[c], v);
@@ -62,36 +74,39 @@ template <typename T, bool kResidual, bool kRelu>
   }
 }
 
-// g: dy where the forward's output is positive (ReLU) or everywhere.
-template <typename T, bool kRelu>
-[[gnu::always_inline]] inline float masked(const T& dy, const T& y) {
-  const float g = load(dy);
-  if constexpr (kRelu) return load(y) > 0.0f ? g : 0.0f;
+// g: dy where the forward's output is positive (ReLU) or everywhere; element o, channel c.
+template <Act kAct, typename T>
+[[gnu::always_inline]] inline float masked(const Rows<T>& r, int64_t o, int64_t c) {
+  const float g = load(r.dy[o + c]);
+  if constexpr (kAct == Act::kReluFromY) return load(r.y[o + c]) > 0.0f ? g : 0.0f;
+  if constexpr (kAct == Act::kReluFromX) {
+    return affine(load(r.x[o + c]), r.scale[c], r.shift[c]) > 0.0f ? g : 0.0f;
+  }
   return g;
 }
 
-template <typename T, bool kRelu>
+template <typename T, Act kAct>
 [[gnu::always_inline]] inline void sum_rows(const Rows<T>& r, const float* __restrict mean,
                                             float* __restrict sg, float* __restrict sgx, int64_t m0,
                                             int64_t m1) {
   for (int64_t m = m0; m < m1; ++m) {
     const int64_t o = m * r.C;
     for (int64_t c = 0; c < r.C; ++c) {
-      const float g = masked<T, kRelu>(r.dy[o + c], r.y[o + c]);
+      const float g = masked<kAct>(r, o, c);
       sg[c] += g;
       sgx[c] += g * (load(r.x[o + c]) - mean[c]);
     }
   }
 }
 
-template <typename T, bool kRelu, bool kResidual>
+template <typename T, Act kAct, bool kResidual>
 [[gnu::always_inline]] inline void grad_rows(const Rows<T>& r, const float* __restrict mean,
                                              const float* __restrict k1, const float* __restrict k2,
                                              const float* __restrict k3, int64_t m0, int64_t m1) {
   for (int64_t m = m0; m < m1; ++m) {
     const int64_t o = m * r.C;
     for (int64_t c = 0; c < r.C; ++c) {
-      const float g = masked<T, kRelu>(r.dy[o + c], r.y[o + c]);
+      const float g = masked<kAct>(r, o, c);
       store(r.out[o + c], k1[c] * (g - k2[c] - (load(r.x[o + c]) - mean[c]) * k3[c]));
       if constexpr (kResidual) store(r.dr[o + c], g);
     }
@@ -111,15 +126,30 @@ template <typename T>
 }
 template <typename T>
 [[gnu::always_inline]] inline void grad_any(const Rows<T>& r, const float* mean, const float* k1,
-                                            const float* k2, const float* k3, bool relu, int64_t m0,
+                                            const float* k2, const float* k3, Act act, int64_t m0,
                                             int64_t m1) {
   const bool residual = r.dr != nullptr;
-  if (relu) {
-    residual ? grad_rows<T, true, true>(r, mean, k1, k2, k3, m0, m1)
-             : grad_rows<T, true, false>(r, mean, k1, k2, k3, m0, m1);
-  } else {
-    residual ? grad_rows<T, false, true>(r, mean, k1, k2, k3, m0, m1)
-             : grad_rows<T, false, false>(r, mean, k1, k2, k3, m0, m1);
+  switch (act) {
+    case Act::kNone:
+      return residual ? grad_rows<T, Act::kNone, true>(r, mean, k1, k2, k3, m0, m1)
+                      : grad_rows<T, Act::kNone, false>(r, mean, k1, k2, k3, m0, m1);
+    case Act::kReluFromY:
+      return residual ? grad_rows<T, Act::kReluFromY, true>(r, mean, k1, k2, k3, m0, m1)
+                      : grad_rows<T, Act::kReluFromY, false>(r, mean, k1, k2, k3, m0, m1);
+    case Act::kReluFromX:  // no residual: the caller checked
+      return grad_rows<T, Act::kReluFromX, false>(r, mean, k1, k2, k3, m0, m1);
+  }
+}
+template <typename T>
+[[gnu::always_inline]] inline void sum_any(const Rows<T>& r, const float* mean, float* sg,
+                                           float* sgx, Act act, int64_t m0, int64_t m1) {
+  switch (act) {
+    case Act::kNone:
+      return sum_rows<T, Act::kNone>(r, mean, sg, sgx, m0, m1);
+    case Act::kReluFromY:
+      return sum_rows<T, Act::kReluFromY>(r, mean, sg, sgx, m0, m1);
+    case Act::kReluFromX:
+      return sum_rows<T, Act::kReluFromX>(r, mean, sg, sgx, m0, m1);
   }
 }
 
@@ -140,24 +170,22 @@ CAPFLOW_VECTOR_CLONES void apply_bf16(const Rows<c10::BFloat16>& r, const float*
   apply_any(r, a, b, residual, relu, m0, m1);
 }
 CAPFLOW_VECTOR_CLONES void sums_float(const Rows<float>& r, const float* mean, float* sg,
-                                      float* sgx, bool relu, int64_t m0, int64_t m1) {
-  relu ? sum_rows<float, true>(r, mean, sg, sgx, m0, m1)
-       : sum_rows<float, false>(r, mean, sg, sgx, m0, m1);
+                                      float* sgx, Act act, int64_t m0, int64_t m1) {
+  sum_any(r, mean, sg, sgx, act, m0, m1);
 }
 CAPFLOW_VECTOR_CLONES void sums_bf16(const Rows<c10::BFloat16>& r, const float* mean, float* sg,
-                                     float* sgx, bool relu, int64_t m0, int64_t m1) {
-  relu ? sum_rows<c10::BFloat16, true>(r, mean, sg, sgx, m0, m1)
-       : sum_rows<c10::BFloat16, false>(r, mean, sg, sgx, m0, m1);
+                                     float* sgx, Act act, int64_t m0, int64_t m1) {
+  sum_any(r, mean, sg, sgx, act, m0, m1);
 }
 CAPFLOW_VECTOR_CLONES void grads_float(const Rows<float>& r, const float* mean, const float* k1,
-                                       const float* k2, const float* k3, bool relu, int64_t m0,
+                                       const float* k2, const float* k3, Act act, int64_t m0,
                                        int64_t m1) {
-  grad_any(r, mean, k1, k2, k3, relu, m0, m1);
+  grad_any(r, mean, k1, k2, k3, act, m0, m1);
 }
 CAPFLOW_VECTOR_CLONES void grads_bf16(const Rows<c10::BFloat16>& r, const float* mean,
-                                      const float* k1, const float* k2, const float* k3, bool relu,
+                                      const float* k1, const float* k2, const float* k3, Act act,
                                       int64_t m0, int64_t m1) {
-  grad_any(r, mean, k1, k2, k3, relu, m0, m1);
+  grad_any(r, mean, k1, k2, k3, act, m0, m1);
 }
 
 // Rows of [M, C]: a channels-last 4-d tensor or a contiguous 2-d one.
@@ -271,13 +299,33 @@ void scale_shift_act(const at::Tensor& x, const at::Tensor& scale, const at::Ten
 
 namespace {
 
-// The backward's operands dy, y, x (and, for the gradients, dx and dr) as rows of T.
+// The backward's activation as the row passes take it.
+Act act_of(const BackwardAct& act) {
+  if (!act.relu) return Act::kNone;
+  return act.y.defined() ? Act::kReluFromY : Act::kReluFromX;
+}
+
+void check_act(const BackwardAct& act, const at::Tensor& x, bool residual) {
+  if (!act.relu) return;
+  if (act.y.defined()) return check_rows(act.y, x, "y");
+  TORCH_CHECK(!residual,
+              "batch norm kernels: the ReLU's mask from x needs a norm without a residual");
+  check_channels(act.scale, channels(x), "scale");
+  check_channels(act.shift, channels(x), "shift");
+}
+
+// The backward's operands dy, x, the activation's (and, for the gradients, dx and dr) as rows
+// of T.
 template <typename T>
-Rows<T> backward_rows(const at::Tensor& dy, const at::Tensor& y, const at::Tensor& x, int64_t C,
+Rows<T> backward_rows(const at::Tensor& dy, const at::Tensor& x, const BackwardAct& act, int64_t C,
                       at::Tensor* dx = nullptr, at::Tensor* dr = nullptr) {
   auto r = rows_of<T>(x, C);
   r.dy = dy.data_ptr<T>();
-  r.y = y.data_ptr<T>();
+  if (act.relu && act.y.defined()) r.y = act.y.data_ptr<T>();
+  if (act.relu && !act.y.defined()) {
+    r.scale = act.scale.data_ptr<float>();
+    r.shift = act.shift.data_ptr<float>();
+  }
   if (dx) r.out = dx->data_ptr<T>();
   if (dr && dr->defined()) r.dr = dr->data_ptr<T>();
   return r;
@@ -285,22 +333,23 @@ Rows<T> backward_rows(const at::Tensor& dy, const at::Tensor& y, const at::Tenso
 
 }  // namespace
 
-void batch_norm_act_sums(const at::Tensor& dy, const at::Tensor& y, const at::Tensor& x,
-                         const at::Tensor& mean, bool relu, at::Tensor& sum_g, at::Tensor& sum_gx) {
+void batch_norm_act_sums(const at::Tensor& dy, const at::Tensor& x, const at::Tensor& mean,
+                         const BackwardAct& act, at::Tensor& sum_g, at::Tensor& sum_gx) {
   check_rows(x, x, "x");
-  check_rows(y, x, "y");
   check_rows(dy, x, "dy");
+  check_act(act, x, false);
   const int64_t C = channels(x), M = row_count(x);
   check_channels(mean, C, "mean");
   check_channels(sum_g, C, "sum_g");
   check_channels(sum_gx, C, "sum_gx");
   const float* mu = mean.data_ptr<float>();
+  const Act a_of = act_of(act);
   std::vector<double> sg, sgx;
   chunked_sums(M, C, sg, sgx, [&](float* a, float* b, int64_t m0, int64_t m1) {
     if (x.scalar_type() == at::kFloat) {
-      sums_float(backward_rows<float>(dy, y, x, C), mu, a, b, relu, m0, m1);
+      sums_float(backward_rows<float>(dy, x, act, C), mu, a, b, a_of, m0, m1);
     } else {
-      sums_bf16(backward_rows<c10::BFloat16>(dy, y, x, C), mu, a, b, relu, m0, m1);
+      sums_bf16(backward_rows<c10::BFloat16>(dy, x, act, C), mu, a, b, a_of, m0, m1);
     }
   });
   for (int64_t c = 0; c < C; ++c) {
@@ -309,23 +358,24 @@ void batch_norm_act_sums(const at::Tensor& dy, const at::Tensor& y, const at::Te
   }
 }
 
-void batch_norm_act_grads(const at::Tensor& dy, const at::Tensor& y, const at::Tensor& x,
-                          const at::Tensor& mean, const at::Tensor& k1, const at::Tensor& k2,
-                          const at::Tensor& k3, bool relu, at::Tensor& dx, at::Tensor& dr) {
+void batch_norm_act_grads(const at::Tensor& dy, const at::Tensor& x, const at::Tensor& mean,
+                          const at::Tensor& k1, const at::Tensor& k2, const at::Tensor& k3,
+                          const BackwardAct& act, at::Tensor& dx, at::Tensor& dr) {
   check_rows(x, x, "x");
-  check_rows(y, x, "y");
   check_rows(dy, x, "dy");
   check_rows(dx, x, "dx");
   if (dr.defined()) check_rows(dr, x, "dr");
+  check_act(act, x, dr.defined());
   const int64_t C = channels(x), M = row_count(x);
   for (const auto* t : {&mean, &k1, &k2, &k3}) check_channels(*t, C, "a coefficient");
   const float *mu = mean.data_ptr<float>(), *a = k1.data_ptr<float>();
   const float *b = k2.data_ptr<float>(), *d = k3.data_ptr<float>();
+  const Act a_of = act_of(act);
   at::parallel_for(0, M, kChunkRows, [&](int64_t m0, int64_t m1) {
     if (x.scalar_type() == at::kFloat) {
-      grads_float(backward_rows<float>(dy, y, x, C, &dx, &dr), mu, a, b, d, relu, m0, m1);
+      grads_float(backward_rows<float>(dy, x, act, C, &dx, &dr), mu, a, b, d, a_of, m0, m1);
     } else {
-      grads_bf16(backward_rows<c10::BFloat16>(dy, y, x, C, &dx, &dr), mu, a, b, d, relu, m0, m1);
+      grads_bf16(backward_rows<c10::BFloat16>(dy, x, act, C, &dx, &dr), mu, a, b, d, a_of, m0, m1);
     }
   });
 }

@@ -18,15 +18,26 @@ void channel_mean_var(const at::Tensor& x, at::Tensor& mean, at::Tensor& var);
 void scale_shift_act(const at::Tensor& x, const at::Tensor& scale, const at::Tensor& shift,
                      const at::Tensor& residual, bool relu, at::Tensor& y);
 
-// The backward's sums: with g = dy, masked to y > 0 when relu, sum_g = Σ g and
-// sum_gx = Σ g·(x − mean) over the rows, into float [C]. dy, y, x [M, C] of one dtype.
-void batch_norm_act_sums(const at::Tensor& dy, const at::Tensor& y, const at::Tensor& x,
-                         const at::Tensor& mean, bool relu, at::Tensor& sum_g, at::Tensor& sum_gx);
+// What follows the norm, for the backward: nothing, or the ReLU, whose mask (where the
+// gradient passes) is where the forward's output y is positive or, y undefined, where
+// x·scale + shift is (the same test for a norm without a residual, with the forward's float [C]
+// coefficients: one operand fewer to read).
+struct BackwardAct {
+  bool relu = false;
+  at::Tensor y;
+  at::Tensor scale, shift;
+};
+
+// The backward's sums: with g = dy, masked by the ReLU's mask when act.relu, sum_g = Σ g and
+// sum_gx = Σ g·(x − mean) over the rows, into float [C]. dy, x (and act.y) [M, C] of one dtype.
+void batch_norm_act_sums(const at::Tensor& dy, const at::Tensor& x, const at::Tensor& mean,
+                         const BackwardAct& act, at::Tensor& sum_g, at::Tensor& sum_gx);
 
 // The backward's gradients: dx = k1·(g − k2 − (x − mean)·k3) with g as above, and dr = g when
-// dr is defined (the residual's gradient). k1, k2, k3 float [C]; dx, dr [M, C] in x's dtype.
-void batch_norm_act_grads(const at::Tensor& dy, const at::Tensor& y, const at::Tensor& x,
-                          const at::Tensor& mean, const at::Tensor& k1, const at::Tensor& k2,
-                          const at::Tensor& k3, bool relu, at::Tensor& dx, at::Tensor& dr);
+// dr is defined (the residual's gradient; the mask must then come from y). k1, k2, k3 float
+// [C]; dx, dr [M, C] in x's dtype.
+void batch_norm_act_grads(const at::Tensor& dy, const at::Tensor& x, const at::Tensor& mean,
+                          const at::Tensor& k1, const at::Tensor& k2, const at::Tensor& k3,
+                          const BackwardAct& act, at::Tensor& dx, at::Tensor& dr);
 
 }  // namespace capflow::model
