@@ -2,10 +2,12 @@
 // the attention-LSTM decoder's teacher-forced forward+backward, and greedy decoding, in fp32
 // and bf16 autocast. Two intra-op threads (the DESIGN's 2-core figures) unless the threads
 // argument says otherwise. Items are images.
+#include <ATen/CPUGeneratorImpl.h>
 #include <benchmark/benchmark.h>
 
 #include "nodes/model/attention_decoder.h"
 #include "nodes/model/caption_search.h"
+#include "nodes/model/dropout_mask.h"
 #include "nodes/model/fused_adam.h"
 #include "nodes/model/packed_gemm.h"
 #include "nodes/model/packed_gemm_bf16.h"
@@ -281,6 +283,31 @@ BENCHMARK(BM_decoder_demo_bf16)
     ->Arg(0)
     ->Arg(1)
     ->Unit(benchmark::kMillisecond)
+    ->UseRealTime();
+
+// The demo decoder's dropout mask (16 captions × 45 steps × 256 hidden, keep 0.7) on one thread:
+// LibTorch's bernoulli_ and div_ from a generator (what the decoder did before) against
+// fill_dropout_mask from one seed. Arg: hashed (0/1).
+void BM_dropout_mask(benchmark::State& state) {
+  capflow::model::set_torch_threads(1);
+  const bool hashed = state.range(0) != 0;
+  auto generator = at::make_generator<at::CPUGeneratorImpl>(42);
+  auto mask = torch::empty({16, 45, 256});
+  for (auto _ : state) {
+    if (hashed) {
+      capflow::model::fill_dropout_mask(mask, 0.7, capflow::model::draw_seed(generator));
+    } else {
+      mask.bernoulli_(0.7, generator).div_(0.7);
+    }
+    benchmark::DoNotOptimize(mask.data_ptr());
+  }
+  state.SetItemsProcessed(state.iterations() * mask.numel());
+}
+BENCHMARK(BM_dropout_mask)
+    ->ArgName("hashed")
+    ->Arg(0)
+    ->Arg(1)
+    ->Unit(benchmark::kMicrosecond)
     ->UseRealTime();
 
 // One step's hidden-state projection of the fp32 demo's decoder, [16 x 256] by a weight of

@@ -2,11 +2,14 @@
 // the base class's dropout and feature helpers, the factory, the losses.
 #include "nodes/model/caption_decoder.h"
 
+#include <ATen/CPUGeneratorImpl.h>
+
 #include <stdexcept>
 #include <string>
 
 #include "graph/errors.h"
 #include "nodes/model/attention_decoder.h"
+#include "nodes/model/dropout_mask.h"
 #include "nodes/model/precision.h"
 #include "nodes/model/transformer_decoder.h"
 #include "nodes/text/vocabulary.h"
@@ -87,11 +90,17 @@ torch::Tensor CaptionDecoderImpl::drop_input_tokens(const torch::Tensor& inputs)
 }
 
 torch::Tensor CaptionDecoderImpl::drop(const torch::Tensor& x) const {
-  if (!generator_ || !is_training() || options_.dropout <= 0)
-    return torch::dropout(x, options_.dropout, is_training());
+  if (!is_training() || options_.dropout <= 0) return x;
   const double keep = 1.0 - options_.dropout;
   auto mask = torch::empty(x.sizes(), x.options().dtype(torch::kFloat));
-  mask.bernoulli_(keep, *generator_).div_(keep);
+  if (!x.device().is_cpu()) {
+    if (!generator_) return torch::dropout(x, options_.dropout, true);
+    mask.bernoulli_(keep, *generator_).div_(keep);
+  } else {
+    // One seed from the replica's generator (or LibTorch's default), the mask from it.
+    const auto& generator = generator_ ? *generator_ : at::detail::getDefaultCPUGenerator();
+    fill_dropout_mask(mask, keep, draw_seed(generator));
+  }
   return x * mask.to(x.scalar_type());
 }
 
